@@ -1,0 +1,27 @@
+// The tidemark subcommands. Each returns the process exit status.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace tidemark::cli {
+
+struct RecordArgs {
+  std::string output;  // empty: the tracer's default names
+  bool followExec = true;
+  std::vector<std::string> command;
+};
+// Runs the command under the tracer and passes its exit status through (128+N for a
+// death by signal N, as a shell reports it).
+int runRecord(const RecordArgs& args);
+
+struct AnalyzeArgs {
+  std::string trace;
+  bool json = false;
+  size_t top = 0;  // 0: the format's default (10 in text, every site in JSON)
+};
+// 0 on success, 1 when the trace cannot be read.
+int runAnalyze(const AnalyzeArgs& args);
+
+}  // namespace tidemark::cli

@@ -1,0 +1,36 @@
+// tidemark: record a program's heap, analyse the trace.
+#include <CLI/CLI.hpp>
+
+#include "commands.h"
+
+int main(int argc, char** argv) {
+  using namespace tidemark::cli;
+  CLI::App app{"tidemark: a memory leak and heap profiler for Linux programs"};
+  app.require_subcommand(1);
+
+  RecordArgs record;
+  auto* recordCommand = app.add_subcommand(
+      "record", "Run a command with the tracer; writes one trace per traced process");
+  recordCommand->add_option("-o,--output", record.output,
+                            "Trace file of the first process (others get default names beside it)");
+  bool noFollowExec = false;
+  recordCommand->add_flag("--no-follow-exec", noFollowExec,
+                          "Stop tracing when the program execs another one");
+  recordCommand->add_option("command", record.command, "The command and its arguments (after --)")
+      ->required();
+  recordCommand->positionals_at_end();
+
+  AnalyzeArgs analyze;
+  auto* analyzeCommand = app.add_subcommand("analyze", "Print the report of a trace");
+  analyzeCommand->add_option("trace", analyze.trace, "Trace file (.tmk)")->required();
+  analyzeCommand->add_flag("--json", analyze.json, "JSON output (schema: docs/json.md)");
+  analyzeCommand->add_option("--top", analyze.top,
+                             "How many call stacks to list (default: 10 in text, all in JSON)");
+
+  CLI11_PARSE(app, argc, argv);
+  if (recordCommand->parsed()) {
+    record.followExec = !noFollowExec;
+    return runRecord(record);
+  }
+  return runAnalyze(analyze);
+}

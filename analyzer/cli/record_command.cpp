@@ -1,0 +1,109 @@
+// tidemark record: runs a command with libtidemark_preload.so and lists the traces.
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "commands.h"
+
+namespace tidemark::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The tracer library next to this executable: build tree (bin/ and lib/) or install
+// (bin/ and lib/ under one prefix). TIDEMARK_PRELOAD_LIB overrides.
+std::string findTracerLibrary() {
+  if (const char* path = getenv("TIDEMARK_PRELOAD_LIB")) return path;
+  fs::path self = fs::read_symlink("/proc/self/exe").parent_path();
+  for (const fs::path& candidate : {self / "../lib/libtidemark_preload.so",
+                                    self / "libtidemark_preload.so",
+                                    self / "../lib/tidemark/libtidemark_preload.so"}) {
+    if (fs::exists(candidate)) return fs::canonical(candidate).string();
+  }
+  return {};
+}
+
+std::string manifestPath() {
+  char path[] = "/tmp/tidemark-manifest-XXXXXX";
+  int fd = mkstemp(path);
+  if (fd < 0) return {};
+  close(fd);
+  return path;
+}
+
+}  // namespace
+
+int runRecord(const RecordArgs& args) {
+  std::string library = findTracerLibrary();
+  if (library.empty()) {
+    fprintf(stderr, "tidemark: cannot find libtidemark_preload.so next to this program; "
+                    "set TIDEMARK_PRELOAD_LIB\n");
+    return 1;
+  }
+  std::string manifest = manifestPath();
+  if (manifest.empty()) {
+    fprintf(stderr, "tidemark: cannot create a temporary file: %s\n", strerror(errno));
+    return 1;
+  }
+  std::string preload = library;
+  if (const char* existing = getenv("LD_PRELOAD"); existing && *existing) {
+    preload += ":" + std::string(existing);
+  }
+  std::string prefix = "tidemark";
+  if (!args.output.empty()) {
+    fs::path out = fs::absolute(args.output);
+    prefix = (out.parent_path() / "tidemark").string();
+  }
+
+  pid_t child = fork();
+  if (child < 0) {
+    fprintf(stderr, "tidemark: fork: %s\n", strerror(errno));
+    return 1;
+  }
+  if (child == 0) {
+    setenv("LD_PRELOAD", preload.c_str(), 1);
+    setenv("TIDEMARK_OUTPUT", prefix.c_str(), 1);
+    setenv("TIDEMARK_MANIFEST", manifest.c_str(), 1);
+    setenv("TIDEMARK_FOLLOW_EXEC", args.followExec ? "1" : "0", 1);
+    std::vector<char*> argv;
+    for (const auto& a : args.command) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execvp(argv[0], argv.data());
+    fprintf(stderr, "tidemark: cannot run %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+  }
+  // The terminal's signals reach the child through the process group; we only wait.
+  signal(SIGINT, SIG_IGN);
+  signal(SIGQUIT, SIG_IGN);
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  int exitStatus = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+
+  std::ifstream lines(manifest);
+  std::string path;
+  bool first = true;
+  while (std::getline(lines, path)) {
+    if (first && !args.output.empty()) {
+      std::error_code error;
+      fs::rename(path, args.output, error);
+      if (!error) path = args.output;
+    }
+    first = false;
+    fprintf(stderr, "tidemark: wrote %s\n", path.c_str());
+  }
+  if (first) fprintf(stderr, "tidemark: no trace was written\n");
+  unlink(manifest.c_str());
+  return exitStatus;
+}
+
+}  // namespace tidemark::cli

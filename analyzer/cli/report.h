@@ -1,0 +1,17 @@
+// Formatting of an Analysis for people (text) and programs (JSON, docs/json.md).
+#pragma once
+
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "analysis.h"
+
+namespace tidemark::cli {
+
+void printTextReport(const analysis::Analysis& analysis, size_t top, std::FILE* out);
+
+// The stable JSON schema of docs/json.md. `top` 0 lists every site.
+nlohmann::json jsonReport(const analysis::Analysis& analysis, size_t top);
+
+}  // namespace tidemark::cli

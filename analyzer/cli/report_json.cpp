@@ -1,0 +1,81 @@
+// The JSON report (schema: docs/json.md). Field names are a public contract.
+#include "report.h"
+
+namespace tidemark::cli {
+
+using nlohmann::json;
+
+namespace {
+
+json frameJson(const analysis::Frame& f) {
+  return {{"function", f.function}, {"file", f.file},     {"line", f.line},
+          {"module", f.module},     {"inlined", f.inlined}, {"address", f.address}};
+}
+
+}  // namespace
+
+json jsonReport(const analysis::Analysis& a, size_t top) {
+  const auto& s = a.summary;
+  json out;
+  out["trace"] = a.path;
+  out["summary"] = {
+      {"pid", s.pid},
+      {"parent_pid", s.parentPid},
+      {"exec_generation", s.execGeneration},
+      {"executable", s.executable},
+      {"arguments", s.arguments},
+      {"duration_s", s.durationS},
+      {"allocations", s.allocations},
+      {"frees", s.frees},
+      {"allocated_bytes", s.allocatedBytes},
+      {"temporary_allocations", s.temporaryAllocations},
+      {"peak_heap_bytes", s.peakHeapBytes},
+      {"peak_heap_time_s", s.peakHeapTimeS},
+      {"peak_rss_bytes", s.peakRssBytes},
+      {"peak_rss_time_s", s.peakRssTimeS},
+      {"peak_stack_bytes", s.peakStackBytes},
+      {"leaked_bytes", s.leakedBytes},
+      {"leaked_blocks", s.leakedBlocks},
+      {"mapped_bytes_at_exit", s.mappedBytesAtExit},
+      {"dropped_events", s.droppedEvents},
+      {"complete", s.complete},
+      {"exit_reason", s.exitReason},
+      {"truncated", s.truncated},
+  };
+  json sites = json::array();
+  for (size_t i = 0; i < a.sites.size() && (top == 0 || i < top); ++i) {
+    const auto& site = a.sites[i];
+    json stack = json::array();
+    for (const auto& f : site.frames) stack.push_back(frameJson(f));
+    sites.push_back({{"stack_id", site.stack},
+                     {"leaked_bytes", site.leakedBytes},
+                     {"leaked_blocks", site.leakedBlocks},
+                     {"allocations", site.allocations},
+                     {"allocated_bytes", site.allocatedBytes},
+                     {"temporary_allocations", site.temporaryAllocations},
+                     {"peak_bytes", site.peakBytes},
+                     {"stack", stack}});
+  }
+  out["sites"] = sites;
+  json timeline = json::array();
+  for (const auto& p : a.timeline) {
+    timeline.push_back({{"time_s", p.timeUs / 1e6},
+                        {"heap_bytes", p.heapBytes},
+                        {"rss_bytes", p.rssBytes},
+                        {"stack_bytes", p.stackBytes},
+                        {"allocations", p.allocations}});
+  }
+  out["timeline"] = timeline;
+  json threads = json::array();
+  for (const auto& t : a.threads) {
+    threads.push_back({{"tid", t.tid},
+                       {"name", t.name},
+                       {"stack_reserved_bytes", t.stackBytesReserved},
+                       {"peak_stack_resident_bytes", t.peakStackResidentBytes}});
+  }
+  out["threads"] = threads;
+  out["warnings"] = a.warnings;
+  return out;
+}
+
+}  // namespace tidemark::cli

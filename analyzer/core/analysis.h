@@ -1,0 +1,83 @@
+// The result of analysing one trace: an immutable value the CLI prints and the viewer
+// draws. Built by analyzeTrace() (analyze_trace.h).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tidemark::analysis {
+
+// One source-level frame. An instruction address with inlined calls gives several,
+// innermost first, all but the last marked inlined.
+struct Frame {
+  std::string function;  // demangled; "??" when unknown
+  std::string file;      // empty when there is no line information
+  int line = 0;
+  std::string module;    // path of the ELF object
+  bool inlined = false;
+  uint64_t address = 0;  // the return address the frame came from
+};
+
+// Everything allocated from one distinct call stack.
+struct Site {
+  uint32_t stack = 0;
+  uint64_t allocations = 0;
+  uint64_t allocatedBytes = 0;
+  uint64_t temporaryAllocations = 0;
+  uint64_t peakBytes = 0;     // most bytes of this site live at once
+  uint64_t leakedBytes = 0;   // not freed at exit
+  uint64_t leakedBlocks = 0;
+  std::vector<Frame> frames;  // innermost first: the caller of the allocation function
+};
+
+struct TimelinePoint {
+  uint64_t timeUs = 0;
+  uint64_t heapBytes = 0;      // live bytes from the replayed events
+  uint64_t rssBytes = 0;       // from the process sample
+  uint64_t stackBytes = 0;     // resident stack pages of all threads
+  uint64_t allocations = 0;    // allocation calls so far
+};
+
+struct ThreadSummary {
+  int32_t tid = 0;
+  std::string name;
+  uint64_t stackBytesReserved = 0;
+  uint64_t peakStackResidentBytes = 0;
+};
+
+struct Summary {
+  int32_t pid = 0;
+  int32_t parentPid = 0;
+  uint32_t execGeneration = 0;
+  std::string executable;
+  std::vector<std::string> arguments;
+  double durationS = 0;
+  uint64_t allocations = 0;
+  uint64_t frees = 0;
+  uint64_t allocatedBytes = 0;
+  uint64_t temporaryAllocations = 0;
+  uint64_t peakHeapBytes = 0;
+  double peakHeapTimeS = 0;
+  uint64_t peakRssBytes = 0;
+  double peakRssTimeS = 0;
+  uint64_t peakStackBytes = 0;
+  uint64_t leakedBytes = 0;
+  uint64_t leakedBlocks = 0;
+  uint64_t mappedBytesAtExit = 0;  // the program's own anonymous mappings not unmapped
+  uint64_t droppedEvents = 0;
+  bool complete = false;           // the trace has its trailer
+  std::string exitReason;          // "exit", "_exit", "abort", "exec" or "unknown"
+  bool truncated = false;          // the file ends inside a chunk
+};
+
+struct Analysis {
+  std::string path;
+  Summary summary;
+  std::vector<Site> sites;  // sorted by leaked bytes, then peak bytes, descending
+  std::vector<TimelinePoint> timeline;
+  std::vector<ThreadSummary> threads;
+  std::vector<std::string> warnings;  // e.g. a module whose file changed since the trace
+};
+
+}  // namespace tidemark::analysis

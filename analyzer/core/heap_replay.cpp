@@ -1,0 +1,169 @@
+// Event replay (see heap_replay.h).
+#include "heap_replay.h"
+
+#include <algorithm>
+
+namespace tidemark::analysis {
+
+using format::PackedOp;
+
+Site& HeapReplay::site(uint32_t stack) {
+  if (stack >= sites_.size()) {
+    size_t old = sites_.size();
+    sites_.resize(std::max<size_t>(stack + 1, old * 2));
+    for (size_t i = old; i < sites_.size(); ++i) sites_[i].stack = static_cast<uint32_t>(i);
+  }
+  return sites_[stack];
+}
+
+void HeapReplay::onProcessInfo(const format::ProcessInfo& info) { process_ = info; }
+
+void HeapReplay::onModuleLoad(const format::ModuleInfo& module) { modules_.push_back(module); }
+
+void HeapReplay::onThreadInfo(const format::ThreadInfo& thread) {
+  ThreadSummary& t = threads_[thread.tid];
+  t.tid = thread.tid;
+  t.name = thread.name;
+  if (thread.stackHigh > thread.stackLow) t.stackBytesReserved = thread.stackHigh - thread.stackLow;
+}
+
+void HeapReplay::onStack(uint32_t id, const std::vector<uint64_t>& ips) { stacks_[id] = ips; }
+
+void HeapReplay::allocate(uint64_t address, uint64_t size, uint32_t stack, uint64_t timeUs) {
+  auto [it, inserted] = live_.try_emplace(address, LiveBlock{size, stack});
+  if (!inserted) {
+    // The address is live already: its free is still in another ring. Free it now and
+    // drop that free when it arrives.
+    release(address);
+    ++owedFrees_[address];
+    it = live_.try_emplace(address, LiveBlock{size, stack}).first;
+  }
+  Site& s = site(stack);
+  ++s.allocations;
+  s.allocatedBytes += size;
+  s.leakedBytes += size;
+  ++s.leakedBlocks;
+  s.peakBytes = std::max(s.peakBytes, s.leakedBytes);
+  ++summary_.allocations;
+  summary_.allocatedBytes += size;
+  liveBytes_ += size;
+  if (liveBytes_ > summary_.peakHeapBytes) {
+    summary_.peakHeapBytes = liveBytes_;
+    summary_.peakHeapTimeS = timeUs / 1e6;
+  }
+}
+
+void HeapReplay::release(uint64_t address) {
+  auto it = live_.find(address);
+  if (it == live_.end()) return;  // allocated before tracing started
+  Site& s = site(it->second.stack);
+  s.leakedBytes -= it->second.size;
+  --s.leakedBlocks;
+  liveBytes_ -= it->second.size;
+  ++summary_.frees;
+  live_.erase(it);
+}
+
+void HeapReplay::onEvent(const format::Event& e) {
+  lastTimeUs_ = std::max(lastTimeUs_, e.timeUs);
+  switch (e.op) {
+    case PackedOp::Alloc:
+      allocate(e.address, e.size, e.stack, e.timeUs);
+      lastAllocByThread_[e.tid] = e.address;
+      return;
+    case PackedOp::Free: {
+      auto owed = owedFrees_.find(e.address);
+      if (owed != owedFrees_.end()) {
+        if (--owed->second == 0) owedFrees_.erase(owed);
+        return;
+      }
+      // heaptrack's definition: freed right after it was allocated, with no other
+      // allocation of the same thread in between.
+      auto last = lastAllocByThread_.find(e.tid);
+      if (last != lastAllocByThread_.end() && last->second == e.address) {
+        auto block = live_.find(e.address);
+        if (block != live_.end()) ++site(block->second.stack).temporaryAllocations;
+        ++summary_.temporaryAllocations;
+        last->second = 0;
+      }
+      release(e.address);
+      return;
+    }
+    case PackedOp::Realloc:
+      release(e.oldAddress);
+      allocate(e.address, e.size, e.stack, e.timeUs);
+      lastAllocByThread_[e.tid] = e.address;
+      return;
+    case PackedOp::Mmap:
+      if (mappings_.emplace(e.address, e.size).second) mappedBytes_ += e.size;
+      return;
+    case PackedOp::Munmap: {
+      auto it = mappings_.find(e.address);
+      if (it != mappings_.end() && it->second <= e.size) {
+        mappedBytes_ -= it->second;
+        mappings_.erase(it);
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+void HeapReplay::onSample(const format::ProcessSample& sample) {
+  uint64_t stackBytes = 0;
+  for (const auto& t : sample.threads) {
+    stackBytes += t.residentBytes;
+    ThreadSummary& thread = threads_[t.tid];
+    thread.tid = t.tid;
+    thread.peakStackResidentBytes = std::max(thread.peakStackResidentBytes, t.residentBytes);
+  }
+  lastTimeUs_ = std::max(lastTimeUs_, sample.timeUs);
+  timeline_.push_back({sample.timeUs, liveBytes_, sample.rssBytes, stackBytes, summary_.allocations});
+  if (sample.rssBytes > summary_.peakRssBytes) {
+    summary_.peakRssBytes = sample.rssBytes;
+    summary_.peakRssTimeS = sample.timeUs / 1e6;
+  }
+  summary_.peakStackBytes = std::max(summary_.peakStackBytes, stackBytes);
+}
+
+void HeapReplay::onTrailer(const format::Trailer& trailer) {
+  sawTrailer_ = true;
+  trailer_ = trailer;
+  lastTimeUs_ = std::max(lastTimeUs_, trailer.timeUs);
+}
+
+void HeapReplay::fillSummary(Analysis& out, bool truncated) const {
+  Summary& s = out.summary;
+  s = summary_;
+  s.pid = process_.pid;
+  s.parentPid = process_.parentPid;
+  s.execGeneration = process_.execGeneration;
+  s.executable = process_.executable;
+  s.arguments = process_.arguments;
+  s.durationS = lastTimeUs_ / 1e6;
+  s.mappedBytesAtExit = mappedBytes_;
+  s.complete = sawTrailer_;
+  s.truncated = truncated;
+  s.droppedEvents = sawTrailer_ ? trailer_.droppedEvents : 0;
+  s.exitReason = "unknown";
+  if (sawTrailer_) {
+    switch (trailer_.exitReason) {
+      case format::ExitReason::Normal: s.exitReason = "exit"; break;
+      case format::ExitReason::FastExit: s.exitReason = "_exit"; break;
+      case format::ExitReason::Abort: s.exitReason = "abort"; break;
+      case format::ExitReason::Exec: s.exitReason = "exec"; break;
+    }
+  }
+  for (const auto& site : sites_) {
+    s.leakedBytes += site.leakedBytes;
+    s.leakedBlocks += site.leakedBlocks;
+  }
+  out.timeline = timeline_;
+  out.threads.clear();
+  for (const auto& [tid, thread] : threads_) out.threads.push_back(thread);
+  std::sort(out.threads.begin(), out.threads.end(),
+            [](const ThreadSummary& a, const ThreadSummary& b) { return a.tid < b.tid; });
+}
+
+}  // namespace tidemark::analysis

@@ -1,0 +1,62 @@
+// Replays a trace's events in file order to rebuild the heap: live blocks, per-stack
+// counters, peak, timeline. Memory grows with live blocks and distinct stacks only.
+#pragma once
+
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "analysis.h"
+#include "trace_reader.h"
+
+namespace tidemark::analysis {
+
+class HeapReplay : public format::RecordVisitor {
+ public:
+  void onProcessInfo(const format::ProcessInfo& info) override;
+  void onModuleLoad(const format::ModuleInfo& module) override;
+  void onThreadInfo(const format::ThreadInfo& thread) override;
+  void onStack(uint32_t id, const std::vector<uint64_t>& ips) override;
+  void onEvent(const format::Event& event) override;
+  void onSample(const format::ProcessSample& sample) override;
+  void onTrailer(const format::Trailer& trailer) override;
+
+  struct LiveBlock {
+    uint64_t size;
+    uint32_t stack;
+  };
+
+  // Per stack id, the counters of Site without its frames.
+  const std::vector<Site>& sites() const { return sites_; }
+  const std::unordered_map<uint32_t, std::vector<uint64_t>>& stacks() const { return stacks_; }
+  const std::vector<format::ModuleInfo>& modules() const { return modules_; }
+  const std::unordered_map<uint64_t, LiveBlock>& liveBlocks() const { return live_; }
+  // Fills everything in `out` that replay knows (not frames, not sorting).
+  void fillSummary(Analysis& out, bool truncated) const;
+
+ private:
+  Site& site(uint32_t stack);
+  void allocate(uint64_t address, uint64_t size, uint32_t stack, uint64_t timeUs);
+  void release(uint64_t address);
+
+  format::ProcessInfo process_;
+  std::vector<format::ModuleInfo> modules_;
+  std::unordered_map<uint32_t, std::vector<uint64_t>> stacks_;
+  std::vector<Site> sites_;
+  std::unordered_map<uint64_t, LiveBlock> live_;
+  // Frees owed by another thread's ring: the address was handed out again before its free
+  // reached the file (rings are drained one after the other).
+  std::unordered_map<uint64_t, uint32_t> owedFrees_;
+  std::unordered_map<int32_t, uint64_t> lastAllocByThread_;
+  std::unordered_map<uint64_t, uint64_t> mappings_;
+  std::unordered_map<int32_t, ThreadSummary> threads_;
+  std::vector<TimelinePoint> timeline_;
+  Summary summary_;
+  uint64_t liveBytes_ = 0;
+  uint64_t mappedBytes_ = 0;
+  uint64_t lastTimeUs_ = 0;
+  bool sawTrailer_ = false;
+  format::Trailer trailer_;
+};
+
+}  // namespace tidemark::analysis

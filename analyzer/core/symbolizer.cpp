@@ -1,0 +1,169 @@
+// libdw-based symbolization (see symbolizer.h).
+#include "symbolizer.h"
+
+#include <cxxabi.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+
+#include <cstdlib>
+#include <cstring>
+
+namespace tidemark::analysis {
+namespace {
+
+const Dwfl_Callbacks kOfflineCallbacks = {
+    dwfl_build_id_find_elf,
+    dwfl_standard_find_debuginfo,
+    dwfl_offline_section_address,
+    nullptr,
+};
+
+std::string hex(const std::string& bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+// The best name of a subprogram or inlined-subroutine DIE: its linkage name demangled
+// (qualified, with parameters), else its plain name.
+std::string dieName(Dwarf_Die* die) {
+  Dwarf_Attribute attr;
+  Dwarf_Die origin;
+  Dwarf_Die* named = die;
+  if (dwarf_attr(die, DW_AT_abstract_origin, &attr) && dwarf_formref_die(&attr, &origin)) {
+    named = &origin;
+  }
+  const char* linkage = nullptr;
+  if (dwarf_attr_integrate(named, DW_AT_linkage_name, &attr) ||
+      dwarf_attr_integrate(named, DW_AT_MIPS_linkage_name, &attr)) {
+    linkage = dwarf_formstring(&attr);
+  }
+  if (linkage) return demangle(linkage);
+  const char* name = dwarf_diename(named);
+  return name ? name : "??";
+}
+
+std::string callFile(Dwarf_Die* cu, Dwarf_Die* inlined) {
+  Dwarf_Attribute attr;
+  Dwarf_Word index;
+  if (!dwarf_attr(inlined, DW_AT_call_file, &attr) || dwarf_formudata(&attr, &index) != 0) {
+    return {};
+  }
+  Dwarf_Files* files;
+  size_t count;
+  if (dwarf_getsrcfiles(cu, &files, &count) != 0 || index >= count) return {};
+  const char* name = dwarf_filesrc(files, index, nullptr, nullptr);
+  return name ? name : "";
+}
+
+int callLine(Dwarf_Die* inlined) {
+  Dwarf_Attribute attr;
+  Dwarf_Word line;
+  if (!dwarf_attr(inlined, DW_AT_call_line, &attr) || dwarf_formudata(&attr, &line) != 0) return 0;
+  return static_cast<int>(line);
+}
+
+}  // namespace
+
+std::string demangle(const char* name) {
+  int status = 0;
+  char* out = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+  if (status != 0 || !out) return name;
+  std::string result(out);
+  free(out);
+  return result;
+}
+
+Symbolizer::Symbolizer(const std::vector<format::ModuleInfo>& modules) {
+  dwfl_ = dwfl_begin(&kOfflineCallbacks);
+  if (!dwfl_) return;
+  dwfl_report_begin(dwfl_);
+  for (const auto& m : modules) {
+    Dwfl_Module* mod = dwfl_report_elf(dwfl_, m.path.c_str(), m.path.c_str(), -1, m.loadBias, false);
+    if (!mod) {
+      warnings_.push_back(m.path + ": cannot read (" + dwfl_errmsg(-1) + "); its frames stay unnamed");
+      continue;
+    }
+    const unsigned char* id;
+    GElf_Addr vaddr;
+    int n = dwfl_module_build_id(mod, &id, &vaddr);
+    if (!m.buildId.empty() && n > 0 &&
+        std::string(reinterpret_cast<const char*>(id), static_cast<size_t>(n)) != m.buildId) {
+      warnings_.push_back(m.path + ": build-id " + hex(std::string(reinterpret_cast<const char*>(id), n)) +
+                          " differs from the traced " + hex(m.buildId) +
+                          "; the file changed since the trace, names may be wrong");
+    }
+  }
+  dwfl_report_end(dwfl_, nullptr, nullptr);
+}
+
+Symbolizer::~Symbolizer() {
+  if (dwfl_) dwfl_end(dwfl_);
+}
+
+const std::vector<Frame>& Symbolizer::frames(uint64_t returnAddress) {
+  auto it = cache_.find(returnAddress);
+  if (it == cache_.end()) it = cache_.emplace(returnAddress, lookup(returnAddress)).first;
+  return it->second;
+}
+
+std::vector<Frame> Symbolizer::lookup(uint64_t returnAddress) {
+  // A return address points after the call; the call itself is one byte earlier.
+  Dwarf_Addr pc = returnAddress - 1;
+  Frame outer;
+  outer.address = returnAddress;
+  outer.function = "??";
+  Dwfl_Module* mod = dwfl_ ? dwfl_addrmodule(dwfl_, pc) : nullptr;
+  if (!mod) return {outer};
+  const char* modulePath = nullptr;
+  dwfl_module_info(mod, nullptr, nullptr, nullptr, nullptr, nullptr, &modulePath, nullptr);
+  outer.module = modulePath ? modulePath : "";
+  if (const char* symbol = dwfl_module_addrname(mod, pc)) {
+    // ELF symbol versions ("puts@@GLIBC_2.2.5") are not part of the name.
+    std::string name = symbol;
+    name = name.substr(0, name.find('@'));
+    outer.function = demangle(name.c_str());
+  }
+  if (Dwfl_Line* line = dwfl_module_getsrc(mod, pc)) {
+    int lineNumber = 0;
+    if (const char* file = dwfl_lineinfo(line, nullptr, &lineNumber, nullptr, nullptr, nullptr)) {
+      outer.file = file;
+      outer.line = lineNumber;
+    }
+  }
+
+  // Inlined calls: the scopes around pc, innermost first. Each inlined subroutine is a
+  // frame; its call site (DW_AT_call_file/line) is the position in the frame around it.
+  std::vector<Frame> result;
+  Dwarf_Addr bias = 0;
+  Dwarf_Die* cu = dwfl_module_addrdie(mod, pc, &bias);
+  Dwarf_Die* scopes = nullptr;
+  int n = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
+  std::string file = outer.file;
+  int lineNumber = outer.line;
+  for (int i = 0; i < n; ++i) {
+    int tag = dwarf_tag(&scopes[i]);
+    if (tag == DW_TAG_subprogram) break;
+    if (tag != DW_TAG_inlined_subroutine) continue;
+    Frame frame = outer;
+    frame.function = dieName(&scopes[i]);
+    frame.file = file;
+    frame.line = lineNumber;
+    frame.inlined = true;
+    result.push_back(frame);
+    file = callFile(cu, &scopes[i]);
+    lineNumber = callLine(&scopes[i]);
+  }
+  free(scopes);
+  outer.file = file;
+  outer.line = lineNumber;
+  result.push_back(outer);
+  return result;
+}
+
+}  // namespace tidemark::analysis

@@ -1,0 +1,92 @@
+// Record building and chunk compression for the trace writer.
+#include "chunk_encoder.h"
+
+#include <sys/mman.h>
+#include <zstd.h>
+
+#include <cstring>
+
+namespace tidemark::format {
+namespace {
+
+uint8_t* mapBytes(size_t bytes) {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? nullptr : static_cast<uint8_t*>(p);
+}
+
+}  // namespace
+
+ChunkEncoder::~ChunkEncoder() {
+  if (cctx_) ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(cctx_));
+  if (raw_) munmap(raw_, kRawCapacity);
+  if (compressed_) munmap(compressed_, compressedCapacity_);
+}
+
+bool ChunkEncoder::open(ByteSink* sink, int compressionLevel) {
+  sink_ = sink;
+  compressedCapacity_ = ZSTD_compressBound(kRawCapacity);
+  raw_ = mapBytes(kRawCapacity);
+  compressed_ = mapBytes(compressedCapacity_);
+  auto* cctx = ZSTD_createCCtx();
+  cctx_ = cctx;
+  if (!raw_ || !compressed_ || !cctx) return !(failed_ = true);
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, compressionLevel);
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+  FileHeader header{};
+  memcpy(header.magic, kFileMagic, sizeof header.magic);
+  header.versionMajor = kVersionMajor;
+  header.versionMinor = kVersionMinor;
+  header.headerBytes = sizeof header;
+  if (!sink_->write(&header, sizeof header)) failed_ = true;
+  return !failed_;
+}
+
+bool ChunkEncoder::beginRecord(RecordKind kind, const void* fixed, size_t fixedBytes,
+                               size_t maxExtraBytes) {
+  size_t need = fixedBytes + maxExtraBytes;
+  if (failed_ || need > kRawCapacity) return false;
+  if (used_ + need > kRawCapacity && !flush()) return false;
+  recordStart_ = used_;
+  recordLimit_ = used_ + need;
+  memcpy(raw_ + used_, fixed, fixedBytes);
+  auto* header = reinterpret_cast<RecordHeader*>(raw_ + used_);
+  header->kind = kind;
+  header->reserved = 0;
+  used_ += fixedBytes;
+  return true;
+}
+
+void ChunkEncoder::appendBytes(const void* data, size_t bytes) {
+  // Clamped: a caller that understated its maximum loses the tail, never overruns.
+  if (used_ + bytes > recordLimit_) bytes = recordLimit_ - used_;
+  memcpy(raw_ + used_, data, bytes);
+  used_ += bytes;
+}
+
+void ChunkEncoder::appendString(std::string_view text) {
+  uint32_t length = static_cast<uint32_t>(text.size());
+  appendBytes(&length, sizeof length);
+  appendBytes(text.data(), text.size());
+}
+
+void ChunkEncoder::endRecord() {
+  uint32_t length = static_cast<uint32_t>(used_ - recordStart_);
+  memcpy(raw_ + recordStart_ + offsetof(RecordHeader, length), &length, sizeof length);
+}
+
+bool ChunkEncoder::flush() {
+  if (failed_) return false;
+  if (used_ == 0) return true;
+  auto* cctx = static_cast<ZSTD_CCtx*>(cctx_);
+  size_t n = ZSTD_compress2(cctx, compressed_, compressedCapacity_, raw_, used_);
+  if (ZSTD_isError(n)) return !(failed_ = true);
+  ChunkHeader chunk{kChunkMagic, static_cast<uint32_t>(n), static_cast<uint32_t>(used_),
+                    sequence_++};
+  if (!sink_->write(&chunk, sizeof chunk) || !sink_->write(compressed_, n)) {
+    return !(failed_ = true);
+  }
+  used_ = 0;
+  return true;
+}
+
+}  // namespace tidemark::format

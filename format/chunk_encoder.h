@@ -1,0 +1,62 @@
+// Builds records into a raw chunk buffer and writes them as zstd-compressed chunks.
+// Used by the tracer's writer thread and by tests. Not thread-safe: one owner.
+// Memory comes from mmap, never malloc (zstd's own context aside, made at open()).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "trace_format.h"
+
+namespace tidemark::format {
+
+// Where finished bytes go: a file descriptor in the tracer, memory in tests.
+class ByteSink {
+ public:
+  virtual bool write(const void* data, size_t bytes) = 0;
+
+ protected:
+  ~ByteSink() = default;
+};
+
+class ChunkEncoder {
+ public:
+  static constexpr size_t kRawCapacity = 4u << 20;
+
+  ChunkEncoder() = default;
+  ChunkEncoder(const ChunkEncoder&) = delete;
+  ChunkEncoder& operator=(const ChunkEncoder&) = delete;
+  ~ChunkEncoder();
+
+  // Writes the file header. Returns false when memory or the sink fails.
+  bool open(ByteSink* sink, int compressionLevel);
+
+  // Starts a record of `kind` whose fixed part is `fixedBytes` long (copied from `fixed`,
+  // whose RecordHeader is filled in here) and whose variable part will take at most
+  // `maxExtraBytes`. Flushes first if the chunk has no room. Returns false on failure.
+  bool beginRecord(RecordKind kind, const void* fixed, size_t fixedBytes, size_t maxExtraBytes);
+  void appendBytes(const void* data, size_t bytes);
+  void appendString(std::string_view text);
+  void endRecord();
+
+  // Compresses and writes the buffered records as one chunk (no-op when empty).
+  bool flush();
+
+  size_t bufferedBytes() const { return used_; }
+  bool failed() const { return failed_; }
+
+ private:
+  ByteSink* sink_ = nullptr;
+  void* cctx_ = nullptr;
+  uint8_t* raw_ = nullptr;
+  uint8_t* compressed_ = nullptr;
+  size_t compressedCapacity_ = 0;
+  size_t used_ = 0;
+  size_t recordStart_ = 0;
+  size_t recordLimit_ = 0;
+  uint32_t sequence_ = 0;
+  bool failed_ = false;
+};
+
+}  // namespace tidemark::format

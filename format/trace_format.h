@@ -1,0 +1,200 @@
+// The tidemark trace format: the one definition of every record the tracer writes and
+// the analyzer reads. No record code appears anywhere else. docs/format.md explains it.
+//
+// A trace file is a FileHeader followed by chunks. Each chunk is a ChunkHeader and one
+// zstd frame (with content checksum) holding whole records; a chunk boundary is a
+// recovery point, so a trace cut short is readable up to its last whole chunk.
+//
+// Every record starts with a RecordHeader {kind, length}; a reader skips kinds it does
+// not know by their length. Hot events (alloc, free, ...) travel packed inside
+// EventBatch records, see the "Packed events" section below.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tidemark::format {
+
+inline constexpr char kFileMagic[8] = {'T', 'I', 'D', 'E', 'M', 'R', 'K', '\n'};
+inline constexpr uint16_t kVersionMajor = 1;
+inline constexpr uint16_t kVersionMinor = 0;
+inline constexpr uint32_t kChunkMagic = 0x4b434d54;  // "TMCK" little-endian
+// A reader refuses a chunk whose sizes exceed these, so a hostile file cannot make it
+// allocate without bound.
+inline constexpr uint32_t kMaxChunkRawBytes = 64u << 20;
+inline constexpr uint32_t kMaxStackDepth = 128;
+
+struct FileHeader {
+  char magic[8];
+  uint16_t versionMajor;
+  uint16_t versionMinor;
+  uint32_t headerBytes;  // sizeof(FileHeader) of the writer; readers skip the rest
+};
+static_assert(sizeof(FileHeader) == 16);
+
+struct ChunkHeader {
+  uint32_t magic;
+  uint32_t compressedBytes;
+  uint32_t rawBytes;
+  uint32_t sequence;  // 0, 1, 2, ... ; a gap means a lost chunk
+};
+static_assert(sizeof(ChunkHeader) == 16);
+
+enum class RecordKind : uint16_t {
+  ProcessInfo = 1,   // first record of a trace
+  ModuleLoad = 2,    // a loaded ELF object (at start, and on dlopen)
+  ModuleUnload = 3,  // dlclose
+  ThreadInfo = 4,    // a thread's name and stack range (sent again when they change)
+  EventBatch = 5,    // packed hot events of one per-thread ring
+  ProcessSample = 6, // RSS, heap, thread stacks at a fixed interval
+  Trailer = 7,       // last record of a cleanly finished trace
+};
+
+struct RecordHeader {
+  RecordKind kind;
+  uint16_t reserved;
+  uint32_t length;  // bytes of the whole record including this header
+};
+static_assert(sizeof(RecordHeader) == 8);
+
+// Variable-length payloads (strings, arrays) follow the fixed struct of their record.
+// A string is a uint32_t byte count and the bytes, without a terminating NUL.
+
+struct ProcessInfoRecord {
+  RecordHeader header;
+  uint32_t pointerBytes;
+  uint32_t pageBytes;
+  int32_t pid;
+  int32_t parentPid;
+  uint64_t startRealtimeNs;   // CLOCK_REALTIME at trace start
+  uint64_t startMonotonicNs;  // CLOCK_MONOTONIC at trace start; event times are relative
+  uint32_t execGeneration;    // 0 for a process's first program, +1 per traced exec
+  uint32_t reserved;
+  // then: string executable, string commandLine (arguments separated by NUL)
+};
+static_assert(sizeof(ProcessInfoRecord) == 48);
+
+struct ModuleLoadRecord {
+  RecordHeader header;
+  uint64_t timeUs;
+  uint64_t loadBias;     // dlpi_addr: added to the ELF's virtual addresses
+  uint32_t segmentCount; // PT_LOAD segments that follow the strings
+  uint32_t buildIdBytes;
+  // then: string path, buildIdBytes bytes of build-id, segmentCount x ModuleSegment
+};
+static_assert(sizeof(ModuleLoadRecord) == 32);
+
+struct ModuleSegment {
+  uint64_t start;  // absolute address
+  uint64_t bytes;
+  uint32_t flags;  // PF_R | PF_W | PF_X
+  uint32_t reserved;
+};
+static_assert(sizeof(ModuleSegment) == 24);
+
+struct ModuleUnloadRecord {
+  RecordHeader header;
+  uint64_t timeUs;
+  uint64_t loadBias;
+};
+static_assert(sizeof(ModuleUnloadRecord) == 24);
+
+struct ThreadInfoRecord {
+  RecordHeader header;
+  uint64_t timeUs;
+  int32_t tid;
+  uint32_t reserved;
+  uint64_t stackLow;   // lowest address of the stack mapping, 0 if unknown
+  uint64_t stackHigh;  // one past the highest
+  // then: string name
+};
+static_assert(sizeof(ThreadInfoRecord) == 40);
+
+struct EventBatchRecord {
+  RecordHeader header;
+  uint32_t ring;     // which per-thread ring; decoding state is kept per ring
+  uint32_t reserved;
+  // then: packed events up to header.length
+};
+static_assert(sizeof(EventBatchRecord) == 16);
+
+struct ThreadStackSample {
+  int32_t tid;
+  uint32_t reserved;
+  uint64_t residentBytes;  // resident pages of the thread's stack mapping (mincore)
+};
+static_assert(sizeof(ThreadStackSample) == 16);
+
+struct ProcessSampleRecord {
+  RecordHeader header;
+  uint64_t timeUs;
+  uint64_t rssBytes;
+  uint64_t heapInUseBytes;  // the allocator's own view (mallinfo2)
+  uint32_t threadCount;
+  uint32_t reserved;
+  // then: threadCount x ThreadStackSample
+};
+static_assert(sizeof(ProcessSampleRecord) == 40);
+
+struct TrailerRecord {
+  RecordHeader header;
+  uint64_t timeUs;
+  uint64_t events;         // packed events written
+  uint64_t droppedEvents;  // events the tracer could not record (it marks itself degraded)
+  uint32_t stacks;         // distinct stacks interned
+  uint32_t exitReason;     // ExitReason
+};
+static_assert(sizeof(TrailerRecord) == 40);
+
+enum class ExitReason : uint32_t {
+  Normal = 1,       // exit() or return from main
+  FastExit = 2,     // _exit()
+  Abort = 3,        // abort()
+  Exec = 4,         // the process replaced its program; the next trace continues it
+};
+
+// ---------------------------------------------------------------------------------------
+// Packed events
+//
+// Inside an EventBatch, events are a byte stream written by one thread. Each starts with
+// one opcode byte:
+//
+//   bit  7 6 5 4 3 2 1 0
+//       [ detail  ][ op  ]     op: low 4 bits (PackedOp), detail: high 4 bits
+//
+// followed by LEB128 varints (unsigned) or zigzag varints (signed). Addresses are sent as
+// the zigzag difference from the previous address this ring sent, which makes them short
+// for an allocator that hands out neighbouring blocks. Times are microseconds since
+// ProcessInfo.startMonotonicNs and only sent when the coarse clock moved.
+//
+// Worked example: malloc(24) returning 0x5555555592a0 right after a block at
+// 0x555555559280, with stack id 7:
+//   0x01            Alloc, detail 0 (AllocFunction::Malloc)
+//   0x18            size 24
+//   0x07            stack 7
+//   0x40            zigzag(+0x20) = 0x40
+//
+// The decoder state of a ring (previous address, last time) resets at ThreadAttach.
+enum class PackedOp : uint8_t {
+  Alloc = 1,         // detail=AllocFunction; size, stack, zz(addr)
+  Free = 2,          // detail=AllocFunction of the deallocator; zz(addr)
+  Realloc = 3,       // size, stack, zz(oldAddr), zz(newAddr)  (newAddr relative to oldAddr)
+  Time = 4,          // timeUs (absolute)
+  Stack = 5,         // id, depth, then depth x zz(ip delta from the previous ip, first from 0)
+  Mmap = 6,          // zz(addr), length, stack
+  Munmap = 7,        // zz(addr), length
+  ThreadAttach = 8,  // tid: this ring now belongs to that thread; resets decoder state
+  ThreadDetach = 9,  // the thread ended
+};
+inline constexpr uint8_t kPackedOpMask = 0x0f;
+
+enum class AllocFunction : uint8_t {
+  Malloc = 0,  // malloc, calloc, realloc, memalign family, free
+  New = 1,     // operator new / delete
+  NewArray = 2,
+};
+
+// Largest packed event: opcode + 4 varints of 10 bytes; a Stack event is written in parts.
+inline constexpr size_t kMaxPackedEventBytes = 1 + 4 * 10;
+
+}  // namespace tidemark::format

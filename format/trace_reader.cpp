@@ -1,0 +1,325 @@
+// Trace decoding: chunks → records → packed events, with bounds checks on every field.
+#include "trace_reader.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "varint.h"
+
+namespace tidemark::format {
+namespace {
+
+// Bounds-checked reading of a record's variable part.
+class Cursor {
+ public:
+  Cursor(const uint8_t* begin, const uint8_t* end) : pos_(begin), end_(end) {}
+  bool bytes(void* out, size_t n) {
+    if (static_cast<size_t>(end_ - pos_) < n) return false;
+    memcpy(out, pos_, n);
+    pos_ += n;
+    return true;
+  }
+  bool string(std::string* out) {
+    uint32_t length;
+    if (!bytes(&length, sizeof length) || static_cast<size_t>(end_ - pos_) < length) return false;
+    out->assign(reinterpret_cast<const char*>(pos_), length);
+    pos_ += length;
+    return true;
+  }
+
+ private:
+  const uint8_t* pos_;
+  const uint8_t* end_;
+};
+
+bool preadAll(int fd, void* out, size_t bytes, uint64_t offset) {
+  auto* p = static_cast<uint8_t*>(out);
+  while (bytes > 0) {
+    ssize_t n = pread(fd, p, bytes, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    bytes -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
+template <typename Record>
+bool fixedPart(const uint8_t* data, size_t bytes, Record* out) {
+  if (bytes < sizeof(Record)) return false;
+  memcpy(out, data, sizeof(Record));
+  return true;
+}
+
+}  // namespace
+
+TraceError::TraceError(const std::string& path, uint64_t offset, const std::string& what)
+    : std::runtime_error(path + ": " + what + " (at byte " + std::to_string(offset) + ")"),
+      offset_(offset) {}
+
+TraceReader::TraceReader(const std::string& path) : path_(path) {
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) throw TraceError(path, 0, std::string("cannot open: ") + strerror(errno));
+  FileHeader header;
+  if (!preadAll(fd_, &header, sizeof header, 0)) {
+    ::close(fd_);
+    throw TraceError(path, 0, "not a tidemark trace (file shorter than its header)");
+  }
+  if (memcmp(header.magic, kFileMagic, sizeof header.magic) != 0) {
+    ::close(fd_);
+    throw TraceError(path, 0, "not a tidemark trace (bad magic)");
+  }
+  if (header.versionMajor != kVersionMajor) {
+    ::close(fd_);
+    throw TraceError(path, 8,
+                     "trace format version " + std::to_string(header.versionMajor) + "." +
+                         std::to_string(header.versionMinor) + " is not readable by this " +
+                         "tidemark, which reads version " + std::to_string(kVersionMajor) + ".x");
+  }
+  if (header.headerBytes < sizeof header || header.headerBytes > 4096) {
+    ::close(fd_);
+    throw TraceError(path, 12, "bad file header size");
+  }
+  offset_ = header.headerBytes;
+  dctx_ = ZSTD_createDCtx();
+}
+
+TraceReader::~TraceReader() {
+  if (fd_ >= 0) ::close(fd_);
+  ZSTD_freeDCtx(static_cast<ZSTD_DCtx*>(dctx_));
+}
+
+uint64_t TraceReader::fileBytes() const {
+  struct stat st;
+  return fstat(fd_, &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+}
+
+bool TraceReader::truncated() const { return fileBytes() > offset_; }
+
+void TraceReader::fail(uint64_t at, const std::string& what) const {
+  throw TraceError(path_, at, what);
+}
+
+uint64_t TraceReader::readAvailable(RecordVisitor& visitor) {
+  uint64_t chunks = 0;
+  uint64_t size = fileBytes();
+  while (size - offset_ >= sizeof(ChunkHeader)) {
+    ChunkHeader chunk;
+    if (!preadAll(fd_, &chunk, sizeof chunk, offset_)) break;
+    if (chunk.magic != kChunkMagic) fail(offset_, "corrupt trace: bad chunk marker");
+    if (chunk.rawBytes > kMaxChunkRawBytes ||
+        chunk.compressedBytes > ZSTD_compressBound(kMaxChunkRawBytes)) {
+      fail(offset_, "corrupt trace: chunk larger than the format allows");
+    }
+    if (chunk.sequence != nextSequence_) {
+      fail(offset_, "corrupt trace: chunk " + std::to_string(chunk.sequence) + " where " +
+                        std::to_string(nextSequence_) + " was expected");
+    }
+    if (size - offset_ - sizeof chunk < chunk.compressedBytes) break;  // not whole yet
+    compressed_.resize(chunk.compressedBytes);
+    if (!preadAll(fd_, compressed_.data(), chunk.compressedBytes, offset_ + sizeof chunk)) break;
+    raw_.resize(chunk.rawBytes);
+    size_t n = ZSTD_decompressDCtx(static_cast<ZSTD_DCtx*>(dctx_), raw_.data(), raw_.size(),
+                                   compressed_.data(), compressed_.size());
+    if (ZSTD_isError(n) || n != chunk.rawBytes) {
+      fail(offset_, std::string("corrupt trace: chunk does not decompress (") +
+                        (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "size mismatch") + ")");
+    }
+    decodeChunk(raw_.data(), n, offset_, visitor);
+    offset_ += sizeof chunk + chunk.compressedBytes;
+    ++nextSequence_;
+    ++chunks;
+  }
+  return chunks;
+}
+
+void TraceReader::decodeChunk(const uint8_t* data, size_t bytes, uint64_t chunkOffset,
+                              RecordVisitor& v) {
+  size_t pos = 0;
+  while (pos < bytes) {
+    RecordHeader header;
+    if (bytes - pos < sizeof header) fail(chunkOffset, "corrupt trace: partial record header");
+    memcpy(&header, data + pos, sizeof header);
+    if (header.length < sizeof header || header.length > bytes - pos) {
+      fail(chunkOffset, "corrupt trace: record length out of bounds at chunk byte " +
+                            std::to_string(pos));
+    }
+    decodeRecord(data + pos, header.length, chunkOffset, v);
+    pos += header.length;
+  }
+}
+
+void TraceReader::decodeRecord(const uint8_t* data, size_t bytes, uint64_t at,
+                               RecordVisitor& v) {
+  RecordKind kind;
+  memcpy(&kind, data, sizeof kind);
+  switch (kind) {
+    case RecordKind::ProcessInfo: {
+      ProcessInfoRecord r;
+      ProcessInfo info;
+      std::string commandLine;
+      Cursor c(data + sizeof r, data + bytes);
+      if (!fixedPart(data, bytes, &r) || !c.string(&info.executable) || !c.string(&commandLine)) {
+        fail(at, "corrupt trace: bad process record");
+      }
+      info.pointerBytes = r.pointerBytes;
+      info.pageBytes = r.pageBytes;
+      info.pid = r.pid;
+      info.parentPid = r.parentPid;
+      info.startRealtimeNs = r.startRealtimeNs;
+      info.execGeneration = r.execGeneration;
+      for (size_t start = 0; start < commandLine.size();) {
+        size_t end = commandLine.find('\0', start);
+        if (end == std::string::npos) end = commandLine.size();
+        info.arguments.push_back(commandLine.substr(start, end - start));
+        start = end + 1;
+      }
+      v.onProcessInfo(info);
+      return;
+    }
+    case RecordKind::ModuleLoad: {
+      ModuleLoadRecord r;
+      ModuleInfo m;
+      Cursor c(data + sizeof r, data + bytes);
+      if (!fixedPart(data, bytes, &r) || !c.string(&m.path) || r.buildIdBytes > 64 ||
+          r.segmentCount > 64) {
+        fail(at, "corrupt trace: bad module record");
+      }
+      m.buildId.resize(r.buildIdBytes);
+      m.segments.resize(r.segmentCount);
+      if (!c.bytes(m.buildId.data(), r.buildIdBytes) ||
+          !c.bytes(m.segments.data(), r.segmentCount * sizeof(ModuleSegment))) {
+        fail(at, "corrupt trace: bad module record");
+      }
+      m.timeUs = r.timeUs;
+      m.loadBias = r.loadBias;
+      v.onModuleLoad(m);
+      return;
+    }
+    case RecordKind::ModuleUnload: {
+      ModuleUnloadRecord r;
+      if (!fixedPart(data, bytes, &r)) fail(at, "corrupt trace: bad module unload record");
+      v.onModuleUnload(r.timeUs, r.loadBias);
+      return;
+    }
+    case RecordKind::ThreadInfo: {
+      ThreadInfoRecord r;
+      ThreadInfo t;
+      Cursor c(data + sizeof r, data + bytes);
+      if (!fixedPart(data, bytes, &r) || !c.string(&t.name)) {
+        fail(at, "corrupt trace: bad thread record");
+      }
+      t.timeUs = r.timeUs;
+      t.tid = r.tid;
+      t.stackLow = r.stackLow;
+      t.stackHigh = r.stackHigh;
+      v.onThreadInfo(t);
+      return;
+    }
+    case RecordKind::EventBatch:
+      decodeBatch(data, bytes, at, v);
+      return;
+    case RecordKind::ProcessSample: {
+      ProcessSampleRecord r;
+      ProcessSample s;
+      if (!fixedPart(data, bytes, &r) ||
+          r.threadCount > (bytes - sizeof r) / sizeof(ThreadStackSample)) {
+        fail(at, "corrupt trace: bad sample record");
+      }
+      s.timeUs = r.timeUs;
+      s.rssBytes = r.rssBytes;
+      s.heapInUseBytes = r.heapInUseBytes;
+      s.threads.resize(r.threadCount);
+      memcpy(s.threads.data(), data + sizeof r, r.threadCount * sizeof(ThreadStackSample));
+      v.onSample(s);
+      return;
+    }
+    case RecordKind::Trailer: {
+      TrailerRecord r;
+      if (!fixedPart(data, bytes, &r)) fail(at, "corrupt trace: bad trailer");
+      v.onTrailer(Trailer{r.timeUs, r.events, r.droppedEvents, r.stacks,
+                          static_cast<ExitReason>(r.exitReason)});
+      return;
+    }
+  }
+  // A kind this reader does not know: a newer minor version added it. Skip it.
+}
+
+void TraceReader::decodeBatch(const uint8_t* data, size_t bytes, uint64_t at,
+                              RecordVisitor& v) {
+  EventBatchRecord r;
+  if (!fixedPart(data, bytes, &r)) fail(at, "corrupt trace: bad event batch");
+  RingState& ring = rings_[r.ring];
+  const uint8_t* pos = data + sizeof r;
+  const uint8_t* end = data + bytes;
+  auto number = [&]() {
+    uint64_t value;
+    if (!getVarint(&pos, end, &value)) fail(at, "corrupt trace: truncated packed event");
+    return value;
+  };
+  auto address = [&](uint64_t base) { return base + static_cast<uint64_t>(unzigzag(number())); };
+  while (pos < end) {
+    uint8_t opcode = *pos++;
+    Event e{};
+    e.op = static_cast<PackedOp>(opcode & kPackedOpMask);
+    e.function = static_cast<AllocFunction>(opcode >> 4);
+    e.tid = ring.tid;
+    switch (e.op) {
+      case PackedOp::Alloc:
+        e.size = number();
+        e.stack = static_cast<uint32_t>(number());
+        e.address = ring.lastAddress = address(ring.lastAddress);
+        break;
+      case PackedOp::Free:
+        e.address = ring.lastAddress = address(ring.lastAddress);
+        break;
+      case PackedOp::Realloc:
+        e.size = number();
+        e.stack = static_cast<uint32_t>(number());
+        e.oldAddress = address(ring.lastAddress);
+        e.address = ring.lastAddress = address(e.oldAddress);
+        break;
+      case PackedOp::Mmap:
+        e.address = ring.lastAddress = address(ring.lastAddress);
+        e.size = number();
+        e.stack = static_cast<uint32_t>(number());
+        break;
+      case PackedOp::Munmap:
+        e.address = ring.lastAddress = address(ring.lastAddress);
+        e.size = number();
+        break;
+      case PackedOp::Time:
+        ring.timeUs = number();
+        continue;
+      case PackedOp::Stack: {
+        uint64_t id = number();
+        uint64_t depth = number();
+        if (depth > kMaxStackDepth || id > UINT32_MAX) fail(at, "corrupt trace: bad stack");
+        ips_.resize(depth);
+        uint64_t ip = 0;
+        for (auto& slot : ips_) slot = ip = address(ip);
+        v.onStack(static_cast<uint32_t>(id), ips_);
+        continue;
+      }
+      case PackedOp::ThreadAttach:
+        ring = RingState{};
+        ring.tid = static_cast<int32_t>(number());
+        continue;
+      case PackedOp::ThreadDetach:
+        v.onThreadEnd(ring.tid, ring.timeUs);
+        continue;
+      default:
+        fail(at, "corrupt trace: unknown packed event " + std::to_string(opcode));
+    }
+    e.timeUs = ring.timeUs;
+    v.onEvent(e);
+  }
+}
+
+}  // namespace tidemark::format

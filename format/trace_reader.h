@@ -1,0 +1,134 @@
+// Decodes a trace file into typed records and events for the analyzer. The only code
+// that parses trace bytes. Reads incrementally, so a trace still being written can be
+// followed. Errors: TraceError (corrupt or unreadable input), naming file and offset.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "trace_format.h"
+
+namespace tidemark::format {
+
+class TraceError : public std::runtime_error {
+ public:
+  TraceError(const std::string& path, uint64_t offset, const std::string& what);
+  uint64_t offset() const { return offset_; }
+
+ private:
+  uint64_t offset_;
+};
+
+struct ProcessInfo {
+  uint32_t pointerBytes = 8;
+  uint32_t pageBytes = 4096;
+  int32_t pid = 0;
+  int32_t parentPid = 0;
+  uint64_t startRealtimeNs = 0;
+  uint32_t execGeneration = 0;
+  std::string executable;
+  std::vector<std::string> arguments;
+};
+
+struct ModuleInfo {
+  uint64_t timeUs = 0;
+  uint64_t loadBias = 0;
+  std::string path;
+  std::string buildId;  // raw bytes
+  std::vector<ModuleSegment> segments;
+};
+
+struct ThreadInfo {
+  uint64_t timeUs = 0;
+  int32_t tid = 0;
+  uint64_t stackLow = 0;
+  uint64_t stackHigh = 0;
+  std::string name;
+};
+
+struct ProcessSample {
+  uint64_t timeUs = 0;
+  uint64_t rssBytes = 0;
+  uint64_t heapInUseBytes = 0;
+  std::vector<ThreadStackSample> threads;
+};
+
+struct Trailer {
+  uint64_t timeUs = 0;
+  uint64_t events = 0;
+  uint64_t droppedEvents = 0;
+  uint32_t stacks = 0;
+  ExitReason exitReason = ExitReason::Normal;
+};
+
+// One decoded packed event. Fields not used by an op are zero.
+struct Event {
+  PackedOp op;
+  AllocFunction function;
+  int32_t tid;
+  uint64_t timeUs;
+  uint64_t address;     // the block (new block for Realloc)
+  uint64_t oldAddress;  // Realloc only
+  uint64_t size;        // Alloc, Realloc, Mmap, Munmap
+  uint32_t stack;
+};
+
+class RecordVisitor {
+ public:
+  virtual ~RecordVisitor() = default;
+  virtual void onProcessInfo(const ProcessInfo&) {}
+  virtual void onModuleLoad(const ModuleInfo&) {}
+  virtual void onModuleUnload(uint64_t /*timeUs*/, uint64_t /*loadBias*/) {}
+  virtual void onThreadInfo(const ThreadInfo&) {}
+  virtual void onStack(uint32_t /*id*/, const std::vector<uint64_t>& /*ips*/) {}
+  virtual void onEvent(const Event&) {}
+  virtual void onThreadEnd(int32_t /*tid*/, uint64_t /*timeUs*/) {}
+  virtual void onSample(const ProcessSample&) {}
+  virtual void onTrailer(const Trailer&) {}
+};
+
+class TraceReader {
+ public:
+  // Opens the file and checks its header. Throws TraceError.
+  explicit TraceReader(const std::string& path);
+  ~TraceReader();
+
+  // Decodes every whole chunk not read yet, calling `visitor`. Returns the number of
+  // chunks read. Throws TraceError on corrupt input; a chunk not yet complete at the end
+  // of the file is left for the next call (the file may still be growing).
+  uint64_t readAvailable(RecordVisitor& visitor);
+
+  // After the last readAvailable(): true when bytes of an incomplete chunk remain.
+  bool truncated() const;
+  uint64_t bytesRead() const { return offset_; }
+  uint64_t fileBytes() const;
+  const std::string& path() const { return path_; }
+
+ private:
+  void decodeChunk(const uint8_t* data, size_t bytes, uint64_t chunkOffset, RecordVisitor& v);
+  void decodeRecord(const uint8_t* data, size_t bytes, uint64_t at, RecordVisitor& v);
+  void decodeBatch(const uint8_t* data, size_t bytes, uint64_t at, RecordVisitor& v);
+  [[noreturn]] void fail(uint64_t at, const std::string& what) const;
+
+  struct RingState {
+    int32_t tid = 0;
+    uint64_t timeUs = 0;
+    uint64_t lastAddress = 0;
+  };
+
+  std::string path_;
+  int fd_ = -1;
+  uint64_t offset_ = 0;
+  uint32_t nextSequence_ = 0;
+  std::unordered_map<uint32_t, RingState> rings_;
+  std::vector<uint8_t> compressed_;
+  std::vector<uint8_t> raw_;
+  std::vector<uint64_t> ips_;
+  void* dctx_ = nullptr;
+};
+
+}  // namespace tidemark::format

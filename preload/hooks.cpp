@@ -1,0 +1,312 @@
+// Every symbol libtidemark_preload.so interposes. A hook calls the real function and
+// records one event; it never allocates, never locks, and records a free before the real
+// free so the address cannot be handed out again in between. All real work is elsewhere.
+#include <dlfcn.h>
+#include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdarg>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "real_functions.h"
+#include "recorder.h"
+#include "tracer.h"
+#include "writer.h"
+
+using tidemark::format::AllocFunction;
+using tidemark::format::ExitReason;
+namespace tp = tidemark::preload;
+
+namespace {
+
+// Before the constructor ran (another library's constructor allocating), or while dlsym
+// resolves the real functions, allocations come from the bootstrap pool.
+template <typename Fn>
+bool haveReal(Fn* fn) {
+  if (!*fn) tp::resolveRealFunctions();
+  return *fn != nullptr;
+}
+
+void* allocateNew(size_t size, AllocFunction function) {
+  for (;;) {
+    void* p = haveReal(&tp::real.malloc) ? tp::real.malloc(size) : tp::bootstrapAllocate(size);
+    if (p) {
+      tp::recordAlloc(function, p, size);
+      return p;
+    }
+    std::new_handler handler = std::get_new_handler();
+    if (!handler) throw std::bad_alloc();
+    handler();
+  }
+}
+
+void* allocateNewAligned(size_t size, size_t alignment, AllocFunction function) {
+  for (;;) {
+    void* p = nullptr;
+    if (haveReal(&tp::real.posix_memalign) &&
+        tp::real.posix_memalign(&p, alignment < sizeof(void*) ? sizeof(void*) : alignment,
+                                size) == 0) {
+      tp::recordAlloc(function, p, size);
+      return p;
+    }
+    std::new_handler handler = std::get_new_handler();
+    if (!handler) throw std::bad_alloc();
+    handler();
+  }
+}
+
+void* allocateNewNothrow(size_t size, AllocFunction function) noexcept {
+  try {
+    return allocateNew(size, function);
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+void* allocateNewAlignedNothrow(size_t size, size_t alignment, AllocFunction function) noexcept {
+  try {
+    return allocateNewAligned(size, alignment, function);
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+void release(void* p, AllocFunction function) noexcept {
+  if (!p || tp::isBootstrapBlock(p)) return;
+  tp::recordFree(function, p);
+  if (haveReal(&tp::real.free)) tp::real.free(p);
+}
+
+void* recorded(void* p, size_t size) {
+  if (p) tp::recordAlloc(AllocFunction::Malloc, p, size);
+  return p;
+}
+
+// With --no-follow-exec, the new program runs without the tracer: LD_PRELOAD is left out
+// of its environment (on the stack; an environment too large keeps it).
+char* const* environmentForExec(char* const* envp, char** scratch, size_t capacity) {
+  if (tp::options().followExec || !envp) return envp;
+  size_t n = 0;
+  for (char* const* e = envp; *e; ++e) {
+    if (strncmp(*e, "LD_PRELOAD=", 11) == 0) continue;
+    if (n + 1 >= capacity) return envp;
+    scratch[n++] = *e;
+  }
+  scratch[n] = nullptr;
+  return scratch;
+}
+
+// The trace of this program ends here; the next program starts its own.
+void beforeExec() { tp::finishTracer(ExitReason::Exec); }
+
+}  // namespace
+
+extern "C" {
+
+__attribute__((constructor(101))) static void tidemarkConstructor() { tp::startTracer(); }
+__attribute__((destructor(101))) static void tidemarkDestructor() {
+  tp::finishTracer(ExitReason::Normal);
+}
+
+void* malloc(size_t size) {
+  if (!haveReal(&tp::real.malloc)) return tp::bootstrapAllocate(size);
+  return recorded(tp::real.malloc(size), size);
+}
+
+void free(void* p) { release(p, AllocFunction::Malloc); }
+
+void* calloc(size_t count, size_t size) {
+  if (!haveReal(&tp::real.calloc)) {
+    size_t total;
+    return __builtin_mul_overflow(count, size, &total) ? nullptr : tp::bootstrapAllocate(total);
+  }
+  return recorded(tp::real.calloc(count, size), count * size);
+}
+
+void* realloc(void* old, size_t size) {
+  if (old && tp::isBootstrapBlock(old)) {
+    void* p = malloc(size);
+    size_t available = tp::bootstrapBytesFrom(old);
+    if (p) memcpy(p, old, size < available ? size : available);
+    return p;
+  }
+  if (!haveReal(&tp::real.realloc)) return nullptr;
+  if (!old) return recorded(tp::real.realloc(nullptr, size), size);
+  void* p = tp::real.realloc(old, size);
+  if (p) {
+    tp::recordRealloc(old, p, size);
+  } else if (size == 0) {
+    tp::recordFree(AllocFunction::Malloc, old);  // glibc frees the block and returns NULL
+  }
+  return p;
+}
+
+void* reallocarray(void* old, size_t count, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(count, size, &total)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  return realloc(old, total);
+}
+
+int posix_memalign(void** out, size_t alignment, size_t size) {
+  if (!haveReal(&tp::real.posix_memalign)) return ENOMEM;
+  int result = tp::real.posix_memalign(out, alignment, size);
+  if (result == 0) recorded(*out, size);
+  return result;
+}
+
+void* aligned_alloc(size_t alignment, size_t size) {
+  if (!haveReal(&tp::real.aligned_alloc)) return nullptr;
+  return recorded(tp::real.aligned_alloc(alignment, size), size);
+}
+
+void* memalign(size_t alignment, size_t size) {
+  if (!haveReal(&tp::real.memalign)) return nullptr;
+  return recorded(tp::real.memalign(alignment, size), size);
+}
+
+void* valloc(size_t size) {
+  if (!haveReal(&tp::real.valloc)) return nullptr;
+  return recorded(tp::real.valloc(size), size);
+}
+
+void* pvalloc(size_t size) {
+  if (!haveReal(&tp::real.pvalloc)) return nullptr;
+  return recorded(tp::real.pvalloc(size), size);
+}
+
+void* mmap(void* address, size_t length, int protection, int flags, int fd, off_t offset) {
+  if (!haveReal(&tp::real.mmap)) return MAP_FAILED;
+  void* p = tp::real.mmap(address, length, protection, flags, fd, offset);
+  // Anonymous mappings only: file mappings are not heap. A mapping made inside the tracer
+  // (or by an allocator inside a hook) is not the program's own.
+  if (p != MAP_FAILED && (flags & MAP_ANONYMOUS)) tp::recordMmap(p, length);
+  return p;
+}
+
+void* mmap64(void* address, size_t length, int protection, int flags, int fd, off_t offset)
+    __attribute__((alias("mmap")));
+
+int munmap(void* address, size_t length) {
+  if (!haveReal(&tp::real.munmap)) return -1;
+  tp::recordMunmap(address, length);
+  return tp::real.munmap(address, length);
+}
+
+void* mremap(void* old, size_t oldLength, size_t newLength, int flags, ...) {
+  if (!haveReal(&tp::real.mremap)) return MAP_FAILED;
+  void* target = nullptr;
+  if (flags & MREMAP_FIXED) {
+    va_list args;
+    va_start(args, flags);
+    target = va_arg(args, void*);
+    va_end(args);
+  }
+  void* p = tp::real.mremap(old, oldLength, newLength, flags, target);
+  if (p != MAP_FAILED) {
+    tp::recordMunmap(old, oldLength);
+    tp::recordMmap(p, newLength);
+  }
+  return p;
+}
+
+void* dlopen(const char* file, int mode) {
+  if (!haveReal(&tp::real.dlopen)) return nullptr;
+  void* handle = tp::real.dlopen(file, mode);
+  if (handle && tp::tracing()) tp::requestModuleRescan();
+  return handle;
+}
+
+int dlclose(void* handle) {
+  if (!haveReal(&tp::real.dlclose)) return -1;
+  int result = tp::real.dlclose(handle);
+  if (tp::tracing()) tp::requestModuleRescan();
+  return result;
+}
+
+int execve(const char* path, char* const argv[], char* const envp[]) {
+  if (!haveReal(&tp::real.execve)) return -1;
+  char* scratch[1024];
+  char* const* env = environmentForExec(envp, scratch, 1024);
+  beforeExec();
+  return tp::real.execve(path, argv, env);
+}
+
+int execv(const char* path, char* const argv[]) { return execve(path, argv, environ); }
+
+int execvpe(const char* file, char* const argv[], char* const envp[]) {
+  if (!haveReal(&tp::real.execvpe)) return -1;
+  char* scratch[1024];
+  char* const* env = environmentForExec(envp, scratch, 1024);
+  beforeExec();
+  return tp::real.execvpe(file, argv, env);
+}
+
+int execvp(const char* file, char* const argv[]) { return execvpe(file, argv, environ); }
+
+void _exit(int status) {
+  tp::finishTracer(ExitReason::FastExit);
+  if (haveReal(&tp::real._exit)) tp::real._exit(status);
+  __builtin_trap();
+}
+
+void _Exit(int status) __attribute__((alias("_exit")));
+
+void abort() {
+  tp::finishTracer(ExitReason::Abort);
+  if (haveReal(&tp::real.abort)) tp::real.abort();
+  __builtin_trap();
+}
+
+}  // extern "C"
+
+// operator new / delete, every variant.
+void* operator new(size_t n) { return allocateNew(n, AllocFunction::New); }
+void* operator new[](size_t n) { return allocateNew(n, AllocFunction::NewArray); }
+void* operator new(size_t n, const std::nothrow_t&) noexcept {
+  return allocateNewNothrow(n, AllocFunction::New);
+}
+void* operator new[](size_t n, const std::nothrow_t&) noexcept {
+  return allocateNewNothrow(n, AllocFunction::NewArray);
+}
+void* operator new(size_t n, std::align_val_t a) {
+  return allocateNewAligned(n, static_cast<size_t>(a), AllocFunction::New);
+}
+void* operator new[](size_t n, std::align_val_t a) {
+  return allocateNewAligned(n, static_cast<size_t>(a), AllocFunction::NewArray);
+}
+void* operator new(size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+  return allocateNewAlignedNothrow(n, static_cast<size_t>(a), AllocFunction::New);
+}
+void* operator new[](size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+  return allocateNewAlignedNothrow(n, static_cast<size_t>(a), AllocFunction::NewArray);
+}
+void operator delete(void* p) noexcept { release(p, AllocFunction::New); }
+void operator delete[](void* p) noexcept { release(p, AllocFunction::NewArray); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { release(p, AllocFunction::New); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
+  release(p, AllocFunction::NewArray);
+}
+void operator delete(void* p, size_t) noexcept { release(p, AllocFunction::New); }
+void operator delete[](void* p, size_t) noexcept { release(p, AllocFunction::NewArray); }
+void operator delete(void* p, std::align_val_t) noexcept { release(p, AllocFunction::New); }
+void operator delete[](void* p, std::align_val_t) noexcept {
+  release(p, AllocFunction::NewArray);
+}
+void operator delete(void* p, size_t, std::align_val_t) noexcept {
+  release(p, AllocFunction::New);
+}
+void operator delete[](void* p, size_t, std::align_val_t) noexcept {
+  release(p, AllocFunction::NewArray);
+}
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept {
+  release(p, AllocFunction::New);
+}
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept {
+  release(p, AllocFunction::NewArray);
+}

@@ -1,0 +1,25 @@
+// Reads of the tracer's own process state through /proc and mincore, with static
+// buffers only. Used by the writer thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tidemark::preload {
+
+// Reads a whole /proc file into `buffer`; returns the bytes read (0 on failure).
+size_t readProcFile(const char* path, char* buffer, size_t capacity);
+
+// The thread's name (comm), at most 15 characters; empty on failure.
+void readThreadName(int32_t tid, char (&name)[16]);
+
+// Finds the mapping that contains `address` in /proc/self/maps.
+bool findMapping(uintptr_t address, uint64_t* low, uint64_t* high);
+
+// Resident bytes of [low, high), from mincore. 0 for an empty range.
+uint64_t residentBytes(uint64_t low, uint64_t high);
+
+// The process's resident set size, from /proc/self/statm.
+uint64_t residentSetBytes();
+
+}  // namespace tidemark::preload

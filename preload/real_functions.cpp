@@ -1,0 +1,53 @@
+// Resolution of the interposed functions' next definitions, and the bootstrap pool that
+// serves dlsym's own allocations while that resolution runs.
+#include "real_functions.h"
+
+#include <atomic>
+#include <cstdint>
+
+namespace tidemark::preload {
+
+constinit RealFunctions real;
+
+namespace {
+
+alignas(64) unsigned char bootstrapPool[64 * 1024];
+std::atomic<size_t> bootstrapUsed{0};
+
+}  // namespace
+
+void* bootstrapAllocate(size_t bytes) {
+  size_t rounded = (bytes + 15) & ~size_t{15};
+  size_t offset = bootstrapUsed.fetch_add(rounded, std::memory_order_relaxed);
+  if (offset + rounded > sizeof bootstrapPool) return nullptr;
+  return bootstrapPool + offset;  // static storage is zeroed, as calloc requires
+}
+
+bool isBootstrapBlock(const void* p) {
+  auto address = reinterpret_cast<uintptr_t>(p);
+  auto begin = reinterpret_cast<uintptr_t>(bootstrapPool);
+  return address >= begin && address < begin + sizeof bootstrapPool;
+}
+
+size_t bootstrapBytesFrom(const void* p) {
+  return sizeof bootstrapPool -
+         (reinterpret_cast<uintptr_t>(p) - reinterpret_cast<uintptr_t>(bootstrapPool));
+}
+
+void resolveRealFunctions() {
+  // dlsym allocates; while it runs (in any thread) allocations come from the pool.
+  static std::atomic<bool> resolving{false};
+  if (resolving.exchange(true, std::memory_order_acq_rel)) return;
+  // Each pointer is stored as soon as it is known; calloc comes last because dlsym's
+  // error path uses it and must keep getting the pool until everything else resolved.
+#define TIDEMARK_REAL_RESOLVE(name, ret, params)                                       \
+  if (!real.name) {                                                                    \
+    void* symbol = dlsym(RTLD_NEXT, #name);                                            \
+    __atomic_store_n(reinterpret_cast<void**>(&real.name), symbol, __ATOMIC_RELEASE);  \
+  }
+  TIDEMARK_REAL_FUNCTIONS(TIDEMARK_REAL_RESOLVE)
+#undef TIDEMARK_REAL_RESOLVE
+  resolving.store(false, std::memory_order_release);
+}
+
+}  // namespace tidemark::preload

@@ -1,0 +1,44 @@
+// What the hooks call: each function records one event of the calling thread, with its
+// stack where the event has one. All of them return at once when tracing is off or the
+// thread is already inside the tracer, never allocate and never take a lock.
+#pragma once
+
+#include <cstddef>
+
+#include "../format/trace_format.h"
+
+namespace tidemark::preload {
+
+void recordAlloc(format::AllocFunction function, const void* block, size_t size);
+void recordFree(format::AllocFunction function, const void* block);
+void recordRealloc(const void* oldBlock, const void* newBlock, size_t size);
+void recordMmap(const void* address, size_t length);
+void recordMunmap(const void* address, size_t length);
+
+// True while the calling thread runs tracer code; a hook called then must not record.
+bool insideTracer();
+
+// Runs `f` with the calling thread marked as inside the tracer.
+class TracerScope {
+ public:
+  TracerScope();
+  ~TracerScope();
+  TracerScope(const TracerScope&) = delete;
+  TracerScope& operator=(const TracerScope&) = delete;
+
+ private:
+  bool wasInside_;
+};
+
+// Creates the key whose destructor tells the tracer that a thread ended. Call at init.
+void initThreadExitKey();
+
+struct Ring;
+// The calling thread's ring, or nullptr before its first event.
+Ring* currentRing();
+
+// The calling thread's ring is ending (thread exit) or must be re-attached (fork child).
+void detachThread();
+void reattachThreadAfterFork();
+
+}  // namespace tidemark::preload

@@ -1,0 +1,79 @@
+// Ring registry and the owner's append path.
+#include "ring.h"
+
+#include <sched.h>
+
+#include <cstring>
+#include <new>
+
+#include "raw_memory.h"
+#include "tracer.h"
+#include "writer.h"
+
+namespace tidemark::preload {
+
+constinit RingRegistry rings;
+
+bool RingRegistry::init() {
+  rings_ = static_cast<std::atomic<Ring*>*>(mapPages(kMaxRings * sizeof(std::atomic<Ring*>)));
+  return rings_ != nullptr;
+}
+
+Ring* RingRegistry::acquire() {
+  if (!rings_) return nullptr;
+  uint32_t n = count();
+  for (uint32_t i = 0; i < n; ++i) {
+    Ring* ring = at(i);
+    RingState expected = RingState::Free;
+    if (ring && ring->state.compare_exchange_strong(expected, RingState::Owned)) return ring;
+  }
+  void* memory = mapPages(sizeof(Ring) + Ring::kBytes);
+  if (!memory) return nullptr;
+  uint32_t index = count_.fetch_add(1, std::memory_order_acq_rel);
+  if (index >= kMaxRings) {
+    count_.fetch_sub(1, std::memory_order_acq_rel);
+    unmapPages(memory, sizeof(Ring) + Ring::kBytes);
+    return nullptr;
+  }
+  auto* ring = new (memory) Ring;
+  ring->data = static_cast<uint8_t*>(memory) + sizeof(Ring);
+  ring->index = index;
+  ring->state.store(RingState::Owned, std::memory_order_relaxed);
+  rings_[index].store(ring, std::memory_order_release);
+  return ring;
+}
+
+void RingRegistry::resetAfterFork(Ring* keep) {
+  uint32_t n = count();
+  for (uint32_t i = 0; i < n; ++i) {
+    Ring* ring = at(i);
+    if (!ring) continue;
+    ring->head.store(0, std::memory_order_relaxed);
+    ring->tail.store(0, std::memory_order_relaxed);
+    ring->events.store(0, std::memory_order_relaxed);
+    ring->describedTid = 0;
+    ring->stackLow = ring->stackHigh = 0;
+    ring->name[0] = '\0';
+    if (ring != keep) ring->state.store(RingState::Free, std::memory_order_release);
+  }
+}
+
+bool ringWrite(Ring* ring, const uint8_t* bytes, size_t n) {
+  uint64_t head = ring->head.load(std::memory_order_relaxed);
+  while (Ring::kBytes - (head - ring->tail.load(std::memory_order_acquire)) < n) {
+    if (!tracing()) return false;
+    wakeWriter();
+    sched_yield();
+  }
+  size_t at = head % Ring::kBytes;
+  size_t first = n < Ring::kBytes - at ? n : Ring::kBytes - at;
+  memcpy(ring->data + at, bytes, first);
+  memcpy(ring->data, bytes + first, n - first);
+  ring->head.store(head + n, std::memory_order_release);
+  if (Ring::kBytes - (head + n - ring->tail.load(std::memory_order_relaxed)) < Ring::kBytes / 2) {
+    wakeWriter();  // half full: drain early rather than make this thread wait later
+  }
+  return true;
+}
+
+}  // namespace tidemark::preload

@@ -1,0 +1,60 @@
+// Per-thread event rings: each traced thread owns one single-producer/single-consumer
+// byte ring; the writer thread drains them all. Rings live in mmap'ed memory, are
+// registered once and recycled when their thread ends, and are never freed.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace tidemark::preload {
+
+enum class RingState : uint32_t { Free, Owned, Exited };
+
+struct Ring {
+  static constexpr size_t kBytes = size_t{1} << 20;
+
+  // Owner side. head and tail only grow; their difference is the bytes not drained.
+  std::atomic<uint64_t> head{0};
+  std::atomic<uint64_t> tail{0};
+  std::atomic<RingState> state{RingState::Free};
+  std::atomic<int32_t> tid{0};
+  std::atomic<uint64_t> events{0};
+  uint32_t index = 0;
+  uintptr_t stackProbe = 0;  // an address on the owner's stack, to find its mapping
+  uint64_t lastAddress = 0;  // packed-event decoder state mirrored by the owner
+  uint64_t lastTimeUs = UINT64_MAX;
+  uint8_t* data = nullptr;
+
+  // Writer side: what the trace has already been told about this ring's thread.
+  int32_t describedTid = 0;
+  uint64_t stackLow = 0;
+  uint64_t stackHigh = 0;
+  char name[16] = {};
+};
+
+class RingRegistry {
+ public:
+  static constexpr uint32_t kMaxRings = 8192;
+
+  bool init();
+  // A free ring for the calling thread, or nullptr when every ring is taken.
+  Ring* acquire();
+  uint32_t count() const { return count_.load(std::memory_order_acquire); }
+  // nullptr while a new ring is being published.
+  Ring* at(uint32_t i) const { return rings_[i].load(std::memory_order_acquire); }
+  // In a forked child: every ring but `keep` belonged to a thread that is gone there.
+  void resetAfterFork(Ring* keep);
+
+ private:
+  std::atomic<Ring*>* rings_ = nullptr;
+  std::atomic<uint32_t> count_{0};
+};
+
+extern RingRegistry rings;
+
+// Appends one encoded event to the ring, waiting for the writer when the ring is full.
+// Returns false (and the event is dropped) when tracing stopped meanwhile.
+bool ringWrite(Ring* ring, const uint8_t* bytes, size_t n);
+
+}  // namespace tidemark::preload

@@ -1,0 +1,78 @@
+// Open-addressing hash table of stacks with CAS insertion (see stack_table.h).
+#include "stack_table.h"
+
+#include <sched.h>
+
+#include <cstring>
+
+#include "raw_memory.h"
+
+namespace tidemark::preload {
+namespace {
+
+uint64_t hashStack(const uintptr_t* ips, uint32_t depth) {
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ depth;
+  for (uint32_t i = 0; i < depth; ++i) {
+    h ^= ips[i];
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+  }
+  return h | 1;  // never 0, which marks an empty slot
+}
+
+}  // namespace
+
+bool StackTable::init() {
+  slots_ = static_cast<Slot*>(mapPages(kSlots * sizeof(Slot)));
+  ips_ = static_cast<uintptr_t*>(mapPages(kIpCapacity * sizeof(uintptr_t)));
+  return slots_ && ips_;
+}
+
+void StackTable::reset() {
+  // Fresh zero pages are cheaper than clearing ~24 MiB by hand.
+  unmapPages(slots_, kSlots * sizeof(Slot));
+  unmapPages(ips_, kIpCapacity * sizeof(uintptr_t));
+  ipsUsed_.store(0, std::memory_order_relaxed);
+  nextId_.store(1, std::memory_order_relaxed);
+  init();
+}
+
+uint32_t StackTable::intern(const uintptr_t* ips, uint32_t depth, bool* isNew) {
+  *isNew = false;
+  if (!slots_) return kUnknownStack;
+  uint64_t hash = hashStack(ips, depth);
+  size_t index = hash & (kSlots - 1);
+  for (unsigned probe = 0; probe < kMaxProbes; ++probe, index = (index + 1) & (kSlots - 1)) {
+    Slot& slot = slots_[index];
+    uint64_t seen = slot.hash.load(std::memory_order_acquire);
+    if (seen == 0) {
+      if (slot.hash.compare_exchange_strong(seen, hash, std::memory_order_acq_rel)) {
+        uint64_t offset = ipsUsed_.fetch_add(depth, std::memory_order_relaxed);
+        if (offset + depth > kIpCapacity) {
+          slot.id.store(kBrokenSlot, std::memory_order_release);  // readers pass over it
+          return kUnknownStack;
+        }
+        memcpy(ips_ + offset, ips, depth * sizeof(uintptr_t));
+        slot.depth = depth;
+        slot.offset = offset;
+        uint32_t id = nextId_.fetch_add(1, std::memory_order_relaxed);
+        slot.id.store(id, std::memory_order_release);
+        *isNew = true;
+        return id;
+      }
+      // Lost the race: `seen` now holds the winner's hash; compare below.
+    }
+    if (seen != hash) continue;
+    uint32_t id;
+    for (unsigned spins = 0; (id = slot.id.load(std::memory_order_acquire)) == 0; ++spins) {
+      if (spins > 64) sched_yield();  // the inserting thread is between CAS and publish
+      if (spins > 100000) return kUnknownStack;
+    }
+    if (id != kBrokenSlot && slot.depth == depth && memcmp(ips_ + slot.offset, ips, depth * sizeof(uintptr_t)) == 0) {
+      return id;
+    }
+  }
+  return kUnknownStack;
+}
+
+}  // namespace tidemark::preload

@@ -1,0 +1,46 @@
+// Lock-free interning of call stacks: instruction-pointer arrays → small dense ids.
+// Any thread may call intern() concurrently, from inside an allocation hook: it never
+// allocates (all memory is mapped once at init) and never takes a lock.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace tidemark::preload {
+
+class StackTable {
+ public:
+  static constexpr uint32_t kUnknownStack = 0;
+
+  // Maps the table's memory. Returns false when the kernel refuses.
+  bool init();
+  // Drops every stack (after fork, so the child's trace defines its own).
+  void reset();
+
+  // Returns the id of `ips[0..depth)`, inserting it when new (then *isNew is set and the
+  // caller must write the stack's definition before using the id). Returns kUnknownStack
+  // when the table is full.
+  uint32_t intern(const uintptr_t* ips, uint32_t depth, bool* isNew);
+
+  uint32_t count() const { return nextId_.load(std::memory_order_relaxed) - 1; }
+
+ private:
+  struct Slot {
+    std::atomic<uint64_t> hash;  // 0: empty; set first, by the inserting thread's CAS
+    std::atomic<uint32_t> id;    // 0 until the ips are in place
+    uint32_t depth;
+    uint64_t offset;             // into ips_
+  };
+  static constexpr size_t kSlots = size_t{1} << 20;
+  static constexpr size_t kIpCapacity = size_t{1} << 25;  // 256 MiB reserved, touched lazily
+  static constexpr unsigned kMaxProbes = 4096;
+  static constexpr uint32_t kBrokenSlot = UINT32_MAX;  // claimed, but the ip store was full
+
+  Slot* slots_ = nullptr;
+  uintptr_t* ips_ = nullptr;
+  std::atomic<uint64_t> ipsUsed_{0};
+  std::atomic<uint32_t> nextId_{1};
+};
+
+}  // namespace tidemark::preload

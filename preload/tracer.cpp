@@ -1,0 +1,93 @@
+// Tracer lifecycle: start in the library constructor, finish at exit, and a fresh trace
+// in a forked child (see tracer.h).
+#include "tracer.h"
+
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+
+#include "real_functions.h"
+#include "recorder.h"
+#include "ring.h"
+#include "stack_capture.h"
+#include "stack_table.h"
+#include "writer.h"
+
+namespace tidemark::preload {
+namespace {
+
+std::atomic<Lifecycle> state{Lifecycle::Uninitialized};
+std::atomic<uint64_t> dropped{0};
+constinit Options currentOptions;
+constinit StackTable stacks;
+uint64_t startNs = 0;
+pid_t tracedPid = 0;
+
+uint64_t monotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + ts.tv_nsec;
+}
+
+// Opens a trace for the current process image and enables recording.
+void beginTrace(uint32_t execGeneration) {
+  startNs = monotonicNs();
+  tracedPid = getpid();
+  dropped.store(0, std::memory_order_relaxed);
+  if (!startWriter(execGeneration)) {
+    state.store(Lifecycle::Disabled, std::memory_order_release);
+    return;
+  }
+  state.store(Lifecycle::Enabled, std::memory_order_release);
+}
+
+void afterForkInChild() {
+  if (state.load(std::memory_order_acquire) != Lifecycle::Enabled) return;
+  TracerScope scope;
+  state.store(Lifecycle::Initializing, std::memory_order_release);
+  abandonWriterAfterFork();
+  stacks.reset();
+  rings.resetAfterFork(currentRing());
+  beginTrace(0);
+  reattachThreadAfterFork();
+}
+
+}  // namespace
+
+bool tracing() { return state.load(std::memory_order_relaxed) == Lifecycle::Enabled; }
+Lifecycle lifecycle() { return state.load(std::memory_order_acquire); }
+const Options& options() { return currentOptions; }
+uint64_t traceStartMonotonicNs() { return startNs; }
+StackTable& stackTable() { return stacks; }
+void countDroppedEvent() { dropped.fetch_add(1, std::memory_order_relaxed); }
+uint64_t droppedEvents() { return dropped.load(std::memory_order_relaxed); }
+
+void startTracer() {
+  Lifecycle expected = Lifecycle::Uninitialized;
+  if (!state.compare_exchange_strong(expected, Lifecycle::Initializing)) return;
+  TracerScope scope;
+  resolveRealFunctions();
+  currentOptions = readOptions();
+  initStackCapture();
+  initThreadExitKey();
+  if (!real.malloc || !real.free || !stacks.init() || !rings.init()) {
+    state.store(Lifecycle::Disabled, std::memory_order_release);
+    return;
+  }
+  pthread_atfork(nullptr, nullptr, afterForkInChild);
+  beginTrace(0);
+}
+
+void finishTracer(format::ExitReason reason) {
+  // Only the traced process itself: a vfork child shares our memory but not our writer.
+  if (getpid() != tracedPid) return;
+  Lifecycle expected = Lifecycle::Enabled;
+  if (!state.compare_exchange_strong(expected, Lifecycle::Stopping)) return;
+  TracerScope scope;
+  stopWriter(reason);
+  state.store(Lifecycle::Disabled, std::memory_order_release);
+}
+
+}  // namespace tidemark::preload

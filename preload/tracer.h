@@ -1,0 +1,33 @@
+// The tracer's lifecycle: Uninitialized → Initializing → Enabled → Stopping → Disabled.
+// One atomic holds it; hooks record only while it is Enabled.
+#pragma once
+
+#include <cstdint>
+
+#include "../format/trace_format.h"
+#include "options.h"
+
+namespace tidemark::preload {
+
+class StackTable;
+
+enum class Lifecycle : uint32_t { Uninitialized, Initializing, Enabled, Stopping, Disabled };
+
+bool tracing();
+Lifecycle lifecycle();
+
+// Called from the library constructor. Resolves real functions, maps tracer memory,
+// opens the trace and starts the writer thread. On any failure tracing stays off.
+void startTracer();
+
+// Ends the trace: the writer drains every ring, writes the trailer and closes the file.
+// Safe to call more than once and from any thread; only the first call does the work.
+void finishTracer(format::ExitReason reason);
+
+const Options& options();
+uint64_t traceStartMonotonicNs();
+StackTable& stackTable();
+void countDroppedEvent();
+uint64_t droppedEvents();
+
+}  // namespace tidemark::preload

@@ -1,0 +1,351 @@
+// The writer thread (see writer.h). It blocks every signal, runs as tracer code (its own
+// allocations are never recorded) and is the only user of the chunk encoder.
+#include "writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <new>
+
+#include "../format/chunk_encoder.h"
+#include "module_map.h"
+#include "process_probe.h"
+#include "recorder.h"
+#include "ring.h"
+#include "stack_table.h"
+#include "tracer.h"
+
+namespace tidemark::preload {
+namespace {
+
+using namespace format;
+
+class FdSink final : public ByteSink {
+ public:
+  int fd = -1;
+  bool write(const void* data, size_t bytes) override {
+    auto* p = static_cast<const uint8_t*>(data);
+    while (bytes > 0) {
+      ssize_t n = ::write(fd, p, bytes);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;  // disk full or I/O error: the trace ends at its last chunk
+      p += n;
+      bytes -= static_cast<size_t>(n);
+    }
+    return true;
+  }
+};
+
+struct WriterState {
+  FdSink sink;
+  alignas(ChunkEncoder) unsigned char encoderStorage[sizeof(ChunkEncoder)] = {};
+  ChunkEncoder* encoder = nullptr;
+  ModuleMap modules;
+  pthread_t thread{};
+  uint64_t nextSampleUs = 0;
+  uint64_t nextFlushUs = 0;
+  uint32_t samplesWritten = 0;
+  uint64_t eventsWritten = 0;
+  std::atomic<uint32_t> wakeWord{0};
+  std::atomic<bool> sleeping{false};
+  std::atomic<bool> rescanModules{false};
+  std::atomic<uint32_t> stopReason{0};  // 0 while running, else ExitReason
+  std::atomic<uint32_t> done{0};
+  bool running = false;
+};
+
+constinit WriterState state;
+
+long futex(std::atomic<uint32_t>* word, int op, uint32_t value, const timespec* timeout) {
+  return syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), op, value, timeout, nullptr, 0);
+}
+
+uint64_t monotonicUs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  uint64_t ns = static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + ts.tv_nsec;
+  return (ns - traceStartMonotonicNs()) / 1000;
+}
+
+// ----- the trace file -----
+
+bool openTraceFile(uint32_t* generation) {
+  char path[4096];
+  for (uint32_t attempt = 0; attempt < 1000; ++attempt) {
+    int n = attempt == 0 ? snprintf(path, sizeof path, "%s.%s.%d.tmk", options().outputPrefix,
+                                    program_invocation_short_name, getpid())
+                         : snprintf(path, sizeof path, "%s.%s.%d.%u.tmk", options().outputPrefix,
+                                    program_invocation_short_name, getpid(), attempt);
+    if (n <= 0 || static_cast<size_t>(n) >= sizeof path) return false;
+    int fd = ::open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      state.sink.fd = fd;
+      // A second program in the same process (exec) finds the first one's file.
+      if (*generation == 0) *generation = attempt;
+      break;
+    }
+    if (errno != EEXIST) return false;
+  }
+  if (state.sink.fd < 0) return false;
+  if (const char* manifest = options().manifestPath) {
+    int fd = ::open(manifest, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      size_t length = strlen(path);
+      path[length] = '\n';
+      ssize_t ignored = ::write(fd, path, length + 1);  // one write: lines never interleave
+      (void)ignored;
+      ::close(fd);
+    }
+  }
+  return true;
+}
+
+void writeProcessInfo(uint32_t generation) {
+  static char executable[4096];
+  static char commandLine[65536];
+  ssize_t exeBytes = readlink("/proc/self/exe", executable, sizeof executable);
+  size_t cmdBytes = readProcFile("/proc/self/cmdline", commandLine, sizeof commandLine);
+  if (cmdBytes > 0 && commandLine[cmdBytes - 1] == '\0') --cmdBytes;
+  ProcessInfoRecord r{};
+  r.pointerBytes = sizeof(void*);
+  r.pageBytes = static_cast<uint32_t>(sysconf(_SC_PAGESIZE));
+  r.pid = getpid();
+  r.parentPid = getppid();
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  r.startRealtimeNs = static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + ts.tv_nsec;
+  r.startMonotonicNs = traceStartMonotonicNs();
+  r.execGeneration = generation;
+  std::string_view exe(executable, exeBytes > 0 ? static_cast<size_t>(exeBytes) : 0);
+  std::string_view cmd(commandLine, cmdBytes);
+  if (state.encoder->beginRecord(RecordKind::ProcessInfo, &r, sizeof r, 8 + exe.size() + cmd.size())) {
+    state.encoder->appendString(exe);
+    state.encoder->appendString(cmd);
+    state.encoder->endRecord();
+  }
+}
+
+// ----- rings -----
+
+bool threadGone(int32_t tid) {
+  return syscall(SYS_tgkill, getpid(), tid, 0) != 0 && errno == ESRCH;
+}
+
+void drainRing(Ring* ring, bool checkOrphan) {
+  RingState before = ring->state.load(std::memory_order_acquire);
+  uint64_t head = ring->head.load(std::memory_order_acquire);
+  uint64_t tail = ring->tail.load(std::memory_order_relaxed);
+  if (head > tail) {
+    EventBatchRecord r{};
+    r.ring = ring->index;
+    size_t n = head - tail;
+    if (!state.encoder->beginRecord(RecordKind::EventBatch, &r, sizeof r, n)) return;
+    size_t at = tail % Ring::kBytes;
+    size_t first = n < Ring::kBytes - at ? n : Ring::kBytes - at;
+    state.encoder->appendBytes(ring->data + at, first);
+    state.encoder->appendBytes(ring->data, n - first);
+    state.encoder->endRecord();
+    ring->tail.store(head, std::memory_order_release);
+  }
+  bool orphan = checkOrphan && before == RingState::Owned &&
+                threadGone(ring->tid.load(std::memory_order_relaxed));
+  if ((before == RingState::Exited || orphan) &&
+      ring->head.load(std::memory_order_acquire) == head) {
+    ring->head.store(0, std::memory_order_relaxed);
+    ring->tail.store(0, std::memory_order_relaxed);
+    state.eventsWritten += ring->events.exchange(0, std::memory_order_relaxed);
+    ring->describedTid = 0;
+    ring->stackLow = ring->stackHigh = 0;
+    ring->state.store(RingState::Free, std::memory_order_release);
+  }
+}
+
+void drainRings(bool checkOrphans) {
+  uint32_t n = rings.count();
+  for (uint32_t i = 0; i < n; ++i) {
+    if (Ring* ring = rings.at(i)) drainRing(ring, checkOrphans);
+  }
+}
+
+// ----- threads and samples -----
+
+void describeThread(Ring* ring, int32_t tid, uint64_t nowUs, bool nameOnly) {
+  char name[16] = {};
+  readThreadName(tid, name);
+  if (nameOnly && strcmp(name, ring->name) == 0) return;
+  memcpy(ring->name, name, sizeof name);
+  if (!nameOnly) findMapping(ring->stackProbe, &ring->stackLow, &ring->stackHigh);
+  ring->describedTid = tid;
+  ThreadInfoRecord r{};
+  r.timeUs = nowUs;
+  r.tid = tid;
+  r.stackLow = ring->stackLow;
+  r.stackHigh = ring->stackHigh;
+  std::string_view text(name);
+  if (state.encoder->beginRecord(RecordKind::ThreadInfo, &r, sizeof r, 4 + text.size())) {
+    state.encoder->appendString(text);
+    state.encoder->endRecord();
+  }
+}
+
+void writeSample(uint64_t nowUs) {
+  static ThreadStackSample stacks[RingRegistry::kMaxRings];
+  uint32_t threads = 0;
+  bool refreshNames = state.samplesWritten % 10 == 0;
+  uint32_t n = rings.count();
+  for (uint32_t i = 0; i < n; ++i) {
+    Ring* ring = rings.at(i);
+    if (!ring || ring->state.load(std::memory_order_acquire) != RingState::Owned) continue;
+    int32_t tid = ring->tid.load(std::memory_order_relaxed);
+    if (ring->describedTid != tid) {
+      describeThread(ring, tid, nowUs, false);
+    } else if (refreshNames) {
+      describeThread(ring, tid, nowUs, true);
+    }
+    stacks[threads++] = {tid, 0, residentBytes(ring->stackLow, ring->stackHigh)};
+  }
+  ProcessSampleRecord r{};
+  r.timeUs = nowUs;
+  r.rssBytes = residentSetBytes();
+  struct mallinfo2 info = mallinfo2();
+  r.heapInUseBytes = info.uordblks + info.hblkhd;
+  r.threadCount = threads;
+  if (state.encoder->beginRecord(RecordKind::ProcessSample, &r, sizeof r,
+                                 threads * sizeof(ThreadStackSample))) {
+    state.encoder->appendBytes(stacks, threads * sizeof(ThreadStackSample));
+    state.encoder->endRecord();
+  }
+  ++state.samplesWritten;
+}
+
+void writeTrailer(ExitReason reason, uint64_t nowUs) {
+  uint32_t n = rings.count();
+  uint64_t events = state.eventsWritten;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (Ring* ring = rings.at(i)) events += ring->events.load(std::memory_order_relaxed);
+  }
+  TrailerRecord r{};
+  r.timeUs = nowUs;
+  r.events = events;
+  r.droppedEvents = droppedEvents();
+  r.stacks = stackTable().count();
+  r.exitReason = static_cast<uint32_t>(reason);
+  if (state.encoder->beginRecord(RecordKind::Trailer, &r, sizeof r, 0)) state.encoder->endRecord();
+}
+
+// ----- the thread -----
+
+void finishTrace(ExitReason reason) {
+  uint64_t now = monotonicUs();
+  drainRings(false);
+  state.modules.rescan(*state.encoder, now);
+  writeSample(now);
+  writeTrailer(reason, now);
+  state.encoder->flush();
+  ::close(state.sink.fd);
+  state.sink.fd = -1;
+}
+
+void* writerMain(void*) {
+  TracerScope scope;  // nothing this thread allocates is traced
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);
+  const uint64_t sampleUs = options().sampleIntervalMs * 1000ull;
+  const uint64_t flushUs = options().flushIntervalMs * 1000ull;
+  while (state.stopReason.load(std::memory_order_acquire) == 0) {
+    timespec timeout{0, 10'000'000};
+    state.sleeping.store(true, std::memory_order_seq_cst);
+    uint32_t word = state.wakeWord.load(std::memory_order_acquire);
+    futex(&state.wakeWord, FUTEX_WAIT_PRIVATE, word, &timeout);
+    state.sleeping.store(false, std::memory_order_relaxed);
+    uint64_t now = monotonicUs();
+    bool sampleDue = now >= state.nextSampleUs;
+    drainRings(sampleDue);
+    if (state.rescanModules.exchange(false)) state.modules.rescan(*state.encoder, now);
+    if (sampleDue) {
+      writeSample(now);
+      state.nextSampleUs = now + sampleUs;
+    }
+    if (now >= state.nextFlushUs || state.encoder->bufferedBytes() > ChunkEncoder::kRawCapacity / 2) {
+      state.encoder->flush();
+      state.nextFlushUs = now + flushUs;
+    }
+  }
+  finishTrace(static_cast<ExitReason>(state.stopReason.load()));
+  state.done.store(1, std::memory_order_release);
+  futex(&state.done, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr);
+  return nullptr;
+}
+
+}  // namespace
+
+bool startWriter(uint32_t execGeneration) {
+  state.sink.fd = -1;
+  state.stopReason.store(0);
+  state.done.store(0);
+  state.samplesWritten = 0;
+  state.eventsWritten = 0;
+  state.nextSampleUs = state.nextFlushUs = 0;
+  state.modules.clear();
+  if (!openTraceFile(&execGeneration)) return false;
+  state.encoder = new (state.encoderStorage) ChunkEncoder;
+  if (!state.encoder->open(&state.sink, static_cast<int>(options().compressionLevel))) {
+    return false;
+  }
+  writeProcessInfo(execGeneration);
+  state.modules.rescan(*state.encoder, 0);
+  state.encoder->flush();
+  // Created with the real pthread_create: the writer is tracer code and never traced.
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  state.running = pthread_create(&state.thread, &attr, writerMain, nullptr) == 0;
+  pthread_attr_destroy(&attr);
+  return state.running;
+}
+
+void wakeWriter() {
+  if (state.sleeping.exchange(false, std::memory_order_seq_cst)) {
+    state.wakeWord.fetch_add(1, std::memory_order_release);
+    futex(&state.wakeWord, FUTEX_WAKE_PRIVATE, 1, nullptr);
+  }
+}
+
+void requestModuleRescan() {
+  state.rescanModules.store(true, std::memory_order_release);
+  wakeWriter();
+}
+
+void stopWriter(ExitReason reason) {
+  if (!state.running) return;
+  state.stopReason.store(static_cast<uint32_t>(reason), std::memory_order_release);
+  state.wakeWord.fetch_add(1, std::memory_order_release);
+  futex(&state.wakeWord, FUTEX_WAKE_PRIVATE, 1, nullptr);
+  // Bounded: a writer stuck on a dead disk must not hang the target's exit.
+  for (int i = 0; i < 100 && state.done.load(std::memory_order_acquire) == 0; ++i) {
+    timespec timeout{0, 50'000'000};
+    futex(&state.done, FUTEX_WAIT_PRIVATE, 0, &timeout);
+  }
+  state.running = false;
+}
+
+void abandonWriterAfterFork() {
+  if (state.sink.fd >= 0) ::close(state.sink.fd);  // the parent's file: never written here
+  state.sink.fd = -1;
+  state.running = false;
+  if (state.encoder) state.encoder->~ChunkEncoder();
+  state.encoder = nullptr;
+}
+
+}  // namespace tidemark::preload

@@ -1,0 +1,29 @@
+// The writer thread: the single consumer of every ring and the only code that writes the
+// trace file. It also writes what the hooks cannot: the module map, thread names and stack
+// ranges, and periodic process samples.
+#pragma once
+
+#include <cstdint>
+
+#include "../format/trace_format.h"
+
+namespace tidemark::preload {
+
+// Opens a new trace file and starts the writer thread. Returns false on failure (then
+// nothing runs and tracing must stay off).
+bool startWriter(uint32_t execGeneration);
+
+// Cheap when the writer is awake: only a sleeping writer costs a futex call.
+void wakeWriter();
+
+// The module map changed (dlopen/dlclose); the writer rereads it soon.
+void requestModuleRescan();
+
+// Drains everything, writes the trailer, closes the file, and returns when that is done
+// (or after a few seconds, if the writer thread no longer runs).
+void stopWriter(format::ExitReason reason);
+
+// In a forked child: the writer thread did not survive the fork; forget its state.
+void abandonWriterAfterFork();
+
+}  // namespace tidemark::preload
