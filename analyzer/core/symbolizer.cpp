@@ -137,8 +137,10 @@ std::vector<Frame> Symbolizer::lookup(uint64_t returnAddress) {
     }
   }
 
-  // Inlined calls: the scopes around pc, innermost first. Each inlined subroutine is a
-  // frame; its call site (DW_AT_call_file/line) is the position in the frame around it.
+  // Inlined calls, innermost first. dwarf_getscopes continues past the first inlined
+  // subroutine with its abstract definition, so each further level is found from the
+  // concrete DIE with dwarf_getscopes_die. Each inlined subroutine is a frame; its call
+  // site (DW_AT_call_file/line) is the position in the frame around it.
   std::vector<Frame> result;
   Dwarf_Addr bias = 0;
   Dwarf_Die* cu = dwfl_module_addrdie(mod, pc, &bias);
@@ -146,10 +148,13 @@ std::vector<Frame> Symbolizer::lookup(uint64_t returnAddress) {
   int n = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
   std::string file = outer.file;
   int lineNumber = outer.line;
-  for (int i = 0; i < n; ++i) {
+  for (int i = 0; i < n && result.size() < 64;) {
     int tag = dwarf_tag(&scopes[i]);
     if (tag == DW_TAG_subprogram) break;
-    if (tag != DW_TAG_inlined_subroutine) continue;
+    if (tag != DW_TAG_inlined_subroutine) {
+      ++i;
+      continue;
+    }
     Frame frame = outer;
     frame.function = dieName(&scopes[i]);
     frame.file = file;
@@ -158,6 +163,11 @@ std::vector<Frame> Symbolizer::lookup(uint64_t returnAddress) {
     result.push_back(frame);
     file = callFile(cu, &scopes[i]);
     lineNumber = callLine(&scopes[i]);
+    Dwarf_Die inlined = scopes[i];
+    free(scopes);
+    scopes = nullptr;
+    n = dwarf_getscopes_die(&inlined, &scopes);  // [0] is `inlined` itself
+    i = 1;
   }
   free(scopes);
   outer.file = file;
