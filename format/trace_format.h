@@ -41,13 +41,13 @@ struct ChunkHeader {
 static_assert(sizeof(ChunkHeader) == 16);
 
 enum class RecordKind : uint16_t {
-  ProcessInfo = 1,   // first record of a trace
-  ModuleLoad = 2,    // a loaded ELF object (at start, and on dlopen)
-  ModuleUnload = 3,  // dlclose
-  ThreadInfo = 4,    // a thread's name and stack range (sent again when they change)
-  EventBatch = 5,    // packed hot events of one per-thread ring
-  ProcessSample = 6, // RSS, heap, thread stacks at a fixed interval
-  Trailer = 7,       // last record of a cleanly finished trace
+  ProcessInfo = 1,    // first record of a trace
+  ModuleLoad = 2,     // a loaded ELF object (at start, and on dlopen)
+  ModuleUnload = 3,   // dlclose
+  ThreadInfo = 4,     // a thread's name and stack range (sent again when they change)
+  EventBatch = 5,     // packed hot events of one per-thread ring
+  ProcessSample = 6,  // RSS, heap, thread stacks at a fixed interval
+  Trailer = 7,        // last record of a cleanly finished trace
 };
 
 struct RecordHeader {
@@ -77,8 +77,8 @@ static_assert(sizeof(ProcessInfoRecord) == 48);
 struct ModuleLoadRecord {
   RecordHeader header;
   uint64_t timeUs;
-  uint64_t loadBias;     // dlpi_addr: added to the ELF's virtual addresses
-  uint32_t segmentCount; // PT_LOAD segments that follow the strings
+  uint64_t loadBias;      // dlpi_addr: added to the ELF's virtual addresses
+  uint32_t segmentCount;  // PT_LOAD segments that follow the strings
   uint32_t buildIdBytes;
   // then: string path, buildIdBytes bytes of build-id, segmentCount x ModuleSegment
 };
@@ -112,7 +112,7 @@ static_assert(sizeof(ThreadInfoRecord) == 40);
 
 struct EventBatchRecord {
   RecordHeader header;
-  uint32_t ring;     // which per-thread ring; decoding state is kept per ring
+  uint32_t ring;  // which per-thread ring; decoding state is kept per ring
   uint32_t reserved;
   // then: packed events up to header.length
 };
@@ -147,10 +147,10 @@ struct TrailerRecord {
 static_assert(sizeof(TrailerRecord) == 40);
 
 enum class ExitReason : uint32_t {
-  Normal = 1,       // exit() or return from main
-  FastExit = 2,     // _exit()
-  Abort = 3,        // abort()
-  Exec = 4,         // the process replaced its program; the next trace continues it
+  Normal = 1,    // exit() or return from main
+  FastExit = 2,  // _exit()
+  Abort = 3,     // abort()
+  Exec = 4,      // the process replaced its program; the next trace continues it
 };
 
 // ---------------------------------------------------------------------------------------

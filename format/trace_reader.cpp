@@ -147,16 +147,15 @@ void TraceReader::decodeChunk(const uint8_t* data, size_t bytes, uint64_t chunkO
     if (bytes - pos < sizeof header) fail(chunkOffset, "corrupt trace: partial record header");
     memcpy(&header, data + pos, sizeof header);
     if (header.length < sizeof header || header.length > bytes - pos) {
-      fail(chunkOffset, "corrupt trace: record length out of bounds at chunk byte " +
-                            std::to_string(pos));
+      fail(chunkOffset,
+           "corrupt trace: record length out of bounds at chunk byte " + std::to_string(pos));
     }
     decodeRecord(data + pos, header.length, chunkOffset, v);
     pos += header.length;
   }
 }
 
-void TraceReader::decodeRecord(const uint8_t* data, size_t bytes, uint64_t at,
-                               RecordVisitor& v) {
+void TraceReader::decodeRecord(const uint8_t* data, size_t bytes, uint64_t at, RecordVisitor& v) {
   RecordKind kind;
   memcpy(&kind, data, sizeof kind);
   switch (kind) {
@@ -251,8 +250,7 @@ void TraceReader::decodeRecord(const uint8_t* data, size_t bytes, uint64_t at,
   // A kind this reader does not know: a newer minor version added it. Skip it.
 }
 
-void TraceReader::decodeBatch(const uint8_t* data, size_t bytes, uint64_t at,
-                              RecordVisitor& v) {
+void TraceReader::decodeBatch(const uint8_t* data, size_t bytes, uint64_t at, RecordVisitor& v) {
   EventBatchRecord r;
   if (!fixedPart(data, bytes, &r)) fail(at, "corrupt trace: bad event batch");
   RingState& ring = rings_[r.ring];

@@ -47,8 +47,8 @@ void* allocateNewAligned(size_t size, size_t alignment, AllocFunction function) 
   for (;;) {
     void* p = nullptr;
     if (haveReal(&tp::real.posix_memalign) &&
-        tp::real.posix_memalign(&p, alignment < sizeof(void*) ? sizeof(void*) : alignment,
-                                size) == 0) {
+        tp::real.posix_memalign(&p, alignment < sizeof(void*) ? sizeof(void*) : alignment, size) ==
+            0) {
       tp::recordAlloc(function, p, size);
       return p;
     }
@@ -249,6 +249,46 @@ int execvpe(const char* file, char* const argv[], char* const envp[]) {
 
 int execvp(const char* file, char* const argv[]) { return execvpe(file, argv, environ); }
 
+// The execl family calls glibc's internal execve, which no hook sees: collect the
+// arguments (on the stack, as glibc does) and go through the hooks above.
+#define TIDEMARK_COLLECT_EXECL_ARGS(first, args, argv)        \
+  char* argv[4096];                                           \
+  size_t argc = 0;                                            \
+  argv[argc++] = const_cast<char*>(first);                    \
+  while (argc < 4096 && (argv[argc] = va_arg(args, char*))) { \
+    ++argc;                                                   \
+  }                                                           \
+  if (argc == 4096) {                                         \
+    va_end(args);                                             \
+    errno = E2BIG;                                            \
+    return -1;                                                \
+  }
+
+int execl(const char* path, const char* arg, ...) {
+  va_list args;
+  va_start(args, arg);
+  TIDEMARK_COLLECT_EXECL_ARGS(arg, args, argv)
+  va_end(args);
+  return execve(path, argv, environ);
+}
+
+int execlp(const char* file, const char* arg, ...) {
+  va_list args;
+  va_start(args, arg);
+  TIDEMARK_COLLECT_EXECL_ARGS(arg, args, argv)
+  va_end(args);
+  return execvpe(file, argv, environ);
+}
+
+int execle(const char* path, const char* arg, ...) {
+  va_list args;
+  va_start(args, arg);
+  TIDEMARK_COLLECT_EXECL_ARGS(arg, args, argv)
+  char* const* envp = va_arg(args, char* const*);
+  va_end(args);
+  return execve(path, argv, envp);
+}
+
 void _exit(int status) {
   tp::finishTracer(ExitReason::FastExit);
   if (haveReal(&tp::real._exit)) tp::real._exit(status);
@@ -295,12 +335,8 @@ void operator delete[](void* p, const std::nothrow_t&) noexcept {
 void operator delete(void* p, size_t) noexcept { release(p, AllocFunction::New); }
 void operator delete[](void* p, size_t) noexcept { release(p, AllocFunction::NewArray); }
 void operator delete(void* p, std::align_val_t) noexcept { release(p, AllocFunction::New); }
-void operator delete[](void* p, std::align_val_t) noexcept {
-  release(p, AllocFunction::NewArray);
-}
-void operator delete(void* p, size_t, std::align_val_t) noexcept {
-  release(p, AllocFunction::New);
-}
+void operator delete[](void* p, std::align_val_t) noexcept { release(p, AllocFunction::NewArray); }
+void operator delete(void* p, size_t, std::align_val_t) noexcept { release(p, AllocFunction::New); }
 void operator delete[](void* p, size_t, std::align_val_t) noexcept {
   release(p, AllocFunction::NewArray);
 }

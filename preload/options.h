@@ -7,12 +7,12 @@
 namespace tidemark::preload {
 
 // X(field, environment variable, type, default)
-#define TIDEMARK_OPTIONS(X)                                                        \
-  X(outputPrefix, "TIDEMARK_OUTPUT", const char*, "tidemark")                      \
-  X(manifestPath, "TIDEMARK_MANIFEST", const char*, nullptr)                       \
-  X(followExec, "TIDEMARK_FOLLOW_EXEC", bool, true)                                \
-  X(sampleIntervalMs, "TIDEMARK_SAMPLE_MS", uint32_t, 100)                         \
-  X(flushIntervalMs, "TIDEMARK_FLUSH_MS", uint32_t, 200)                           \
+#define TIDEMARK_OPTIONS(X)                                   \
+  X(outputPrefix, "TIDEMARK_OUTPUT", const char*, "tidemark") \
+  X(manifestPath, "TIDEMARK_MANIFEST", const char*, nullptr)  \
+  X(followExec, "TIDEMARK_FOLLOW_EXEC", bool, true)           \
+  X(sampleIntervalMs, "TIDEMARK_SAMPLE_MS", uint32_t, 100)    \
+  X(flushIntervalMs, "TIDEMARK_FLUSH_MS", uint32_t, 200)      \
   X(compressionLevel, "TIDEMARK_ZSTD_LEVEL", uint32_t, 3)
 
 struct Options {

@@ -38,12 +38,12 @@ void resolveRealFunctions() {
   // dlsym allocates; while it runs (in any thread) allocations come from the pool.
   static std::atomic<bool> resolving{false};
   if (resolving.exchange(true, std::memory_order_acq_rel)) return;
-  // Each pointer is stored as soon as it is known; calloc comes last because dlsym's
-  // error path uses it and must keep getting the pool until everything else resolved.
-#define TIDEMARK_REAL_RESOLVE(name, ret, params)                                       \
-  if (!real.name) {                                                                    \
-    void* symbol = dlsym(RTLD_NEXT, #name);                                            \
-    __atomic_store_n(reinterpret_cast<void**>(&real.name), symbol, __ATOMIC_RELEASE);  \
+    // Each pointer is stored as soon as it is known; calloc comes last because dlsym's
+    // error path uses it and must keep getting the pool until everything else resolved.
+#define TIDEMARK_REAL_RESOLVE(name, ret, params)                                      \
+  if (!real.name) {                                                                   \
+    void* symbol = dlsym(RTLD_NEXT, #name);                                           \
+    __atomic_store_n(reinterpret_cast<void**>(&real.name), symbol, __ATOMIC_RELEASE); \
   }
   TIDEMARK_REAL_FUNCTIONS(TIDEMARK_REAL_RESOLVE)
 #undef TIDEMARK_REAL_RESOLVE

@@ -2,21 +2,17 @@
 #include "recorder.h"
 
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "../format/varint.h"
 #include "ring.h"
 #include "stack_capture.h"
 #include "stack_table.h"
 #include "tracer.h"
 
 namespace tidemark::preload {
-
-using format::PackedOp;
-using format::putVarint;
-using format::zigzag;
 
 namespace {
 
@@ -29,10 +25,6 @@ thread_local unsigned tExitRounds __attribute__((tls_model("initial-exec"))) = 0
 
 pthread_key_t exitKey;
 bool exitKeyReady = false;
-
-uint8_t opcode(PackedOp op, unsigned detail = 0) {
-  return static_cast<uint8_t>(static_cast<unsigned>(op) | (detail << 4));
-}
 
 uint64_t nowUs() {
   timespec ts;
@@ -53,45 +45,24 @@ void onThreadExit(void* value) {
   detachThread();
 }
 
-void writeHeaderOps(Ring* ring, int32_t tid) {
+// Binds the ring to the calling thread; the decoder resets its state at this op.
+void bindRing(Ring* ring) {
+  int local = 0;
+  int32_t tid = static_cast<int32_t>(syscall(SYS_gettid));
+  ring->tid.store(tid, std::memory_order_relaxed);
+  ring->stackProbe = reinterpret_cast<uintptr_t>(&local);
+  prctl(PR_GET_NAME, ring->ownerName);
   uint8_t bytes[16];
-  uint8_t* p = bytes;
-  *p++ = opcode(PackedOp::ThreadAttach);
-  p = putVarint(p, static_cast<uint32_t>(tid));
-  ringWrite(ring, bytes, p - bytes);
+  ringWrite(ring, bytes, ring->packer.threadAttach(bytes, tid) - bytes);
 }
 
 Ring* attachThread() {
   Ring* ring = rings.acquire();
   if (!ring) return nullptr;
-  int local = 0;
-  int32_t tid = static_cast<int32_t>(syscall(SYS_gettid));
-  ring->tid.store(tid, std::memory_order_relaxed);
-  ring->stackProbe = reinterpret_cast<uintptr_t>(&local);
-  ring->lastAddress = 0;
-  ring->lastTimeUs = UINT64_MAX;
-  writeHeaderOps(ring, tid);
+  bindRing(ring);
   tRing = ring;
   if (exitKeyReady) pthread_setspecific(exitKey, ring);
   return ring;
-}
-
-// Starts an event in `out`: the time op when the clock moved, then the opcode.
-uint8_t* beginEvent(Ring* ring, uint8_t* out, uint8_t code) {
-  uint64_t now = nowUs();
-  if (now != ring->lastTimeUs) {
-    ring->lastTimeUs = now;
-    *out++ = opcode(PackedOp::Time);
-    out = putVarint(out, now);
-  }
-  *out++ = code;
-  return out;
-}
-
-uint8_t* putAddress(Ring* ring, uint8_t* out, uintptr_t address) {
-  out = putVarint(out, zigzag(static_cast<int64_t>(address - ring->lastAddress)));
-  ring->lastAddress = address;
-  return out;
 }
 
 // Captures and interns the stack; writes its definition first when it is new.
@@ -101,17 +72,8 @@ uint32_t currentStack(Ring* ring) {
   bool isNew = false;
   uint32_t id = stackTable().intern(ips, depth, &isNew);
   if (!isNew) return id;
-  uint8_t bytes[1 + 2 * 10 + kMaxFrames * 10];
-  uint8_t* p = bytes;
-  *p++ = opcode(PackedOp::Stack);
-  p = putVarint(p, id);
-  p = putVarint(p, depth);
-  uintptr_t previous = 0;
-  for (uint32_t i = 0; i < depth; ++i) {
-    p = putVarint(p, zigzag(static_cast<int64_t>(ips[i] - previous)));
-    previous = ips[i];
-  }
-  ringWrite(ring, bytes, p - bytes);
+  uint8_t bytes[format::PackedWriter::maxStackBytes(kMaxFrames)];
+  ringWrite(ring, bytes, format::PackedWriter::stack(bytes, id, ips, depth) - bytes);
   return id;
 }
 
@@ -126,7 +88,9 @@ void record(Encode&& encode) {
     return;
   }
   uint8_t bytes[format::kMaxPackedEventBytes + 16];
-  uint8_t* end = encode(ring, bytes);
+  // A new stack's definition, written to the ring inside encode(), lands before this
+  // buffer (time op and event), so the decoder always knows an id before its use.
+  uint8_t* end = encode(ring, ring->packer.time(bytes, nowUs()));
   if (ringWrite(ring, bytes, end - bytes)) {
     ring->events.fetch_add(1, std::memory_order_relaxed);
   } else {
@@ -141,53 +105,39 @@ TracerScope::~TracerScope() { tInsideTracer = wasInside_; }
 
 bool insideTracer() { return tInsideTracer; }
 
-void initThreadExitKey() {
-  exitKeyReady = pthread_key_create(&exitKey, onThreadExit) == 0;
-}
+void initThreadExitKey() { exitKeyReady = pthread_key_create(&exitKey, onThreadExit) == 0; }
 
 void recordAlloc(format::AllocFunction function, const void* block, size_t size) {
   record([&](Ring* ring, uint8_t* out) {
     uint32_t stack = currentStack(ring);
-    out = beginEvent(ring, out, opcode(PackedOp::Alloc, static_cast<unsigned>(function)));
-    out = putVarint(out, size);
-    out = putVarint(out, stack);
-    return putAddress(ring, out, reinterpret_cast<uintptr_t>(block));
+    return ring->packer.alloc(out, function, reinterpret_cast<uintptr_t>(block), size, stack);
   });
 }
 
 void recordFree(format::AllocFunction function, const void* block) {
   record([&](Ring* ring, uint8_t* out) {
-    out = beginEvent(ring, out, opcode(PackedOp::Free, static_cast<unsigned>(function)));
-    return putAddress(ring, out, reinterpret_cast<uintptr_t>(block));
+    return ring->packer.free(out, function, reinterpret_cast<uintptr_t>(block));
   });
 }
 
 void recordRealloc(const void* oldBlock, const void* newBlock, size_t size) {
   record([&](Ring* ring, uint8_t* out) {
     uint32_t stack = currentStack(ring);
-    out = beginEvent(ring, out, opcode(PackedOp::Realloc));
-    out = putVarint(out, size);
-    out = putVarint(out, stack);
-    out = putAddress(ring, out, reinterpret_cast<uintptr_t>(oldBlock));
-    return putAddress(ring, out, reinterpret_cast<uintptr_t>(newBlock));
+    return ring->packer.realloc(out, reinterpret_cast<uintptr_t>(oldBlock),
+                                reinterpret_cast<uintptr_t>(newBlock), size, stack);
   });
 }
 
 void recordMmap(const void* address, size_t length) {
   record([&](Ring* ring, uint8_t* out) {
     uint32_t stack = currentStack(ring);
-    out = beginEvent(ring, out, opcode(PackedOp::Mmap));
-    out = putAddress(ring, out, reinterpret_cast<uintptr_t>(address));
-    out = putVarint(out, length);
-    return putVarint(out, stack);
+    return ring->packer.mmap(out, reinterpret_cast<uintptr_t>(address), length, stack);
   });
 }
 
 void recordMunmap(const void* address, size_t length) {
   record([&](Ring* ring, uint8_t* out) {
-    out = beginEvent(ring, out, opcode(PackedOp::Munmap));
-    out = putAddress(ring, out, reinterpret_cast<uintptr_t>(address));
-    return putVarint(out, length);
+    return ring->packer.munmap(out, reinterpret_cast<uintptr_t>(address), length);
   });
 }
 
@@ -195,8 +145,9 @@ void detachThread() {
   Ring* ring = tRing;
   if (!ring) return;
   TracerScope scope;
-  uint8_t op = opcode(PackedOp::ThreadDetach);
-  ringWrite(ring, &op, 1);
+  prctl(PR_GET_NAME, ring->ownerName);  // the writer describes the thread after it is gone
+  uint8_t bytes[4];
+  ringWrite(ring, bytes, ring->packer.threadDetach(bytes) - bytes);
   tRing = nullptr;
   ring->state.store(RingState::Exited, std::memory_order_release);
 }
@@ -205,13 +156,7 @@ void reattachThreadAfterFork() {
   Ring* ring = tRing;
   if (!ring) return;
   TracerScope scope;
-  int local = 0;
-  int32_t tid = static_cast<int32_t>(syscall(SYS_gettid));
-  ring->tid.store(tid, std::memory_order_relaxed);
-  ring->stackProbe = reinterpret_cast<uintptr_t>(&local);
-  ring->lastAddress = 0;
-  ring->lastTimeUs = UINT64_MAX;
-  writeHeaderOps(ring, tid);
+  bindRing(ring);
 }
 
 Ring* currentRing() { return tRing; }

@@ -53,7 +53,7 @@ void RingRegistry::resetAfterFork(Ring* keep) {
     ring->events.store(0, std::memory_order_relaxed);
     ring->describedTid = 0;
     ring->stackLow = ring->stackHigh = 0;
-    ring->name[0] = '\0';
+    ring->describedName[0] = '\0';
     if (ring != keep) ring->state.store(RingState::Free, std::memory_order_release);
   }
 }

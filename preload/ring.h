@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "../format/packed_writer.h"
+
 namespace tidemark::preload {
 
 enum class RingState : uint32_t { Free, Owned, Exited };
@@ -21,16 +23,16 @@ struct Ring {
   std::atomic<int32_t> tid{0};
   std::atomic<uint64_t> events{0};
   uint32_t index = 0;
-  uintptr_t stackProbe = 0;  // an address on the owner's stack, to find its mapping
-  uint64_t lastAddress = 0;  // packed-event decoder state mirrored by the owner
-  uint64_t lastTimeUs = UINT64_MAX;
+  uintptr_t stackProbe = 0;     // an address on the owner's stack, to find its mapping
+  format::PackedWriter packer;  // owner only: the encoding state of this ring
+  char ownerName[16] = {};      // the thread's name at attach and at exit (prctl)
   uint8_t* data = nullptr;
 
   // Writer side: what the trace has already been told about this ring's thread.
   int32_t describedTid = 0;
   uint64_t stackLow = 0;
   uint64_t stackHigh = 0;
-  char name[16] = {};
+  char describedName[16] = {};
 };
 
 class RingRegistry {

@@ -68,7 +68,8 @@ uint32_t StackTable::intern(const uintptr_t* ips, uint32_t depth, bool* isNew) {
       if (spins > 64) sched_yield();  // the inserting thread is between CAS and publish
       if (spins > 100000) return kUnknownStack;
     }
-    if (id != kBrokenSlot && slot.depth == depth && memcmp(ips_ + slot.offset, ips, depth * sizeof(uintptr_t)) == 0) {
+    if (id != kBrokenSlot && slot.depth == depth &&
+        memcmp(ips_ + slot.offset, ips, depth * sizeof(uintptr_t)) == 0) {
       return id;
     }
   }

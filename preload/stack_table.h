@@ -30,7 +30,7 @@ class StackTable {
     std::atomic<uint64_t> hash;  // 0: empty; set first, by the inserting thread's CAS
     std::atomic<uint32_t> id;    // 0 until the ips are in place
     uint32_t depth;
-    uint64_t offset;             // into ips_
+    uint64_t offset;  // into ips_
   };
   static constexpr size_t kSlots = size_t{1} << 20;
   static constexpr size_t kIpCapacity = size_t{1} << 25;  // 256 MiB reserved, touched lazily

@@ -54,7 +54,6 @@ struct WriterState {
   pthread_t thread{};
   uint64_t nextSampleUs = 0;
   uint64_t nextFlushUs = 0;
-  uint32_t samplesWritten = 0;
   uint64_t eventsWritten = 0;
   std::atomic<uint32_t> wakeWord{0};
   std::atomic<bool> sleeping{false};
@@ -128,9 +127,35 @@ void writeProcessInfo(uint32_t generation) {
   r.execGeneration = generation;
   std::string_view exe(executable, exeBytes > 0 ? static_cast<size_t>(exeBytes) : 0);
   std::string_view cmd(commandLine, cmdBytes);
-  if (state.encoder->beginRecord(RecordKind::ProcessInfo, &r, sizeof r, 8 + exe.size() + cmd.size())) {
+  if (state.encoder->beginRecord(RecordKind::ProcessInfo, &r, sizeof r,
+                                 8 + exe.size() + cmd.size())) {
     state.encoder->appendString(exe);
     state.encoder->appendString(cmd);
+    state.encoder->endRecord();
+  }
+}
+
+// ----- threads and samples -----
+
+// Writes a ThreadInfo record when the thread's name (from /proc while it runs, else the
+// one it left in the ring) differs from what the trace has, or it was never described.
+void describeThread(Ring* ring, int32_t tid, uint64_t nowUs) {
+  char name[16] = {};
+  readThreadName(tid, name);
+  if (name[0] == '\0') memcpy(name, ring->ownerName, sizeof name);
+  bool known = ring->describedTid == tid;
+  if (known && strcmp(name, ring->describedName) == 0) return;
+  if (!known) findMapping(ring->stackProbe, &ring->stackLow, &ring->stackHigh);
+  memcpy(ring->describedName, name, sizeof name);
+  ring->describedTid = tid;
+  ThreadInfoRecord r{};
+  r.timeUs = nowUs;
+  r.tid = tid;
+  r.stackLow = ring->stackLow;
+  r.stackHigh = ring->stackHigh;
+  std::string_view text(name, strnlen(name, sizeof name));
+  if (state.encoder->beginRecord(RecordKind::ThreadInfo, &r, sizeof r, 4 + text.size())) {
+    state.encoder->appendString(text);
     state.encoder->endRecord();
   }
 }
@@ -161,11 +186,13 @@ void drainRing(Ring* ring, bool checkOrphan) {
                 threadGone(ring->tid.load(std::memory_order_relaxed));
   if ((before == RingState::Exited || orphan) &&
       ring->head.load(std::memory_order_acquire) == head) {
+    describeThread(ring, ring->tid.load(std::memory_order_relaxed), monotonicUs());
     ring->head.store(0, std::memory_order_relaxed);
     ring->tail.store(0, std::memory_order_relaxed);
     state.eventsWritten += ring->events.exchange(0, std::memory_order_relaxed);
     ring->describedTid = 0;
     ring->stackLow = ring->stackHigh = 0;
+    ring->ownerName[0] = '\0';
     ring->state.store(RingState::Free, std::memory_order_release);
   }
 }
@@ -177,41 +204,15 @@ void drainRings(bool checkOrphans) {
   }
 }
 
-// ----- threads and samples -----
-
-void describeThread(Ring* ring, int32_t tid, uint64_t nowUs, bool nameOnly) {
-  char name[16] = {};
-  readThreadName(tid, name);
-  if (nameOnly && strcmp(name, ring->name) == 0) return;
-  memcpy(ring->name, name, sizeof name);
-  if (!nameOnly) findMapping(ring->stackProbe, &ring->stackLow, &ring->stackHigh);
-  ring->describedTid = tid;
-  ThreadInfoRecord r{};
-  r.timeUs = nowUs;
-  r.tid = tid;
-  r.stackLow = ring->stackLow;
-  r.stackHigh = ring->stackHigh;
-  std::string_view text(name);
-  if (state.encoder->beginRecord(RecordKind::ThreadInfo, &r, sizeof r, 4 + text.size())) {
-    state.encoder->appendString(text);
-    state.encoder->endRecord();
-  }
-}
-
 void writeSample(uint64_t nowUs) {
   static ThreadStackSample stacks[RingRegistry::kMaxRings];
   uint32_t threads = 0;
-  bool refreshNames = state.samplesWritten % 10 == 0;
   uint32_t n = rings.count();
   for (uint32_t i = 0; i < n; ++i) {
     Ring* ring = rings.at(i);
     if (!ring || ring->state.load(std::memory_order_acquire) != RingState::Owned) continue;
     int32_t tid = ring->tid.load(std::memory_order_relaxed);
-    if (ring->describedTid != tid) {
-      describeThread(ring, tid, nowUs, false);
-    } else if (refreshNames) {
-      describeThread(ring, tid, nowUs, true);
-    }
+    describeThread(ring, tid, nowUs);  // threads often name themselves after they start
     stacks[threads++] = {tid, 0, residentBytes(ring->stackLow, ring->stackHigh)};
   }
   ProcessSampleRecord r{};
@@ -225,7 +226,6 @@ void writeSample(uint64_t nowUs) {
     state.encoder->appendBytes(stacks, threads * sizeof(ThreadStackSample));
     state.encoder->endRecord();
   }
-  ++state.samplesWritten;
 }
 
 void writeTrailer(ExitReason reason, uint64_t nowUs) {
@@ -277,7 +277,8 @@ void* writerMain(void*) {
       writeSample(now);
       state.nextSampleUs = now + sampleUs;
     }
-    if (now >= state.nextFlushUs || state.encoder->bufferedBytes() > ChunkEncoder::kRawCapacity / 2) {
+    if (now >= state.nextFlushUs ||
+        state.encoder->bufferedBytes() > ChunkEncoder::kRawCapacity / 2) {
       state.encoder->flush();
       state.nextFlushUs = now + flushUs;
     }
@@ -294,7 +295,6 @@ bool startWriter(uint32_t execGeneration) {
   state.sink.fd = -1;
   state.stopReason.store(0);
   state.done.store(0);
-  state.samplesWritten = 0;
   state.eventsWritten = 0;
   state.nextSampleUs = state.nextFlushUs = 0;
   state.modules.clear();

@@ -24,10 +24,13 @@ int runAnalyze(const AnalyzeArgs& args) {
     return 1;
   }
   if (showProgress) fprintf(stderr, "\r             \r");
-  for (const auto& warning : result.warnings) fprintf(stderr, "tidemark: warning: %s\n", warning.c_str());
+  for (const auto& warning : result.warnings)
+    fprintf(stderr, "tidemark: warning: %s\n", warning.c_str());
   if (result.summary.truncated) {
-    fprintf(stderr, "tidemark: warning: %s ends inside a chunk (the process was killed or is "
-                    "still running); analysed up to the last whole chunk\n", args.trace.c_str());
+    fprintf(stderr,
+            "tidemark: warning: %s ends inside a chunk (the process was killed or is "
+            "still running); analysed up to the last whole chunk\n",
+            args.trace.c_str());
   }
   if (args.json) {
     printf("%s\n", jsonReport(result, args.top).dump(2).c_str());

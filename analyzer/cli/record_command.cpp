@@ -24,9 +24,9 @@ namespace fs = std::filesystem;
 std::string findTracerLibrary() {
   if (const char* path = getenv("TIDEMARK_PRELOAD_LIB")) return path;
   fs::path self = fs::read_symlink("/proc/self/exe").parent_path();
-  for (const fs::path& candidate : {self / "../lib/libtidemark_preload.so",
-                                    self / "libtidemark_preload.so",
-                                    self / "../lib/tidemark/libtidemark_preload.so"}) {
+  for (const fs::path& candidate :
+       {self / "../lib/libtidemark_preload.so", self / "libtidemark_preload.so",
+        self / "../lib/tidemark/libtidemark_preload.so"}) {
     if (fs::exists(candidate)) return fs::canonical(candidate).string();
   }
   return {};
@@ -45,8 +45,9 @@ std::string manifestPath() {
 int runRecord(const RecordArgs& args) {
   std::string library = findTracerLibrary();
   if (library.empty()) {
-    fprintf(stderr, "tidemark: cannot find libtidemark_preload.so next to this program; "
-                    "set TIDEMARK_PRELOAD_LIB\n");
+    fprintf(stderr,
+            "tidemark: cannot find libtidemark_preload.so next to this program; "
+            "set TIDEMARK_PRELOAD_LIB\n");
     return 1;
   }
   std::string manifest = manifestPath();

@@ -8,7 +8,7 @@ using nlohmann::json;
 namespace {
 
 json frameJson(const analysis::Frame& f) {
-  return {{"function", f.function}, {"file", f.file},     {"line", f.line},
+  return {{"function", f.function}, {"file", f.file},       {"line", f.line},
           {"module", f.module},     {"inlined", f.inlined}, {"address", f.address}};
 }
 

@@ -43,7 +43,8 @@ std::string where(const analysis::Frame& f) {
 void printStack(const analysis::Site& site, std::FILE* out) {
   bool first = true;
   for (const auto& f : site.frames) {
-    fmt::print(out, "        {} {}{}\n", first ? "at" : "by", where(f), f.inlined ? " [inlined]" : "");
+    fmt::print(out, "        {} {}{}\n", first ? "at" : "by", where(f),
+               f.inlined ? " [inlined]" : "");
     first = false;
   }
   if (site.frames.empty()) fmt::print(out, "        (stack unknown)\n");

@@ -14,7 +14,7 @@ struct Frame {
   std::string function;  // demangled; "??" when unknown
   std::string file;      // empty when there is no line information
   int line = 0;
-  std::string module;    // path of the ELF object
+  std::string module;  // path of the ELF object
   bool inlined = false;
   uint64_t address = 0;  // the return address the frame came from
 };
@@ -25,18 +25,18 @@ struct Site {
   uint64_t allocations = 0;
   uint64_t allocatedBytes = 0;
   uint64_t temporaryAllocations = 0;
-  uint64_t peakBytes = 0;     // most bytes of this site live at once
-  uint64_t leakedBytes = 0;   // not freed at exit
+  uint64_t peakBytes = 0;    // most bytes of this site live at once
+  uint64_t leakedBytes = 0;  // not freed at exit
   uint64_t leakedBlocks = 0;
   std::vector<Frame> frames;  // innermost first: the caller of the allocation function
 };
 
 struct TimelinePoint {
   uint64_t timeUs = 0;
-  uint64_t heapBytes = 0;      // live bytes from the replayed events
-  uint64_t rssBytes = 0;       // from the process sample
-  uint64_t stackBytes = 0;     // resident stack pages of all threads
-  uint64_t allocations = 0;    // allocation calls so far
+  uint64_t heapBytes = 0;    // live bytes from the replayed events
+  uint64_t rssBytes = 0;     // from the process sample
+  uint64_t stackBytes = 0;   // resident stack pages of all threads
+  uint64_t allocations = 0;  // allocation calls so far
 };
 
 struct ThreadSummary {
@@ -66,9 +66,9 @@ struct Summary {
   uint64_t leakedBlocks = 0;
   uint64_t mappedBytesAtExit = 0;  // the program's own anonymous mappings not unmapped
   uint64_t droppedEvents = 0;
-  bool complete = false;           // the trace has its trailer
-  std::string exitReason;          // "exit", "_exit", "abort", "exec" or "unknown"
-  bool truncated = false;          // the file ends inside a chunk
+  bool complete = false;   // the trace has its trailer
+  std::string exitReason;  // "exit", "_exit", "abort", "exec" or "unknown"
+  bool truncated = false;  // the file ends inside a chunk
 };
 
 struct Analysis {

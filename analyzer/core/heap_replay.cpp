@@ -119,7 +119,8 @@ void HeapReplay::onSample(const format::ProcessSample& sample) {
     thread.peakStackResidentBytes = std::max(thread.peakStackResidentBytes, t.residentBytes);
   }
   lastTimeUs_ = std::max(lastTimeUs_, sample.timeUs);
-  timeline_.push_back({sample.timeUs, liveBytes_, sample.rssBytes, stackBytes, summary_.allocations});
+  timeline_.push_back(
+      {sample.timeUs, liveBytes_, sample.rssBytes, stackBytes, summary_.allocations});
   if (sample.rssBytes > summary_.peakRssBytes) {
     summary_.peakRssBytes = sample.rssBytes;
     summary_.peakRssTimeS = sample.timeUs / 1e6;
@@ -149,10 +150,18 @@ void HeapReplay::fillSummary(Analysis& out, bool truncated) const {
   s.exitReason = "unknown";
   if (sawTrailer_) {
     switch (trailer_.exitReason) {
-      case format::ExitReason::Normal: s.exitReason = "exit"; break;
-      case format::ExitReason::FastExit: s.exitReason = "_exit"; break;
-      case format::ExitReason::Abort: s.exitReason = "abort"; break;
-      case format::ExitReason::Exec: s.exitReason = "exec"; break;
+      case format::ExitReason::Normal:
+        s.exitReason = "exit";
+        break;
+      case format::ExitReason::FastExit:
+        s.exitReason = "_exit";
+        break;
+      case format::ExitReason::Abort:
+        s.exitReason = "abort";
+        break;
+      case format::ExitReason::Exec:
+        s.exitReason = "exec";
+        break;
     }
   }
   for (const auto& site : sites_) {

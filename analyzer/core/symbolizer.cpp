@@ -84,9 +84,11 @@ Symbolizer::Symbolizer(const std::vector<format::ModuleInfo>& modules) {
   if (!dwfl_) return;
   dwfl_report_begin(dwfl_);
   for (const auto& m : modules) {
-    Dwfl_Module* mod = dwfl_report_elf(dwfl_, m.path.c_str(), m.path.c_str(), -1, m.loadBias, false);
+    Dwfl_Module* mod =
+        dwfl_report_elf(dwfl_, m.path.c_str(), m.path.c_str(), -1, m.loadBias, false);
     if (!mod) {
-      warnings_.push_back(m.path + ": cannot read (" + dwfl_errmsg(-1) + "); its frames stay unnamed");
+      warnings_.push_back(m.path + ": cannot read (" + dwfl_errmsg(-1) +
+                          "); its frames stay unnamed");
       continue;
     }
     const unsigned char* id;
@@ -94,7 +96,8 @@ Symbolizer::Symbolizer(const std::vector<format::ModuleInfo>& modules) {
     int n = dwfl_module_build_id(mod, &id, &vaddr);
     if (!m.buildId.empty() && n > 0 &&
         std::string(reinterpret_cast<const char*>(id), static_cast<size_t>(n)) != m.buildId) {
-      warnings_.push_back(m.path + ": build-id " + hex(std::string(reinterpret_cast<const char*>(id), n)) +
+      warnings_.push_back(m.path + ": build-id " +
+                          hex(std::string(reinterpret_cast<const char*>(id), n)) +
                           " differs from the traced " + hex(m.buildId) +
                           "; the file changed since the trace, names may be wrong");
     }

@@ -19,12 +19,23 @@ LeakSwitches LeakSwitches::parse(const std::string& letters) {
   LeakSwitches s;
   for (char c : letters) {
     switch (c) {
-      case 'a': s.errorBuffer = true; break;
-      case 'b': s.session = true; break;
-      case 'c': s.cache = true; break;
-      case 'd': s.listener = true; break;
-      case 'e': s.poolScratch = true; break;
-      default: break;
+      case 'a':
+        s.errorBuffer = true;
+        break;
+      case 'b':
+        s.session = true;
+        break;
+      case 'c':
+        s.cache = true;
+        break;
+      case 'd':
+        s.listener = true;
+        break;
+      case 'e':
+        s.poolScratch = true;
+        break;
+      default:
+        break;
     }
   }
   return s;

@@ -73,14 +73,20 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     bool hasValue = i + 1 < argc;
-    if (arg == "--port" && hasValue) port = atoi(argv[++i]);
-    else if (arg == "--port-file" && hasValue) portFile = argv[++i];
-    else if (arg == "--requests" && hasValue) requests = atol(argv[++i]);
-    else if (arg == "--connections" && hasValue) connections = atol(argv[++i]);
-    else if (arg == "--quit") quit = true;
+    if (arg == "--port" && hasValue)
+      port = atoi(argv[++i]);
+    else if (arg == "--port-file" && hasValue)
+      portFile = argv[++i];
+    else if (arg == "--requests" && hasValue)
+      requests = atol(argv[++i]);
+    else if (arg == "--connections" && hasValue)
+      connections = atol(argv[++i]);
+    else if (arg == "--quit")
+      quit = true;
     else {
-      fprintf(stderr, "usage: loadgen (--port P | --port-file FILE) --requests N "
-                      "--connections M [--quit]\n");
+      fprintf(stderr,
+              "usage: loadgen (--port P | --port-file FILE) --requests N "
+              "--connections M [--quit]\n");
       return 2;
     }
   }

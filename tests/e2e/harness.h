@@ -1,0 +1,67 @@
+// Runs real processes for the end-to-end tests: the tidemark CLI, the samples and the
+// test programs, each bounded in time; and reads traces through `tidemark analyze --json`.
+#pragma once
+
+#include <sys/types.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace tidemark::e2e {
+
+// Paths of the built programs (from the build tree).
+std::string tool(const std::string& name);  // bin/<name>
+std::string sourcePath(const std::string& relative);
+
+// A fresh, empty directory for one test.
+std::string freshDir(const std::string& name);
+
+struct RunResult {
+  int status = -1;     // exit code, or 128+signal
+  std::string output;  // stdout and stderr together
+};
+
+// Runs argv to completion; fails the test when it takes longer than timeoutSeconds.
+RunResult run(const std::vector<std::string>& argv, int timeoutSeconds = 120);
+
+class Background {
+ public:
+  // Starts argv with stdout and stderr going to `logFile`.
+  Background(const std::vector<std::string>& argv, const std::string& logFile);
+  ~Background();  // kills the process if it still runs
+  pid_t pid() const { return pid_; }
+  // Waits for the exit status (128+signal); fails the test after timeoutSeconds.
+  int wait(int timeoutSeconds = 120);
+
+ private:
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+};
+
+// `tidemark analyze --json FILE` parsed; fails the test on a non-zero exit.
+nlohmann::json analyze(const std::string& trace);
+
+// The sites whose innermost frame's function contains `function`, summed.
+struct Leak {
+  uint64_t bytes = 0;
+  uint64_t blocks = 0;
+  uint64_t sites = 0;
+};
+Leak leakedAt(const nlohmann::json& report, const std::string& function);
+
+// True when some frame of some site with innermost `function` contains `caller`.
+bool stackContains(const nlohmann::json& report, const std::string& function,
+                   const std::string& caller);
+
+// The .tmk files in dir, sorted by name.
+std::vector<std::string> tracesIn(const std::string& dir);
+
+// The children of `pid` (from /proc).
+std::vector<pid_t> childrenOf(pid_t pid);
+
+std::string readFile(const std::string& path);
+// Waits until `path` contains `text`, or fails the test after timeoutSeconds.
+void waitForText(const std::string& path, const std::string& text, int timeoutSeconds = 30);
+
+}  // namespace tidemark::e2e

@@ -1,0 +1,125 @@
+// Traced processes that use threads, fork, exec, exceptions and signals, or end by
+// abort, _exit, exit from another thread or SIGKILL.
+#include <signal.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "harness.h"
+
+using namespace tidemark::e2e;
+
+namespace {
+
+nlohmann::json recordAndAnalyze(const std::string& dir, const std::vector<std::string>& program,
+                                int expectedStatus) {
+  std::string trace = dir + "/trace.tmk";
+  std::vector<std::string> argv = {tool("tidemark"), "record", "-o", trace, "--"};
+  argv.insert(argv.end(), program.begin(), program.end());
+  RunResult r = run(argv);
+  INFO(r.output);
+  CHECK(r.status == expectedStatus);
+  return analyze(trace);
+}
+
+}  // namespace
+
+TEST_CASE("threads: a leak on each of four threads is found in full") {
+  auto report = recordAndAnalyze(freshDir("threads"), {tool("test_threads")}, 0);
+  Leak leak = leakedAt(report, "leakOnThread");
+  CHECK(leak.blocks == 10);
+  CHECK(leak.bytes == 1000 * 1 + 1001 * 2 + 1002 * 3 + 1003 * 4);
+  CHECK(report["summary"]["allocations"].get<uint64_t>() >= 4 * 20000);
+  CHECK(report["summary"]["dropped_events"] == 0);
+  // The 80000 vectors were all freed: only the planted leak and libc's own remain.
+  CHECK(leakedAt(report, "operator new").blocks == 0);
+}
+
+TEST_CASE("fork: the child writes its own trace, naming its parent") {
+  std::string dir = freshDir("fork");
+  auto parent = recordAndAnalyze(dir, {tool("test_forker")}, 0);
+  CHECK(leakedAt(parent, "parentLeak").bytes == 111);
+  CHECK(leakedAt(parent, "childLeak").blocks == 0);
+  auto traces = tracesIn(dir);
+  REQUIRE(traces.size() == 2);
+  std::string childTrace = traces[0] == dir + "/trace.tmk" ? traces[1] : traces[0];
+  auto child = analyze(childTrace);
+  CHECK(child["summary"]["parent_pid"] == parent["summary"]["pid"]);
+  CHECK(leakedAt(child, "childLeak").blocks == 2);
+  CHECK(leakedAt(child, "childLeak").bytes == 444);
+  CHECK(leakedAt(child, "parentLeak").blocks == 0);  // allocated before the fork
+  CHECK(child["summary"]["complete"] == true);
+}
+
+TEST_CASE("exec: the program before exec and the program after are both traced") {
+  std::string dir = freshDir("exec");
+  auto parent = recordAndAnalyze(dir, {tool("test_forker"), "exec"}, 0);
+  auto traces = tracesIn(dir);
+  REQUIRE(traces.size() == 3);
+  int execs = 0, shells = 0;
+  for (const auto& path : traces) {
+    if (path == dir + "/trace.tmk") continue;
+    auto report = analyze(path);
+    if (report["summary"]["exit_reason"] == "exec") {
+      ++execs;
+      CHECK(leakedAt(report, "leakBeforeExec").bytes == 333);
+      CHECK(leakedAt(report, "childLeak").bytes == 444);
+    } else {
+      ++shells;
+      CHECK(report["summary"]["executable"] == "/usr/bin/dash");
+      CHECK(report["summary"]["complete"] == true);
+    }
+  }
+  CHECK(execs == 1);
+  CHECK(shells == 1);
+
+  std::string quiet = freshDir("exec-no-follow");
+  std::string trace = quiet + "/trace.tmk";
+  RunResult r = run({tool("tidemark"), "record", "--no-follow-exec", "-o", trace, "--",
+                     tool("test_forker"), "exec"});
+  CHECK(r.status == 0);
+  CHECK(tracesIn(quiet).size() == 2);
+}
+
+TEST_CASE("endings: abort, _exit and exit from a thread pass their status and finish the trace") {
+  struct Case {
+    const char* mode;
+    int status;
+    const char* reason;
+  };
+  for (Case c : {Case{"abort", 128 + SIGABRT, "abort"}, Case{"fast-exit", 7, "_exit"},
+                 Case{"thread-exit", 9, "exit"}}) {
+    INFO(c.mode);
+    auto report = recordAndAnalyze(freshDir(c.mode), {tool("test_endings"), c.mode}, c.status);
+    CHECK(report["summary"]["exit_reason"] == c.reason);
+    CHECK(report["summary"]["complete"] == true);
+    CHECK(leakedAt(report, "leakOne").bytes == 4321);
+  }
+}
+
+TEST_CASE("exceptions and allocations in signal handlers still work under the tracer") {
+  auto thrown = recordAndAnalyze(freshDir("throw"), {tool("test_endings"), "throw"}, 0);
+  CHECK(thrown["summary"]["allocations"].get<uint64_t>() >= 10000);
+  auto signals = recordAndAnalyze(freshDir("signal"), {tool("test_endings"), "signal"}, 0);
+  CHECK(signals["summary"]["allocations"].get<uint64_t>() >= 2000);
+  CHECK(leakedAt(signals, "leakOne").bytes == 4321);
+}
+
+TEST_CASE("SIGKILL: the trace is readable up to its last chunk and marked incomplete") {
+  std::string dir = freshDir("kill");
+  std::string trace = dir + "/trace.tmk";
+  Background record({tool("tidemark"), "record", "-o", trace, "--", tool("test_endings"), "spin"},
+                    dir + "/log");
+  waitForText(dir + "/log", "spinning");
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));  // some chunks get written
+  auto children = childrenOf(record.pid());
+  REQUIRE(children.size() == 1);
+  kill(children[0], SIGKILL);
+  CHECK(record.wait(30) == 128 + SIGKILL);
+  REQUIRE(tracesIn(dir) == std::vector<std::string>{trace});
+  auto report = analyze(trace);
+  CHECK(report["summary"]["complete"] == false);
+  CHECK(report["summary"]["allocations"].get<uint64_t>() > 1000);
+  CHECK(leakedAt(report, "leakOne").bytes == 4321);
+}

@@ -1,0 +1,47 @@
+// Real language runtimes under the tracer: python3 and node run, print and exit as they do
+// untraced, and their traces hold plausible totals.
+#include <catch2/catch.hpp>
+
+#include "harness.h"
+
+using namespace tidemark::e2e;
+
+TEST_CASE("python3: same output and exit status, a readable trace") {
+  std::string dir = freshDir("python");
+  std::string script =
+      "import sys, json\n"
+      "rows = [{'id': i, 'name': 'row-%d' % i * 100} for i in range(20000)]\n"
+      "print(len(json.dumps(rows)))\n"
+      "sys.exit(3)\n";
+  RunResult plain = run({"/usr/bin/python3", "-c", script});
+  RunResult traced = run(
+      {tool("tidemark"), "record", "-o", dir + "/py.tmk", "--", "/usr/bin/python3", "-c", script});
+  CHECK(plain.status == 3);
+  CHECK(traced.status == 3);
+  CHECK(traced.output == plain.output + "tidemark: wrote " + dir + "/py.tmk\n");
+  auto report = analyze(dir + "/py.tmk");
+  CHECK(report["summary"]["complete"] == true);
+  // Strings over 512 bytes bypass pymalloc's arenas and come from malloc, one each.
+  CHECK(report["summary"]["allocations"].get<uint64_t>() > 20000);
+  CHECK(report["summary"]["peak_heap_bytes"].get<uint64_t>() > 20000 * 600);
+}
+
+TEST_CASE("node: the leaky Buffer server under load, same answers, leak visible") {
+  std::string dir = freshDir("node");
+  std::string portFile = dir + "/port";
+  std::string trace = dir + "/node.tmk";
+  Background server({tool("tidemark"), "record", "-o", trace, "--", "node",
+                     sourcePath("samples/node/leaky_server.js"), portFile},
+                    dir + "/server.log");
+  RunResult load = run({tool("loadgen"), "--port-file", portFile, "--requests", "200",
+                        "--connections", "4", "--quit"});
+  CHECK(load.status == 0);
+  CHECK(server.wait(60) == 0);
+  CHECK(readFile(dir + "/server.log").find("node server: 200 requests, 200 buffers retained") !=
+        std::string::npos);
+  auto report = analyze(trace);
+  CHECK(report["summary"]["complete"] == true);
+  CHECK(report["summary"]["allocations"].get<uint64_t>() > 1000);
+  // The 200 retained 64 KiB Buffers are native allocations still live at exit.
+  CHECK(report["summary"]["leaked_bytes"].get<uint64_t>() >= 200 * 64 * 1024);
+}

@@ -1,0 +1,215 @@
+// The trace format: varints, the encoder/decoder round trip, and the reader on truncated,
+// corrupt and foreign input.
+#include <zstd.h>
+
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <fstream>
+#include <map>
+
+#include "trace_builder.h"
+#include "trace_reader.h"
+#include "varint.h"
+
+using namespace tidemark;
+using namespace tidemark::format;
+
+namespace {
+
+struct Collect : RecordVisitor {
+  ProcessInfo process;
+  std::vector<Event> events;
+  std::map<uint32_t, std::vector<uint64_t>> stacks;
+  std::vector<int32_t> ended;
+  int trailers = 0;
+  void onProcessInfo(const ProcessInfo& p) override { process = p; }
+  void onEvent(const Event& e) override { events.push_back(e); }
+  void onStack(uint32_t id, const std::vector<uint64_t>& ips) override { stacks[id] = ips; }
+  void onThreadEnd(int32_t tid, uint64_t) override { ended.push_back(tid); }
+  void onTrailer(const Trailer&) override { ++trailers; }
+};
+
+void writeFile(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary).write(bytes.data(), bytes.size());
+}
+
+}  // namespace
+
+TEST_CASE("varints round-trip at every length, zigzag keeps the sign") {
+  for (uint64_t v : std::initializer_list<uint64_t>{0, 1, 127, 128, 300, 1ull << 35, ~0ull}) {
+    uint8_t buf[10];
+    uint8_t* end = putVarint(buf, v);
+    const uint8_t* pos = buf;
+    uint64_t back = 0;
+    REQUIRE(getVarint(&pos, end, &back));
+    CHECK(back == v);
+    CHECK(pos == end);
+  }
+  for (int64_t v : std::initializer_list<int64_t>{0, -1, 1, -4096, INT64_MIN, INT64_MAX})
+    CHECK(unzigzag(zigzag(v)) == v);
+  uint8_t truncated[] = {0x80, 0x80};
+  const uint8_t* pos = truncated;
+  uint64_t value;
+  CHECK_FALSE(getVarint(&pos, truncated + 2, &value));
+}
+
+TEST_CASE("events written by the encoder come back exactly from the reader") {
+  test::TraceBuilder b(4242, 17);
+  b.attach(0, 501).time(0, 10).stack(0, 1, {0x401000, 0x7f0000001234, 0x400500});
+  b.alloc(0, 0x5555'0000'1000, 24, 1).alloc(0, 0x5555'0000'0ff0, 100000, 1);
+  b.attach(1, 502).time(1, 20).free(1, 0x5555'0000'1000);
+  b.flushBatch(0).flushBatch(1).chunk();
+  b.time(0, 30).realloc(0, 0x5555'0000'0ff0, 0x7fff'0000'0000, 7, 1).detach(0).flushBatch(0);
+  b.trailer(40);
+  std::string path = test::tempPath("roundtrip.tmk");
+  b.save(path);
+
+  TraceReader reader(path);
+  Collect c;
+  CHECK(reader.readAvailable(c) == 2);
+  CHECK_FALSE(reader.truncated());
+  CHECK(c.process.pid == 4242);
+  CHECK(c.process.parentPid == 17);
+  CHECK(c.process.executable == "/test/program");
+  CHECK(c.process.arguments == std::vector<std::string>{"program", "--flag"});
+  REQUIRE(c.stacks.count(1));
+  CHECK(c.stacks[1] == std::vector<uint64_t>{0x401000, 0x7f0000001234, 0x400500});
+  REQUIRE(c.events.size() == 4);
+  CHECK(c.events[0].op == PackedOp::Alloc);
+  CHECK(c.events[0].address == 0x5555'0000'1000);
+  CHECK(c.events[0].size == 24);
+  CHECK(c.events[0].tid == 501);
+  CHECK(c.events[0].timeUs == 10);
+  CHECK(c.events[1].address == 0x5555'0000'0ff0);  // a negative delta
+  CHECK(c.events[1].size == 100000);
+  CHECK(c.events[2].op == PackedOp::Free);
+  CHECK(c.events[2].tid == 502);
+  CHECK(c.events[2].address == 0x5555'0000'1000);
+  CHECK(c.events[3].op == PackedOp::Realloc);
+  CHECK(c.events[3].oldAddress == 0x5555'0000'0ff0);
+  CHECK(c.events[3].address == 0x7fff'0000'0000);
+  CHECK(c.events[3].timeUs == 30);
+  CHECK(c.ended == std::vector<int32_t>{501});
+  CHECK(c.trailers == 1);
+}
+
+TEST_CASE("a trace cut inside its last chunk is read up to the last whole chunk") {
+  test::TraceBuilder b;
+  b.attach(0, 1).time(0, 1).alloc(0, 0x1000, 8, 0).flushBatch(0).chunk();
+  size_t firstChunkEnd = b.bytes().size();
+  b.alloc(0, 0x2000, 16, 0).flushBatch(0).trailer(5);
+  size_t full = b.bytes().size();
+  for (size_t cut : {firstChunkEnd + 1, firstChunkEnd + 10, full - 1}) {
+    std::string path = test::tempPath("cut.tmk");
+    b.save(path, cut);
+    TraceReader reader(path);
+    Collect c;
+    CHECK(reader.readAvailable(c) == 1);
+    CHECK(reader.truncated());
+    CHECK(c.events.size() == 1);
+    CHECK(c.trailers == 0);
+  }
+}
+
+TEST_CASE("a corrupt chunk is an error naming the file and the chunk's offset") {
+  test::TraceBuilder b;
+  b.attach(0, 1).time(0, 1).alloc(0, 0x1000, 8, 0).flushBatch(0).chunk();
+  size_t secondChunk = b.bytes().size();
+  for (int i = 0; i < 50; ++i) b.alloc(0, 0x2000 + i * 32, 16, 0);
+  b.flushBatch(0).chunk();
+  std::string bytes = b.bytes();
+  bytes[bytes.size() - 5] ^= 0x5a;  // inside the second chunk's compressed payload
+  std::string path = test::tempPath("corrupt.tmk");
+  writeFile(path, bytes);
+  TraceReader reader(path);
+  Collect c;
+  try {
+    reader.readAvailable(c);
+    FAIL("no error for a corrupt chunk");
+  } catch (const TraceError& e) {
+    CHECK(e.offset() == secondChunk);
+    CHECK(std::string(e.what()).find(path) != std::string::npos);
+    CHECK(std::string(e.what()).find("corrupt") != std::string::npos);
+  }
+}
+
+TEST_CASE("foreign files and newer major versions are refused with a clear message") {
+  std::string path = test::tempPath("foreign.tmk");
+  writeFile(path, "#!/bin/sh\necho hello, I am not a trace\n");
+  CHECK_THROWS_WITH(TraceReader(path), Catch::Contains("not a tidemark trace"));
+
+  writeFile(path, "TIDE");
+  CHECK_THROWS_WITH(TraceReader(path), Catch::Contains("shorter than its header"));
+
+  test::TraceBuilder b;
+  std::string bytes = b.bytes();
+  uint16_t major = kVersionMajor + 1;
+  memcpy(&bytes[8], &major, 2);
+  writeFile(path, bytes);
+  CHECK_THROWS_WITH(TraceReader(path), Catch::Contains("version 2.0 is not readable"));
+
+  CHECK_THROWS_WITH(TraceReader(test::tempPath("missing.tmk")), Catch::Contains("cannot open"));
+}
+
+TEST_CASE("hostile records inside a valid chunk are errors, not crashes") {
+  // A chunk whose only record claims to be longer than the chunk.
+  std::string raw(16, '\0');
+  RecordHeader header{RecordKind::EventBatch, 0, 1u << 30};
+  memcpy(raw.data(), &header, sizeof header);
+  std::string compressed(ZSTD_compressBound(raw.size()), '\0');
+  size_t n = ZSTD_compress(compressed.data(), compressed.size(), raw.data(), raw.size(), 1);
+  ChunkHeader chunk{kChunkMagic, static_cast<uint32_t>(n), static_cast<uint32_t>(raw.size()), 0};
+  test::TraceBuilder b;
+  std::string bytes = b.bytes();
+  // Replace the builder's chunk by the hostile one (sequence 0).
+  bytes.resize(sizeof(FileHeader));
+  bytes.append(reinterpret_cast<const char*>(&chunk), sizeof chunk);
+  bytes.append(compressed.data(), n);
+  std::string path = test::tempPath("hostile.tmk");
+  writeFile(path, bytes);
+  TraceReader reader(path);
+  Collect c;
+  CHECK_THROWS_WITH(reader.readAvailable(c), Catch::Contains("record length out of bounds"));
+
+  // A packed event stream that ends inside a varint.
+  test::TraceBuilder t;
+  t.attach(0, 1).flushBatch(0);
+  std::string good = t.bytes();
+  raw.assign(sizeof(EventBatchRecord) + 2, '\0');
+  EventBatchRecord batch{{RecordKind::EventBatch, 0, static_cast<uint32_t>(raw.size())}, 0, 0};
+  memcpy(raw.data(), &batch, sizeof batch);
+  raw[sizeof batch] = static_cast<char>(PackedOp::Alloc);
+  raw[sizeof batch + 1] = static_cast<char>(0x80);
+  n = ZSTD_compress(compressed.data(), compressed.size(), raw.data(), raw.size(), 1);
+  chunk = {kChunkMagic, static_cast<uint32_t>(n), static_cast<uint32_t>(raw.size()), 0};
+  bytes.resize(sizeof(FileHeader));
+  bytes.append(reinterpret_cast<const char*>(&chunk), sizeof chunk);
+  bytes.append(compressed.data(), n);
+  writeFile(path, bytes);
+  TraceReader second(path);
+  CHECK_THROWS_WITH(second.readAvailable(c), Catch::Contains("truncated packed event"));
+}
+
+TEST_CASE("record kinds from a newer minor version are skipped") {
+  test::TraceBuilder b;
+  b.attach(0, 1).time(0, 1).alloc(0, 0x1000, 8, 0).flushBatch(0);
+  std::string bytes = b.bytes();
+  // Append a chunk with an unknown record kind 99 followed by a known trailer.
+  std::string raw(24, 'x');
+  RecordHeader unknown{static_cast<RecordKind>(99), 0, 24};
+  memcpy(raw.data(), &unknown, sizeof unknown);
+  TrailerRecord trailer{{RecordKind::Trailer, 0, sizeof(TrailerRecord)}, 9, 0, 0, 0, 1};
+  raw.append(reinterpret_cast<const char*>(&trailer), sizeof trailer);
+  std::string compressed(ZSTD_compressBound(raw.size()), '\0');
+  size_t n = ZSTD_compress(compressed.data(), compressed.size(), raw.data(), raw.size(), 1);
+  ChunkHeader chunk{kChunkMagic, static_cast<uint32_t>(n), static_cast<uint32_t>(raw.size()), 1};
+  bytes.append(reinterpret_cast<const char*>(&chunk), sizeof chunk);
+  bytes.append(compressed.data(), n);
+  std::string path = test::tempPath("newer-minor.tmk");
+  writeFile(path, bytes);
+  TraceReader reader(path);
+  Collect c;
+  CHECK(reader.readAvailable(c) == 2);
+  CHECK(c.events.size() == 1);
+  CHECK(c.trailers == 1);
+}

@@ -1,0 +1,109 @@
+// The heap replay on synthetic traces: per-site counts, peaks, temporary allocations and
+// the reconciliation of frees that reach the file after the address was reused.
+#include <catch2/catch.hpp>
+
+#include "analyze_trace.h"
+#include "trace_builder.h"
+
+using namespace tidemark;
+
+namespace {
+
+analysis::Analysis analyze(test::TraceBuilder& b, const char* name) {
+  std::string path = test::tempPath(name);
+  b.save(path);
+  analysis::AnalyzeOptions options;
+  options.symbolize = false;
+  return analysis::analyzeTrace(path, options);
+}
+
+const analysis::Site& site(const analysis::Analysis& a, uint32_t stack) {
+  for (const auto& s : a.sites) {
+    if (s.stack == stack) return s;
+  }
+  FAIL("no site for stack " << stack);
+  throw;
+}
+
+}  // namespace
+
+TEST_CASE("leaks, peaks and totals per call stack") {
+  test::TraceBuilder b;
+  b.attach(0, 10).time(0, 1000);
+  b.stack(0, 1, {0x1}).stack(0, 2, {0x2});
+  b.alloc(0, 0x1000, 100, 1).alloc(0, 0x2000, 200, 1).alloc(0, 0x3000, 50, 2);
+  b.time(0, 2000).free(0, 0x1000).free(0, 0x2000);  // site 1 peaked at 300 bytes
+  b.alloc(0, 0x4000, 70, 1);
+  b.flushBatch(0).sample(2500, 1 << 20).trailer(3000);
+  auto a = analyze(b, "leaks.tmk");
+  CHECK(a.summary.allocations == 4);
+  CHECK(a.summary.frees == 2);
+  CHECK(a.summary.allocatedBytes == 420);
+  CHECK(a.summary.peakHeapBytes == 350);
+  CHECK(a.summary.peakHeapTimeS == Approx(0.001));
+  CHECK(a.summary.leakedBytes == 120);
+  CHECK(a.summary.leakedBlocks == 2);
+  CHECK(a.summary.peakRssBytes == 1 << 20);
+  CHECK(a.summary.complete);
+  CHECK(a.summary.exitReason == "exit");
+  CHECK(a.summary.durationS == Approx(0.003));
+  CHECK(site(a, 1).peakBytes == 300);
+  CHECK(site(a, 1).leakedBytes == 70);
+  CHECK(site(a, 1).leakedBlocks == 1);
+  CHECK(site(a, 1).allocations == 3);
+  CHECK(site(a, 2).leakedBytes == 50);
+  // Sorted by leaked bytes.
+  CHECK(a.sites[0].stack == 1);
+  REQUIRE(a.timeline.size() == 1);
+  CHECK(a.timeline[0].heapBytes == 120);
+}
+
+TEST_CASE("a free that reaches the file after its address was reused is reconciled") {
+  // Thread 2 frees 0x1000; thread 1 gets 0x1000 again, but ring 1 is drained first.
+  test::TraceBuilder b;
+  b.attach(1, 11).time(1, 1).stack(1, 1, {0x1}).alloc(1, 0x1000, 64, 1).flushBatch(1);
+  b.attach(2, 22).time(2, 1).flushBatch(2);
+  b.alloc(1, 0x1000, 32, 1).flushBatch(1);  // reuse, before the free arrived
+  b.free(2, 0x1000).flushBatch(2);          // the first block's free, late
+  b.trailer(10);
+  auto a = analyze(b, "reuse.tmk");
+  CHECK(a.summary.leakedBlocks == 1);
+  CHECK(a.summary.leakedBytes == 32);
+  CHECK(a.summary.frees == 1);
+}
+
+TEST_CASE("realloc moves the block and the bytes; a free right after its alloc is temporary") {
+  test::TraceBuilder b;
+  b.attach(0, 1).time(0, 1).stack(0, 1, {0x1}).stack(0, 2, {0x2});
+  b.alloc(0, 0x1000, 10, 1).realloc(0, 0x1000, 0x9000, 500, 2);
+  b.alloc(0, 0x2000, 8, 1).free(0, 0x2000);                         // temporary
+  b.alloc(0, 0x3000, 8, 1).alloc(0, 0x4000, 8, 1).free(0, 0x3000);  // not temporary
+  b.flushBatch(0).trailer(2);
+  auto a = analyze(b, "realloc.tmk");
+  CHECK(a.summary.temporaryAllocations == 1);
+  CHECK(site(a, 1).temporaryAllocations == 1);
+  CHECK(site(a, 2).leakedBytes == 500);
+  CHECK(site(a, 1).leakedBytes == 8);
+  CHECK(a.summary.leakedBytes == 508);
+}
+
+TEST_CASE("a trace without trailer is analysed and marked incomplete") {
+  test::TraceBuilder b;
+  b.attach(0, 1).time(0, 5).stack(0, 1, {0x1}).alloc(0, 0x1000, 10, 1).flushBatch(0).chunk();
+  b.alloc(0, 0x2000, 10, 1).flushBatch(0);
+  std::string path = test::tempPath("killed.tmk");
+  size_t firstChunk;
+  {
+    test::TraceBuilder c;
+    c.attach(0, 1).time(0, 5).stack(0, 1, {0x1}).alloc(0, 0x1000, 10, 1).flushBatch(0).chunk();
+    firstChunk = c.bytes().size();
+  }
+  b.save(path, firstChunk + 3);
+  analysis::AnalyzeOptions options;
+  options.symbolize = false;
+  auto a = analysis::analyzeTrace(path, options);
+  CHECK_FALSE(a.summary.complete);
+  CHECK(a.summary.truncated);
+  CHECK(a.summary.exitReason == "unknown");
+  CHECK(a.summary.allocations == 1);
+}

@@ -1,0 +1,66 @@
+// Symbolization of this test program's own code: function, file, line, inlined frames.
+#include "symbolizer.h"
+
+#include <link.h>
+
+#include <catch2/catch.hpp>
+
+using namespace tidemark;
+
+namespace {
+
+// The return address inside markerCaller is what the symbolizer sees for a call.
+__attribute__((noinline)) void* returnAddressOfCaller() { return __builtin_return_address(0); }
+
+const int kMarkerLine = __LINE__ + 3;
+
+__attribute__((noinline)) void* markerCaller() {
+  void* ip = returnAddressOfCaller();
+  asm volatile("");
+  return ip;
+}
+
+std::vector<format::ModuleInfo> ownModules() {
+  std::vector<format::ModuleInfo> modules;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* data) {
+        auto* out = static_cast<std::vector<format::ModuleInfo>*>(data);
+        std::string name = info->dlpi_name ? info->dlpi_name : "";
+        if (name.empty()) name = "/proc/self/exe";
+        if (name.find('/') == std::string::npos) return 0;
+        format::ModuleInfo m;
+        m.path = name;
+        m.loadBias = info->dlpi_addr;
+        out->push_back(m);
+        return 0;
+      },
+      &modules);
+  return modules;
+}
+
+}  // namespace
+
+TEST_CASE("a return address in this program names its function, file and line") {
+  auto ip = reinterpret_cast<uint64_t>(markerCaller());
+  analysis::Symbolizer symbolizer(ownModules());
+  const auto& frames = symbolizer.frames(ip);
+  REQUIRE_FALSE(frames.empty());
+  const auto& f = frames.back();
+  CHECK(f.function.find("markerCaller") != std::string::npos);
+  CHECK(f.file.find("symbolizer_test.cpp") != std::string::npos);
+  CHECK(f.line == kMarkerLine);
+  CHECK_FALSE(f.inlined);
+  CHECK(f.address == ip);
+}
+
+TEST_CASE("an address outside every module is unknown, not an error") {
+  analysis::Symbolizer symbolizer(ownModules());
+  const auto& frames = symbolizer.frames(0x10);
+  REQUIRE(frames.size() == 1);
+  CHECK(frames[0].function == "??");
+}
+
+TEST_CASE("demangling") {
+  CHECK(analysis::demangle("_ZN6sample11poolScratchEm") == "sample::poolScratch(unsigned long)");
+  CHECK(analysis::demangle("malloc") == "malloc");
+}
