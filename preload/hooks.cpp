@@ -13,6 +13,7 @@
 
 #include "real_functions.h"
 #include "recorder.h"
+#include "stack_capture.h"
 #include "tracer.h"
 #include "writer.h"
 
@@ -225,6 +226,7 @@ void* dlopen(const char* file, int mode) {
 int dlclose(void* handle) {
   if (!haveReal(&tp::real.dlclose)) return -1;
   int result = tp::real.dlclose(handle);
+  tp::forgetFrameRules();  // other code may be mapped where the closed object was
   if (tp::tracing()) tp::requestModuleRescan();
   return result;
 }

@@ -5,6 +5,8 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
+
+#include <cstring>
 #include <unistd.h>
 
 #include "ring.h"
@@ -52,6 +54,7 @@ void bindRing(Ring* ring) {
   ring->tid.store(tid, std::memory_order_relaxed);
   ring->stackProbe = reinterpret_cast<uintptr_t>(&local);
   prctl(PR_GET_NAME, ring->ownerName);
+  ring->lastStackId = 0;  // the stack table may have been reset (fork)
   uint8_t bytes[16];
   ringWrite(ring, bytes, ring->packer.threadAttach(bytes, tid) - bytes);
 }
@@ -68,9 +71,16 @@ Ring* attachThread() {
 // Captures and interns the stack; writes its definition first when it is new.
 uint32_t currentStack(Ring* ring) {
   uintptr_t ips[kMaxFrames];
-  uint32_t depth = captureStack(ips);
+  uint32_t depth = captureStack(ips, ring->unwind);
+  if (ring->lastStackId != 0 && depth == ring->lastStackDepth &&
+      memcmp(ips, ring->lastStack, depth * sizeof(uintptr_t)) == 0) {
+    return ring->lastStackId;
+  }
   bool isNew = false;
   uint32_t id = stackTable().intern(ips, depth, &isNew);
+  ring->lastStackId = id;
+  ring->lastStackDepth = depth;
+  memcpy(ring->lastStack, ips, depth * sizeof(uintptr_t));
   if (!isNew) return id;
   uint8_t bytes[format::PackedWriter::maxStackBytes(kMaxFrames)];
   ringWrite(ring, bytes, format::PackedWriter::stack(bytes, id, ips, depth) - bytes);

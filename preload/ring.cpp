@@ -27,16 +27,20 @@ Ring* RingRegistry::acquire() {
     RingState expected = RingState::Free;
     if (ring && ring->state.compare_exchange_strong(expected, RingState::Owned)) return ring;
   }
-  void* memory = mapPages(sizeof(Ring) + Ring::kBytes);
+  // Rule scratch lies before the ring data: learning may read far above the scratch.
+  constexpr size_t kMapBytes = sizeof(Ring) + kRuleScratchBytes + Ring::kBytes;
+  void* memory = mapPages(kMapBytes);
   if (!memory) return nullptr;
   uint32_t index = count_.fetch_add(1, std::memory_order_acq_rel);
   if (index >= kMaxRings) {
     count_.fetch_sub(1, std::memory_order_acq_rel);
-    unmapPages(memory, sizeof(Ring) + Ring::kBytes);
+    unmapPages(memory, kMapBytes);
     return nullptr;
   }
   auto* ring = new (memory) Ring;
-  ring->data = static_cast<uint8_t*>(memory) + sizeof(Ring);
+  auto* bytes = static_cast<uint8_t*>(memory);
+  ring->unwind.ruleScratch = reinterpret_cast<uintptr_t*>(bytes + sizeof(Ring));
+  ring->data = bytes + sizeof(Ring) + kRuleScratchBytes;
   ring->index = index;
   ring->state.store(RingState::Owned, std::memory_order_relaxed);
   rings_[index].store(ring, std::memory_order_release);

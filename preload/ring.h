@@ -8,6 +8,8 @@
 #include <cstdint>
 
 #include "../format/packed_writer.h"
+#include "frame_rules.h"
+#include "stack_capture.h"
 
 namespace tidemark::preload {
 
@@ -26,7 +28,13 @@ struct Ring {
   uintptr_t stackProbe = 0;     // an address on the owner's stack, to find its mapping
   format::PackedWriter packer;  // owner only: the encoding state of this ring
   char ownerName[16] = {};      // the thread's name at attach and at exit (prctl)
+  // The owner's previous stack: consecutive allocations of one handler share it, and a
+  // compare in L1 is cheaper than hashing into the shared table. lastStackId 0: none.
+  uint32_t lastStackId = 0;
+  uint32_t lastStackDepth = 0;
+  uintptr_t lastStack[kMaxFrames] = {};
   uint8_t* data = nullptr;
+  UnwindState unwind;  // owner only; its ruleScratch lies just before `data`
 
   // Writer side: what the trace has already been told about this ring's thread.
   int32_t describedTid = 0;

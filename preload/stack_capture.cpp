@@ -1,17 +1,28 @@
-// Stack capture through libunwind's unw_backtrace with its per-thread cache
-// (UNWINDING.md: ~190 ns a capture here, and correct on Debian's frame-pointer-less libs).
+// Stack capture (UNWINDING.md): a walk that applies per-IP frame rules learned once from
+// libunwind, falling back to libunwind's unw_backtrace (with its per-thread cache) for
+// any frame whose rule is not simple — signal frames, code without unwind info.
+// This file is compiled with frame pointers: captureStack's own frame is stepped by them.
 #include "stack_capture.h"
 
 #include <dlfcn.h>
 #include <link.h>
+
+#include <atomic>
+#include <cstring>
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
+
+#include "frame_rules.h"
 
 namespace tidemark::preload {
 namespace {
 
 uintptr_t ownCodeBegin = 0;
 uintptr_t ownCodeEnd = 0;
+constinit FrameRuleTable rules;
+bool verifying = false;
+std::atomic<uint64_t> verified{0};
+std::atomic<uint64_t> mismatched{0};
 
 int findOwnObject(struct dl_phdr_info* info, size_t, void* data) {
   auto self = reinterpret_cast<uintptr_t>(data);
@@ -29,27 +40,136 @@ int findOwnObject(struct dl_phdr_info* info, size_t, void* data) {
   return 0;
 }
 
-}  // namespace
+bool ownCode(uintptr_t ip) { return ip >= ownCodeBegin && ip < ownCodeEnd; }
 
-void initStackCapture() {
-  unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
-  dl_iterate_phdr(findOwnObject, reinterpret_cast<void*>(&initStackCapture));
-}
-
-uint32_t captureStack(uintptr_t* ips) {
-  void* frames[kMaxFrames + 8];
-  int depth = unw_backtrace(frames, kMaxFrames + 8);
-  int first = 0;
-  while (first < depth) {
-    auto ip = reinterpret_cast<uintptr_t>(frames[first]);
-    if (ip < ownCodeBegin || ip >= ownCodeEnd) break;
-    ++first;
-  }
+__attribute__((noinline)) uint32_t captureWithLibunwind(uintptr_t* ips) {
+  void* frames[kMaxFrames + 16];
+  int depth = unw_backtrace(frames, kMaxFrames + 16);
   uint32_t n = 0;
-  for (int i = first; i < depth && n < kMaxFrames; ++i) {
-    ips[n++] = reinterpret_cast<uintptr_t>(frames[i]);
-  }
+  int i = 0;
+  while (i < depth && ownCode(reinterpret_cast<uintptr_t>(frames[i]))) ++i;
+  for (; i < depth && n < kMaxFrames; ++i) ips[n++] = reinterpret_cast<uintptr_t>(frames[i]);
   return n;
 }
+
+// True when every stack word the cached walk read from step `from` outward still holds
+// what it held: then the rest of the walk is the same, step for step (UNWINDING.md).
+bool suffixUnchanged(const UnwindState& state, uint32_t from) {
+  for (uint32_t k = 0; k <= from; ++k) {
+    const UnwindState::Step& step = state.cached[k];
+    for (uint32_t r = 0; r < step.reads; ++r) {
+      if (*reinterpret_cast<const uintptr_t*>(step.readAddress[r]) != step.readValue[r]) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+// Makes the cache the walk just done: `fresh[0, count)` innermost first, joined to the
+// cached steps [0, joined) (outermost first) when `joined` is not 0.
+void remember(UnwindState& state, uint32_t count, uint32_t joined) {
+  for (uint32_t j = 0; j < count; ++j) state.cached[joined + count - 1 - j] = state.fresh[j];
+  state.cachedCount = joined + count;
+}
+
+// Returns the depth, or -1 when a frame needs libunwind.
+__attribute__((noinline)) int walkWithRules(uintptr_t* ips, UnwindState& state) {
+  auto* frame = static_cast<uintptr_t*>(__builtin_frame_address(0));
+  uintptr_t ip = frame[1];
+  uintptr_t rsp = reinterpret_cast<uintptr_t>(frame + 2);
+  uintptr_t rbp = frame[0];
+  uint32_t steps = 0;
+  uint32_t n = 0;
+  // The cached step whose rsp may still equal ours; cached rsps fall as the index grows.
+  int match = static_cast<int>(state.cachedCount) - 1;
+  bool leading = true;  // the tracer's own frames, cut off as in captureWithLibunwind
+  while (steps < UnwindState::kMaxSteps && n < kMaxFrames) {
+    while (match >= 0 && state.cached[match].rsp < rsp) --match;
+    // Same frame position, same registers: the walk joins the cached one if the stack
+    // words it read from here outward are unchanged. (Another ip at this rsp is a
+    // different call from the same frame; an outer step may still join.)
+    if (match >= 0 && state.cached[match].rsp == rsp && state.cached[match].ip == ip &&
+        state.cached[match].rbp == rbp) {
+      if (suffixUnchanged(state, match)) {
+        for (int k = match; k >= 0 && n < kMaxFrames; --k) {
+          leading = leading && ownCode(state.cached[k].ip);
+          if (!leading) ips[n++] = state.cached[k].ip;
+        }
+        remember(state, steps, static_cast<uint32_t>(match) + 1);
+        return static_cast<int>(n);
+      }
+      match = -1;  // a word changed: the cached walk is stale
+    }
+    UnwindState::Step& step = state.fresh[steps++];
+    step.ip = ip;
+    step.rsp = rsp;
+    step.rbp = rbp;
+    step.reads = 0;
+    leading = leading && ownCode(ip);
+    if (!leading) ips[n++] = ip;
+    FrameRule rule = rules.find(ip);
+    if (rule.kind == FrameRule::Unknown) {
+      rule = learnRule(ip, state.ruleScratch);
+      rules.insert(ip, rule);
+    }
+    if (rule.kind == FrameRule::End) {
+      remember(state, steps, 0);
+      return static_cast<int>(n);
+    }
+    uintptr_t cfa = (rule.kind == FrameRule::CfaRsp ? rsp : rbp) + rule.cfaOffset;
+    // Unwinding only ever moves towards the stack's base.
+    if ((rule.kind != FrameRule::CfaRsp && rule.kind != FrameRule::CfaRbp) || cfa <= rsp) {
+      state.cachedCount = 0;
+      return -1;
+    }
+    step.readAddress[0] = cfa - 8;
+    step.readValue[0] = ip = *reinterpret_cast<const uintptr_t*>(cfa - 8);
+    step.reads = 1;
+    if (rule.rbpSaved) {
+      step.readAddress[1] = cfa + rule.rbpOffset;
+      step.readValue[1] = rbp = *reinterpret_cast<const uintptr_t*>(cfa + rule.rbpOffset);
+      step.reads = 2;
+    }
+    rsp = cfa;
+    if (ip == 0) {
+      remember(state, steps, 0);
+      return static_cast<int>(n);
+    }
+  }
+  // Stopped by the depth limit: such a walk cannot lend its suffix, since a later,
+  // shallower walk would then stop where the limit cut this one.
+  state.cachedCount = 0;
+  return static_cast<int>(n);
+}
+
+}  // namespace
+
+void initStackCapture(bool verify) {
+  unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+  dl_iterate_phdr(findOwnObject, reinterpret_cast<void*>(&initStackCapture));
+  rules.init();
+  verifying = verify;
+}
+
+void forgetFrameRules() { rules.clear(); }
+
+uint32_t captureStack(uintptr_t* ips, UnwindState& state) {
+  int depth = walkWithRules(ips, state);
+  if (depth < 0) return captureWithLibunwind(ips);
+  if (verifying) {
+    uintptr_t reference[kMaxFrames];
+    uint32_t expected = captureWithLibunwind(reference);
+    verified.fetch_add(1, std::memory_order_relaxed);
+    if (expected != static_cast<uint32_t>(depth) ||
+        memcmp(reference, ips, expected * sizeof(uintptr_t)) != 0) {
+      mismatched.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  return static_cast<uint32_t>(depth);
+}
+
+uint64_t verifiedCaptures() { return verified.load(std::memory_order_relaxed); }
+uint64_t mismatchedCaptures() { return mismatched.load(std::memory_order_relaxed); }
 
 }  // namespace tidemark::preload

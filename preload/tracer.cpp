@@ -70,7 +70,7 @@ void startTracer() {
   TracerScope scope;
   resolveRealFunctions();
   currentOptions = readOptions();
-  initStackCapture();
+  initStackCapture(currentOptions.verifyUnwind);
   initThreadExitKey();
   if (!real.malloc || !real.free || !stacks.init() || !rings.init()) {
     state.store(Lifecycle::Disabled, std::memory_order_release);

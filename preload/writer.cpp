@@ -22,6 +22,7 @@
 #include "process_probe.h"
 #include "recorder.h"
 #include "ring.h"
+#include "stack_capture.h"
 #include "stack_table.h"
 #include "tracer.h"
 
@@ -254,6 +255,15 @@ void finishTrace(ExitReason reason) {
   state.encoder->flush();
   ::close(state.sink.fd);
   state.sink.fd = -1;
+  if (options().verifyUnwind) {
+    char line[160];
+    int n = snprintf(line, sizeof line,
+                     "tidemark: unwind check: %llu stacks compared with libunwind, %llu differed\n",
+                     static_cast<unsigned long long>(verifiedCaptures()),
+                     static_cast<unsigned long long>(mismatchedCaptures()));
+    ssize_t ignored = ::write(STDERR_FILENO, line, static_cast<size_t>(n));
+    (void)ignored;
+  }
 }
 
 void* writerMain(void*) {
