@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 BUILD_TYPE ?= RelWithDebInfo
 
-.PHONY: all deps build demo test clean
+.PHONY: all deps build demo test format clean
 
 all: build
 
@@ -19,6 +19,10 @@ demo: build
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+format:
+	@find format preload analyzer viewer samples tests bench \( -name '*.h' -o -name '*.cpp' \) \
+	  2> /dev/null | xargs clang-format -i
 
 clean:
 	rm -rf $(BUILD)

@@ -78,10 +78,10 @@ struct Worker {
 void step(Worker& w, const Path& path, size_t depth);
 
 // Eight distinct functions, so a path's return addresses name its shape.
-#define BENCH_FRAME(n)                                                    \
+#define BENCH_FRAME(n)                                                          \
   __attribute__((noinline)) void frame##n(Worker& w, const Path& p, size_t d) { \
-    step(w, p, d + 1);                                                    \
-    asm volatile("");                                                     \
+    step(w, p, d + 1);                                                          \
+    asm volatile("");                                                           \
   }
 BENCH_FRAME(0)
 BENCH_FRAME(1)
@@ -93,8 +93,7 @@ BENCH_FRAME(6)
 BENCH_FRAME(7)
 
 using Frame = void (*)(Worker&, const Path&, size_t);
-const Frame kFrames[kFunctions] = {frame0, frame1, frame2, frame3,
-                                   frame4, frame5, frame6, frame7};
+const Frame kFrames[kFunctions] = {frame0, frame1, frame2, frame3, frame4, frame5, frame6, frame7};
 
 void step(Worker& w, const Path& path, size_t depth) {
   if (depth == path.steps.size()) {

@@ -5,9 +5,9 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cstring>
-#include <unistd.h>
 
 #include "ring.h"
 #include "stack_capture.h"
