@@ -54,7 +54,7 @@ void bindRing(Ring* ring) {
   ring->tid.store(tid, std::memory_order_relaxed);
   ring->stackProbe = reinterpret_cast<uintptr_t>(&local);
   prctl(PR_GET_NAME, ring->ownerName);
-  ring->lastStackId = 0;  // the stack table may have been reset (fork)
+  for (auto& recent : ring->recent) recent.id = 0;  // the stack table may have been reset
   uint8_t bytes[16];
   ringWrite(ring, bytes, ring->packer.threadAttach(bytes, tid) - bytes);
 }
@@ -72,15 +72,18 @@ Ring* attachThread() {
 uint32_t currentStack(Ring* ring) {
   uintptr_t ips[kMaxFrames];
   uint32_t depth = captureStack(ips, ring->unwind);
-  if (ring->lastStackId != 0 && depth == ring->lastStackDepth &&
-      memcmp(ips, ring->lastStack, depth * sizeof(uintptr_t)) == 0) {
-    return ring->lastStackId;
+  for (const auto& recent : ring->recent) {
+    if (recent.id != 0 && recent.depth == depth && recent.ips[0] == ips[0] &&
+        memcmp(ips, recent.ips, depth * sizeof(uintptr_t)) == 0) {
+      return recent.id;
+    }
   }
   bool isNew = false;
   uint32_t id = stackTable().intern(ips, depth, &isNew);
-  ring->lastStackId = id;
-  ring->lastStackDepth = depth;
-  memcpy(ring->lastStack, ips, depth * sizeof(uintptr_t));
+  auto& slot = ring->recent[ring->recentNext++ % Ring::kRecentStacks];
+  slot.id = id;
+  slot.depth = depth;
+  memcpy(slot.ips, ips, depth * sizeof(uintptr_t));
   if (!isNew) return id;
   uint8_t bytes[format::PackedWriter::maxStackBytes(kMaxFrames)];
   ringWrite(ring, bytes, format::PackedWriter::stack(bytes, id, ips, depth) - bytes);
@@ -102,7 +105,8 @@ void record(Encode&& encode) {
   // buffer (time op and event), so the decoder always knows an id before its use.
   uint8_t* end = encode(ring, ring->packer.time(bytes, nowUs()));
   if (ringWrite(ring, bytes, end - bytes)) {
-    ring->events.fetch_add(1, std::memory_order_relaxed);
+    // Only this thread writes the counter; a plain increment avoids a locked RMW.
+    ring->events.store(ring->events.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   } else {
     countDroppedEvent();
   }

@@ -28,11 +28,16 @@ struct Ring {
   uintptr_t stackProbe = 0;     // an address on the owner's stack, to find its mapping
   format::PackedWriter packer;  // owner only: the encoding state of this ring
   char ownerName[16] = {};      // the thread's name at attach and at exit (prctl)
-  // The owner's previous stack: consecutive allocations of one handler share it, and a
-  // compare in L1 is cheaper than hashing into the shared table. lastStackId 0: none.
-  uint32_t lastStackId = 0;
-  uint32_t lastStackDepth = 0;
-  uintptr_t lastStack[kMaxFrames] = {};
+  // The owner's most recent stacks: a handler's allocations repeat a few stacks, and a
+  // compare in L1 is cheaper than hashing into the shared table. id 0: empty.
+  struct RecentStack {
+    uint32_t id;
+    uint32_t depth;
+    uintptr_t ips[kMaxFrames];
+  };
+  static constexpr uint32_t kRecentStacks = 4;
+  RecentStack recent[kRecentStacks] = {};
+  uint32_t recentNext = 0;  // round-robin replacement
   uint8_t* data = nullptr;
   UnwindState unwind;  // owner only; its ruleScratch lies just before `data`
 

@@ -21,6 +21,7 @@ uintptr_t ownCodeBegin = 0;
 uintptr_t ownCodeEnd = 0;
 constinit FrameRuleTable rules;
 bool verifying = false;
+std::atomic<uint64_t> forgetEpoch{0};
 std::atomic<uint64_t> verified{0};
 std::atomic<uint64_t> mismatched{0};
 
@@ -52,18 +53,35 @@ __attribute__((noinline)) uint32_t captureWithLibunwind(uintptr_t* ips) {
   return n;
 }
 
-// True when every stack word the cached walk read from step `from` outward still holds
-// what it held: then the rest of the walk is the same, step for step (UNWINDING.md).
-bool suffixUnchanged(const UnwindState& state, uint32_t from) {
-  for (uint32_t k = 0; k <= from; ++k) {
+// How many cached steps, from the outermost, still read the stack words they read when
+// they were cached (stopping at the first that does not, or at `limit`).
+uint32_t unchangedSteps(const UnwindState& state, uint32_t limit) {
+  for (uint32_t k = 0; k < limit; ++k) {
     const UnwindState::Step& step = state.cached[k];
     for (uint32_t r = 0; r < step.reads; ++r) {
       if (*reinterpret_cast<const uintptr_t*>(step.readAddress[r]) != step.readValue[r]) {
-        return false;
+        return k;
       }
     }
   }
-  return true;
+  return limit;
+}
+
+FrameRule ruleFor(uintptr_t ip, UnwindState& state) {
+  auto& local = state.localRules[(ip ^ (ip >> 9)) % UnwindState::kLocalRules];
+  FrameRule rule;
+  if (local.ip == ip) {
+    memcpy(&rule, &local.rule, sizeof rule);
+    return rule;
+  }
+  rule = rules.find(ip);
+  if (rule.kind == FrameRule::Unknown) {
+    rule = learnRule(ip, state.ruleScratch);
+    rules.insert(ip, rule);
+  }
+  local.ip = ip;
+  memcpy(&local.rule, &rule, sizeof rule);
+  return rule;
 }
 
 // Makes the cache the walk just done: `fresh[0, count)` innermost first, joined to the
@@ -83,15 +101,19 @@ __attribute__((noinline)) int walkWithRules(uintptr_t* ips, UnwindState& state) 
   uint32_t n = 0;
   // The cached step whose rsp may still equal ours; cached rsps fall as the index grows.
   int match = static_cast<int>(state.cachedCount) - 1;
+  // Cached steps [0, unchanged) are known to read what they read before; -1: not checked.
+  int unchanged = -1;
   bool leading = true;  // the tracer's own frames, cut off as in captureWithLibunwind
   while (steps < UnwindState::kMaxSteps && n < kMaxFrames) {
     while (match >= 0 && state.cached[match].rsp < rsp) --match;
-    // Same frame position, same registers: the walk joins the cached one if the stack
-    // words it read from here outward are unchanged. (Another ip at this rsp is a
-    // different call from the same frame; an outer step may still join.)
+    // Same frame position and registers as cached step `match`: if the stack words the
+    // cached walk read from there outward are unchanged, the rest of the walk is the
+    // cached one (exact: each step depends only on those inputs). A changed word at step
+    // k still lets the walk join further out, at a step below k.
     if (match >= 0 && state.cached[match].rsp == rsp && state.cached[match].ip == ip &&
         state.cached[match].rbp == rbp) {
-      if (suffixUnchanged(state, match)) {
+      if (unchanged < 0) unchanged = static_cast<int>(unchangedSteps(state, match + 1));
+      if (match < unchanged) {
         for (int k = match; k >= 0 && n < kMaxFrames; --k) {
           leading = leading && ownCode(state.cached[k].ip);
           if (!leading) ips[n++] = state.cached[k].ip;
@@ -99,7 +121,6 @@ __attribute__((noinline)) int walkWithRules(uintptr_t* ips, UnwindState& state) 
         remember(state, steps, static_cast<uint32_t>(match) + 1);
         return static_cast<int>(n);
       }
-      match = -1;  // a word changed: the cached walk is stale
     }
     UnwindState::Step& step = state.fresh[steps++];
     step.ip = ip;
@@ -108,11 +129,7 @@ __attribute__((noinline)) int walkWithRules(uintptr_t* ips, UnwindState& state) 
     step.reads = 0;
     leading = leading && ownCode(ip);
     if (!leading) ips[n++] = ip;
-    FrameRule rule = rules.find(ip);
-    if (rule.kind == FrameRule::Unknown) {
-      rule = learnRule(ip, state.ruleScratch);
-      rules.insert(ip, rule);
-    }
+    FrameRule rule = ruleFor(ip, state);
     if (rule.kind == FrameRule::End) {
       remember(state, steps, 0);
       return static_cast<int>(n);
@@ -152,9 +169,18 @@ void initStackCapture(bool verify) {
   verifying = verify;
 }
 
-void forgetFrameRules() { rules.clear(); }
+void forgetFrameRules() {
+  rules.clear();
+  forgetEpoch.fetch_add(1, std::memory_order_release);
+}
 
 uint32_t captureStack(uintptr_t* ips, UnwindState& state) {
+  uint64_t epoch = forgetEpoch.load(std::memory_order_acquire);
+  if (state.rulesEpoch != epoch) {  // an object was closed: its rules may be wrong now
+    memset(state.localRules, 0, sizeof state.localRules);
+    state.cachedCount = 0;
+    state.rulesEpoch = epoch;
+  }
   int depth = walkWithRules(ips, state);
   if (depth < 0) return captureWithLibunwind(ips);
   if (verifying) {

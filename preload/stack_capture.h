@@ -30,6 +30,14 @@ struct UnwindState {
   Step cached[kMaxSteps];
   uint32_t cachedCount = 0;
   Step fresh[kMaxSteps];  // the steps of the walk under way, innermost first
+  // A direct-mapped copy of the shared rule table for the ips this thread meets most.
+  struct LocalRule {
+    uintptr_t ip;
+    uint64_t rule;  // a FrameRule's bytes
+  };
+  static constexpr uint32_t kLocalRules = 512;
+  LocalRule localRules[kLocalRules] = {};
+  uint64_t rulesEpoch = 0;  // forgetFrameRules() calls seen; more: drop localRules
   uintptr_t* ruleScratch = nullptr;
 };
 

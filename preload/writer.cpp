@@ -326,7 +326,10 @@ bool startWriter(uint32_t execGeneration) {
 }
 
 void wakeWriter() {
-  if (state.sleeping.exchange(false, std::memory_order_seq_cst)) {
+  // A plain read first: owners call this often while their ring is half full, and an
+  // exchange on every call would bounce the flag's cache line between cores.
+  if (state.sleeping.load(std::memory_order_relaxed) &&
+      state.sleeping.exchange(false, std::memory_order_seq_cst)) {
     state.wakeWord.fetch_add(1, std::memory_order_release);
     futex(&state.wakeWord, FUTEX_WAKE_PRIVATE, 1, nullptr);
   }
