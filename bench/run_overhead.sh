@@ -44,12 +44,12 @@ for mode in mixed fixed; do
   args=(--ops "$ops")
   [ "$mode" = fixed ] && args+=(--fixed 64)
 
-  best_of 3 "$mode-plain" "$bin/alloc_bench" "${args[@]}"
+  best_of 5 "$mode-plain" "$bin/alloc_bench" "${args[@]}"
   base=$secs
   printf "%-8s %-10s %9.2f %9s %8d MB %14s  %s\n" "$mode" untraced "$secs" 1.00 $((rss_kb / 1024)) - ok
 
   rm -f "$work"/*.tmk
-  best_of 3 "$mode-tidemark" "$bin/tidemark" record -o "$work/$mode.tmk" -- "$bin/alloc_bench" "${args[@]}"
+  best_of 5 "$mode-tidemark" "$bin/tidemark" record -o "$work/$mode.tmk" -- "$bin/alloc_bench" "${args[@]}"
   bytes=$(stat -c %s "$work/$mode.tmk")
   printf "%-8s %-10s %9.2f %9.2f %8d MB %14.2f  %s\n" "$mode" tidemark "$secs" \
     "$(awk "BEGIN{print $secs / $base}")" $((rss_kb / 1024)) "$(awk "BEGIN{print $bytes / $ops}")" \

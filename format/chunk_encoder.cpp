@@ -30,7 +30,7 @@ bool ChunkEncoder::open(ByteSink* sink, int compressionLevel) {
   auto* cctx = ZSTD_createCCtx();
   cctx_ = cctx;
   if (!raw_ || !compressed_ || !cctx) return !(failed_ = true);
-  ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, compressionLevel);
+  setCompressionLevel(compressionLevel);
   ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
   FileHeader header{};
   memcpy(header.magic, kFileMagic, sizeof header.magic);
@@ -39,6 +39,10 @@ bool ChunkEncoder::open(ByteSink* sink, int compressionLevel) {
   header.headerBytes = sizeof header;
   if (!sink_->write(&header, sizeof header)) failed_ = true;
   return !failed_;
+}
+
+void ChunkEncoder::setCompressionLevel(int level) {
+  if (cctx_) ZSTD_CCtx_setParameter(static_cast<ZSTD_CCtx*>(cctx_), ZSTD_c_compressionLevel, level);
 }
 
 bool ChunkEncoder::beginRecord(RecordKind kind, const void* fixed, size_t fixedBytes,
@@ -85,6 +89,8 @@ bool ChunkEncoder::flush() {
   if (!sink_->write(&chunk, sizeof chunk) || !sink_->write(compressed_, n)) {
     return !(failed_ = true);
   }
+  lastRaw_ = used_;
+  lastCompressed_ = n;
   used_ = 0;
   return true;
 }

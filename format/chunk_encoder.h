@@ -43,6 +43,12 @@ class ChunkEncoder {
   // Compresses and writes the buffered records as one chunk (no-op when empty).
   bool flush();
 
+  // For the chunks to come (zstd levels 1-19).
+  void setCompressionLevel(int level);
+  // Raw and compressed bytes of the last chunk written.
+  size_t lastRawBytes() const { return lastRaw_; }
+  size_t lastCompressedBytes() const { return lastCompressed_; }
+
   size_t bufferedBytes() const { return used_; }
   bool failed() const { return failed_; }
 
@@ -56,6 +62,8 @@ class ChunkEncoder {
   size_t recordStart_ = 0;
   size_t recordLimit_ = 0;
   uint32_t sequence_ = 0;
+  size_t lastRaw_ = 0;
+  size_t lastCompressed_ = 0;
   bool failed_ = false;
 };
 

@@ -13,7 +13,7 @@ namespace tidemark::preload {
   X(followExec, "TIDEMARK_FOLLOW_EXEC", bool, true)           \
   X(sampleIntervalMs, "TIDEMARK_SAMPLE_MS", uint32_t, 100)    \
   X(flushIntervalMs, "TIDEMARK_FLUSH_MS", uint32_t, 200)      \
-  X(compressionLevel, "TIDEMARK_ZSTD_LEVEL", uint32_t, 1)     \
+  X(compressionLevel, "TIDEMARK_ZSTD_LEVEL", uint32_t, 3)     \
   X(verifyUnwind, "TIDEMARK_VERIFY_UNWIND", bool, false)
 
 struct Options {

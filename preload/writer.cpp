@@ -246,6 +246,18 @@ void writeTrailer(ExitReason reason, uint64_t nowUs) {
 
 // ----- the thread -----
 
+// Compression effort goes where it pays: events with random addresses and sizes hardly
+// compress at any level, and a higher level then only takes CPU from the program (on
+// alloc_bench's mixed sizes level 3 took 25 % more time than level 1 for 1 % less
+// size; on fixed sizes it halves the trace).
+void adaptCompression() {
+  size_t raw = state.encoder->lastRawBytes();
+  size_t compressed = state.encoder->lastCompressedBytes();
+  if (raw < 64 * 1024 || compressed == 0) return;  // too small a chunk to judge
+  bool pays = raw >= 2 * compressed;
+  state.encoder->setCompressionLevel(pays ? static_cast<int>(options().compressionLevel) : 1);
+}
+
 void finishTrace(ExitReason reason) {
   uint64_t now = monotonicUs();
   drainRings(false);
@@ -290,6 +302,7 @@ void* writerMain(void*) {
     if (now >= state.nextFlushUs ||
         state.encoder->bufferedBytes() > ChunkEncoder::kRawCapacity / 2) {
       state.encoder->flush();
+      adaptCompression();
       state.nextFlushUs = now + flushUs;
     }
   }
