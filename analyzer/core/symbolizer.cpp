@@ -6,6 +6,7 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -115,6 +116,40 @@ const std::vector<Frame>& Symbolizer::frames(uint64_t returnAddress) {
   return it->second;
 }
 
+const char* Symbolizer::functionAt(Dwfl_Module* module, uint64_t pc) {
+  auto [it, inserted] = symbols_.try_emplace(module);
+  std::vector<Symbol>& table = it->second;
+  if (inserted) {
+    int count = dwfl_module_getsymtab(module);
+    for (int i = 1; i < count; ++i) {
+      GElf_Sym sym;
+      GElf_Addr address = 0;
+      const char* name =
+          dwfl_module_getsym_info(module, i, &sym, &address, nullptr, nullptr, nullptr);
+      int type = GELF_ST_TYPE(sym.st_info);
+      if (!name || !*name || address == 0 || (type != STT_FUNC && type != STT_GNU_IFUNC)) {
+        continue;
+      }
+      int binding = GELF_ST_BIND(sym.st_info);
+      int rank = binding == STB_GLOBAL ? 0 : binding == STB_WEAK ? 1 : 2;
+      table.push_back({address, address + (sym.st_size ? sym.st_size : 1), name, rank});
+    }
+    std::stable_sort(table.begin(), table.end(), [](const Symbol& a, const Symbol& b) {
+      return a.start != b.start ? a.start < b.start : a.rank < b.rank;
+    });
+    auto sameStart = [](const Symbol& a, const Symbol& b) { return a.start == b.start; };
+    table.erase(std::unique(table.begin(), table.end(), sameStart), table.end());
+  }
+  auto after = std::upper_bound(table.begin(), table.end(), pc,
+                                [](uint64_t value, const Symbol& s) { return value < s.start; });
+  // The nearest symbol at or below pc that covers it; sizes nest rarely, so look back a few.
+  for (int back = 0; back < 4 && after != table.begin(); ++back) {
+    --after;
+    if (pc < after->end) return after->name;
+  }
+  return nullptr;
+}
+
 std::vector<Frame> Symbolizer::lookup(uint64_t returnAddress) {
   // A return address points after the call; the call itself is one byte earlier.
   Dwarf_Addr pc = returnAddress - 1;
@@ -126,7 +161,7 @@ std::vector<Frame> Symbolizer::lookup(uint64_t returnAddress) {
   const char* modulePath = nullptr;
   dwfl_module_info(mod, nullptr, nullptr, nullptr, nullptr, nullptr, &modulePath, nullptr);
   outer.module = modulePath ? modulePath : "";
-  if (const char* symbol = dwfl_module_addrname(mod, pc)) {
+  if (const char* symbol = functionAt(mod, pc)) {
     // ELF symbol versions ("puts@@GLIBC_2.2.5") are not part of the name.
     std::string name = symbol;
     name = name.substr(0, name.find('@'));

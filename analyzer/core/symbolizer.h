@@ -12,6 +12,7 @@
 #include "trace_reader.h"
 
 struct Dwfl;  // libdw
+struct Dwfl_Module;
 
 namespace tidemark::analysis {
 
@@ -30,6 +31,17 @@ class Symbolizer {
 
  private:
   std::vector<Frame> lookup(uint64_t returnAddress);
+  // The ELF function symbol around pc, from a per-module table sorted by address
+  // (dwfl_module_addrname scans the whole symbol table on every call).
+  const char* functionAt(::Dwfl_Module* module, uint64_t pc);
+
+  struct Symbol {
+    uint64_t start;
+    uint64_t end;
+    const char* name;  // owned by libdw, alive as long as dwfl_
+    int rank;          // of aliases at one address the global one wins, as in libdw
+  };
+  std::unordered_map<::Dwfl_Module*, std::vector<Symbol>> symbols_;
 
   ::Dwfl* dwfl_ = nullptr;
   std::unordered_map<uint64_t, std::vector<Frame>> cache_;
