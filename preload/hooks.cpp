@@ -225,6 +225,7 @@ void* dlopen(const char* file, int mode) {
 
 int dlclose(void* handle) {
   if (!haveReal(&tp::real.dlclose)) return -1;
+  if (tp::tracing()) tp::syncModuleMap();  // the object must be in the trace before it goes
   int result = tp::real.dlclose(handle);
   tp::forgetFrameRules();  // other code may be mapped where the closed object was
   if (tp::tracing()) tp::requestModuleRescan();

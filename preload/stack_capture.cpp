@@ -47,9 +47,10 @@ __attribute__((noinline)) uint32_t captureWithLibunwind(uintptr_t* ips) {
   void* frames[kMaxFrames + 16];
   int depth = unw_backtrace(frames, kMaxFrames + 16);
   uint32_t n = 0;
-  int i = 0;
-  while (i < depth && ownCode(reinterpret_cast<uintptr_t>(frames[i]))) ++i;
-  for (; i < depth && n < kMaxFrames; ++i) ips[n++] = reinterpret_cast<uintptr_t>(frames[i]);
+  for (int i = 0; i < depth && n < kMaxFrames; ++i) {
+    auto ip = reinterpret_cast<uintptr_t>(frames[i]);
+    if (!ownCode(ip)) ips[n++] = ip;
+  }
   return n;
 }
 
@@ -103,7 +104,8 @@ __attribute__((noinline)) int walkWithRules(uintptr_t* ips, UnwindState& state) 
   int match = static_cast<int>(state.cachedCount) - 1;
   // Cached steps [0, unchanged) are known to read what they read before; -1: not checked.
   int unchanged = -1;
-  bool leading = true;  // the tracer's own frames, cut off as in captureWithLibunwind
+  // The tracer's own frames are left out wherever they are: the hook frames at the top,
+  // and a hook such as dlopen's in the middle when the real function allocates.
   while (steps < UnwindState::kMaxSteps && n < kMaxFrames) {
     while (match >= 0 && state.cached[match].rsp < rsp) --match;
     // Same frame position and registers as cached step `match`: if the stack words the
@@ -115,8 +117,7 @@ __attribute__((noinline)) int walkWithRules(uintptr_t* ips, UnwindState& state) 
       if (unchanged < 0) unchanged = static_cast<int>(unchangedSteps(state, match + 1));
       if (match < unchanged) {
         for (int k = match; k >= 0 && n < kMaxFrames; --k) {
-          leading = leading && ownCode(state.cached[k].ip);
-          if (!leading) ips[n++] = state.cached[k].ip;
+          if (!ownCode(state.cached[k].ip)) ips[n++] = state.cached[k].ip;
         }
         remember(state, steps, static_cast<uint32_t>(match) + 1);
         return static_cast<int>(n);
@@ -127,8 +128,7 @@ __attribute__((noinline)) int walkWithRules(uintptr_t* ips, UnwindState& state) 
     step.rsp = rsp;
     step.rbp = rbp;
     step.reads = 0;
-    leading = leading && ownCode(ip);
-    if (!leading) ips[n++] = ip;
+    if (!ownCode(ip)) ips[n++] = ip;
     FrameRule rule = ruleFor(ip, state);
     if (rule.kind == FrameRule::End) {
       remember(state, steps, 0);

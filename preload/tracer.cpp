@@ -58,6 +58,11 @@ void afterForkInChild() {
 
 bool tracing() { return state.load(std::memory_order_relaxed) == Lifecycle::Enabled; }
 Lifecycle lifecycle() { return state.load(std::memory_order_acquire); }
+void disableAfterWriteFailure() {
+  Lifecycle expected = Lifecycle::Enabled;
+  state.compare_exchange_strong(expected, Lifecycle::Disabled);
+}
+
 const Options& options() { return currentOptions; }
 uint64_t traceStartMonotonicNs() { return startNs; }
 StackTable& stackTable() { return stacks; }

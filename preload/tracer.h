@@ -24,6 +24,10 @@ void startTracer();
 // Safe to call more than once and from any thread; only the first call does the work.
 void finishTracer(format::ExitReason reason);
 
+// The trace cannot be written any more (disk full, I/O error): recording stops for good,
+// the target runs on. Called by the writer thread.
+void disableAfterWriteFailure();
+
 const Options& options();
 uint64_t traceStartMonotonicNs();
 StackTable& stackTable();

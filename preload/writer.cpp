@@ -34,12 +34,16 @@ using namespace format;
 class FdSink final : public ByteSink {
  public:
   int fd = -1;
+  int error = 0;  // errno of the write that failed
   bool write(const void* data, size_t bytes) override {
     auto* p = static_cast<const uint8_t*>(data);
     while (bytes > 0) {
       ssize_t n = ::write(fd, p, bytes);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;  // disk full or I/O error: the trace ends at its last chunk
+      if (n <= 0) {  // disk full or I/O error: the trace ends at its last chunk
+        error = n < 0 ? errno : ENOSPC;
+        return false;
+      }
       p += n;
       bytes -= static_cast<size_t>(n);
     }
@@ -58,7 +62,8 @@ struct WriterState {
   uint64_t eventsWritten = 0;
   std::atomic<uint32_t> wakeWord{0};
   std::atomic<bool> sleeping{false};
-  std::atomic<bool> rescanModules{false};
+  std::atomic<uint32_t> rescansRequested{0};
+  std::atomic<uint32_t> rescansDone{0};
   std::atomic<uint32_t> stopReason{0};  // 0 while running, else ExitReason
   std::atomic<uint32_t> done{0};
   bool running = false;
@@ -278,6 +283,25 @@ void finishTrace(ExitReason reason) {
   }
 }
 
+// A write failed (disk full, quota, I/O error): every chunk before the failing one is
+// intact, and the reader reports the file as truncated there. Recording stops so that no
+// thread waits for rings nobody drains; the program itself runs on untouched.
+void giveUpWriting() {
+  int error = state.sink.error ? state.sink.error : EIO;
+  disableAfterWriteFailure();
+  char line[256];
+  int n = snprintf(line, sizeof line,
+                   "tidemark: cannot write the trace of pid %d (%s); tracing stopped, the trace "
+                   "ends at its last whole chunk\n",
+                   getpid(), strerror(error));
+  ssize_t ignored = ::write(STDERR_FILENO, line, static_cast<size_t>(n));
+  (void)ignored;
+  ::close(state.sink.fd);
+  state.sink.fd = -1;
+  state.done.store(1, std::memory_order_release);
+  futex(&state.done, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr);
+}
+
 void* writerMain(void*) {
   TracerScope scope;  // nothing this thread allocates is traced
   sigset_t all;
@@ -285,7 +309,7 @@ void* writerMain(void*) {
   pthread_sigmask(SIG_BLOCK, &all, nullptr);
   const uint64_t sampleUs = options().sampleIntervalMs * 1000ull;
   const uint64_t flushUs = options().flushIntervalMs * 1000ull;
-  while (state.stopReason.load(std::memory_order_acquire) == 0) {
+  while (state.stopReason.load(std::memory_order_acquire) == 0 && !state.encoder->failed()) {
     timespec timeout{0, 10'000'000};
     state.sleeping.store(true, std::memory_order_seq_cst);
     uint32_t word = state.wakeWord.load(std::memory_order_acquire);
@@ -294,7 +318,12 @@ void* writerMain(void*) {
     uint64_t now = monotonicUs();
     bool sampleDue = now >= state.nextSampleUs;
     drainRings(sampleDue);
-    if (state.rescanModules.exchange(false)) state.modules.rescan(*state.encoder, now);
+    uint32_t requested = state.rescansRequested.load(std::memory_order_acquire);
+    if (requested != state.rescansDone.load(std::memory_order_relaxed)) {
+      state.modules.rescan(*state.encoder, now);
+      state.rescansDone.store(requested, std::memory_order_release);
+      futex(&state.rescansDone, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr);
+    }
     if (sampleDue) {
       writeSample(now);
       state.nextSampleUs = now + sampleUs;
@@ -305,6 +334,10 @@ void* writerMain(void*) {
       adaptCompression();
       state.nextFlushUs = now + flushUs;
     }
+  }
+  if (state.encoder->failed()) {
+    giveUpWriting();
+    return nullptr;
   }
   finishTrace(static_cast<ExitReason>(state.stopReason.load()));
   state.done.store(1, std::memory_order_release);
@@ -318,6 +351,7 @@ bool startWriter(uint32_t execGeneration) {
   state.sink.fd = -1;
   state.stopReason.store(0);
   state.done.store(0);
+  state.rescansDone.store(state.rescansRequested.load());
   state.eventsWritten = 0;
   state.nextSampleUs = state.nextFlushUs = 0;
   state.modules.clear();
@@ -349,8 +383,21 @@ void wakeWriter() {
 }
 
 void requestModuleRescan() {
-  state.rescanModules.store(true, std::memory_order_release);
+  state.rescansRequested.fetch_add(1, std::memory_order_acq_rel);
   wakeWriter();
+}
+
+void syncModuleMap() {
+  if (!state.running) return;
+  uint32_t wanted = state.rescansRequested.fetch_add(1, std::memory_order_acq_rel) + 1;
+  state.wakeWord.fetch_add(1, std::memory_order_release);
+  futex(&state.wakeWord, FUTEX_WAKE_PRIVATE, 1, nullptr);
+  for (int i = 0; i < 20; ++i) {
+    uint32_t done = state.rescansDone.load(std::memory_order_acquire);
+    if (static_cast<int32_t>(done - wanted) >= 0) return;
+    timespec timeout{0, 50'000'000};
+    futex(&state.rescansDone, FUTEX_WAIT_PRIVATE, done, &timeout);
+  }
 }
 
 void stopWriter(ExitReason reason) {

@@ -19,6 +19,10 @@ void wakeWriter();
 // The module map changed (dlopen/dlclose); the writer rereads it soon.
 void requestModuleRescan();
 
+// Returns once the writer has reread the module map (at most ~1 s): before dlclose, so
+// that an object opened and closed between two rescans is still in the trace.
+void syncModuleMap();
+
 // Drains everything, writes the trailer, closes the file, and returns when that is done
 // (or after a few seconds, if the writer thread no longer runs).
 void stopWriter(format::ExitReason reason);

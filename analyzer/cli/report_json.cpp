@@ -71,7 +71,9 @@ json jsonReport(const analysis::Analysis& a, size_t top) {
     threads.push_back({{"tid", t.tid},
                        {"name", t.name},
                        {"stack_reserved_bytes", t.stackBytesReserved},
-                       {"peak_stack_resident_bytes", t.peakStackResidentBytes}});
+                       {"peak_stack_resident_bytes", t.peakStackResidentBytes},
+                       {"first_seen_s", t.firstSeenS},
+                       {"end_s", t.endS}});
   }
   out["threads"] = threads;
   out["warnings"] = a.warnings;

@@ -44,6 +44,8 @@ struct ThreadSummary {
   std::string name;
   uint64_t stackBytesReserved = 0;
   uint64_t peakStackResidentBytes = 0;
+  double firstSeenS = 0;  // first event or description of the thread
+  double endS = -1;       // when the thread ended; -1: ran until the trace ended
 };
 
 struct Summary {

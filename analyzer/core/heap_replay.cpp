@@ -20,11 +20,23 @@ void HeapReplay::onProcessInfo(const format::ProcessInfo& info) { process_ = inf
 
 void HeapReplay::onModuleLoad(const format::ModuleInfo& module) { modules_.push_back(module); }
 
-void HeapReplay::onThreadInfo(const format::ThreadInfo& thread) {
-  ThreadSummary& t = threads_[thread.tid];
-  t.tid = thread.tid;
-  t.name = thread.name;
-  if (thread.stackHigh > thread.stackLow) t.stackBytesReserved = thread.stackHigh - thread.stackLow;
+ThreadSummary& HeapReplay::thread(int32_t tid, uint64_t timeUs) {
+  auto [it, inserted] = threads_.try_emplace(tid);
+  if (inserted) {
+    it->second.tid = tid;
+    it->second.firstSeenS = timeUs / 1e6;
+  }
+  return it->second;
+}
+
+void HeapReplay::onThreadEnd(int32_t tid, uint64_t timeUs) {
+  thread(tid, timeUs).endS = timeUs / 1e6;
+}
+
+void HeapReplay::onThreadInfo(const format::ThreadInfo& info) {
+  ThreadSummary& t = thread(info.tid, info.timeUs);
+  t.name = info.name;
+  if (info.stackHigh > info.stackLow) t.stackBytesReserved = info.stackHigh - info.stackLow;
 }
 
 void HeapReplay::onStack(uint32_t id, const std::vector<uint64_t>& ips) { stacks_[id] = ips; }
@@ -66,6 +78,10 @@ void HeapReplay::release(uint64_t address) {
 
 void HeapReplay::onEvent(const format::Event& e) {
   lastTimeUs_ = std::max(lastTimeUs_, e.timeUs);
+  if (e.tid != lastTid_) {  // cheap: events come in runs of one thread
+    thread(e.tid, e.timeUs);
+    lastTid_ = e.tid;
+  }
   switch (e.op) {
     case PackedOp::Alloc:
       allocate(e.address, e.size, e.stack, e.timeUs);
@@ -114,9 +130,8 @@ void HeapReplay::onSample(const format::ProcessSample& sample) {
   uint64_t stackBytes = 0;
   for (const auto& t : sample.threads) {
     stackBytes += t.residentBytes;
-    ThreadSummary& thread = threads_[t.tid];
-    thread.tid = t.tid;
-    thread.peakStackResidentBytes = std::max(thread.peakStackResidentBytes, t.residentBytes);
+    ThreadSummary& summary = thread(t.tid, sample.timeUs);
+    summary.peakStackResidentBytes = std::max(summary.peakStackResidentBytes, t.residentBytes);
   }
   lastTimeUs_ = std::max(lastTimeUs_, sample.timeUs);
   timeline_.push_back(

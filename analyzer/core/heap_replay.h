@@ -18,6 +18,7 @@ class HeapReplay : public format::RecordVisitor {
   void onThreadInfo(const format::ThreadInfo& thread) override;
   void onStack(uint32_t id, const std::vector<uint64_t>& ips) override;
   void onEvent(const format::Event& event) override;
+  void onThreadEnd(int32_t tid, uint64_t timeUs) override;
   void onSample(const format::ProcessSample& sample) override;
   void onTrailer(const format::Trailer& trailer) override;
 
@@ -36,6 +37,7 @@ class HeapReplay : public format::RecordVisitor {
 
  private:
   Site& site(uint32_t stack);
+  ThreadSummary& thread(int32_t tid, uint64_t timeUs);
   void allocate(uint64_t address, uint64_t size, uint32_t stack, uint64_t timeUs);
   void release(uint64_t address);
 
@@ -55,6 +57,7 @@ class HeapReplay : public format::RecordVisitor {
   uint64_t liveBytes_ = 0;
   uint64_t mappedBytes_ = 0;
   uint64_t lastTimeUs_ = 0;
+  int32_t lastTid_ = 0;
   bool sawTrailer_ = false;
   format::Trailer trailer_;
 };

@@ -123,3 +123,38 @@ TEST_CASE("SIGKILL: the trace is readable up to its last chunk and marked incomp
   CHECK(report["summary"]["allocations"].get<uint64_t>() > 1000);
   CHECK(leakedAt(report, "leakOne").bytes == 4321);
 }
+
+TEST_CASE("a full disk stops tracing, not the program; the trace keeps its whole chunks") {
+  // RLIMIT_FSIZE makes the trace's writes fail with EFBIG past 256 KiB, as a full disk
+  // would with ENOSPC.
+  std::string dir = freshDir("full-disk");
+  std::string trace = dir + "/trace.tmk";
+  RunResult r = run({"prlimit", "--fsize=262144", "--", tool("tidemark"), "record", "-o", trace,
+                     "--", tool("alloc_bench"), "--ops", "3000000"});
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output.find("alloc_bench: 3000000 allocation calls") != std::string::npos);
+  CHECK(r.output.find("tracing stopped, the trace ends at its last whole chunk") !=
+        std::string::npos);
+  auto report = analyze(trace);
+  CHECK(report["summary"]["truncated"] == true);
+  CHECK(report["summary"]["complete"] == false);
+  CHECK(report["summary"]["allocations"].get<uint64_t>() > 1000);
+}
+
+TEST_CASE("dlopen: a leak inside a plugin that was closed is named from its module") {
+  auto report =
+      recordAndAnalyze(freshDir("dlopen"), {tool("test_dlopener"), tool("libtest_plugin.so")}, 0);
+  Leak leak = leakedAt(report, "plugin_leak");
+  CHECK(leak.blocks == 2);
+  CHECK(leak.bytes == 1554);
+  bool named = false;
+  for (const auto& site : report["sites"]) {
+    const auto& top = site["stack"][0];
+    if (top["function"] == "plugin_leak") {
+      named = top["file"].get<std::string>().find("plugin.cpp") != std::string::npos &&
+              top["module"] == tool("libtest_plugin.so");
+    }
+  }
+  CHECK(named);
+}

@@ -85,7 +85,11 @@ TEST_CASE("sample server: each planted leak with its exact bytes, blocks and sta
   // Threads: the loop thread and two named pool threads, each with a sampled stack.
   int poolThreads = 0;
   for (const auto& t : report["threads"]) {
-    poolThreads += t["name"].get<std::string>().rfind("pool-", 0) == 0;
+    if (t["name"].get<std::string>().rfind("pool-", 0) != 0) continue;
+    ++poolThreads;
+    // Joined at shutdown: each ended before the trace did.
+    CHECK(t["end_s"].get<double>() >= t["first_seen_s"].get<double>());
+    CHECK(t["end_s"].get<double>() <= summary["duration_s"].get<double>());
   }
   CHECK(poolThreads == 2);
   CHECK(summary["peak_stack_bytes"].get<uint64_t>() > 0);
