@@ -78,6 +78,13 @@ void ChunkEncoder::endRecord() {
   memcpy(raw_ + recordStart_ + offsetof(RecordHeader, length), &length, sizeof length);
 }
 
+bool ChunkEncoder::appendRecord(const void* record, size_t bytes) {
+  if (bytes < sizeof(RecordHeader)) return false;
+  if (!beginRecord(static_cast<const RecordHeader*>(record)->kind, record, bytes, 0)) return false;
+  endRecord();
+  return true;
+}
+
 bool ChunkEncoder::flush() {
   if (failed_) return false;
   if (used_ == 0) return true;

@@ -40,6 +40,9 @@ class ChunkEncoder {
   void appendString(std::string_view text);
   void endRecord();
 
+  // Appends one whole record made elsewhere (its header's length must be `bytes`).
+  bool appendRecord(const void* record, size_t bytes);
+
   // Compresses and writes the buffered records as one chunk (no-op when empty).
   bool flush();
 

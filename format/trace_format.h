@@ -17,7 +17,7 @@ namespace tidemark::format {
 
 inline constexpr char kFileMagic[8] = {'T', 'I', 'D', 'E', 'M', 'R', 'K', '\n'};
 inline constexpr uint16_t kVersionMajor = 1;
-inline constexpr uint16_t kVersionMinor = 0;
+inline constexpr uint16_t kVersionMinor = 1;         // 1: heap-graph snapshots
 inline constexpr uint32_t kChunkMagic = 0x4b434d54;  // "TMCK" little-endian
 // A reader refuses a chunk whose sizes exceed these, so a hostile file cannot make it
 // allocate without bound.
@@ -41,13 +41,18 @@ struct ChunkHeader {
 static_assert(sizeof(ChunkHeader) == 16);
 
 enum class RecordKind : uint16_t {
-  ProcessInfo = 1,    // first record of a trace
-  ModuleLoad = 2,     // a loaded ELF object (at start, and on dlopen)
-  ModuleUnload = 3,   // dlclose
-  ThreadInfo = 4,     // a thread's name and stack range (sent again when they change)
-  EventBatch = 5,     // packed hot events of one per-thread ring
-  ProcessSample = 6,  // RSS, heap, thread stacks at a fixed interval
-  Trailer = 7,        // last record of a cleanly finished trace
+  ProcessInfo = 1,     // first record of a trace
+  ModuleLoad = 2,      // a loaded ELF object (at start, and on dlopen)
+  ModuleUnload = 3,    // dlclose
+  ThreadInfo = 4,      // a thread's name and stack range (sent again when they change)
+  EventBatch = 5,      // packed hot events of one per-thread ring
+  ProcessSample = 6,   // RSS, heap, thread stacks at a fixed interval
+  Trailer = 7,         // last record of a cleanly finished trace
+  SnapshotBegin = 8,   // a heap-graph snapshot: Begin, then Blocks, Roots and Edges records
+  SnapshotBlocks = 9,  // (each kind possibly split over several records), then End
+  SnapshotRoots = 10,
+  SnapshotEdges = 11,
+  SnapshotEnd = 12,
 };
 
 struct RecordHeader {
@@ -145,6 +150,59 @@ struct TrailerRecord {
   uint32_t exitReason;     // ExitReason
 };
 static_assert(sizeof(TrailerRecord) == 40);
+
+// ---------------------------------------------------------------------------------------
+// Heap-graph snapshots
+//
+// A snapshot is the live blocks at one instant and the pointers found between them and
+// from the roots. Blocks are listed in address order and referred to by that index.
+// Blocks, roots and edges are packed like events (varints; see below) so that a snapshot
+// of millions of blocks splits over as many records as it needs.
+
+enum class SnapshotTrigger : uint32_t { Periodic = 1, Signal = 2, Exit = 3, Api = 4 };
+
+struct SnapshotBeginRecord {
+  RecordHeader header;
+  uint64_t timeUs;
+  uint64_t pauseUs;  // how long the program's threads were stopped
+  uint64_t scanUs;   // how long the scan took (the program ran meanwhile)
+  uint32_t id;       // 0, 1, 2, ... within the trace
+  uint32_t trigger;  // SnapshotTrigger
+  uint32_t flags;    // kSnapshotIncomplete: a thread could not be stopped in time
+  uint32_t reserved;
+  uint64_t blocks;
+  uint64_t roots;
+  uint64_t edges;
+};
+static_assert(sizeof(SnapshotBeginRecord) == 72);
+inline constexpr uint32_t kSnapshotIncomplete = 1;
+
+// SnapshotBlocks: after {header, uint32_t snapshot id, uint32_t reserved}, per block:
+//   zz(address - previous address), size, stack id, allocation time µs
+// SnapshotRoots: per root: kind << 1 | interior, block index, root word's address
+// SnapshotEdges: per edge, sorted by source: source - previous source, target << 1 | interior
+struct SnapshotPartRecord {
+  RecordHeader header;
+  uint32_t snapshot;
+  uint32_t count;  // entries in this record
+};
+static_assert(sizeof(SnapshotPartRecord) == 16);
+
+// Where a root word was found.
+enum class RootKind : uint8_t {
+  Data = 0,      // a writable segment of a loaded object (.data, .bss)
+  Stack = 1,     // a thread's stack, from its stack pointer up
+  Register = 2,  // a thread's saved registers
+  Tls = 3,       // thread-local storage
+  Mapping = 4,   // the program's own anonymous writable mapping (JIT heaps, arenas)
+};
+
+struct SnapshotEndRecord {
+  RecordHeader header;
+  uint32_t snapshot;
+  uint32_t reserved;
+};
+static_assert(sizeof(SnapshotEndRecord) == 16);
 
 enum class ExitReason : uint32_t {
   Normal = 1,    // exit() or return from main

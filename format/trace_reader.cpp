@@ -246,8 +246,85 @@ void TraceReader::decodeRecord(const uint8_t* data, size_t bytes, uint64_t at, R
                           static_cast<ExitReason>(r.exitReason)});
       return;
     }
+    case RecordKind::SnapshotBegin: {
+      SnapshotBeginRecord r;
+      if (!fixedPart(data, bytes, &r)) fail(at, "corrupt trace: bad snapshot record");
+      snapshotAddress_ = snapshotSource_ = snapshotBlocks_ = 0;
+      v.onSnapshotBegin(
+          SnapshotInfo{r.id, r.timeUs, r.pauseUs, r.scanUs, static_cast<SnapshotTrigger>(r.trigger),
+                       (r.flags & kSnapshotIncomplete) == 0, r.blocks, r.roots, r.edges});
+      return;
+    }
+    case RecordKind::SnapshotBlocks:
+    case RecordKind::SnapshotRoots:
+    case RecordKind::SnapshotEdges:
+      decodeSnapshotPart(data, bytes, at, v);
+      return;
+    case RecordKind::SnapshotEnd: {
+      SnapshotEndRecord r;
+      if (!fixedPart(data, bytes, &r)) fail(at, "corrupt trace: bad snapshot end");
+      v.onSnapshotEnd(r.snapshot);
+      return;
+    }
   }
   // A kind this reader does not know: a newer minor version added it. Skip it.
+}
+
+void TraceReader::decodeSnapshotPart(const uint8_t* data, size_t bytes, uint64_t at,
+                                     RecordVisitor& v) {
+  SnapshotPartRecord r;
+  if (!fixedPart(data, bytes, &r) || r.count > bytes) fail(at, "corrupt trace: bad snapshot part");
+  const uint8_t* pos = data + sizeof r;
+  const uint8_t* end = data + bytes;
+  auto number = [&]() {
+    uint64_t value;
+    if (!getVarint(&pos, end, &value)) fail(at, "corrupt trace: truncated snapshot entry");
+    return value;
+  };
+  auto blockIndex = [&](uint64_t index) {
+    if (index >= snapshotBlocks_) fail(at, "corrupt trace: snapshot refers to a block it lacks");
+    return index;
+  };
+  switch (r.header.kind) {
+    case RecordKind::SnapshotBlocks:
+      blocks_.clear();
+      for (uint32_t i = 0; i < r.count; ++i) {
+        SnapshotBlock b;
+        b.address = snapshotAddress_ += static_cast<uint64_t>(unzigzag(number()));
+        b.size = number();
+        b.stack = static_cast<uint32_t>(number());
+        b.allocTimeUs = number();
+        blocks_.push_back(b);
+      }
+      snapshotBlocks_ += r.count;
+      v.onSnapshotBlocks(blocks_);
+      return;
+    case RecordKind::SnapshotRoots:
+      roots_.clear();
+      for (uint32_t i = 0; i < r.count; ++i) {
+        uint64_t kind = number();
+        SnapshotRoot root;
+        root.kind = static_cast<RootKind>(kind >> 1);
+        root.interior = kind & 1;
+        root.block = blockIndex(number());
+        root.location = number();
+        roots_.push_back(root);
+      }
+      v.onSnapshotRoots(roots_);
+      return;
+    default:
+      edges_.clear();
+      for (uint32_t i = 0; i < r.count; ++i) {
+        SnapshotEdge e;
+        e.from = blockIndex(snapshotSource_ += number());
+        uint64_t target = number();
+        e.to = blockIndex(target >> 1);
+        e.interior = target & 1;
+        edges_.push_back(e);
+      }
+      v.onSnapshotEdges(edges_);
+      return;
+  }
 }
 
 void TraceReader::decodeBatch(const uint8_t* data, size_t bytes, uint64_t at, RecordVisitor& v) {

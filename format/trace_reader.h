@@ -65,6 +65,38 @@ struct Trailer {
   ExitReason exitReason = ExitReason::Normal;
 };
 
+struct SnapshotInfo {
+  uint32_t id = 0;
+  uint64_t timeUs = 0;
+  uint64_t pauseUs = 0;
+  uint64_t scanUs = 0;
+  SnapshotTrigger trigger = SnapshotTrigger::Exit;
+  bool complete = true;
+  uint64_t blocks = 0;
+  uint64_t roots = 0;
+  uint64_t edges = 0;
+};
+
+struct SnapshotBlock {
+  uint64_t address;
+  uint64_t size;
+  uint32_t stack;
+  uint64_t allocTimeUs;
+};
+
+struct SnapshotRoot {
+  RootKind kind;
+  bool interior;      // points inside the block, not at its start
+  uint64_t block;     // index into the snapshot's blocks
+  uint64_t location;  // address of the word that holds the pointer
+};
+
+struct SnapshotEdge {
+  uint64_t from;  // block indexes
+  uint64_t to;
+  bool interior;
+};
+
 // One decoded packed event. Fields not used by an op are zero.
 struct Event {
   PackedOp op;
@@ -89,6 +121,12 @@ class RecordVisitor {
   virtual void onThreadEnd(int32_t /*tid*/, uint64_t /*timeUs*/) {}
   virtual void onSample(const ProcessSample&) {}
   virtual void onTrailer(const Trailer&) {}
+  // A snapshot arrives as Begin, its parts in order (blocks, roots, edges), End.
+  virtual void onSnapshotBegin(const SnapshotInfo&) {}
+  virtual void onSnapshotBlocks(const std::vector<SnapshotBlock>&) {}
+  virtual void onSnapshotRoots(const std::vector<SnapshotRoot>&) {}
+  virtual void onSnapshotEdges(const std::vector<SnapshotEdge>&) {}
+  virtual void onSnapshotEnd(uint32_t /*id*/) {}
 };
 
 class TraceReader {
@@ -112,6 +150,7 @@ class TraceReader {
   void decodeChunk(const uint8_t* data, size_t bytes, uint64_t chunkOffset, RecordVisitor& v);
   void decodeRecord(const uint8_t* data, size_t bytes, uint64_t at, RecordVisitor& v);
   void decodeBatch(const uint8_t* data, size_t bytes, uint64_t at, RecordVisitor& v);
+  void decodeSnapshotPart(const uint8_t* data, size_t bytes, uint64_t at, RecordVisitor& v);
   [[noreturn]] void fail(uint64_t at, const std::string& what) const;
 
   struct RingState {
@@ -128,6 +167,13 @@ class TraceReader {
   std::vector<uint8_t> compressed_;
   std::vector<uint8_t> raw_;
   std::vector<uint64_t> ips_;
+  // Snapshot decoding state: delta bases, and the sizes that indexes must stay below.
+  uint64_t snapshotAddress_ = 0;
+  uint64_t snapshotSource_ = 0;
+  uint64_t snapshotBlocks_ = 0;
+  std::vector<SnapshotBlock> blocks_;
+  std::vector<SnapshotRoot> roots_;
+  std::vector<SnapshotEdge> edges_;
   void* dctx_ = nullptr;
 };
 

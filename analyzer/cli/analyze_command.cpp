@@ -10,6 +10,28 @@
 
 namespace tidemark::cli {
 
+namespace {
+
+// The CI gate: true when the last complete snapshot holds lost blocks at least as bad as
+// `failOn` (definite < indirect < possible in breadth).
+bool failsGate(const analysis::Analysis& a, const std::string& failOn) {
+  if (failOn == "none" || a.snapshots.empty()) return false;
+  const analysis::SnapshotSummary* last = &a.snapshots.back();
+  for (const auto& snap : a.snapshots) {
+    if (snap.complete) last = &snap;
+  }
+  auto blocks = [&](analysis::LeakKind kind) { return last->blocks[static_cast<int>(kind)]; };
+  uint64_t found = blocks(analysis::LeakKind::Definite);
+  if (failOn != "definite") found += blocks(analysis::LeakKind::Indirect);
+  if (failOn == "possible") found += blocks(analysis::LeakKind::Possible);
+  if (found)
+    fprintf(stderr, "tidemark: --fail-on %s: %llu blocks lost\n", failOn.c_str(),
+            static_cast<unsigned long long>(found));
+  return found > 0;
+}
+
+}  // namespace
+
 int runAnalyze(const AnalyzeArgs& args) {
   analysis::AnalyzeOptions options;
   bool showProgress = isatty(STDERR_FILENO);
@@ -37,7 +59,7 @@ int runAnalyze(const AnalyzeArgs& args) {
   } else {
     printTextReport(result, args.top ? args.top : 10, stdout);
   }
-  return 0;
+  return failsGate(result, args.failOn) ? 3 : 0;
 }
 
 }  // namespace tidemark::cli

@@ -19,9 +19,10 @@ int runRecord(const RecordArgs& args);
 struct AnalyzeArgs {
   std::string trace;
   bool json = false;
-  size_t top = 0;  // 0: the format's default (10 in text, every site in JSON)
+  size_t top = 0;               // 0: the format's default (10 in text, every site in JSON)
+  std::string failOn = "none";  // none, definite, indirect or possible
 };
-// 0 on success, 1 when the trace cannot be read.
+// 0 on success, 1 when the trace cannot be read, 3 when --fail-on found such leaks.
 int runAnalyze(const AnalyzeArgs& args);
 
 }  // namespace tidemark::cli

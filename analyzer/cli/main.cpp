@@ -26,6 +26,11 @@ int main(int argc, char** argv) {
   analyzeCommand->add_flag("--json", analyze.json, "JSON output (schema: docs/json.md)");
   analyzeCommand->add_option("--top", analyze.top,
                              "How many call stacks to list (default: 10 in text, all in JSON)");
+  analyzeCommand
+      ->add_option("--fail-on", analyze.failOn,
+                   "Exit with status 3 when the last snapshot has leaks of this kind or worse: "
+                   "definite, indirect (definite or indirect), possible (any lost)")
+      ->check(CLI::IsMember({"none", "definite", "indirect", "possible"}));
 
   CLI11_PARSE(app, argc, argv);
   if (recordCommand->parsed()) {

@@ -1,4 +1,5 @@
 // The JSON report (schema: docs/json.md). Field names are a public contract.
+#include "leak_classes.h"
 #include "report.h"
 
 namespace tidemark::cli {
@@ -76,6 +77,41 @@ json jsonReport(const analysis::Analysis& a, size_t top) {
                        {"end_s", t.endS}});
   }
   out["threads"] = threads;
+  json snapshots = json::array();
+  for (const auto& snap : a.snapshots) {
+    json bytes, blocks;
+    for (auto kind : {analysis::LeakKind::Reachable, analysis::LeakKind::Possible,
+                      analysis::LeakKind::Indirect, analysis::LeakKind::Definite}) {
+      bytes[analysis::leakKindName(kind)] = snap.bytes[static_cast<int>(kind)];
+      blocks[analysis::leakKindName(kind)] = snap.blocks[static_cast<int>(kind)];
+    }
+    snapshots.push_back({{"id", snap.id},
+                         {"time_s", snap.timeS},
+                         {"trigger", snap.trigger},
+                         {"complete", snap.complete},
+                         {"pause_ms", snap.pauseMs},
+                         {"scan_ms", snap.scanMs},
+                         {"bytes", bytes},
+                         {"blocks", blocks}});
+  }
+  out["snapshots"] = snapshots;
+  json leaks = json::array();
+  for (const auto& group : a.leaks) {
+    json stack = json::array();
+    for (const auto& f : group.frames) stack.push_back(frameJson(f));
+    json leak = {{"kind", analysis::leakKindName(group.kind)},
+                 {"bytes", group.bytes},
+                 {"blocks", group.blocks},
+                 {"first_seen_s", group.firstSeenS},
+                 {"stack_id", group.stack},
+                 {"stack", stack}};
+    if (group.kind == analysis::LeakKind::Definite) leak["indirect_bytes"] = group.indirectBytes;
+    if (group.kind == analysis::LeakKind::Indirect) {
+      leak["retained_by_stack_id"] = group.retainedByStack;
+    }
+    leaks.push_back(leak);
+  }
+  out["leaks"] = leaks;
   out["warnings"] = a.warnings;
   return out;
 }

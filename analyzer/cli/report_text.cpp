@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "leak_classes.h"
 #include "report.h"
 
 namespace tidemark::cli {
@@ -40,14 +41,48 @@ std::string where(const analysis::Frame& f) {
   return text;
 }
 
-void printStack(const analysis::Site& site, std::FILE* out) {
+void printStack(const std::vector<analysis::Frame>& frames, std::FILE* out) {
   bool first = true;
-  for (const auto& f : site.frames) {
+  for (const auto& f : frames) {
     fmt::print(out, "        {} {}{}\n", first ? "at" : "by", where(f),
                f.inlined ? " [inlined]" : "");
     first = false;
   }
-  if (site.frames.empty()) fmt::print(out, "        (stack unknown)\n");
+  if (frames.empty()) fmt::print(out, "        (stack unknown)\n");
+}
+
+// The leak report of the last complete snapshot: what is lost, not merely unfreed.
+void printLeaks(const analysis::Analysis& a, size_t top, std::FILE* out) {
+  using analysis::LeakKind;
+  const auto* last = &a.snapshots.back();
+  for (const auto& snap : a.snapshots) {
+    if (snap.complete) last = &snap;
+  }
+  auto k = [](LeakKind kind) { return static_cast<int>(kind); };
+  fmt::print(out, "\nleaks by reachability (snapshot {} of {}, at {:.2f} s, {}):\n", last->id + 1,
+             a.snapshots.size(), last->timeS, last->trigger);
+  for (LeakKind kind :
+       {LeakKind::Definite, LeakKind::Indirect, LeakKind::Possible, LeakKind::Reachable}) {
+    std::string label = analysis::leakKindName(kind);
+    if (kind != LeakKind::Reachable) label += "ly lost";
+    if (kind == LeakKind::Reachable) label = "still reachable";
+    fmt::print(out, "  {:<18} {} bytes in {} blocks\n", label, grouped(last->bytes[k(kind)]),
+               grouped(last->blocks[k(kind)]));
+  }
+  size_t shown = 0;
+  for (const auto& group : a.leaks) {
+    if (shown == top) break;
+    ++shown;
+    std::string extra;
+    if (group.kind == LeakKind::Definite && group.indirectBytes) {
+      extra = fmt::format(", holding {} bytes indirectly lost", grouped(group.indirectBytes));
+    }
+    fmt::print(out, "  {}ly lost {} bytes in {} blocks (first lost at {:.2f} s{})\n",
+               analysis::leakKindName(group.kind), grouped(group.bytes), grouped(group.blocks),
+               group.firstSeenS, extra);
+    printStack(group.frames, out);
+  }
+  if (a.leaks.size() > shown) fmt::print(out, "  ... {} more (--top N)\n", a.leaks.size() - shown);
 }
 
 }  // namespace
@@ -69,6 +104,8 @@ void printTextReport(const analysis::Analysis& a, size_t top, std::FILE* out) {
                grouped(s.droppedEvents));
   }
 
+  if (!a.snapshots.empty()) printLeaks(a, top, out);
+
   size_t leakySites = 0;
   for (const auto& site : a.sites) leakySites += site.leakedBlocks > 0;
   fmt::print(out, "\nnot freed at exit: {} bytes in {} blocks from {} call stacks\n",
@@ -80,7 +117,7 @@ void printTextReport(const analysis::Analysis& a, size_t top, std::FILE* out) {
     fmt::print(out, "  #{:<3} {} bytes in {} blocks (of {} allocations, peak {})\n", shown,
                grouped(site.leakedBytes), grouped(site.leakedBlocks), grouped(site.allocations),
                bytes(site.peakBytes));
-    printStack(site, out);
+    printStack(site.frames, out);
   }
   if (leakySites > shown) fmt::print(out, "  ... {} more (--top N)\n", leakySites - shown);
 }

@@ -8,6 +8,8 @@
 
 namespace tidemark::analysis {
 
+enum class LeakKind : uint8_t { Reachable, Possible, Indirect, Definite };
+
 // One source-level frame. An instruction address with inlined calls gives several,
 // innermost first, all but the last marked inlined.
 struct Frame {
@@ -73,12 +75,40 @@ struct Summary {
   bool truncated = false;  // the file ends inside a chunk
 };
 
+// One heap-graph snapshot: bytes and blocks per leak class, indexed by LeakKind
+// (reachable, possible, indirect, definite).
+struct SnapshotSummary {
+  uint32_t id = 0;
+  double timeS = 0;
+  double pauseMs = 0;
+  double scanMs = 0;
+  std::string trigger;
+  bool complete = true;
+  uint64_t bytes[4] = {};
+  uint64_t blocks[4] = {};
+};
+
+// Lost (or possibly lost) blocks of one kind from one allocation stack, in the last
+// complete snapshot.
+struct LeakGroup {
+  LeakKind kind = LeakKind::Definite;
+  uint32_t stack = 0;
+  uint64_t bytes = 0;
+  uint64_t blocks = 0;
+  double firstSeenS = 0;         // the first snapshot in which one of them was lost
+  uint32_t retainedByStack = 0;  // indirect: the stack of the definite block holding them
+  uint64_t indirectBytes = 0;    // definite: bytes of indirect blocks it holds
+  std::vector<Frame> frames;
+};
+
 struct Analysis {
   std::string path;
   Summary summary;
   std::vector<Site> sites;  // sorted by leaked bytes, then peak bytes, descending
   std::vector<TimelinePoint> timeline;
   std::vector<ThreadSummary> threads;
+  std::vector<SnapshotSummary> snapshots;
+  std::vector<LeakGroup> leaks;       // definite first, then indirect, then possible
   std::vector<std::string> warnings;  // e.g. a module whose file changed since the trace
 };
 

@@ -4,15 +4,19 @@
 #include <algorithm>
 
 #include "heap_replay.h"
+#include "snapshot_leaks.h"
 #include "symbolizer.h"
 #include "trace_reader.h"
+#include "visitor_fan.h"
 
 namespace tidemark::analysis {
 
 Analysis analyzeTrace(const std::string& path, const AnalyzeOptions& options) {
   format::TraceReader reader(path);
   HeapReplay replay;
-  while (reader.readAvailable(replay) > 0) {
+  SnapshotLeaks snapshots;
+  VisitorFan fan({&replay, &snapshots});
+  while (reader.readAvailable(fan) > 0) {
     if (options.progress) options.progress(reader.bytesRead(), reader.fileBytes());
   }
   Analysis out;
@@ -20,18 +24,24 @@ Analysis analyzeTrace(const std::string& path, const AnalyzeOptions& options) {
   replay.fillSummary(out, reader.truncated());
 
   Symbolizer symbolizer(replay.modules());
+  auto framesOf = [&](uint32_t stack) {
+    std::vector<Frame> frames;
+    auto ips = replay.stacks().find(stack);
+    if (!options.symbolize || ips == replay.stacks().end()) return frames;
+    for (uint64_t ip : ips->second) {
+      const auto& more = symbolizer.frames(ip);
+      frames.insert(frames.end(), more.begin(), more.end());
+    }
+    return frames;
+  };
   for (const Site& counters : replay.sites()) {
     if (counters.allocations == 0) continue;
-    Site site = counters;
-    auto stack = replay.stacks().find(site.stack);
-    if (options.symbolize && stack != replay.stacks().end()) {
-      for (uint64_t ip : stack->second) {
-        const auto& frames = symbolizer.frames(ip);
-        site.frames.insert(site.frames.end(), frames.begin(), frames.end());
-      }
-    }
-    out.sites.push_back(std::move(site));
+    out.sites.push_back(counters);
+    out.sites.back().frames = framesOf(counters.stack);
   }
+  out.snapshots = snapshots.snapshots();
+  out.leaks = snapshots.leaks();
+  for (auto& group : out.leaks) group.frames = framesOf(group.stack);
   std::sort(out.sites.begin(), out.sites.end(), [](const Site& a, const Site& b) {
     if (a.leakedBytes != b.leakedBytes) return a.leakedBytes > b.leakedBytes;
     if (a.peakBytes != b.peakBytes) return a.peakBytes > b.peakBytes;

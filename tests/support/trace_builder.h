@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <cstdint>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "chunk_encoder.h"
 #include "packed_writer.h"
+#include "snapshot_writer.h"
 
 namespace tidemark::test {
 
@@ -91,6 +93,21 @@ class TraceBuilder {
     r.exitReason = static_cast<uint32_t>(reason);
     encoder_.beginRecord(format::RecordKind::Trailer, &r, sizeof r, 0);
     encoder_.endRecord();
+    return *this;
+  }
+
+  // A snapshot: `write` gets a SnapshotWriter whose records go into this trace.
+  template <typename Write>
+  TraceBuilder& snapshot(Write&& write) {
+    struct RecordSink final : format::ByteSink {
+      format::ChunkEncoder* encoder;
+      bool write(const void* data, size_t bytes) override {
+        return encoder->appendRecord(data, bytes);
+      }
+    } sink;
+    sink.encoder = &encoder_;
+    auto writer = std::make_unique<format::SnapshotWriter>(&sink);
+    write(*writer);
     return *this;
   }
 

@@ -146,7 +146,8 @@ TEST_CASE("foreign files and newer major versions are refused with a clear messa
   uint16_t major = kVersionMajor + 1;
   memcpy(&bytes[8], &major, 2);
   writeFile(path, bytes);
-  CHECK_THROWS_WITH(TraceReader(path), Catch::Contains("version 2.0 is not readable"));
+  CHECK_THROWS_WITH(TraceReader(path),
+                    Catch::Contains("format version 2.") && Catch::Contains("reads version 1.x"));
 
   CHECK_THROWS_WITH(TraceReader(test::tempPath("missing.tmk")), Catch::Contains("cannot open"));
 }

@@ -1,0 +1,101 @@
+// Snapshot aggregation (see snapshot_leaks.h).
+#include "snapshot_leaks.h"
+
+#include <algorithm>
+#include <tuple>
+
+namespace tidemark::analysis {
+
+namespace {
+
+const char* triggerName(format::SnapshotTrigger trigger) {
+  switch (trigger) {
+    case format::SnapshotTrigger::Periodic:
+      return "periodic";
+    case format::SnapshotTrigger::Signal:
+      return "signal";
+    case format::SnapshotTrigger::Exit:
+      return "exit";
+    case format::SnapshotTrigger::Api:
+      return "api";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+void SnapshotLeaks::onSnapshotBegin(const format::SnapshotInfo& info) {
+  info_ = info;
+  open_ = true;
+  graph_ = HeapGraph{};
+  edges_.clear();
+}
+
+void SnapshotLeaks::onSnapshotBlocks(const std::vector<format::SnapshotBlock>& blocks) {
+  if (open_) graph_.blocks.insert(graph_.blocks.end(), blocks.begin(), blocks.end());
+}
+
+void SnapshotLeaks::onSnapshotRoots(const std::vector<format::SnapshotRoot>& roots) {
+  if (open_) graph_.roots.insert(graph_.roots.end(), roots.begin(), roots.end());
+}
+
+void SnapshotLeaks::onSnapshotEdges(const std::vector<format::SnapshotEdge>& edges) {
+  if (open_) edges_.insert(edges_.end(), edges.begin(), edges.end());
+}
+
+void SnapshotLeaks::onSnapshotEnd(uint32_t id) {
+  if (!open_ || id != info_.id) return;
+  open_ = false;
+  graph_.setEdges(edges_);
+  Classification c = classifyLeaks(graph_);
+  double timeS = info_.timeUs / 1e6;
+
+  SnapshotSummary summary;
+  summary.id = info_.id;
+  summary.timeS = timeS;
+  summary.pauseMs = info_.pauseUs / 1e3;
+  summary.scanMs = info_.scanUs / 1e3;
+  summary.trigger = triggerName(info_.trigger);
+  summary.complete = info_.complete;
+  std::unordered_map<BlockKey, double, BlockKeyHash> firstLost;
+  // (kind, stack, retainer stack) → group
+  std::map<std::tuple<LeakKind, uint32_t, uint32_t>, LeakGroup> groups;
+  for (size_t i = 0; i < graph_.blocks.size(); ++i) {
+    const auto& block = graph_.blocks[i];
+    LeakKind kind = c.kind[i];
+    auto k = static_cast<size_t>(kind);
+    summary.bytes[k] += block.size;
+    ++summary.blocks[k];
+    if (kind == LeakKind::Reachable) continue;
+    BlockKey key{block.address, block.allocTimeUs};
+    auto seen = firstLost_.find(key);
+    double first = seen != firstLost_.end() ? seen->second : timeS;
+    firstLost.emplace(key, first);
+    uint32_t retainer = kind == LeakKind::Indirect && c.leader[i] != UINT64_MAX
+                            ? graph_.blocks[c.leader[i]].stack
+                            : 0;
+    LeakGroup& g = groups[{kind, block.stack, retainer}];
+    g.kind = kind;
+    g.stack = block.stack;
+    g.retainedByStack = retainer;
+    g.bytes += block.size;
+    ++g.blocks;
+    g.firstSeenS = g.blocks == 1 ? first : std::min(g.firstSeenS, first);
+    if (kind == LeakKind::Indirect && c.leader[i] != UINT64_MAX) {
+      uint64_t leader = c.leader[i];
+      groups[{LeakKind::Definite, graph_.blocks[leader].stack, 0}].indirectBytes += block.size;
+    }
+  }
+  firstLost_.swap(firstLost);
+  snapshots_.push_back(summary);
+  if (!info_.complete && !leaks_.empty()) return;  // keep the last complete one's groups
+  leaks_.clear();
+  for (auto& [key, group] : groups) leaks_.push_back(group);
+  std::sort(leaks_.begin(), leaks_.end(), [](const LeakGroup& a, const LeakGroup& b) {
+    if (a.kind != b.kind) return a.kind > b.kind;  // definite first
+    if (a.bytes != b.bytes) return a.bytes > b.bytes;
+    return a.stack < b.stack;
+  });
+}
+
+}  // namespace tidemark::analysis

@@ -1,0 +1,48 @@
+// Leak classes over a trace's heap-graph snapshots: per snapshot the bytes and blocks of
+// each class, and for the last complete snapshot the leaks grouped by allocation stack,
+// with the first snapshot in which each was seen lost.
+#pragma once
+
+#include <map>
+#include <unordered_map>
+#include <vector>
+
+#include "analysis.h"
+#include "leak_classes.h"
+#include "trace_reader.h"
+
+namespace tidemark::analysis {
+
+class SnapshotLeaks : public format::RecordVisitor {
+ public:
+  void onSnapshotBegin(const format::SnapshotInfo& info) override;
+  void onSnapshotBlocks(const std::vector<format::SnapshotBlock>& blocks) override;
+  void onSnapshotRoots(const std::vector<format::SnapshotRoot>& roots) override;
+  void onSnapshotEdges(const std::vector<format::SnapshotEdge>& edges) override;
+  void onSnapshotEnd(uint32_t id) override;
+
+  const std::vector<SnapshotSummary>& snapshots() const { return snapshots_; }
+  // Leak groups of the last complete snapshot, without frames, largest first.
+  const std::vector<LeakGroup>& leaks() const { return leaks_; }
+
+ private:
+  struct BlockKey {
+    uint64_t address;
+    uint64_t allocTimeUs;
+    bool operator==(const BlockKey&) const = default;
+  };
+  struct BlockKeyHash {
+    size_t operator()(const BlockKey& k) const { return k.address * 31 + k.allocTimeUs; }
+  };
+
+  format::SnapshotInfo info_;
+  bool open_ = false;
+  HeapGraph graph_;
+  std::vector<format::SnapshotEdge> edges_;
+  std::vector<SnapshotSummary> snapshots_;
+  std::vector<LeakGroup> leaks_;
+  // When each block that is lost now was first seen lost.
+  std::unordered_map<BlockKey, double, BlockKeyHash> firstLost_;
+};
+
+}  // namespace tidemark::analysis
