@@ -2,6 +2,7 @@
 #include "chunk_encoder.h"
 
 #include <sys/mman.h>
+#define ZSTD_STATIC_LINKING_ONLY  // ZSTD_createCCtx_advanced: zstd's memory from ours
 #include <zstd.h>
 
 #include <cstring>
@@ -9,25 +10,44 @@
 namespace tidemark::format {
 namespace {
 
-uint8_t* mapBytes(size_t bytes) {
+void* mapBytes(size_t bytes) {
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  return p == MAP_FAILED ? nullptr : static_cast<uint8_t*>(p);
+  return p == MAP_FAILED ? nullptr : p;
+}
+
+void unmapBytes(void* p, size_t bytes) { munmap(p, bytes); }
+
+// zstd's allocations, each with its size in front, from the encoder's memory.
+void* zstdAlloc(void* opaque, size_t bytes) {
+  auto* memory = static_cast<const EncoderMemory*>(opaque);
+  auto* p = static_cast<uint64_t*>(memory->map(bytes + 16));
+  if (!p) return nullptr;
+  p[0] = bytes + 16;
+  return p + 2;
+}
+
+void zstdFree(void* opaque, void* address) {
+  if (!address) return;
+  auto* memory = static_cast<const EncoderMemory*>(opaque);
+  auto* p = static_cast<uint64_t*>(address) - 2;
+  memory->unmap(p, p[0]);
 }
 
 }  // namespace
 
 ChunkEncoder::~ChunkEncoder() {
   if (cctx_) ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(cctx_));
-  if (raw_) munmap(raw_, kRawCapacity);
-  if (compressed_) munmap(compressed_, compressedCapacity_);
+  if (raw_) memory_.unmap(raw_, kRawCapacity);
+  if (compressed_) memory_.unmap(compressed_, compressedCapacity_);
 }
 
-bool ChunkEncoder::open(ByteSink* sink, int compressionLevel) {
+bool ChunkEncoder::open(ByteSink* sink, int compressionLevel, const EncoderMemory* memory) {
   sink_ = sink;
+  memory_ = memory ? *memory : EncoderMemory{mapBytes, unmapBytes};
   compressedCapacity_ = ZSTD_compressBound(kRawCapacity);
-  raw_ = mapBytes(kRawCapacity);
-  compressed_ = mapBytes(compressedCapacity_);
-  auto* cctx = ZSTD_createCCtx();
+  raw_ = static_cast<uint8_t*>(memory_.map(kRawCapacity));
+  compressed_ = static_cast<uint8_t*>(memory_.map(compressedCapacity_));
+  auto* cctx = ZSTD_createCCtx_advanced(ZSTD_customMem{zstdAlloc, zstdFree, &memory_});
   cctx_ = cctx;
   if (!raw_ || !compressed_ || !cctx) return !(failed_ = true);
   setCompressionLevel(compressionLevel);

@@ -20,6 +20,13 @@ class ByteSink {
   ~ByteSink() = default;
 };
 
+// Where the encoder's memory comes from. The tracer passes its own arena, so that a
+// heap-graph snapshot can leave the encoder's buffers (full of addresses) out of its roots.
+struct EncoderMemory {
+  void* (*map)(size_t bytes);  // zeroed, page-aligned; nullptr on failure
+  void (*unmap)(void* p, size_t bytes);
+};
+
 class ChunkEncoder {
  public:
   static constexpr size_t kRawCapacity = 4u << 20;
@@ -29,8 +36,9 @@ class ChunkEncoder {
   ChunkEncoder& operator=(const ChunkEncoder&) = delete;
   ~ChunkEncoder();
 
-  // Writes the file header. Returns false when memory or the sink fails.
-  bool open(ByteSink* sink, int compressionLevel);
+  // Writes the file header. Returns false when memory or the sink fails. Memory comes from
+  // `memory` (mmap when null), zstd's included.
+  bool open(ByteSink* sink, int compressionLevel, const EncoderMemory* memory = nullptr);
 
   // Starts a record of `kind` whose fixed part is `fixedBytes` long (copied from `fixed`,
   // whose RecordHeader is filled in here) and whose variable part will take at most
@@ -57,6 +65,7 @@ class ChunkEncoder {
 
  private:
   ByteSink* sink_ = nullptr;
+  EncoderMemory memory_{};
   void* cctx_ = nullptr;
   uint8_t* raw_ = nullptr;
   uint8_t* compressed_ = nullptr;

@@ -29,6 +29,9 @@ class PackedWriter {
     *out++ = code(PackedOp::Time);
     return putVarint(out, timeUs);
   }
+  // The time of the last Time op (UINT64_MAX before the first).
+  uint64_t lastTimeUs() const { return lastTimeUs_; }
+
   uint8_t* alloc(uint8_t* out, AllocFunction function, uint64_t address, uint64_t size,
                  uint32_t stack) {
     *out++ = code(PackedOp::Alloc, static_cast<unsigned>(function));

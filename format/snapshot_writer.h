@@ -47,7 +47,7 @@ class SnapshotWriter {
   }
   bool end() {
     if (!flushPart()) return false;
-    SnapshotEndRecord record{{RecordKind::SnapshotEnd, 0, sizeof record}, id_, 0};
+    SnapshotEndRecord record{{RecordKind::SnapshotEnd, 0, sizeof record}, id_, 0, 0};
     return out_->write(&record, sizeof record);
   }
 

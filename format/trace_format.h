@@ -165,7 +165,7 @@ struct SnapshotBeginRecord {
   RecordHeader header;
   uint64_t timeUs;
   uint64_t pauseUs;  // how long the program's threads were stopped
-  uint64_t scanUs;   // how long the scan took (the program ran meanwhile)
+  uint64_t reserved0;
   uint32_t id;       // 0, 1, 2, ... within the trace
   uint32_t trigger;  // SnapshotTrigger
   uint32_t flags;    // kSnapshotIncomplete: a thread could not be stopped in time
@@ -201,8 +201,9 @@ struct SnapshotEndRecord {
   RecordHeader header;
   uint32_t snapshot;
   uint32_t reserved;
+  uint64_t scanUs;  // how long the scan took (the program ran meanwhile)
 };
-static_assert(sizeof(SnapshotEndRecord) == 16);
+static_assert(sizeof(SnapshotEndRecord) == 24);
 
 enum class ExitReason : uint32_t {
   Normal = 1,    // exit() or return from main

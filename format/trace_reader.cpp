@@ -251,7 +251,7 @@ void TraceReader::decodeRecord(const uint8_t* data, size_t bytes, uint64_t at, R
       if (!fixedPart(data, bytes, &r)) fail(at, "corrupt trace: bad snapshot record");
       snapshotAddress_ = snapshotSource_ = snapshotBlocks_ = 0;
       v.onSnapshotBegin(
-          SnapshotInfo{r.id, r.timeUs, r.pauseUs, r.scanUs, static_cast<SnapshotTrigger>(r.trigger),
+          SnapshotInfo{r.id, r.timeUs, r.pauseUs, 0, static_cast<SnapshotTrigger>(r.trigger),
                        (r.flags & kSnapshotIncomplete) == 0, r.blocks, r.roots, r.edges});
       return;
     }
@@ -263,7 +263,7 @@ void TraceReader::decodeRecord(const uint8_t* data, size_t bytes, uint64_t at, R
     case RecordKind::SnapshotEnd: {
       SnapshotEndRecord r;
       if (!fixedPart(data, bytes, &r)) fail(at, "corrupt trace: bad snapshot end");
-      v.onSnapshotEnd(r.snapshot);
+      v.onSnapshotEnd(r.snapshot, r.scanUs);
       return;
     }
   }

@@ -69,7 +69,7 @@ struct SnapshotInfo {
   uint32_t id = 0;
   uint64_t timeUs = 0;
   uint64_t pauseUs = 0;
-  uint64_t scanUs = 0;
+  uint64_t scanUs = 0;  // from the SnapshotEnd record
   SnapshotTrigger trigger = SnapshotTrigger::Exit;
   bool complete = true;
   uint64_t blocks = 0;
@@ -126,7 +126,7 @@ class RecordVisitor {
   virtual void onSnapshotBlocks(const std::vector<SnapshotBlock>&) {}
   virtual void onSnapshotRoots(const std::vector<SnapshotRoot>&) {}
   virtual void onSnapshotEdges(const std::vector<SnapshotEdge>&) {}
-  virtual void onSnapshotEnd(uint32_t /*id*/) {}
+  virtual void onSnapshotEnd(uint32_t /*id*/, uint64_t /*scanUs*/) {}
 };
 
 class TraceReader {

@@ -14,7 +14,9 @@ namespace tidemark::preload {
   X(sampleIntervalMs, "TIDEMARK_SAMPLE_MS", uint32_t, 100)    \
   X(flushIntervalMs, "TIDEMARK_FLUSH_MS", uint32_t, 200)      \
   X(compressionLevel, "TIDEMARK_ZSTD_LEVEL", uint32_t, 3)     \
-  X(verifyUnwind, "TIDEMARK_VERIFY_UNWIND", bool, false)
+  X(verifyUnwind, "TIDEMARK_VERIFY_UNWIND", bool, false)      \
+  X(snapshotAtExit, "TIDEMARK_SNAPSHOT_AT_EXIT", bool, true)  \
+  X(snapshotIntervalMs, "TIDEMARK_SNAPSHOT_MS", uint32_t, 0)
 
 struct Options {
 #define TIDEMARK_OPTION_FIELD(field, env, type, fallback) type field = fallback;

@@ -1,20 +1,23 @@
-// Tracer memory straight from the kernel: the hook layer never calls malloc.
+// Tracer memory straight from the kernel: the hook layer never calls malloc. Everything
+// comes from one reserved range, so a heap-graph snapshot can leave the tracer's own
+// memory (rings, tables: full of heap addresses) out of its roots with one range check.
 #pragma once
 
-#include <sys/mman.h>
-
 #include <cstddef>
+#include <cstdint>
 
 namespace tidemark::preload {
 
-inline void* mapPages(size_t bytes) {
-  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  return p == MAP_FAILED ? nullptr : p;
-}
+// Zeroed, page-aligned memory; nullptr when exhausted. Thread-safe, lock-free.
+void* mapPages(size_t bytes);
+// Gives the pages back to the kernel (the address range is not reused).
+void unmapPages(void* p, size_t bytes);
 
-inline void unmapPages(void* p, size_t bytes) {
-  if (p) munmap(p, bytes);
-}
+// The reserved range all tracer memory comes from: [begin, end).
+struct TracerRange {
+  uint64_t begin;
+  uint64_t end;
+};
+TracerRange tracerRange();
 
 }  // namespace tidemark::preload

@@ -9,6 +9,7 @@
 
 #include <cstring>
 
+#include "live_blocks.h"
 #include "ring.h"
 #include "stack_capture.h"
 #include "stack_table.h"
@@ -90,6 +91,19 @@ uint32_t currentStack(Ring* ring) {
   return id;
 }
 
+// Keeps the live-block table in step: `freed` leaves it, `allocated` (size, stack) joins
+// it. Marked busy meanwhile, so a snapshot never stops this thread half way.
+void trackLive(Ring* ring, uintptr_t freed, uintptr_t allocated, size_t size, uint32_t stack) {
+  if (!snapshotsEnabled()) return;
+  ring->busy.store(1, std::memory_order_relaxed);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (freed) liveBlocks().erase(freed);
+  if (allocated)
+    liveBlocks().insert(LiveBlock{allocated, size, stack, 0, ring->packer.lastTimeUs()});
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  ring->busy.store(0, std::memory_order_release);
+}
+
 // The common frame of every record function: checks, guard, ring.
 template <typename Encode>
 void record(Encode&& encode) {
@@ -124,12 +138,14 @@ void initThreadExitKey() { exitKeyReady = pthread_key_create(&exitKey, onThreadE
 void recordAlloc(format::AllocFunction function, const void* block, size_t size) {
   record([&](Ring* ring, uint8_t* out) {
     uint32_t stack = currentStack(ring);
+    trackLive(ring, 0, reinterpret_cast<uintptr_t>(block), size, stack);
     return ring->packer.alloc(out, function, reinterpret_cast<uintptr_t>(block), size, stack);
   });
 }
 
 void recordFree(format::AllocFunction function, const void* block) {
   record([&](Ring* ring, uint8_t* out) {
+    trackLive(ring, reinterpret_cast<uintptr_t>(block), 0, 0, 0);
     return ring->packer.free(out, function, reinterpret_cast<uintptr_t>(block));
   });
 }
@@ -137,6 +153,8 @@ void recordFree(format::AllocFunction function, const void* block) {
 void recordRealloc(const void* oldBlock, const void* newBlock, size_t size) {
   record([&](Ring* ring, uint8_t* out) {
     uint32_t stack = currentStack(ring);
+    trackLive(ring, reinterpret_cast<uintptr_t>(oldBlock), reinterpret_cast<uintptr_t>(newBlock),
+              size, stack);
     return ring->packer.realloc(out, reinterpret_cast<uintptr_t>(oldBlock),
                                 reinterpret_cast<uintptr_t>(newBlock), size, stack);
   });

@@ -24,6 +24,8 @@ struct Ring {
   std::atomic<RingState> state{RingState::Free};
   std::atomic<int32_t> tid{0};
   std::atomic<uint64_t> events{0};
+  // Set while the owner changes the live-block table: a snapshot never stops it then.
+  std::atomic<uint32_t> busy{0};
   uint32_t index = 0;
   uintptr_t stackProbe = 0;     // an address on the owner's stack, to find its mapping
   format::PackedWriter packer;  // owner only: the encoding state of this ring

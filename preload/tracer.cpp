@@ -8,9 +8,11 @@
 
 #include <atomic>
 
+#include "live_blocks.h"
 #include "real_functions.h"
 #include "recorder.h"
 #include "ring.h"
+#include "snapshot.h"
 #include "stack_capture.h"
 #include "stack_table.h"
 #include "writer.h"
@@ -22,6 +24,8 @@ std::atomic<Lifecycle> state{Lifecycle::Uninitialized};
 std::atomic<uint64_t> dropped{0};
 constinit Options currentOptions;
 constinit StackTable stacks;
+constinit LiveBlocks live;
+bool snapshots = false;
 uint64_t startNs = 0;
 pid_t tracedPid = 0;
 
@@ -49,6 +53,8 @@ void afterForkInChild() {
   state.store(Lifecycle::Initializing, std::memory_order_release);
   abandonWriterAfterFork();
   stacks.reset();
+  // The parent's blocks carry the parent's stack ids; the child's trace starts afresh.
+  live.clear();
   rings.resetAfterFork(currentRing());
   beginTrace(0);
   reattachThreadAfterFork();
@@ -66,6 +72,8 @@ void disableAfterWriteFailure() {
 const Options& options() { return currentOptions; }
 uint64_t traceStartMonotonicNs() { return startNs; }
 StackTable& stackTable() { return stacks; }
+bool snapshotsEnabled() { return snapshots; }
+LiveBlocks& liveBlocks() { return live; }
 void countDroppedEvent() { dropped.fetch_add(1, std::memory_order_relaxed); }
 uint64_t droppedEvents() { return dropped.load(std::memory_order_relaxed); }
 
@@ -81,6 +89,8 @@ void startTracer() {
     state.store(Lifecycle::Disabled, std::memory_order_release);
     return;
   }
+  snapshots = (currentOptions.snapshotAtExit || currentOptions.snapshotIntervalMs > 0) &&
+              live.init() && initSnapshots();
   pthread_atfork(nullptr, nullptr, afterForkInChild);
   beginTrace(0);
 }

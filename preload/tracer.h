@@ -10,6 +10,7 @@
 namespace tidemark::preload {
 
 class StackTable;
+class LiveBlocks;
 
 enum class Lifecycle : uint32_t { Uninitialized, Initializing, Enabled, Stopping, Disabled };
 
@@ -31,6 +32,9 @@ void disableAfterWriteFailure();
 const Options& options();
 uint64_t traceStartMonotonicNs();
 StackTable& stackTable();
+// Snapshots need the live-block table; without snapshots hooks skip that work.
+bool snapshotsEnabled();
+LiveBlocks& liveBlocks();
 void countDroppedEvent();
 uint64_t droppedEvents();
 

@@ -20,8 +20,10 @@
 #include "../format/chunk_encoder.h"
 #include "module_map.h"
 #include "process_probe.h"
+#include "raw_memory.h"
 #include "recorder.h"
 #include "ring.h"
+#include "snapshot.h"
 #include "stack_capture.h"
 #include "stack_table.h"
 #include "tracer.h"
@@ -59,6 +61,12 @@ struct WriterState {
   pthread_t thread{};
   uint64_t nextSampleUs = 0;
   uint64_t nextFlushUs = 0;
+  uint64_t nextSnapshotUs = 0;
+  // Stack mappings of ended threads, newest last (the oldest are overwritten).
+  static constexpr uint32_t kDeadStacks = 1024;
+  StackRange deadStacks[kDeadStacks] = {};
+  uint32_t deadStackCount = 0;
+  uint32_t deadStackNext = 0;
   uint64_t eventsWritten = 0;
   std::atomic<uint32_t> wakeWord{0};
   std::atomic<bool> sleeping{false};
@@ -193,6 +201,11 @@ void drainRing(Ring* ring, bool checkOrphan) {
   if ((before == RingState::Exited || orphan) &&
       ring->head.load(std::memory_order_acquire) == head) {
     describeThread(ring, ring->tid.load(std::memory_order_relaxed), monotonicUs());
+    if (ring->stackHigh > ring->stackLow) {
+      state.deadStacks[state.deadStackNext++ % WriterState::kDeadStacks] = {ring->stackLow,
+                                                                            ring->stackHigh};
+      if (state.deadStackCount < WriterState::kDeadStacks) ++state.deadStackCount;
+    }
     ring->head.store(0, std::memory_order_relaxed);
     ring->tail.store(0, std::memory_order_relaxed);
     state.eventsWritten += ring->events.exchange(0, std::memory_order_relaxed);
@@ -266,6 +279,12 @@ void adaptCompression() {
 void finishTrace(ExitReason reason) {
   uint64_t now = monotonicUs();
   drainRings(false);
+  if (snapshotsEnabled() && options().snapshotAtExit &&
+      (reason == ExitReason::Normal || reason == ExitReason::FastExit)) {
+    takeSnapshot(SnapshotTrigger::Exit, now, *state.encoder, state.deadStacks,
+                 state.deadStackCount);
+    now = monotonicUs();
+  }
   state.modules.rescan(*state.encoder, now);
   writeSample(now);
   writeTrailer(reason, now);
@@ -309,6 +328,8 @@ void* writerMain(void*) {
   pthread_sigmask(SIG_BLOCK, &all, nullptr);
   const uint64_t sampleUs = options().sampleIntervalMs * 1000ull;
   const uint64_t flushUs = options().flushIntervalMs * 1000ull;
+  const uint64_t snapshotUs = options().snapshotIntervalMs * 1000ull;
+  state.nextSnapshotUs = snapshotUs;
   while (state.stopReason.load(std::memory_order_acquire) == 0 && !state.encoder->failed()) {
     timespec timeout{0, 10'000'000};
     state.sleeping.store(true, std::memory_order_seq_cst);
@@ -327,6 +348,11 @@ void* writerMain(void*) {
     if (sampleDue) {
       writeSample(now);
       state.nextSampleUs = now + sampleUs;
+    }
+    if (snapshotUs && now >= state.nextSnapshotUs && snapshotsEnabled()) {
+      takeSnapshot(SnapshotTrigger::Periodic, now, *state.encoder, state.deadStacks,
+                   state.deadStackCount);
+      state.nextSnapshotUs = monotonicUs() + snapshotUs;
     }
     if (now >= state.nextFlushUs ||
         state.encoder->bufferedBytes() > ChunkEncoder::kRawCapacity / 2) {
@@ -355,9 +381,11 @@ bool startWriter(uint32_t execGeneration) {
   state.eventsWritten = 0;
   state.nextSampleUs = state.nextFlushUs = 0;
   state.modules.clear();
+  state.deadStackCount = state.deadStackNext = 0;
   if (!openTraceFile(&execGeneration)) return false;
   state.encoder = new (state.encoderStorage) ChunkEncoder;
-  if (!state.encoder->open(&state.sink, static_cast<int>(options().compressionLevel))) {
+  static const EncoderMemory arena{mapPages, unmapPages};
+  if (!state.encoder->open(&state.sink, static_cast<int>(options().compressionLevel), &arena)) {
     return false;
   }
   writeProcessInfo(execGeneration);

@@ -51,6 +51,21 @@ void printStack(const std::vector<analysis::Frame>& frames, std::FILE* out) {
   if (frames.empty()) fmt::print(out, "        (stack unknown)\n");
 }
 
+// memcheck's words for the classes, so the two reports read alike.
+const char* leakPhrase(analysis::LeakKind kind) {
+  switch (kind) {
+    case analysis::LeakKind::Definite:
+      return "definitely lost";
+    case analysis::LeakKind::Indirect:
+      return "indirectly lost";
+    case analysis::LeakKind::Possible:
+      return "possibly lost";
+    case analysis::LeakKind::Reachable:
+      return "still reachable";
+  }
+  return "?";
+}
+
 // The leak report of the last complete snapshot: what is lost, not merely unfreed.
 void printLeaks(const analysis::Analysis& a, size_t top, std::FILE* out) {
   using analysis::LeakKind;
@@ -63,9 +78,7 @@ void printLeaks(const analysis::Analysis& a, size_t top, std::FILE* out) {
              a.snapshots.size(), last->timeS, last->trigger);
   for (LeakKind kind :
        {LeakKind::Definite, LeakKind::Indirect, LeakKind::Possible, LeakKind::Reachable}) {
-    std::string label = analysis::leakKindName(kind);
-    if (kind != LeakKind::Reachable) label += "ly lost";
-    if (kind == LeakKind::Reachable) label = "still reachable";
+    std::string label = leakPhrase(kind);
     fmt::print(out, "  {:<18} {} bytes in {} blocks\n", label, grouped(last->bytes[k(kind)]),
                grouped(last->blocks[k(kind)]));
   }
@@ -77,8 +90,8 @@ void printLeaks(const analysis::Analysis& a, size_t top, std::FILE* out) {
     if (group.kind == LeakKind::Definite && group.indirectBytes) {
       extra = fmt::format(", holding {} bytes indirectly lost", grouped(group.indirectBytes));
     }
-    fmt::print(out, "  {}ly lost {} bytes in {} blocks (first lost at {:.2f} s{})\n",
-               analysis::leakKindName(group.kind), grouped(group.bytes), grouped(group.blocks),
+    fmt::print(out, "  {} {} bytes in {} blocks (first lost at {:.2f} s{})\n",
+               leakPhrase(group.kind), grouped(group.bytes), grouped(group.blocks),
                group.firstSeenS, extra);
     printStack(group.frames, out);
   }

@@ -27,7 +27,6 @@ class VisitorFan : public format::RecordVisitor {
   TIDEMARK_FAN(onSnapshotBlocks, const std::vector<format::SnapshotBlock>&)
   TIDEMARK_FAN(onSnapshotRoots, const std::vector<format::SnapshotRoot>&)
   TIDEMARK_FAN(onSnapshotEdges, const std::vector<format::SnapshotEdge>&)
-  TIDEMARK_FAN(onSnapshotEnd, uint32_t)
 #undef TIDEMARK_FAN
 
   void onModuleUnload(uint64_t timeUs, uint64_t loadBias) override {
@@ -35,6 +34,9 @@ class VisitorFan : public format::RecordVisitor {
   }
   void onStack(uint32_t id, const std::vector<uint64_t>& ips) override {
     for (auto* v : visitors_) v->onStack(id, ips);
+  }
+  void onSnapshotEnd(uint32_t id, uint64_t scanUs) override {
+    for (auto* v : visitors_) v->onSnapshotEnd(id, scanUs);
   }
   void onThreadEnd(int32_t tid, uint64_t timeUs) override {
     for (auto* v : visitors_) v->onThreadEnd(tid, timeUs);

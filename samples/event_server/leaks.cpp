@@ -43,6 +43,7 @@ LeakSwitches LeakSwitches::parse(const std::string& letters) {
 
 __attribute__((noinline)) void leakErrorBuffer(uint64_t request) {
   char* message = static_cast<char*>(malloc(256));
+  memset(message, 0, 256);  // no stale bytes that could look like pointers to a scan
   snprintf(message, 256, "request %llu: validation failed, answering ERR",
            static_cast<unsigned long long>(request));
   // The bug: the message is "logged" but never freed.
@@ -50,7 +51,7 @@ __attribute__((noinline)) void leakErrorBuffer(uint64_t request) {
 }
 
 __attribute__((noinline)) char* copyPeerName(const char* peer) {
-  char* name = static_cast<char*>(malloc(32));
+  char* name = static_cast<char*>(calloc(1, 32));
   snprintf(name, 32, "%s", peer);
   return name;
 }
@@ -73,6 +74,11 @@ __attribute__((noinline)) void cacheResponse(uint64_t request, uint64_t checksum
 }
 
 uint64_t cachedResponses() { return cacheSize; }
+
+EventEmitter& processEmitter() {
+  static EventEmitter emitter;  // (d) lives as long as the process: listeners stay reachable
+  return emitter;
+}
 
 __attribute__((noinline)) void subscribeConnection(EventEmitter& emitter, uint64_t connectionId) {
   auto* listener = new Listener{};

@@ -10,11 +10,11 @@
 //                        64 bytes) that owns its peer name (copyPeerName, malloc, 32 bytes);
 //                        closing the connection forgets the session:
 //                        M blocks, 64*M bytes — definitely lost (Session), and
-//                        M blocks, 32*M bytes — indirectly lost (name, via Session).
+//                        M blocks, 32*M bytes (calloc) — indirectly lost (name, via Session).
 // (c) cacheResponse      every request's response is kept in a global cache that never
 //                        evicts: N blocks, 48*N bytes (calloc) — still reachable at exit.
 // (d) subscribeConnection a connection's first request adds a 40-byte Listener to the
-//                        global emitter and never removes it:
+//                        process-wide emitter (a static) and never removes it:
 //                        M blocks, 40*M bytes — still reachable at exit.
 // (e) poolScratch        on a pool thread, every 10th job (one job per request, numbered
 //                        like requests) allocates a 512-byte scratch buffer and drops it:
@@ -22,6 +22,8 @@
 //
 // Every other allocation (requests, jobs, read buffers, responses, timers, connections)
 // is freed. Each function below is noinline so it is a frame of its own in every stack.
+// Leaked buffers are zero-filled, so no stale bytes in them look like pointers to a
+// conservative scan (tidemark's snapshots, valgrind's leak check).
 #pragma once
 
 #include <cstdint>
@@ -65,7 +67,8 @@ char* copyPeerName(const char* peer);
 // (c)
 void cacheResponse(uint64_t request, uint64_t checksum);
 uint64_t cachedResponses();
-// (d)
+// (d) The process-wide emitter, and the leak.
+EventEmitter& processEmitter();
 void subscribeConnection(EventEmitter& emitter, uint64_t connectionId);
 // (e) Called on a pool thread.
 void poolScratch(uint64_t job);

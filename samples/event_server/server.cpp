@@ -74,7 +74,6 @@ class Server {
   Options options_;
   LeakSwitches leaks_;
   ThreadPool pool_;
-  EventEmitter emitter_;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
   int epoll_ = -1, listen_ = -1, timer_ = -1, signals_ = -1, dataFd_ = -1;
   off_t dataBytes_ = 0;
@@ -231,7 +230,7 @@ void Server::handleRequest(Connection& c) {
   if (!c.session) {
     ++connectionsServed_;
     if (leaks_.session) c.session = openSession(c.id, "127.0.0.1");
-    if (leaks_.listener) subscribeConnection(emitter_, c.id);
+    if (leaks_.listener) subscribeConnection(processEmitter(), c.id);
   }
   bool failed = leaks_.errorBuffer && request % 7 == 0;
   if (failed) leakErrorBuffer(request);
@@ -287,7 +286,7 @@ void Server::onTimer() {
   (void)ignored;
   auto stats = std::make_unique<Stats>(
       Stats{requests_, connectionsServed_, connections_.size(), cachedResponses()});
-  emitter_.emit("tick", stats->requests);
+  processEmitter().emit("tick", stats->requests);
 }
 
 }  // namespace

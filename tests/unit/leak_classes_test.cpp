@@ -19,7 +19,6 @@ format::SnapshotBeginRecord begin(uint32_t id, uint64_t timeUs, uint64_t blocks)
   r.timeUs = timeUs;
   r.trigger = static_cast<uint32_t>(format::SnapshotTrigger::Exit);
   r.pauseUs = 1500;
-  r.scanUs = 4000;
   r.blocks = blocks;
   return r;
 }
@@ -85,7 +84,6 @@ TEST_CASE("every pointer chain of the memcheck manual gets memcheck's class") {
   CHECK(kindBlocks(s, LeakKind::Indirect) == 4);  // H, G, J, K
   CHECK(kindBytes(s, LeakKind::Indirect) == size({5, 6, 9, 11}));
   CHECK(s.pauseMs == Approx(1.5));
-  CHECK(s.scanMs == Approx(4.0));
   CHECK(s.trigger == "exit");
 
   // Groups: F (stack 8) holds G and H; their group names F's stack as retainer.

@@ -1,0 +1,307 @@
+// Conservative scan of the frozen copy (SNAPSHOTS.md, step 8). See heap_scan.h.
+#include "heap_scan.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "../format/snapshot_writer.h"
+#include "live_blocks.h"
+#include "raw_memory.h"
+#include "snapshot_job.h"
+#include "tracer.h"
+
+namespace tidemark::preload {
+namespace {
+
+using format::RootKind;
+
+void* mapOrDie(size_t bytes) {
+  void* p = mmap(nullptr, bytes ? bytes : 1, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) syscall(SYS_exit_group, 1);
+  return p;
+}
+
+class PipeSink final : public format::ByteSink {
+ public:
+  explicit PipeSink(int fd) : fd_(fd) {}
+  bool write(const void* data, size_t bytes) override {
+    auto* p = static_cast<const char*>(data);
+    while (bytes > 0) {
+      long n = syscall(SYS_write, fd_, p, bytes);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) syscall(SYS_exit_group, 1);  // the writer is gone: nobody wants this
+      p += n;
+      bytes -= static_cast<size_t>(n);
+    }
+    return true;
+  }
+
+ private:
+  int fd_;
+};
+
+// The readable mappings of this (copied) address space, sorted, from /proc/self/maps.
+struct Readable {
+  SnapshotJob::Range* ranges;
+  uint8_t* writable;  // per range: 1 writable, 2 also the [heap]
+  uint32_t count;
+
+  void load() {
+    constexpr size_t kBytes = 4 << 20;
+    auto* text = static_cast<char*>(mapOrDie(kBytes));
+    int fd = static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY));
+    size_t used = 0;
+    for (long n; fd >= 0 && used + 1 < kBytes &&
+                 (n = syscall(SYS_read, fd, text + used, kBytes - 1 - used)) > 0;) {
+      used += static_cast<size_t>(n);
+    }
+    if (fd >= 0) syscall(SYS_close, fd);
+    text[used] = '\0';
+    ranges = static_cast<SnapshotJob::Range*>(mapOrDie((used / 20 + 1) * sizeof *ranges));
+    writable = static_cast<uint8_t*>(mapOrDie(used / 20 + 1));
+    count = 0;
+    for (char* line = text; *line;) {
+      char* end;
+      uint64_t begin = strtoull(line, &end, 16);
+      uint64_t finish = strtoull(end + 1, &end, 16);
+      char* next = strchr(end, '\n');
+      if (end[1] == 'r') {
+        bool heap = strstr(end, "[heap]") && (!next || strstr(end, "[heap]") < next);
+        writable[count] = end[2] == 'w' ? (heap ? 2 : 1) : 0;
+        ranges[count++] = {begin, finish};
+      }
+      if (!next) break;
+      line = next + 1;
+    }
+  }
+
+  // The readable mapping that contains `address`, or nullptr.
+  const SnapshotJob::Range* find(uint64_t address) const {
+    auto* end = ranges + count;
+    auto* it = std::upper_bound(
+        ranges, end, address, [](uint64_t a, const SnapshotJob::Range& r) { return a < r.begin; });
+    if (it == ranges) return nullptr;
+    --it;
+    return address < it->end ? it : nullptr;
+  }
+
+  // Calls visit(begin, end) for the readable parts of [begin, end).
+  template <typename Visit>
+  void clip(uint64_t begin, uint64_t end, Visit&& visit) const {
+    for (uint32_t i = 0; i < count && begin < end; ++i) {
+      uint64_t b = std::max(begin, ranges[i].begin);
+      uint64_t e = std::min(end, ranges[i].end);
+      if (b < e) visit(b, e);
+    }
+  }
+};
+
+// Live blocks sorted by address, with a hash of their start addresses.
+class BlockIndex {
+ public:
+  void build() {
+    const LiveBlocks& table = liveBlocks();
+    count_ = table.count();
+    blocks_ = static_cast<LiveBlock*>(mapOrDie(count_ * sizeof(LiveBlock)));
+    uint64_t n = 0;
+    table.forEach([&](const LiveBlock& b) {
+      if (n < count_) blocks_[n++] = b;
+    });
+    count_ = n;
+    std::sort(blocks_, blocks_ + count_,
+              [](const LiveBlock& a, const LiveBlock& b) { return a.address < b.address; });
+    mask_ = 1;
+    while (mask_ < count_ * 2) mask_ <<= 1;
+    slots_ = static_cast<uint64_t*>(mapOrDie(mask_ * sizeof(uint64_t)));
+    --mask_;
+    for (uint64_t i = 0; i < count_; ++i) {
+      uint64_t at = hash(blocks_[i].address) & mask_;
+      while (slots_[at]) at = (at + 1) & mask_;
+      slots_[at] = i + 1;
+    }
+    low_ = count_ ? blocks_[0].address : 0;
+    high_ =
+        count_ ? blocks_[count_ - 1].address + std::max<uint64_t>(blocks_[count_ - 1].size, 1) : 0;
+  }
+
+  uint64_t count() const { return count_; }
+  const LiveBlock& at(uint64_t i) const { return blocks_[i]; }
+
+  // True when a live block starts in [begin, end).
+  bool containsBlockIn(uint64_t begin, uint64_t end) const {
+    auto* last = blocks_ + count_;
+    auto* it = std::lower_bound(blocks_, last, begin,
+                                [](const LiveBlock& b, uint64_t v) { return b.address < v; });
+    return it != last && it->address < end;
+  }
+
+  // The block `value` points into: returns false when none; *interior when not its start.
+  bool lookup(uint64_t value, uint64_t* index, bool* interior) const {
+    if (value < low_ || value >= high_) return false;  // most words are no pointers
+    for (uint64_t at = hash(value) & mask_; slots_[at]; at = (at + 1) & mask_) {
+      if (blocks_[slots_[at] - 1].address == value) {
+        *index = slots_[at] - 1;
+        *interior = false;
+        return true;
+      }
+    }
+    auto* end = blocks_ + count_;
+    auto* it = std::upper_bound(blocks_, end, value,
+                                [](uint64_t v, const LiveBlock& b) { return v < b.address; });
+    if (it == blocks_) return false;
+    --it;
+    if (value >= it->address + it->size) return false;
+    *index = static_cast<uint64_t>(it - blocks_);
+    *interior = true;
+    return true;
+  }
+
+ private:
+  static uint64_t hash(uint64_t v) { return (v * 0x9e3779b97f4a7c15ull) >> 17; }
+
+  LiveBlock* blocks_ = nullptr;
+  uint64_t count_ = 0;
+  uint64_t* slots_ = nullptr;  // block index + 1; 0 empty
+  uint64_t mask_ = 0;
+  uint64_t low_ = 0, high_ = 0;
+};
+
+template <typename Found>
+void scanWords(uint64_t begin, uint64_t end, const BlockIndex& index, Found&& found) {
+  begin = (begin + 7) & ~uint64_t{7};
+  for (uint64_t at = begin; at + 8 <= end; at += 8) {
+    uint64_t value = *reinterpret_cast<const uint64_t*>(at);
+    uint64_t block;
+    bool interior;
+    if (index.lookup(value, &block, &interior)) found(at, block, interior);
+  }
+}
+
+void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable& readable,
+                format::SnapshotWriter& out) {
+  auto rootsIn = [&](RootKind kind, uint64_t begin, uint64_t end) {
+    readable.clip(begin, end, [&](uint64_t b, uint64_t e) {
+      scanWords(b, e, index, [&](uint64_t at, uint64_t block, bool interior) {
+        out.root(kind, interior, block, at);
+      });
+    });
+  };
+  for (uint32_t i = 0; i < job.segmentCount; ++i) {
+    rootsIn(RootKind::Data, job.segments[i].begin, job.segments[i].end);
+  }
+  for (uint32_t i = 0; i < job.threadCount; ++i) {
+    const auto& t = job.threads[i];
+    if (!t.stopped || t.gone) continue;
+    const auto& r = t.regs;
+    const unsigned long long registers[] = {r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.r8,
+                                            r.r9,  r.r10, r.r11, r.r12, r.r13, r.r14, r.r15};
+    for (unsigned long long value : registers) {
+      uint64_t block;
+      bool interior;
+      if (index.lookup(value, &block, &interior)) out.root(RootKind::Register, interior, block, 0);
+    }
+    // The stack from 128 bytes below the stack pointer (the red zone holds live data) to
+    // the end of its mapping; older frames below are dead.
+    if (const auto* stack = readable.find(r.rsp)) {
+      rootsIn(RootKind::Stack, std::max<uint64_t>(stack->begin, r.rsp - 128), stack->end);
+    }
+    // Static TLS sits below fs_base, the thread control block (with the DTV) above.
+    if (r.fs_base) rootsIn(RootKind::Tls, r.fs_base - job.tlsBelow, r.fs_base + 2304);
+  }
+  // Every other writable mapping: glibc's cached thread stacks, ld.so's TLS, JIT heaps,
+  // arenas of the program's own (memcheck scans these too). Not: the malloc heap itself
+  // (a mapping that holds a live block, or [heap]: freed chunks keep stale pointers), the
+  // tracer's memory and the writer thread's stack, live threads' stacks (scanned from
+  // their stack pointer above) and the objects' segments (scanned as data above).
+  TracerRange tracer = tracerRange();
+  auto overlaps = [](const SnapshotJob::Range& r, uint64_t begin, uint64_t end) {
+    return r.begin < end && begin < r.end;
+  };
+  auto excluded = [&](uint64_t begin, uint64_t end) {
+    if (index.containsBlockIn(begin, end)) return true;
+    if (begin < tracer.end && tracer.begin < end) return true;
+    if (job.creatorStack >= begin && job.creatorStack < end) return true;
+    for (uint32_t i = 0; i < job.threadCount; ++i) {
+      uint64_t rsp = job.threads[i].regs.rsp;
+      if (job.threads[i].stopped && rsp >= begin && rsp < end) return true;
+    }
+    for (uint32_t i = 0; i < job.segmentCount; ++i) {
+      if (overlaps(job.segments[i], begin, end)) return true;
+    }
+    for (uint32_t i = 0; i < job.ownSegmentCount; ++i) {
+      if (overlaps(job.ownSegments[i], begin, end)) return true;
+    }
+    return false;
+  };
+  for (uint32_t i = 0; i < readable.count; ++i) {
+    const auto& m = readable.ranges[i];
+    if (readable.writable[i] != 1 || excluded(m.begin, m.end)) continue;
+    const SnapshotJob::Range* dead = nullptr;
+    for (uint32_t k = 0; k < job.deadStackCount && !dead; ++k) {
+      if (job.deadStacks[k].end > m.begin && job.deadStacks[k].end <= m.end)
+        dead = &job.deadStacks[k];
+    }
+    if (dead) {
+      // A cached stack: its top holds the thread control block and the static TLS (ld.so's
+      // static TLS size counts both); the thread's first frame starts right below.
+      uint64_t live = job.tlsBelow + 64;
+      rootsIn(RootKind::Tls, std::max<uint64_t>(m.begin, dead->end - live), dead->end);
+      continue;
+    }
+    rootsIn(RootKind::Mapping, m.begin, m.end);
+  }
+}
+
+void writeEdges(const BlockIndex& index, const Readable& readable, format::SnapshotWriter& out) {
+  for (uint64_t from = 0; from < index.count(); ++from) {
+    const LiveBlock& b = index.at(from);
+    const auto* mapping = readable.find(b.address);
+    if (!mapping || b.address + b.size > mapping->end) continue;  // not in the copy
+    uint64_t previous = UINT64_MAX;
+    scanWords(b.address, b.address + b.size, index, [&](uint64_t, uint64_t to, bool interior) {
+      uint64_t key = to << 1 | interior;
+      if (key == previous) return;  // runs of one pointer (arrays of it) count once
+      previous = key;
+      out.edge(from, to, interior);
+    });
+  }
+}
+
+}  // namespace
+
+int heapScanMain(void* arg) {
+  const auto& job = *static_cast<const SnapshotJob*>(arg);
+  Readable readable;
+  readable.load();
+  BlockIndex index;
+  index.build();
+  PipeSink sink(job.outFd);
+  auto* out = new (mapOrDie(sizeof(format::SnapshotWriter))) format::SnapshotWriter(&sink);
+  format::SnapshotBeginRecord begin{};
+  begin.timeUs = job.timeUs;
+  begin.id = job.id;
+  begin.trigger = static_cast<uint32_t>(job.trigger);
+  begin.flags = job.incomplete ? format::kSnapshotIncomplete : 0;
+  begin.blocks = index.count();
+  out->begin(begin);
+  for (uint64_t i = 0; i < index.count(); ++i) {
+    const LiveBlock& b = index.at(i);
+    out->block(b.address, b.size, b.stack, b.allocTimeUs);
+  }
+  writeRoots(job, index, readable, *out);
+  writeEdges(index, readable, *out);
+  out->end();
+  syscall(SYS_exit_group, 0);
+  return 0;
+}
+
+}  // namespace tidemark::preload

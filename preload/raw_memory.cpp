@@ -1,0 +1,52 @@
+// The tracer's arena: one large MAP_NORESERVE reservation carved by a bump pointer.
+#include "raw_memory.h"
+
+#include <sys/mman.h>
+
+#include <atomic>
+
+namespace tidemark::preload {
+namespace {
+
+constexpr size_t kReserve = size_t{64} << 30;  // address space only; pages come on first touch
+constexpr size_t kPage = 4096;
+
+std::atomic<uintptr_t> arenaBegin{0};
+std::atomic<uintptr_t> arenaNext{0};
+std::atomic<uintptr_t> arenaEnd{0};
+
+bool reserve() {
+  if (arenaBegin.load(std::memory_order_acquire)) return true;
+  void* p = mmap(nullptr, kReserve, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return false;
+  uintptr_t expected = 0;
+  auto begin = reinterpret_cast<uintptr_t>(p);
+  if (!arenaBegin.compare_exchange_strong(expected, begin)) {
+    munmap(p, kReserve);  // another thread reserved first
+    return true;
+  }
+  arenaNext.store(begin, std::memory_order_release);
+  arenaEnd.store(begin + kReserve, std::memory_order_release);
+  return true;
+}
+
+}  // namespace
+
+void* mapPages(size_t bytes) {
+  if (!reserve()) return nullptr;
+  size_t rounded = (bytes + kPage - 1) & ~(kPage - 1);
+  uintptr_t at = arenaNext.fetch_add(rounded, std::memory_order_acq_rel);
+  if (at + rounded > arenaEnd.load(std::memory_order_acquire)) return nullptr;
+  return reinterpret_cast<void*>(at);
+}
+
+void unmapPages(void* p, size_t bytes) {
+  if (p) madvise(p, (bytes + kPage - 1) & ~(kPage - 1), MADV_DONTNEED);
+}
+
+TracerRange tracerRange() {
+  return {arenaBegin.load(std::memory_order_acquire), arenaEnd.load(std::memory_order_acquire)};
+}
+
+}  // namespace tidemark::preload

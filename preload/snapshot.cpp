@@ -1,0 +1,188 @@
+// Snapshot orchestration on the writer thread (see snapshot.h and SNAPSHOTS.md).
+#include "snapshot.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <link.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "raw_memory.h"
+#include "snapshot_job.h"
+#include "snapshot_stop.h"
+
+namespace tidemark::preload {
+namespace {
+
+SnapshotJob* job = nullptr;
+uint32_t nextId = 0;
+
+uint64_t nowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + ts.tv_nsec;
+}
+
+// Writable segments of every loaded object but the tracer's own: its state is never a root.
+void collectSegments(SnapshotJob& j) {
+  Dl_info self;
+  dladdr(reinterpret_cast<void*>(&collectSegments), &self);
+  j.segmentCount = 0;
+  j.ownSegmentCount = 0;
+  struct Context {
+    SnapshotJob* job;
+    void* ownBase;
+  } context{&j, self.dli_fbase};
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* data) {
+        auto* c = static_cast<Context*>(data);
+        bool own = reinterpret_cast<void*>(info->dlpi_addr) == c->ownBase;
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const auto& ph = info->dlpi_phdr[i];
+          if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_W)) continue;
+          uint64_t begin = info->dlpi_addr + ph.p_vaddr;
+          SnapshotJob::Range range{begin, begin + ph.p_memsz};
+          if (own && c->job->ownSegmentCount < 16) {
+            c->job->ownSegments[c->job->ownSegmentCount++] = range;
+          } else if (!own && c->job->segmentCount < SnapshotJob::kMaxSegments) {
+            c->job->segments[c->job->segmentCount++] = range;
+          }
+        }
+        return 0;
+      },
+      &context);
+}
+
+// The size of the static TLS area below each thread's fs_base, from ld.so when it says.
+uint64_t staticTlsBytes() {
+  using Info = void (*)(size_t*, size_t*);
+  static auto info = reinterpret_cast<Info>(dlsym(RTLD_DEFAULT, "_dl_get_tls_static_info"));
+  size_t size = 0, align = 0;
+  if (info) info(&size, &align);
+  return size ? size : 64 * 1024;
+}
+
+bool waitFlag(std::atomic<uint32_t>& flag, uint64_t timeoutNs) {
+  uint64_t deadline = nowNs() + timeoutNs;
+  while (flag.load(std::memory_order_acquire) == 0) {
+    if (nowNs() > deadline) return false;
+    timespec slice{0, 20'000'000};
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&flag), FUTEX_WAIT, 0, &slice, nullptr, 0);
+  }
+  return true;
+}
+
+bool readFully(int fd, void* out, size_t bytes, pid_t child) {
+  auto* p = static_cast<char*>(out);
+  while (bytes > 0) {
+    pollfd poller{fd, POLLIN, 0};
+    if (poll(&poller, 1, 100) == 0) {
+      // Nothing for a while: if the child is gone (crashed), stop waiting for it. A
+      // child the program forked meanwhile may hold the pipe's write end open.
+      if (waitpid(child, nullptr, __WALL | WNOHANG) == child) return false;
+      continue;
+    }
+    ssize_t n = read(fd, p, bytes);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    bytes -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Moves the child's records into the trace, filling in the pause and scan times.
+bool copyRecords(int fd, pid_t child, uint64_t pauseNs, uint64_t resumedNs,
+                 format::ChunkEncoder& encoder) {
+  static unsigned char record[256 * 1024];
+  bool ended = false;
+  for (;;) {
+    auto* header = reinterpret_cast<format::RecordHeader*>(record);
+    if (!readFully(fd, header, sizeof *header, child)) break;
+    if (header->length < sizeof *header || header->length > sizeof record) break;  // broken
+    if (!readFully(fd, record + sizeof *header, header->length - sizeof *header, child)) break;
+    if (header->kind == format::RecordKind::SnapshotBegin) {
+      reinterpret_cast<format::SnapshotBeginRecord*>(record)->pauseUs = pauseNs / 1000;
+    }
+    if (header->kind == format::RecordKind::SnapshotEnd) {
+      reinterpret_cast<format::SnapshotEndRecord*>(record)->scanUs = (nowNs() - resumedNs) / 1000;
+      ended = true;
+    }
+    if (!encoder.appendRecord(record, header->length)) return false;
+  }
+  return ended;
+}
+
+}  // namespace
+
+bool initSnapshots() {
+  job = static_cast<SnapshotJob*>(mapPages(sizeof(SnapshotJob)));
+  return job != nullptr;
+}
+
+bool takeSnapshot(format::SnapshotTrigger trigger, uint64_t nowUs, format::ChunkEncoder& encoder,
+                  const StackRange* deadStacks, uint32_t deadStackCount) {
+  if (!job) return false;
+  int savedErrno = errno;  // the helper shares this thread's errno
+  job->pid = getpid();
+  job->creatorTid = static_cast<pid_t>(syscall(SYS_gettid));
+  job->id = nextId;
+  job->trigger = trigger;
+  job->timeUs = nowUs;
+  collectSegments(*job);
+  job->tlsBelow = staticTlsBytes();
+  job->deadStackCount = 0;
+  for (uint32_t i = 0; i < deadStackCount && i < SnapshotJob::kMaxDeadStacks; ++i) {
+    job->deadStacks[job->deadStackCount++] = {deadStacks[i].low, deadStacks[i].high};
+  }
+  int local = 0;
+  job->creatorStack = reinterpret_cast<uint64_t>(&local);
+  job->threadCount = 0;
+  job->incomplete = false;
+  job->pauseNs = 0;
+  job->childPid = 0;
+  job->go.store(0);
+  job->done.store(0);
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return false;
+  job->outFd = fds[1];
+  job->deadlineNs = nowNs() + 500'000'000;
+  // The helper shares our memory and files but is a process of its own, so it can
+  // ptrace every thread of ours; exit signal 0: the program never sees a SIGCHLD.
+  pid_t helper = clone(snapshotHelperMain, job->helperStack + sizeof job->helperStack,
+                       CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_UNTRACED, job);
+  if (helper < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return false;
+  }
+  prctl(PR_SET_PTRACER, helper, 0, 0, 0);  // Yama's ptrace_scope 1 asks for this
+  job->go.store(1, std::memory_order_release);
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&job->go), FUTEX_WAKE, 1, nullptr, nullptr, 0);
+  bool resumed = waitFlag(job->done, 5'000'000'000ull);
+  uint64_t resumedNs = nowNs();
+  if (!resumed) kill(helper, SIGKILL);  // its tracees are let go when it dies
+  waitpid(helper, nullptr, __WALL);
+  close(fds[1]);
+  bool ok = false;
+  if (resumed && job->childPid > 0) {
+    ok = copyRecords(fds[0], job->childPid, job->pauseNs, resumedNs, encoder);
+    waitpid(job->childPid, nullptr, __WALL);
+  }
+  close(fds[0]);
+  ++nextId;
+  errno = savedErrno;
+  return ok;
+}
+
+}  // namespace tidemark::preload

@@ -1,0 +1,25 @@
+// Heap-graph snapshots, driven from the writer thread: prepare, let the helper stop the
+// program and make the copy, then move the scanning child's records into the trace.
+#pragma once
+
+#include <cstdint>
+
+#include "../format/chunk_encoder.h"
+#include "../format/trace_format.h"
+
+namespace tidemark::preload {
+
+// Maps the memory snapshots share. Call once at tracer start.
+bool initSnapshots();
+
+// Takes one snapshot and appends its records to `encoder`; false when none could be
+// taken (then nothing was appended). Writer thread only.
+// `deadStacks`: the stack mappings of threads that ended.
+struct StackRange {
+  uint64_t low;
+  uint64_t high;
+};
+bool takeSnapshot(format::SnapshotTrigger trigger, uint64_t nowUs, format::ChunkEncoder& encoder,
+                  const StackRange* deadStacks, uint32_t deadStackCount);
+
+}  // namespace tidemark::preload

@@ -1,0 +1,69 @@
+// What the three parties of a heap-graph snapshot share (SNAPSHOTS.md): the writer thread
+// that prepares it, the helper task that stops the program's threads and makes the copy,
+// and the scanning child that walks the frozen copy. It lives in mmap'ed memory, so the
+// helper shares it and the child gets it in its copy; the tracer's own memory is never a
+// snapshot root.
+#pragma once
+
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "../format/trace_format.h"
+
+namespace tidemark::preload {
+
+struct SnapshotJob {
+  static constexpr uint32_t kMaxThreads = 4096;
+  static constexpr uint32_t kMaxSegments = 1024;
+  static constexpr size_t kStackBytes = 256 * 1024;  // for the helper, and the child's
+
+  struct Range {
+    uint64_t begin;
+    uint64_t end;
+  };
+  struct Thread {
+    int32_t tid;
+    int32_t pendingSignal;  // taken from a signal-delivery stop; given back at detach
+    bool seized;
+    bool stopped;
+    bool gone;
+    user_regs_struct regs;
+  };
+
+  // Prepared by the writer thread.
+  pid_t pid;
+  pid_t creatorTid;  // the writer thread: never stopped
+  int outFd;         // the pipe the child writes records into
+  uint32_t id;
+  format::SnapshotTrigger trigger;
+  uint64_t timeUs;
+  uint32_t segmentCount;
+  Range segments[kMaxSegments];  // writable segments of loaded objects, not the tracer's
+  uint32_t ownSegmentCount;
+  Range ownSegments[16];  // the tracer's own writable segments: never roots
+  uint64_t creatorStack;  // an address on the writer thread's stack: never a root
+  // Stack mappings of threads that ended (glibc keeps them for reuse): only the thread
+  // control block and TLS at their top are live data, the frames below are dead.
+  static constexpr uint32_t kMaxDeadStacks = 1024;
+  uint32_t deadStackCount;
+  Range deadStacks[kMaxDeadStacks];
+  uint64_t tlsBelow;    // static TLS below a thread's fs_base
+  uint64_t deadlineNs;  // CLOCK_MONOTONIC; threads not stopped by then: incomplete
+
+  // Filled in by the helper.
+  uint32_t threadCount;
+  Thread threads[kMaxThreads];
+  bool incomplete;
+  uint64_t pauseNs;
+  pid_t childPid;
+  std::atomic<uint32_t> go;    // the writer lets the helper start (after PR_SET_PTRACER)
+  std::atomic<uint32_t> done;  // the helper has resumed every thread
+
+  unsigned char helperStack[kStackBytes];
+  unsigned char childStack[kStackBytes];
+};
+
+}  // namespace tidemark::preload

@@ -1,0 +1,286 @@
+// Stop, copy and resume (SNAPSHOTS.md, steps 2-7). See snapshot_stop.h.
+#include "snapshot_stop.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "heap_scan.h"
+#include "ring.h"
+#include "snapshot_job.h"
+
+namespace tidemark::preload {
+namespace {
+
+uint64_t nowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + ts.tv_nsec;
+}
+
+void pause(long ns) {
+  timespec ts{0, ns};
+  nanosleep(&ts, nullptr);
+}
+
+// Reads a small /proc file with plain system calls.
+size_t readSmall(const char* path, char* out, size_t capacity) {
+  int fd = static_cast<int>(syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC));
+  if (fd < 0) return 0;
+  ssize_t n = syscall(SYS_read, fd, out, capacity - 1);
+  syscall(SYS_close, fd);
+  out[n > 0 ? n : 0] = '\0';
+  return n > 0 ? static_cast<size_t>(n) : 0;
+}
+
+void formatPath(char* out, size_t capacity, pid_t pid, pid_t tid, const char* file) {
+  // "/proc/<pid>/task/<tid>/<file>" without stdio.
+  char digits[2][16];
+  pid_t values[2] = {pid, tid};
+  for (int k = 0; k < 2; ++k) {
+    char tmp[16];
+    int n = 0;
+    for (pid_t v = values[k]; v > 0 || n == 0; v /= 10) tmp[n++] = static_cast<char>('0' + v % 10);
+    for (int i = 0; i < n; ++i) digits[k][i] = tmp[n - 1 - i];
+    digits[k][n] = '\0';
+  }
+  size_t at = 0;
+  auto put = [&](const char* s) {
+    while (*s && at + 1 < capacity) out[at++] = *s++;
+  };
+  put("/proc/");
+  put(digits[0]);
+  put("/task/");
+  put(digits[1]);
+  put("/");
+  put(file);
+  out[at] = '\0';
+}
+
+// A thread that is exiting answers the seize with EPERM: gone when its state is Z or X.
+bool exiting(pid_t pid, pid_t tid) {
+  char path[96], stat[512];
+  formatPath(path, sizeof path, pid, tid, "stat");
+  if (readSmall(path, stat, sizeof stat) == 0) return true;
+  const char* close = strrchr(stat, ')');
+  return !close || close[2] == 'Z' || close[2] == 'X';
+}
+
+uint64_t hexField(const char* status, const char* name) {
+  const char* at = strstr(status, name);
+  return at ? strtoull(at + strlen(name), nullptr, 16) : 0;
+}
+
+// A signal the thread will take when it runs: then a restarted call would hide the EINTR
+// the program may be waiting for, so the call is left as the kernel made it.
+bool hasPendingSignal(pid_t pid, pid_t tid) {
+  char path[96], status[4096];
+  formatPath(path, sizeof path, pid, tid, "status");
+  if (readSmall(path, status, sizeof status) == 0) return true;
+  uint64_t pending = hexField(status, "SigPnd:") | hexField(status, "ShdPnd:");
+  return (pending & ~hexField(status, "SigBlk:")) != 0;
+}
+
+SnapshotJob::Thread* findThread(SnapshotJob& job, pid_t tid) {
+  for (uint32_t i = 0; i < job.threadCount; ++i) {
+    if (job.threads[i].tid == tid) return &job.threads[i];
+  }
+  return nullptr;
+}
+
+// Seizes every thread not seized yet; returns how many were new.
+uint32_t seizeNewThreads(SnapshotJob& job) {
+  char path[64] = "/proc/";
+  char* end = path + 6;
+  char digits[16];
+  int n = 0;
+  for (pid_t v = job.pid; v > 0; v /= 10) digits[n++] = static_cast<char>('0' + v % 10);
+  while (n) *end++ = digits[--n];
+  memcpy(end, "/task", 6);
+  int fd =
+      static_cast<int>(syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd < 0) return 0;
+  uint32_t added = 0;
+  alignas(8) char buffer[8192];
+  for (;;) {
+    long bytes = syscall(SYS_getdents64, fd, buffer, sizeof buffer);
+    if (bytes <= 0) break;
+    for (long at = 0; at < bytes;) {
+      // struct linux_dirent64: d_ino (8), d_off (8), d_reclen (2), d_type (1), d_name.
+      unsigned short length;
+      memcpy(&length, buffer + at + 16, sizeof length);
+      const char* name = buffer + at + 19;
+      at += length;
+      if (name[0] < '0' || name[0] > '9') continue;
+      pid_t tid = static_cast<pid_t>(strtol(name, nullptr, 10));
+      if (tid == job.creatorTid || findThread(job, tid)) continue;
+      if (job.threadCount == SnapshotJob::kMaxThreads) {
+        job.incomplete = true;
+        continue;
+      }
+      SnapshotJob::Thread& t = job.threads[job.threadCount++];
+      t = SnapshotJob::Thread{};
+      t.tid = tid;
+      ++added;
+      if (ptrace(PTRACE_SEIZE, tid, nullptr, nullptr) == 0) {
+        t.seized = true;
+        ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr);
+      } else if (errno == ESRCH || (errno == EPERM && exiting(job.pid, tid))) {
+        t.gone = true;
+      } else {
+        job.incomplete = true;  // a debugger holds it, or ptrace is not allowed
+        t.gone = true;
+      }
+    }
+  }
+  syscall(SYS_close, fd);
+  return added;
+}
+
+// Waits until every seized thread reported a stop or its end, or the deadline passed.
+void waitForStops(SnapshotJob& job) {
+  for (;;) {
+    bool waiting = false;
+    for (uint32_t i = 0; i < job.threadCount; ++i) {
+      const auto& t = job.threads[i];
+      waiting = waiting || (t.seized && !t.stopped && !t.gone);
+    }
+    if (!waiting) return;
+    int status = 0;
+    pid_t tid = static_cast<pid_t>(wait4(-1, &status, __WALL | WNOHANG, nullptr));
+    if (tid <= 0) {
+      if (nowNs() > job.deadlineNs) {
+        job.incomplete = true;
+        return;
+      }
+      pause(20'000);
+      continue;
+    }
+    SnapshotJob::Thread* t = findThread(job, tid);
+    if (!t) continue;
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+      t->gone = true;
+    } else if (WIFSTOPPED(status)) {
+      t->stopped = true;
+      // A signal-delivery stop holds a signal for the thread: give it back at detach.
+      if ((status >> 16) == 0 && WSTOPSIG(status) != SIGTRAP) t->pendingSignal = WSTOPSIG(status);
+    }
+  }
+}
+
+// A thread stopped inside a tracer hook may hold a live-table lock or be half way
+// through an update: let it run on briefly and stop it again.
+bool insideHook(const SnapshotJob::Thread& t) {
+  uint32_t n = rings.count();
+  for (uint32_t i = 0; i < n; ++i) {
+    Ring* ring = rings.at(i);
+    if (ring && ring->tid.load(std::memory_order_relaxed) == t.tid &&
+        ring->state.load(std::memory_order_relaxed) == RingState::Owned) {
+      return ring->busy.load(std::memory_order_acquire) != 0;
+    }
+  }
+  return false;
+}
+
+void stopOutsideHooks(SnapshotJob& job) {
+  for (;;) {
+    bool retried = false;
+    for (uint32_t i = 0; i < job.threadCount; ++i) {
+      auto& t = job.threads[i];
+      if (!t.stopped || t.gone || !insideHook(t)) continue;
+      ptrace(PTRACE_CONT, t.tid, nullptr,
+             reinterpret_cast<void*>(static_cast<long>(t.pendingSignal)));
+      t.pendingSignal = 0;
+      t.stopped = false;
+      retried = true;
+    }
+    if (!retried) return;
+    if (nowNs() > job.deadlineNs) {
+      job.incomplete = true;
+      return;
+    }
+    pause(50'000);
+    for (uint32_t i = 0; i < job.threadCount; ++i) {
+      auto& t = job.threads[i];
+      if (t.seized && !t.stopped && !t.gone) ptrace(PTRACE_INTERRUPT, t.tid, nullptr, nullptr);
+    }
+    waitForStops(job);
+  }
+}
+
+void readRegisters(SnapshotJob& job) {
+  for (uint32_t i = 0; i < job.threadCount; ++i) {
+    auto& t = job.threads[i];
+    if (!t.stopped || t.gone) continue;
+    iovec io{&t.regs, sizeof t.regs};
+    if (ptrace(PTRACE_GETREGSET, t.tid, reinterpret_cast<void*>(NT_PRSTATUS), &io) != 0) {
+      t.stopped = false;  // not scanned; the snapshot is incomplete
+      job.incomplete = true;
+      continue;
+    }
+    // The stop made a blocking call (epoll_wait, sigtimedwait, recv with a timeout)
+    // return EINTR. Back up over the `syscall` instruction so it runs again, as the kernel
+    // does itself for restartable calls.
+    auto& r = t.regs;
+    uint16_t instruction = 0;
+    if (static_cast<long>(r.rax) == -EINTR && static_cast<long>(r.orig_rax) >= 0 && r.rip >= 2) {
+      memcpy(&instruction, reinterpret_cast<const void*>(r.rip - 2), sizeof instruction);
+    }
+    if (instruction == 0x050f && !hasPendingSignal(job.pid, t.tid)) {
+      user_regs_struct fixed = r;
+      fixed.rax = fixed.orig_rax;
+      fixed.rip -= 2;
+      iovec set{&fixed, sizeof fixed};
+      ptrace(PTRACE_SETREGSET, t.tid, reinterpret_cast<void*>(NT_PRSTATUS), &set);
+    }
+  }
+}
+
+void resumeAll(SnapshotJob& job) {
+  for (uint32_t i = 0; i < job.threadCount; ++i) {
+    auto& t = job.threads[i];
+    if (!t.seized || t.gone) continue;
+    ptrace(PTRACE_DETACH, t.tid, nullptr,
+           reinterpret_cast<void*>(static_cast<long>(t.pendingSignal)));
+  }
+}
+
+}  // namespace
+
+int snapshotHelperMain(void* arg) {
+  auto& job = *static_cast<SnapshotJob*>(arg);
+  sigset_t all;
+  sigfillset(&all);
+  syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, nullptr, _NSIG / 8);
+  while (job.go.load(std::memory_order_acquire) == 0) {
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&job.go), FUTEX_WAIT, 0, nullptr, nullptr, 0);
+  }
+  uint64_t start = nowNs();
+  while (seizeNewThreads(job) > 0) waitForStops(job);
+  waitForStops(job);
+  stopOutsideHooks(job);
+  readRegisters(job);
+  // The copy: a child of the program (CLONE_PARENT, so the writer thread can reap it),
+  // that no signal reports (exit signal 0) and no tracer follows.
+  job.childPid = clone(heapScanMain, job.childStack + sizeof job.childStack,
+                       CLONE_PARENT | CLONE_UNTRACED, &job);
+  resumeAll(job);
+  job.pauseNs = nowNs() - start;
+  job.done.store(1, std::memory_order_release);
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&job.done), FUTEX_WAKE, 1, nullptr, nullptr, 0);
+  return 0;
+}
+
+}  // namespace tidemark::preload
