@@ -10,11 +10,16 @@ namespace tidemark::cli {
 struct RecordArgs {
   std::string output;  // empty: the tracer's default names
   bool followExec = true;
+  bool snapshotAtExit = true;
+  uint64_t snapshotEveryMs = 0;  // 0: no periodic snapshots
   std::vector<std::string> command;
 };
 // Runs the command under the tracer and passes its exit status through (128+N for a
 // death by signal N, as a shell reports it).
 int runRecord(const RecordArgs& args);
+
+// "500ms", "10s", "5m", "1h" (a bare number is seconds) → milliseconds; 0 when invalid.
+uint64_t parseDurationMs(const std::string& text);
 
 struct AnalyzeArgs {
   std::string trace;

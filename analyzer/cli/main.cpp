@@ -1,5 +1,6 @@
 // tidemark: record a program's heap, analyse the trace.
 #include <CLI/CLI.hpp>
+#include <cstdio>
 
 #include "commands.h"
 
@@ -16,6 +17,12 @@ int main(int argc, char** argv) {
   bool noFollowExec = false;
   recordCommand->add_flag("--no-follow-exec", noFollowExec,
                           "Stop tracing when the program execs another one");
+  bool noSnapshotAtExit = false;
+  recordCommand->add_flag("--no-snapshot-at-exit", noSnapshotAtExit,
+                          "Do not take a heap-graph snapshot when the program exits");
+  std::string snapshotEvery;
+  recordCommand->add_option("--snapshot-every", snapshotEvery,
+                            "Take a heap-graph snapshot periodically, e.g. 500ms, 10s, 5m, 1h");
   recordCommand->add_option("command", record.command, "The command and its arguments (after --)")
       ->required();
   recordCommand->positionals_at_end();
@@ -35,6 +42,15 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (recordCommand->parsed()) {
     record.followExec = !noFollowExec;
+    record.snapshotAtExit = !noSnapshotAtExit;
+    if (!snapshotEvery.empty()) {
+      record.snapshotEveryMs = parseDurationMs(snapshotEvery);
+      if (record.snapshotEveryMs == 0) {
+        fprintf(stderr, "tidemark: --snapshot-every: '%s' is not a duration like 500ms, 10s, 5m\n",
+                snapshotEvery.c_str());
+        return 2;
+      }
+    }
     return runRecord(record);
   }
   return runAnalyze(analyze);

@@ -42,6 +42,24 @@ std::string manifestPath() {
 
 }  // namespace
 
+uint64_t parseDurationMs(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() &&
+         (isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.')) {
+    ++digits;
+  }
+  if (digits == 0) return 0;
+  double value = std::stod(text.substr(0, digits));
+  std::string unit = text.substr(digits);
+  double scale = unit == "ms"                  ? 1
+                 : unit == "s" || unit.empty() ? 1e3
+                 : unit == "m"                 ? 60e3
+                 : unit == "h"                 ? 3600e3
+                                               : 0;
+  double ms = value * scale;
+  return ms >= 1 && ms < 1e12 ? static_cast<uint64_t>(ms) : 0;
+}
+
 int runRecord(const RecordArgs& args) {
   std::string library = findTracerLibrary();
   if (library.empty()) {
@@ -75,6 +93,10 @@ int runRecord(const RecordArgs& args) {
     setenv("TIDEMARK_OUTPUT", prefix.c_str(), 1);
     setenv("TIDEMARK_MANIFEST", manifest.c_str(), 1);
     setenv("TIDEMARK_FOLLOW_EXEC", args.followExec ? "1" : "0", 1);
+    setenv("TIDEMARK_SNAPSHOT_AT_EXIT", args.snapshotAtExit ? "1" : "0", 1);
+    if (args.snapshotEveryMs) {
+      setenv("TIDEMARK_SNAPSHOT_MS", std::to_string(args.snapshotEveryMs).c_str(), 1);
+    }
     std::vector<char*> argv;
     for (const auto& a : args.command) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);

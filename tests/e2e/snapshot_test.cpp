@@ -1,0 +1,189 @@
+// Heap-graph snapshots of real processes: every root and pointer kind classified as
+// valgrind memcheck classifies it, the same lost totals as valgrind on the samples, no
+// EINTR seen by a program under 100 snapshots, and the --fail-on gate.
+#include <catch2/catch.hpp>
+#include <map>
+#include <regex>
+#include <set>
+
+#include "harness.h"
+
+using namespace tidemark::e2e;
+
+namespace {
+
+struct Totals {
+  uint64_t bytes = 0, blocks = 0;
+  bool operator==(const Totals&) const = default;
+};
+
+// The last snapshot's totals of `kind` ("definite", "indirect", ...).
+Totals snapshotTotals(const nlohmann::json& report, const char* kind) {
+  const auto& last = report["snapshots"].back();
+  return {last["bytes"][kind].get<uint64_t>(), last["blocks"][kind].get<uint64_t>()};
+}
+
+// Sums the leak groups of `kind` whose innermost function contains `function`.
+Totals groupTotals(const nlohmann::json& report, const char* kind, const std::string& function) {
+  Totals t;
+  for (const auto& g : report["leaks"]) {
+    if (g["kind"] != kind || g["stack"].empty()) continue;
+    if (g["stack"][0]["function"].get<std::string>().find(function) == std::string::npos) continue;
+    t.bytes += g["bytes"].get<uint64_t>();
+    t.blocks += g["blocks"].get<uint64_t>();
+  }
+  return t;
+}
+
+// What valgrind memcheck says about the same program: the LEAK SUMMARY totals, and the
+// innermost program function of each lost record.
+struct Memcheck {
+  std::map<std::string, Totals> summary;  // "definitely", "indirectly", "possibly"
+  std::set<std::string> lostFunctions;
+};
+
+Memcheck parseMemcheck(const std::string& log) {
+  Memcheck m;
+  std::smatch match;
+  std::regex summary(
+      R"((definitely|indirectly|possibly) lost: ([0-9,]+) bytes in ([0-9,]+) blocks)");
+  auto number = [](std::string s) {
+    s.erase(std::remove(s.begin(), s.end(), ','), s.end());
+    return std::stoull(s);
+  };
+  for (auto it = std::sregex_iterator(log.begin(), log.end(), summary);
+       it != std::sregex_iterator(); ++it) {
+    m.summary[(*it)[1]] = {number((*it)[2]), number((*it)[3])};
+  }
+  std::regex record(
+      R"(are (definitely|indirectly) lost in loss record[^\n]*\n[^\n]*at 0x[0-9A-F]+: [^\n]*\n[^\n]*by 0x[0-9A-F]+: ([^\n]*) \()");
+  for (auto it = std::sregex_iterator(log.begin(), log.end(), record); it != std::sregex_iterator();
+       ++it) {
+    m.lostFunctions.insert((*it)[2]);
+  }
+  return m;
+}
+
+std::set<std::string> ourLostFunctions(const nlohmann::json& report) {
+  std::set<std::string> out;
+  for (const auto& g : report["leaks"]) {
+    if ((g["kind"] == "definite" || g["kind"] == "indirect") && !g["stack"].empty()) {
+      out.insert(g["stack"][0]["function"].get<std::string>());
+    }
+  }
+  return out;
+}
+
+void expectSameAsMemcheck(const nlohmann::json& report, const std::string& valgrindLog) {
+  Memcheck m = parseMemcheck(valgrindLog);
+  INFO(valgrindLog.substr(valgrindLog.size() > 3000 ? valgrindLog.size() - 3000 : 0));
+  REQUIRE(m.summary.count("definitely"));
+  CHECK(snapshotTotals(report, "definite") == m.summary["definitely"]);
+  CHECK(snapshotTotals(report, "indirect") == m.summary["indirectly"]);
+  // Every block we call lost, memcheck calls lost too, and the other way round.
+  CHECK(ourLostFunctions(report) == m.lostFunctions);
+}
+
+}  // namespace
+
+TEST_CASE("leak kinds: every root and pointer kind gets memcheck's class") {
+  std::string dir = freshDir("leak-kinds");
+  RunResult r =
+      run({tool("tidemark"), "record", "-o", dir + "/t.tmk", "--", tool("test_leak_kinds")});
+  REQUIRE(r.status == 0);
+  auto report = analyze(dir + "/t.tmk");
+  REQUIRE(report["snapshots"].size() == 1);
+  CHECK(report["snapshots"][0]["trigger"] == "exit");
+  CHECK(report["snapshots"][0]["complete"] == true);
+  CHECK(snapshotTotals(report, "definite") == Totals{184, 3});
+  CHECK(snapshotTotals(report, "indirect") == Totals{240, 7});
+  CHECK(groupTotals(report, "definite", "hideByXor") == Totals{104, 1});
+  CHECK(groupTotals(report, "definite", "cycleNode") == Totals{48, 1});
+  CHECK(groupTotals(report, "indirect", "cycleNode") == Totals{48, 1});
+  CHECK(groupTotals(report, "definite", "treeNode") == Totals{32, 1});
+  CHECK(groupTotals(report, "indirect", "treeNode") == Totals{192, 6});
+  CHECK(groupTotals(report, "possible", "keptByInterior") == Totals{88, 1});
+  for (const char* reachable : {"keptByBlockedThread", "keptInTls", "keptInMapping"}) {
+    INFO(reachable);
+    for (const char* kind : {"definite", "indirect", "possible"}) {
+      CHECK(groupTotals(report, kind, reachable) == Totals{});
+    }
+  }
+  // The text report leads with reachability.
+  RunResult text = run({tool("tidemark"), "analyze", dir + "/t.tmk"});
+  CHECK(text.output.find("definitely lost    184 bytes in 3 blocks") != std::string::npos);
+  CHECK(text.output.find("definitely lost 32 bytes in 1 blocks (first lost at") !=
+        std::string::npos);
+}
+
+TEST_CASE("valgrind differential: the leak-kinds sample") {
+  std::string dir = freshDir("memcheck-kinds");
+  run({tool("tidemark"), "record", "-o", dir + "/t.tmk", "--", tool("test_leak_kinds")});
+  RunResult vg =
+      run({"valgrind", "--leak-check=full", "--show-leak-kinds=all", tool("test_leak_kinds")}, 300);
+  expectSameAsMemcheck(analyze(dir + "/t.tmk"), vg.output);
+}
+
+TEST_CASE("valgrind differential: the sample server under load") {
+  std::string dir = freshDir("memcheck-server");
+  auto serve = [&](std::vector<std::string> server, const std::string& log) {
+    std::string portFile = dir + "/port-" + log;
+    server.insert(server.end(), {tool("event_server"), "--port-file", portFile});
+    Background process(server, dir + "/" + log);
+    RunResult load = run({tool("loadgen"), "--port-file", portFile, "--requests", "700",
+                          "--connections", "7", "--quit"},
+                         300);
+    CHECK(load.status == 0);
+    CHECK(process.wait(300) == 0);
+    return readFile(dir + "/" + log);
+  };
+  serve({tool("tidemark"), "record", "-o", dir + "/s.tmk", "--"}, "tidemark.log");
+  std::string vg =
+      serve({"valgrind", "--leak-check=full", "--show-leak-kinds=all"}, "valgrind.log");
+  auto report = analyze(dir + "/s.tmk");
+  expectSameAsMemcheck(report, vg);
+  // And the planted leaks of leaks.h, by class: (a), (b), (e) lost; (c), (d) reachable.
+  CHECK(groupTotals(report, "definite", "leakErrorBuffer") == Totals{25600, 100});
+  CHECK(groupTotals(report, "definite", "openSession") == Totals{448, 7});
+  CHECK(groupTotals(report, "indirect", "copyPeerName") == Totals{224, 7});
+  CHECK(groupTotals(report, "definite", "poolScratch") == Totals{35840, 70});
+  CHECK(groupTotals(report, "definite", "cacheResponse") == Totals{});
+  CHECK(groupTotals(report, "definite", "subscribeConnection") == Totals{});
+}
+
+TEST_CASE("100 snapshots while threads block in 8 kinds of call: no EINTR, all complete") {
+  std::string dir = freshDir("blocking");
+  RunResult r = run({tool("tidemark"), "record", "--snapshot-every", "10ms", "-o", dir + "/b.tmk",
+                     "--", tool("test_blocking"), "4"});
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output.find("eintr=0") != std::string::npos);
+  auto report = analyze(dir + "/b.tmk");
+  const auto& snapshots = report["snapshots"];
+  CHECK(snapshots.size() >= 100);
+  for (const auto& s : snapshots) CHECK(s["complete"] == true);
+  CHECK(snapshots.back()["trigger"] == "exit");
+  CHECK(snapshots.front()["trigger"] == "periodic");
+  CHECK(groupTotals(report, "definite", "leakThree") == Totals{288, 3});
+  // leakThree's blocks were lost from the start: first seen in the first snapshot.
+  for (const auto& g : report["leaks"]) {
+    if (g["stack"][0]["function"].get<std::string>().find("leakThree") != std::string::npos) {
+      CHECK(g["first_seen_s"].get<double>() == snapshots.front()["time_s"].get<double>());
+    }
+  }
+  CHECK(groupTotals(report, "definite", "keepFive") == Totals{});
+}
+
+TEST_CASE("the fail-on gate counts lost blocks; no snapshot at exit when asked") {
+  std::string dir = freshDir("gate");
+  run({tool("tidemark"), "record", "-o", dir + "/t.tmk", "--", tool("test_leak_kinds")});
+  CHECK(run({tool("tidemark"), "analyze", "--fail-on", "definite", dir + "/t.tmk"}).status == 3);
+  CHECK(run({tool("tidemark"), "analyze", "--fail-on", "none", dir + "/t.tmk"}).status == 0);
+  CHECK(run({tool("tidemark"), "analyze", "--fail-on", "bogus", dir + "/t.tmk"}).status != 0);
+
+  run({tool("tidemark"), "record", "--no-snapshot-at-exit", "-o", dir + "/n.tmk", "--",
+       tool("test_leak_kinds")});
+  auto report = analyze(dir + "/n.tmk");
+  CHECK(report["snapshots"].empty());
+  CHECK(run({tool("tidemark"), "analyze", "--fail-on", "definite", dir + "/n.tmk"}).status == 0);
+}
