@@ -15,6 +15,7 @@
 #include "../format/snapshot_writer.h"
 #include "live_blocks.h"
 #include "raw_memory.h"
+#include "ring.h"
 #include "snapshot_job.h"
 #include "tracer.h"
 
@@ -109,13 +110,16 @@ struct Readable {
 class BlockIndex {
  public:
   void build() {
-    const LiveBlocks& table = liveBlocks();
-    count_ = table.count();
+    count_ = rings.liveBlockCount();
     blocks_ = static_cast<LiveBlock*>(mapOrDie(count_ * sizeof(LiveBlock)));
     uint64_t n = 0;
-    table.forEach([&](const LiveBlock& b) {
-      if (n < count_) blocks_[n++] = b;
-    });
+    for (uint32_t r = 0; r < rings.count(); ++r) {
+      if (const Ring* ring = rings.at(r)) {
+        ring->blocks.forEach([&](const LiveBlock& b) {
+          if (n < count_) blocks_[n++] = b;
+        });
+      }
+    }
     count_ = n;
     std::sort(blocks_, blocks_ + count_,
               [](const LiveBlock& a, const LiveBlock& b) { return a.address < b.address; });

@@ -1,4 +1,5 @@
-// Sharded live-block table (see live_blocks.h).
+// Per-thread live-block tables (see live_blocks.h): open addressing, linear probing,
+// backward-shift deletion, doubling at half full.
 #include "live_blocks.h"
 
 #include <sched.h>
@@ -10,9 +11,9 @@ namespace {
 
 constexpr size_t kInitialSlots = 1024;
 
-class ShardLock {
+class TableLock {
  public:
-  explicit ShardLock(std::atomic<uint32_t>& word) : word_(word) {
+  explicit TableLock(std::atomic<uint32_t>& word) : word_(word) {
     for (unsigned spins = 0;; ++spins) {
       if (word_.load(std::memory_order_relaxed) == 0 &&
           word_.exchange(1, std::memory_order_acquire) == 0) {
@@ -21,104 +22,74 @@ class ShardLock {
       if (spins > 100) sched_yield();  // the holder was preempted
     }
   }
-  ~ShardLock() { word_.store(0, std::memory_order_release); }
+  ~TableLock() { word_.store(0, std::memory_order_release); }
 
  private:
   std::atomic<uint32_t>& word_;
 };
 
-uint64_t mix(uint64_t address) {
+size_t slotOf(uint64_t address, size_t mask) {
   uint64_t h = address * 0x9e3779b97f4a7c15ull;
-  return h ^ (h >> 29);
+  return (h ^ (h >> 29)) & mask;
 }
 
 }  // namespace
 
-size_t LiveBlocks::shardOf(uint64_t address) { return (mix(address) >> 56) % kShards; }
-size_t LiveBlocks::slotOf(uint64_t address, size_t mask) { return mix(address) & mask; }
-
-bool LiveBlocks::init() {
-  for (Shard& shard : shards_) {
-    shard.slots = static_cast<LiveBlock*>(mapPages(kInitialSlots * sizeof(LiveBlock)));
-    if (!shard.slots) return false;
-    shard.mask = kInitialSlots - 1;
-  }
-  return true;
-}
-
-bool LiveBlocks::grow(Shard& shard) {
-  size_t capacity = (shard.mask + 1) * 2;
+bool BlockTable::grow() {
+  size_t capacity = slots_ ? (mask_ + 1) * 2 : kInitialSlots;
   auto* slots = static_cast<LiveBlock*>(mapPages(capacity * sizeof(LiveBlock)));
   if (!slots) return false;
-  for (size_t i = 0; i <= shard.mask; ++i) {
-    const LiveBlock& b = shard.slots[i];
+  for (size_t i = 0; slots_ && i <= mask_; ++i) {
+    const LiveBlock& b = slots_[i];
     if (!b.address) continue;
     size_t at = slotOf(b.address, capacity - 1);
     while (slots[at].address) at = (at + 1) & (capacity - 1);
     slots[at] = b;
   }
-  unmapPages(shard.slots, (shard.mask + 1) * sizeof(LiveBlock));
-  shard.slots = slots;
-  shard.mask = capacity - 1;
+  if (slots_) unmapPages(slots_, (mask_ + 1) * sizeof(LiveBlock));
+  slots_ = slots;
+  mask_ = capacity - 1;
   return true;
 }
 
-void LiveBlocks::insert(const LiveBlock& block) {
-  Shard& shard = shards_[shardOf(block.address)];
-  if (!shard.slots) return;
-  ShardLock lock(shard.lock);
-  if ((shard.used + 1) * 2 > shard.mask + 1 && !grow(shard)) return;
-  size_t at = slotOf(block.address, shard.mask);
-  while (shard.slots[at].address && shard.slots[at].address != block.address) {
-    at = (at + 1) & shard.mask;
-  }
-  if (!shard.slots[at].address) ++shard.used;
-  shard.slots[at] = block;  // an address seen live again replaces its old entry
+void BlockTable::insert(const LiveBlock& block) {
+  TableLock lock(lock_);
+  if ((!slots_ || (used_ + 1) * 2 > mask_ + 1) && !grow()) return;
+  size_t at = slotOf(block.address, mask_);
+  while (slots_[at].address && slots_[at].address != block.address) at = (at + 1) & mask_;
+  if (!slots_[at].address) ++used_;
+  slots_[at] = block;  // an address seen live again replaces its old entry
 }
 
-void LiveBlocks::erase(uint64_t address) {
-  Shard& shard = shards_[shardOf(address)];
-  if (!shard.slots) return;
-  ShardLock lock(shard.lock);
-  size_t at = slotOf(address, shard.mask);
-  while (shard.slots[at].address != address) {
-    if (!shard.slots[at].address) return;  // not traced (allocated before the tracer)
-    at = (at + 1) & shard.mask;
+bool BlockTable::erase(uint64_t address) {
+  if (!slots_) return false;
+  TableLock lock(lock_);
+  size_t at = slotOf(address, mask_);
+  while (slots_[at].address != address) {
+    if (!slots_[at].address) return false;
+    at = (at + 1) & mask_;
   }
   // Backward-shift deletion keeps probe chains whole without tombstones.
   size_t hole = at;
-  for (size_t next = (hole + 1) & shard.mask; shard.slots[next].address;
-       next = (next + 1) & shard.mask) {
-    size_t home = slotOf(shard.slots[next].address, shard.mask);
-    // Move `next` into the hole unless its home lies cyclically in (hole, next].
+  for (size_t next = (hole + 1) & mask_; slots_[next].address; next = (next + 1) & mask_) {
+    size_t home = slotOf(slots_[next].address, mask_);
+    // `next` stays unless its home lies cyclically outside (hole, next].
     bool stays = hole <= next ? (home > hole && home <= next) : (home > hole || home <= next);
     if (stays) continue;
-    shard.slots[hole] = shard.slots[next];
+    slots_[hole] = slots_[next];
     hole = next;
   }
-  shard.slots[hole].address = 0;
-  --shard.used;
+  slots_[hole].address = 0;
+  --used_;
+  return true;
 }
 
-void LiveBlocks::unlockAllAfterFork() {
-  for (Shard& shard : shards_) shard.lock.store(0, std::memory_order_relaxed);
-}
-
-void LiveBlocks::clear() {
-  for (Shard& shard : shards_) {
-    if (!shard.slots) continue;
-    unmapPages(shard.slots, (shard.mask + 1) * sizeof(LiveBlock));
-    shard.slots = static_cast<LiveBlock*>(mapPages(kInitialSlots * sizeof(LiveBlock)));
-    shard.mask = shard.slots ? kInitialSlots - 1 : 0;
-    shard.used = 0;
-    shard.lock.store(0, std::memory_order_relaxed);
-  }
-}
-
-uint64_t LiveBlocks::count() const {
-  uint64_t n = 0;
-  for (const Shard& shard : shards_) n += shard.used;
-  return n;
+void BlockTable::clear() {
+  if (slots_) unmapPages(slots_, (mask_ + 1) * sizeof(LiveBlock));
+  slots_ = nullptr;
+  mask_ = 0;
+  used_ = 0;
+  lock_.store(0, std::memory_order_relaxed);
 }
 
 }  // namespace tidemark::preload

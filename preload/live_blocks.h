@@ -1,8 +1,9 @@
-// The tracer's table of live blocks (address → size, stack, allocation time), which a
-// heap-graph snapshot scans. Sharded open addressing, each shard under a spinlock of its
-// own: hooks of different threads rarely meet, no lock is ever one the program can hold,
-// and a snapshot stops threads only outside hooks, so the frozen copy is consistent.
-// Memory from mmap; a shard doubles when it is half full.
+// Live blocks (address → size, stack, allocation time) that a heap-graph snapshot scans.
+// Each thread keeps the blocks it allocated in a table of its own, in its ring: the
+// common free, by the allocating thread, touches only memory in that thread's cache. A
+// free by another thread searches the other tables. Each table has a spinlock, for those
+// remote frees; it is never a lock the program can hold, and a snapshot stops threads only
+// outside table updates, so the frozen copy is consistent. Memory from the tracer's arena.
 #pragma once
 
 #include <atomic>
@@ -19,42 +20,30 @@ struct LiveBlock {
   uint64_t allocTimeUs;
 };
 
-class LiveBlocks {
+class BlockTable {
  public:
-  static constexpr uint32_t kShards = 256;
-
-  bool init();
   void insert(const LiveBlock& block);
-  void erase(uint64_t address);
-  // After fork: the child's table is the parent's, but a lock held by a thread that does
-  // not exist in the child must be released.
-  void unlockAllAfterFork();
-  // Forgets every block (a forked child starts its own trace, with its own stack ids).
+  // False when the block is not in this table.
+  bool erase(uint64_t address);
+  // Forgets every block and releases the lock (a forked child starts its own trace).
   void clear();
 
-  // For the snapshot child (single-threaded, frozen copy): visits every block.
+  // For the snapshot child (single-threaded, frozen copy).
   template <typename Visit>
   void forEach(Visit&& visit) const {
-    for (const Shard& shard : shards_) {
-      for (size_t i = 0; shard.slots && i <= shard.mask; ++i) {
-        if (shard.slots[i].address) visit(shard.slots[i]);
-      }
+    for (size_t i = 0; slots_ && i <= mask_; ++i) {
+      if (slots_[i].address) visit(slots_[i]);
     }
   }
-  uint64_t count() const;
+  uint64_t count() const { return used_; }
 
  private:
-  struct alignas(64) Shard {
-    std::atomic<uint32_t> lock{0};
-    LiveBlock* slots = nullptr;
-    size_t mask = 0;  // capacity - 1
-    size_t used = 0;
-  };
-  static size_t shardOf(uint64_t address);
-  static size_t slotOf(uint64_t address, size_t mask);
-  bool grow(Shard& shard);
+  bool grow();
 
-  Shard shards_[kShards];
+  std::atomic<uint32_t> lock_{0};
+  LiveBlock* slots_ = nullptr;  // mapped on the first insert
+  size_t mask_ = 0;             // capacity - 1
+  size_t used_ = 0;
 };
 
 }  // namespace tidemark::preload

@@ -97,9 +97,10 @@ void trackLive(Ring* ring, uintptr_t freed, uintptr_t allocated, size_t size, ui
   if (!snapshotsEnabled()) return;
   ring->busy.store(1, std::memory_order_relaxed);
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  if (freed) liveBlocks().erase(freed);
-  if (allocated)
-    liveBlocks().insert(LiveBlock{allocated, size, stack, 0, ring->packer.lastTimeUs()});
+  if (freed && !ring->blocks.erase(freed)) rings.eraseRemote(freed, ring);
+  if (allocated) {
+    ring->blocks.insert(LiveBlock{allocated, size, stack, 0, ring->packer.lastTimeUs()});
+  }
   std::atomic_signal_fence(std::memory_order_seq_cst);
   ring->busy.store(0, std::memory_order_release);
 }

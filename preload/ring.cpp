@@ -58,8 +58,26 @@ void RingRegistry::resetAfterFork(Ring* keep) {
     ring->describedTid = 0;
     ring->stackLow = ring->stackHigh = 0;
     ring->describedName[0] = '\0';
+    ring->blocks.clear();  // the parent's blocks carry the parent's stack ids
     if (ring != keep) ring->state.store(RingState::Free, std::memory_order_release);
   }
+}
+
+void RingRegistry::eraseRemote(uint64_t address, const Ring* own) {
+  uint32_t n = count();
+  for (uint32_t i = 0; i < n; ++i) {
+    Ring* ring = at(i);
+    if (ring && ring != own && ring->blocks.erase(address)) return;
+  }
+}
+
+uint64_t RingRegistry::liveBlockCount() const {
+  uint64_t total = 0;
+  uint32_t n = count();
+  for (uint32_t i = 0; i < n; ++i) {
+    if (Ring* ring = at(i)) total += ring->blocks.count();
+  }
+  return total;
 }
 
 bool ringWrite(Ring* ring, const uint8_t* bytes, size_t n) {

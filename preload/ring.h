@@ -9,6 +9,7 @@
 
 #include "../format/packed_writer.h"
 #include "frame_rules.h"
+#include "live_blocks.h"
 #include "stack_capture.h"
 
 namespace tidemark::preload {
@@ -42,6 +43,9 @@ struct Ring {
   uint32_t recentNext = 0;  // round-robin replacement
   uint8_t* data = nullptr;
   UnwindState unwind;  // owner only; its ruleScratch lies just before `data`
+  // The live blocks this ring's threads allocated (kept when the ring is reused: they
+  // are still live). Other threads lock it to free its blocks.
+  BlockTable blocks;
 
   // Writer side: what the trace has already been told about this ring's thread.
   int32_t describedTid = 0;
@@ -62,6 +66,9 @@ class RingRegistry {
   Ring* at(uint32_t i) const { return rings_[i].load(std::memory_order_acquire); }
   // In a forked child: every ring but `keep` belonged to a thread that is gone there.
   void resetAfterFork(Ring* keep);
+  // Removes a block freed by a thread other than the one that allocated it.
+  void eraseRemote(uint64_t address, const Ring* own);
+  uint64_t liveBlockCount() const;
 
  private:
   std::atomic<Ring*>* rings_ = nullptr;

@@ -8,7 +8,6 @@
 
 #include <atomic>
 
-#include "live_blocks.h"
 #include "real_functions.h"
 #include "recorder.h"
 #include "ring.h"
@@ -24,7 +23,6 @@ std::atomic<Lifecycle> state{Lifecycle::Uninitialized};
 std::atomic<uint64_t> dropped{0};
 constinit Options currentOptions;
 constinit StackTable stacks;
-constinit LiveBlocks live;
 bool snapshots = false;
 uint64_t startNs = 0;
 pid_t tracedPid = 0;
@@ -53,8 +51,6 @@ void afterForkInChild() {
   state.store(Lifecycle::Initializing, std::memory_order_release);
   abandonWriterAfterFork();
   stacks.reset();
-  // The parent's blocks carry the parent's stack ids; the child's trace starts afresh.
-  live.clear();
   rings.resetAfterFork(currentRing());
   beginTrace(0);
   reattachThreadAfterFork();
@@ -73,7 +69,6 @@ const Options& options() { return currentOptions; }
 uint64_t traceStartMonotonicNs() { return startNs; }
 StackTable& stackTable() { return stacks; }
 bool snapshotsEnabled() { return snapshots; }
-LiveBlocks& liveBlocks() { return live; }
 void countDroppedEvent() { dropped.fetch_add(1, std::memory_order_relaxed); }
 uint64_t droppedEvents() { return dropped.load(std::memory_order_relaxed); }
 
@@ -89,8 +84,8 @@ void startTracer() {
     state.store(Lifecycle::Disabled, std::memory_order_release);
     return;
   }
-  snapshots = (currentOptions.snapshotAtExit || currentOptions.snapshotIntervalMs > 0) &&
-              live.init() && initSnapshots();
+  snapshots =
+      (currentOptions.snapshotAtExit || currentOptions.snapshotIntervalMs > 0) && initSnapshots();
   pthread_atfork(nullptr, nullptr, afterForkInChild);
   beginTrace(0);
 }

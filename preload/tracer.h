@@ -10,7 +10,6 @@
 namespace tidemark::preload {
 
 class StackTable;
-class LiveBlocks;
 
 enum class Lifecycle : uint32_t { Uninitialized, Initializing, Enabled, Stopping, Disabled };
 
@@ -32,9 +31,8 @@ void disableAfterWriteFailure();
 const Options& options();
 uint64_t traceStartMonotonicNs();
 StackTable& stackTable();
-// Snapshots need the live-block table; without snapshots hooks skip that work.
+// Snapshots need the live-block tables; without snapshots hooks skip that work.
 bool snapshotsEnabled();
-LiveBlocks& liveBlocks();
 void countDroppedEvent();
 uint64_t droppedEvents();
 
