@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Heap-graph snapshot cost: pause seen by the program and scan throughput of the child for
+# heaps of 100 MB, 1 GB and 4 GB; then the time to a leak report for the sample server
+# under load, tidemark (record + analyze) against valgrind --leak-check=full.
+#   bench/run_snapshots.sh [BUILD_DIR] [REQUESTS]
+set -uo pipefail
+build=$(cd "${1:-build}" && pwd)
+requests=${2:-20000}
+bin="$build/bin"
+work=$(mktemp -d /tmp/tidemark-snapbench-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+printf "%-8s %10s %10s %12s %12s\n" heap pause_ms scan_ms "scan GB/s" "pause ms/GB"
+for mb in 100 1024 4096; do
+  "$bin/tidemark" record -o "$work/h$mb.tmk" -- "$bin/snapshot_bench" "$mb" > /dev/null 2>&1
+  "$bin/tidemark" analyze --json --top 1 "$work/h$mb.tmk" > "$work/h$mb.json"
+  python3 - "$work/h$mb.json" "$mb" << 'PY'
+import json, sys
+snap = json.load(open(sys.argv[1]))["snapshots"][-1]
+gb = int(sys.argv[2]) / 1024
+print(f"{sys.argv[2] + ' MB':<8} {snap['pause_ms']:10.1f} {snap['scan_ms']:10.1f} "
+      f"{gb / (snap['scan_ms'] / 1000):12.2f} {snap['pause_ms'] / gb:12.1f}")
+PY
+done
+
+echo
+echo "time to a leak report: sample server, $requests requests over 20 connections"
+serve() {  # serve LOG CMD...: runs the server under CMD with the load, prints seconds
+  local log=$1
+  shift
+  local start=$(date +%s.%N)
+  "$@" "$bin/event_server" --port-file "$work/port-$log" > "$work/$log" 2>&1 &
+  local pid=$!
+  "$bin/loadgen" --port-file "$work/port-$log" --requests "$requests" --connections 20 --quit \
+    > /dev/null
+  wait $pid
+  echo "$start"
+}
+start=$(serve tidemark.log "$bin/tidemark" record -o "$work/server.tmk" --)
+"$bin/tidemark" analyze "$work/server.tmk" > "$work/report.txt"
+tidemark_s=$(echo "$(date +%s.%N) - $start" | bc)
+start=$(serve valgrind.log valgrind --leak-check=full --show-leak-kinds=all)
+valgrind_s=$(echo "$(date +%s.%N) - $start" | bc)
+grep -m1 "definitely lost" "$work/report.txt" | sed 's/^ */tidemark: /'
+grep -m1 "definitely lost:" "$work/valgrind.log" | sed 's/^==[0-9]*== */valgrind: /'
+printf "tidemark %.2f s, valgrind %.2f s: tidemark takes %.2f of valgrind's time\n" \
+  "$tidemark_s" "$valgrind_s" "$(echo "$tidemark_s / $valgrind_s" | bc -l)"
+
+echo
+echo "time to a leak report: alloc_bench, 1M allocation calls (CPU-bound)"
+start=$(date +%s.%N)
+"$bin/tidemark" record -o "$work/bench.tmk" -- "$bin/alloc_bench" --ops 1000000 > /dev/null 2>&1
+"$bin/tidemark" analyze "$work/bench.tmk" > /dev/null
+tidemark_s=$(echo "$(date +%s.%N) - $start" | bc)
+start=$(date +%s.%N)
+valgrind --leak-check=full "$bin/alloc_bench" --ops 1000000 > /dev/null 2>&1
+valgrind_s=$(echo "$(date +%s.%N) - $start" | bc)
+printf "tidemark %.2f s, valgrind %.2f s: tidemark takes %.2f of valgrind's time\n" \
+  "$tidemark_s" "$valgrind_s" "$(echo "$tidemark_s / $valgrind_s" | bc -l)"
