@@ -15,11 +15,8 @@ namespace {
 // The CI gate: true when the last complete snapshot holds lost blocks at least as bad as
 // `failOn` (definite < indirect < possible in breadth).
 bool failsGate(const analysis::Analysis& a, const std::string& failOn) {
-  if (failOn == "none" || a.snapshots.empty()) return false;
-  const analysis::SnapshotSummary* last = &a.snapshots.back();
-  for (const auto& snap : a.snapshots) {
-    if (snap.complete) last = &snap;
-  }
+  const analysis::SnapshotSummary* last = a.reportedSnapshot();
+  if (failOn == "none" || !last) return false;
   auto blocks = [&](analysis::LeakKind kind) { return last->blocks[static_cast<int>(kind)]; };
   uint64_t found = blocks(analysis::LeakKind::Definite);
   if (failOn != "definite") found += blocks(analysis::LeakKind::Indirect);

@@ -69,10 +69,7 @@ const char* leakPhrase(analysis::LeakKind kind) {
 // The leak report of the last complete snapshot: what is lost, not merely unfreed.
 void printLeaks(const analysis::Analysis& a, size_t top, std::FILE* out) {
   using analysis::LeakKind;
-  const auto* last = &a.snapshots.back();
-  for (const auto& snap : a.snapshots) {
-    if (snap.complete) last = &snap;
-  }
+  const auto* last = a.reportedSnapshot();
   auto k = [](LeakKind kind) { return static_cast<int>(kind); };
   fmt::print(out, "\nleaks by reachability (snapshot {} of {}, at {:.2f} s, {}):\n", last->id + 1,
              a.snapshots.size(), last->timeS, last->trigger);
@@ -117,7 +114,7 @@ void printTextReport(const analysis::Analysis& a, size_t top, std::FILE* out) {
                grouped(s.droppedEvents));
   }
 
-  if (!a.snapshots.empty()) printLeaks(a, top, out);
+  if (a.reportedSnapshot()) printLeaks(a, top, out);
 
   size_t leakySites = 0;
   for (const auto& site : a.sites) leakySites += site.leakedBlocks > 0;

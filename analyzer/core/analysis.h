@@ -110,6 +110,16 @@ struct Analysis {
   std::vector<SnapshotSummary> snapshots;
   std::vector<LeakGroup> leaks;       // definite first, then indirect, then possible
   std::vector<std::string> warnings;  // e.g. a module whose file changed since the trace
+
+  // The snapshot the leak report is about: the last complete one, else the last one;
+  // nullptr without snapshots.
+  const SnapshotSummary* reportedSnapshot() const {
+    const SnapshotSummary* chosen = snapshots.empty() ? nullptr : &snapshots.back();
+    for (const auto& s : snapshots) {
+      if (s.complete) chosen = &s;
+    }
+    return chosen;
+  }
 };
 
 }  // namespace tidemark::analysis

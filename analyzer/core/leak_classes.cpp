@@ -58,6 +58,20 @@ std::vector<Mark> markFromRoots(const HeapGraph& g) {
   return mark;
 }
 
+// Depth-first from `start` over every edge; `enter(target)` says whether to go on there.
+template <typename Enter>
+void floodFrom(const HeapGraph& g, uint64_t start, Enter&& enter) {
+  std::vector<uint64_t> work{start};
+  while (!work.empty()) {
+    uint64_t block = work.back();
+    work.pop_back();
+    for (uint64_t e = g.edgeBegin[block]; e < g.edgeBegin[block + 1]; ++e) {
+      uint64_t target = g.edgeTarget[e] >> 1;
+      if (enter(target)) work.push_back(target);
+    }
+  }
+}
+
 }  // namespace
 
 Classification classifyLeaks(const HeapGraph& g) {
@@ -66,46 +80,31 @@ Classification classifyLeaks(const HeapGraph& g) {
   out.kind.assign(g.blocks.size(), LeakKind::Reachable);
   out.leader.assign(g.blocks.size(), UINT64_MAX);
   std::vector<bool> inClique(g.blocks.size(), false);
-  std::vector<uint64_t> work;
   for (uint64_t i = 0; i < g.blocks.size(); ++i) {
     if (mark[i] == Mark::Possible) out.kind[i] = LeakKind::Possible;
     if (mark[i] != Mark::Unreached || inClique[i]) continue;
     // i leads a clique: everything lost it reaches is indirect, including earlier
     // leaders, which it absorbs.
     out.kind[i] = LeakKind::Definite;
-    out.leader[i] = i;
     inClique[i] = true;
-    work.push_back(i);
-    while (!work.empty()) {
-      uint64_t block = work.back();
-      work.pop_back();
-      for (uint64_t e = g.edgeBegin[block]; e < g.edgeBegin[block + 1]; ++e) {
-        uint64_t target = g.edgeTarget[e] >> 1;
-        if (mark[target] != Mark::Unreached || target == i) continue;
-        bool absorbLeader = out.kind[target] == LeakKind::Definite;
-        if (inClique[target] && !absorbLeader) continue;
-        out.kind[target] = LeakKind::Indirect;
-        out.leader[target] = UINT64_MAX;  // set below, from the final leaders
-        inClique[target] = true;
-        work.push_back(target);
-      }
-    }
+    floodFrom(g, i, [&](uint64_t target) {
+      if (mark[target] != Mark::Unreached || target == i) return false;
+      if (inClique[target] && out.kind[target] != LeakKind::Definite) return false;
+      out.kind[target] = LeakKind::Indirect;
+      inClique[target] = true;
+      return true;
+    });
   }
-  // Every lost block's leader: follow indirect blocks back to the definite one that
-  // reached them last; recomputed from the final definite set for a stable answer.
+  // Every lost block's leader, from the final definite set: the first definite block (in
+  // address order) that reaches it.
   for (uint64_t i = 0; i < g.blocks.size(); ++i) {
     if (out.kind[i] != LeakKind::Definite) continue;
-    work.push_back(i);
-    while (!work.empty()) {
-      uint64_t block = work.back();
-      work.pop_back();
-      for (uint64_t e = g.edgeBegin[block]; e < g.edgeBegin[block + 1]; ++e) {
-        uint64_t target = g.edgeTarget[e] >> 1;
-        if (out.kind[target] != LeakKind::Indirect || out.leader[target] != UINT64_MAX) continue;
-        out.leader[target] = i;
-        work.push_back(target);
-      }
-    }
+    out.leader[i] = i;
+    floodFrom(g, i, [&](uint64_t target) {
+      if (out.kind[target] != LeakKind::Indirect || out.leader[target] != UINT64_MAX) return false;
+      out.leader[target] = i;
+      return true;
+    });
   }
   return out;
 }

@@ -152,3 +152,18 @@ class TraceBuilder {
 std::string tempPath(const std::string& name);
 
 }  // namespace tidemark::test
+
+#include "analyze_trace.h"
+
+namespace tidemark::test {
+
+// Saves the trace as `name` and analyses it without symbols.
+inline analysis::Analysis analyzeBuilt(TraceBuilder& b, const char* name) {
+  std::string path = tempPath(name);
+  b.save(path);
+  analysis::AnalyzeOptions options;
+  options.symbolize = false;
+  return analysis::analyzeTrace(path, options);
+}
+
+}  // namespace tidemark::test

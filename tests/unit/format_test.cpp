@@ -33,6 +33,23 @@ void writeFile(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary).write(bytes.data(), bytes.size());
 }
 
+// A file header and no chunk.
+std::string fileHeaderOnly() {
+  test::TraceBuilder b;
+  return b.bytes().substr(0, sizeof(FileHeader));
+}
+
+// `bytes` with one more chunk holding `raw` (records made by hand).
+std::string appendChunk(std::string bytes, const std::string& raw, uint32_t sequence) {
+  std::string compressed(ZSTD_compressBound(raw.size()), '\0');
+  size_t n = ZSTD_compress(compressed.data(), compressed.size(), raw.data(), raw.size(), 1);
+  ChunkHeader chunk{kChunkMagic, static_cast<uint32_t>(n), static_cast<uint32_t>(raw.size()),
+                    sequence};
+  bytes.append(reinterpret_cast<const char*>(&chunk), sizeof chunk);
+  bytes.append(compressed.data(), n);
+  return bytes;
+}
+
 }  // namespace
 
 TEST_CASE("varints round-trip at every length, zigzag keeps the sign") {
@@ -64,6 +81,127 @@ TEST_CASE("events written by the encoder come back exactly from the reader") {
   std::string path = test::tempPath("roundtrip.tmk");
   b.save(path);
 
+  TraceReader reader(path);
+  Collect c;
+  CHECK(reader.readAvailable(c) == 2);
+  CHECK_FALSE(reader.truncated());
+  CHECK(c.process.pid == 4242);
+  CHECK(c.process.parentPid == 17);
+  CHECK(c.process.executable == "/test/program");
+  CHECK(c.process.arguments == std::vector<std::string>{"program", "--flag"});
+  REQUIRE(c.stacks.count(1));
+  CHECK(c.stacks[1] == std::vector<uint64_t>{0x401000, 0x7f0000001234, 0x400500});
+  REQUIRE(c.events.size() == 4);
+  CHECK(c.events[0].op == PackedOp::Alloc);
+  CHECK(c.events[0].address == 0x5555'0000'1000);
+  CHECK(c.events[0].size == 24);
+  CHECK(c.events[0].tid == 501);
+  CHECK(c.events[0].timeUs == 10);
+  CHECK(c.events[1].address == 0x5555'0000'0ff0);  // a negative delta
+  CHECK(c.events[1].size == 100000);
+  CHECK(c.events[2].op == PackedOp::Free);
+  CHECK(c.events[2].tid == 502);
+  CHECK(c.events[2].address == 0x5555'0000'1000);
+  CHECK(c.events[3].op == PackedOp::Realloc);
+  CHECK(c.events[3].oldAddress == 0x5555'0000'0ff0);
+  CHECK(c.events[3].address == 0x7fff'0000'0000);
+  CHECK(c.events[3].timeUs == 30);
+  CHECK(c.ended == std::vector<int32_t>{501});
+  CHECK(c.trailers == 1);
+}
+
+TEST_CASE("a trace cut inside its last chunk is read up to the last whole chunk") {
+  test::TraceBuilder b;
+  b.attach(0, 1).time(0, 1).alloc(0, 0x1000, 8, 0).flushBatch(0).chunk();
+  size_t firstChunkEnd = b.bytes().size();
+  b.alloc(0, 0x2000, 16, 0).flushBatch(0).trailer(5);
+  size_t full = b.bytes().size();
+  for (size_t cut : {firstChunkEnd + 1, firstChunkEnd + 10, full - 1}) {
+    std::string path = test::tempPath("cut.tmk");
+    b.save(path, cut);
+    TraceReader reader(path);
+    Collect c;
+    CHECK(reader.readAvailable(c) == 1);
+    CHECK(reader.truncated());
+    CHECK(c.events.size() == 1);
+    CHECK(c.trailers == 0);
+  }
+}
+
+TEST_CASE("a corrupt chunk is an error naming the file and the chunk's offset") {
+  test::TraceBuilder b;
+  b.attach(0, 1).time(0, 1).alloc(0, 0x1000, 8, 0).flushBatch(0).chunk();
+  size_t secondChunk = b.bytes().size();
+  for (int i = 0; i < 50; ++i) b.alloc(0, 0x2000 + i * 32, 16, 0);
+  b.flushBatch(0).chunk();
+  std::string bytes = b.bytes();
+  bytes[bytes.size() - 5] ^= 0x5a;  // inside the second chunk's compressed payload
+  std::string path = test::tempPath("corrupt.tmk");
+  writeFile(path, bytes);
+  TraceReader reader(path);
+  Collect c;
+  try {
+    reader.readAvailable(c);
+    FAIL("no error for a corrupt chunk");
+  } catch (const TraceError& e) {
+    CHECK(e.offset() == secondChunk);
+    CHECK(std::string(e.what()).find(path) != std::string::npos);
+    CHECK(std::string(e.what()).find("corrupt") != std::string::npos);
+  }
+}
+
+TEST_CASE("foreign files and newer major versions are refused with a clear message") {
+  std::string path = test::tempPath("foreign.tmk");
+  writeFile(path, "#!/bin/sh\necho hello, I am not a trace\n");
+  CHECK_THROWS_WITH(TraceReader(path), Catch::Contains("not a tidemark trace"));
+
+  writeFile(path, "TIDE");
+  CHECK_THROWS_WITH(TraceReader(path), Catch::Contains("shorter than its header"));
+
+  test::TraceBuilder b;
+  std::string bytes = b.bytes();
+  uint16_t major = kVersionMajor + 1;
+  memcpy(&bytes[8], &major, 2);
+  writeFile(path, bytes);
+  CHECK_THROWS_WITH(TraceReader(path),
+                    Catch::Contains("format version 2.") && Catch::Contains("reads version 1.x"));
+
+  CHECK_THROWS_WITH(TraceReader(test::tempPath("missing.tmk")), Catch::Contains("cannot open"));
+}
+
+TEST_CASE("hostile records inside a valid chunk are errors, not crashes") {
+  std::string path = test::tempPath("hostile.tmk");
+  Collect c;
+  // A chunk whose only record claims to be longer than the chunk.
+  std::string raw(16, '\0');
+  RecordHeader header{RecordKind::EventBatch, 0, 1u << 30};
+  memcpy(raw.data(), &header, sizeof header);
+  writeFile(path, appendChunk(fileHeaderOnly(), raw, 0));
+  TraceReader reader(path);
+  CHECK_THROWS_WITH(reader.readAvailable(c), Catch::Contains("record length out of bounds"));
+
+  // A packed event stream that ends inside a varint.
+  raw.assign(sizeof(EventBatchRecord) + 2, '\0');
+  EventBatchRecord batch{{RecordKind::EventBatch, 0, static_cast<uint32_t>(raw.size())}, 0, 0};
+  memcpy(raw.data(), &batch, sizeof batch);
+  raw[sizeof batch] = static_cast<char>(PackedOp::Alloc);
+  raw[sizeof batch + 1] = static_cast<char>(0x80);
+  writeFile(path, appendChunk(fileHeaderOnly(), raw, 0));
+  TraceReader second(path);
+  CHECK_THROWS_WITH(second.readAvailable(c), Catch::Contains("truncated packed event"));
+}
+
+TEST_CASE("record kinds from a newer minor version are skipped") {
+  test::TraceBuilder b;
+  b.attach(0, 1).time(0, 1).alloc(0, 0x1000, 8, 0).flushBatch(0);
+  // Append a chunk with an unknown record kind 99 followed by a known trailer.
+  std::string raw(24, 'x');
+  RecordHeader unknown{static_cast<RecordKind>(99), 0, 24};
+  memcpy(raw.data(), &unknown, sizeof unknown);
+  TrailerRecord trailer{{RecordKind::Trailer, 0, sizeof(TrailerRecord)}, 9, 0, 0, 0, 1};
+  raw.append(reinterpret_cast<const char*>(&trailer), sizeof trailer);
+  std::string path = test::tempPath("newer-minor.tmk");
+  writeFile(path, appendChunk(b.bytes(), raw, 1));
   TraceReader reader(path);
   Collect c;
   CHECK(reader.readAvailable(c) == 2);

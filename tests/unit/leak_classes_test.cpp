@@ -23,14 +23,6 @@ format::SnapshotBeginRecord begin(uint32_t id, uint64_t timeUs, uint64_t blocks)
   return r;
 }
 
-analysis::Analysis analyze(test::TraceBuilder& b, const char* name) {
-  std::string path = test::tempPath(name);
-  b.save(path);
-  analysis::AnalyzeOptions options;
-  options.symbolize = false;
-  return analysis::analyzeTrace(path, options);
-}
-
 uint64_t kindBytes(const analysis::SnapshotSummary& s, LeakKind k) {
   return s.bytes[static_cast<int>(k)];
 }
@@ -67,7 +59,7 @@ TEST_CASE("every pointer chain of the memcheck manual gets memcheck's class") {
     w.end();
   });
   b.trailer(3'000'000);
-  auto a = analyze(b, "classes.tmk");
+  auto a = test::analyzeBuilt(b, "classes.tmk");
   REQUIRE(a.snapshots.size() == 1);
   const auto& s = a.snapshots[0];
   auto size = [](std::initializer_list<int> indexes) {
@@ -124,7 +116,7 @@ TEST_CASE("a block stays first lost at the snapshot where it was first lost") {
     w.end();
   });
   b.trailer(6'000'000);
-  auto a = analyze(b, "first-lost.tmk");
+  auto a = test::analyzeBuilt(b, "first-lost.tmk");
   REQUIRE(a.snapshots.size() == 2);
   CHECK(kindBytes(a.snapshots[0], LeakKind::Definite) == 64);
   CHECK(kindBytes(a.snapshots[1], LeakKind::Definite) == 160);

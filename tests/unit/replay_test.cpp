@@ -9,14 +9,6 @@ using namespace tidemark;
 
 namespace {
 
-analysis::Analysis analyze(test::TraceBuilder& b, const char* name) {
-  std::string path = test::tempPath(name);
-  b.save(path);
-  analysis::AnalyzeOptions options;
-  options.symbolize = false;
-  return analysis::analyzeTrace(path, options);
-}
-
 const analysis::Site& site(const analysis::Analysis& a, uint32_t stack) {
   for (const auto& s : a.sites) {
     if (s.stack == stack) return s;
@@ -35,7 +27,7 @@ TEST_CASE("leaks, peaks and totals per call stack") {
   b.time(0, 2000).free(0, 0x1000).free(0, 0x2000);  // site 1 peaked at 300 bytes
   b.alloc(0, 0x4000, 70, 1);
   b.flushBatch(0).sample(2500, 1 << 20).trailer(3000);
-  auto a = analyze(b, "leaks.tmk");
+  auto a = test::analyzeBuilt(b, "leaks.tmk");
   CHECK(a.summary.allocations == 4);
   CHECK(a.summary.frees == 2);
   CHECK(a.summary.allocatedBytes == 420);
@@ -66,7 +58,7 @@ TEST_CASE("a free that reaches the file after its address was reused is reconcil
   b.alloc(1, 0x1000, 32, 1).flushBatch(1);  // reuse, before the free arrived
   b.free(2, 0x1000).flushBatch(2);          // the first block's free, late
   b.trailer(10);
-  auto a = analyze(b, "reuse.tmk");
+  auto a = test::analyzeBuilt(b, "reuse.tmk");
   CHECK(a.summary.leakedBlocks == 1);
   CHECK(a.summary.leakedBytes == 32);
   CHECK(a.summary.frees == 1);
@@ -79,7 +71,7 @@ TEST_CASE("realloc moves the block and the bytes; a free right after its alloc i
   b.alloc(0, 0x2000, 8, 1).free(0, 0x2000);                         // temporary
   b.alloc(0, 0x3000, 8, 1).alloc(0, 0x4000, 8, 1).free(0, 0x3000);  // not temporary
   b.flushBatch(0).trailer(2);
-  auto a = analyze(b, "realloc.tmk");
+  auto a = test::analyzeBuilt(b, "realloc.tmk");
   CHECK(a.summary.temporaryAllocations == 1);
   CHECK(site(a, 1).temporaryAllocations == 1);
   CHECK(site(a, 2).leakedBytes == 500);
