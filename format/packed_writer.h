@@ -62,6 +62,15 @@ class PackedWriter {
     out = address_(out, address);
     return putVarint(out, length);
   }
+  // A label; `out` needs room for 2 + kMaxMarkBytes.
+  static uint8_t* mark(uint8_t* out, const char* label) {
+    size_t length = 0;
+    while (label[length] && length < kMaxMarkBytes) ++length;
+    *out++ = code(PackedOp::Mark);
+    out = putVarint(out, length);
+    for (size_t i = 0; i < length; ++i) *out++ = static_cast<uint8_t>(label[i]);
+    return out;
+  }
   // A stack definition: `out` needs room for kMaxStackBytes.
   static constexpr size_t maxStackBytes(uint32_t depth) { return 1 + 2 * 10 + depth * 10; }
   static uint8_t* stack(uint8_t* out, uint32_t id, const uintptr_t* ips, uint32_t depth) {

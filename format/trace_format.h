@@ -160,6 +160,7 @@ static_assert(sizeof(TrailerRecord) == 40);
 // of millions of blocks splits over as many records as it needs.
 
 enum class SnapshotTrigger : uint32_t { Periodic = 1, Signal = 2, Exit = 3, Api = 4 };
+inline constexpr uint32_t kMaxMarkBytes = 255;
 
 struct SnapshotBeginRecord {
   RecordHeader header;
@@ -244,6 +245,7 @@ enum class PackedOp : uint8_t {
   Munmap = 7,        // zz(addr), length
   ThreadAttach = 8,  // tid: this ring now belongs to that thread; resets decoder state
   ThreadDetach = 9,  // the thread ended
+  Mark = 10,         // length, then that many bytes of label (tidemark_mark(); 1.1)
 };
 inline constexpr uint8_t kPackedOpMask = 0x0f;
 

@@ -389,6 +389,16 @@ void TraceReader::decodeBatch(const uint8_t* data, size_t bytes, uint64_t at, Re
       case PackedOp::ThreadDetach:
         v.onThreadEnd(ring.tid, ring.timeUs);
         continue;
+      case PackedOp::Mark: {
+        uint64_t length = number();
+        if (length > kMaxMarkBytes || static_cast<uint64_t>(end - pos) < length) {
+          fail(at, "corrupt trace: bad mark");
+        }
+        std::string label(reinterpret_cast<const char*>(pos), length);
+        pos += length;
+        v.onMark(ring.tid, ring.timeUs, label);
+        continue;
+      }
       default:
         fail(at, "corrupt trace: unknown packed event " + std::to_string(opcode));
     }

@@ -119,6 +119,7 @@ class RecordVisitor {
   virtual void onStack(uint32_t /*id*/, const std::vector<uint64_t>& /*ips*/) {}
   virtual void onEvent(const Event&) {}
   virtual void onThreadEnd(int32_t /*tid*/, uint64_t /*timeUs*/) {}
+  virtual void onMark(int32_t /*tid*/, uint64_t /*timeUs*/, const std::string& /*label*/) {}
   virtual void onSample(const ProcessSample&) {}
   virtual void onTrailer(const Trailer&) {}
   // A snapshot arrives as Begin, its parts in order (blocks, roots, edges), End.

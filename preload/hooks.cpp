@@ -306,6 +306,13 @@ void abort() {
   __builtin_trap();
 }
 
+// The public API of include/tidemark.h, found by the program with dlsym.
+void tidemark_request_snapshot() {
+  if (tp::tracing()) tp::requestSnapshot(tidemark::format::SnapshotTrigger::Api);
+}
+
+void tidemark_record_mark(const char* label) { tp::recordMark(label); }
+
 }  // extern "C"
 
 // operator new / delete, every variant.

@@ -16,7 +16,8 @@ namespace tidemark::preload {
   X(compressionLevel, "TIDEMARK_ZSTD_LEVEL", uint32_t, 3)     \
   X(verifyUnwind, "TIDEMARK_VERIFY_UNWIND", bool, false)      \
   X(snapshotAtExit, "TIDEMARK_SNAPSHOT_AT_EXIT", bool, true)  \
-  X(snapshotIntervalMs, "TIDEMARK_SNAPSHOT_MS", uint32_t, 0)
+  X(snapshotIntervalMs, "TIDEMARK_SNAPSHOT_MS", uint32_t, 0)  \
+  X(snapshotSignal, "TIDEMARK_SNAPSHOT_SIGNAL", uint32_t, 40)
 
 struct Options {
 #define TIDEMARK_OPTION_FIELD(field, env, type, fallback) type field = fallback;

@@ -174,6 +174,16 @@ void recordMunmap(const void* address, size_t length) {
   });
 }
 
+void recordMark(const char* label) {
+  if (!label || !tracing() || tInsideTracer) return;
+  TracerScope scope;
+  Ring* ring = tRing ? tRing : attachThread();
+  if (!ring) return;
+  uint8_t bytes[16 + 2 + format::kMaxMarkBytes];
+  uint8_t* end = format::PackedWriter::mark(ring->packer.time(bytes, nowUs()), label);
+  ringWrite(ring, bytes, end - bytes);
+}
+
 void detachThread() {
   Ring* ring = tRing;
   if (!ring) return;

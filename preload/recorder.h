@@ -14,6 +14,8 @@ void recordFree(format::AllocFunction function, const void* block);
 void recordRealloc(const void* oldBlock, const void* newBlock, size_t size);
 void recordMmap(const void* address, size_t length);
 void recordMunmap(const void* address, size_t length);
+// A label on the timeline (tidemark_mark()).
+void recordMark(const char* label);
 
 // True while the calling thread runs tracer code; a hook called then must not record.
 bool insideTracer();

@@ -3,6 +3,7 @@
 #include "tracer.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -84,8 +85,19 @@ void startTracer() {
     state.store(Lifecycle::Disabled, std::memory_order_release);
     return;
   }
-  snapshots =
-      (currentOptions.snapshotAtExit || currentOptions.snapshotIntervalMs > 0) && initSnapshots();
+  snapshots = (currentOptions.snapshotAtExit || currentOptions.snapshotIntervalMs > 0 ||
+               currentOptions.snapshotSignal > 0) &&
+              initSnapshots();
+  // `tidemark snapshot PID` sends this signal to the writer thread alone (tgkill), so no
+  // call of the program is interrupted. Sent to the whole process by someone else, it may
+  // land on a program thread: SA_RESTART then keeps that thread's restartable calls going.
+  if (snapshots && currentOptions.snapshotSignal > 0 &&
+      static_cast<int>(currentOptions.snapshotSignal) <= SIGRTMAX) {
+    struct sigaction action {};
+    action.sa_handler = [](int) { requestSnapshot(format::SnapshotTrigger::Signal); };
+    action.sa_flags = SA_RESTART;
+    sigaction(static_cast<int>(currentOptions.snapshotSignal), &action, nullptr);
+  }
   pthread_atfork(nullptr, nullptr, afterForkInChild);
   beginTrace(0);
 }

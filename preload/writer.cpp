@@ -8,6 +8,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,7 +73,8 @@ struct WriterState {
   std::atomic<bool> sleeping{false};
   std::atomic<uint32_t> rescansRequested{0};
   std::atomic<uint32_t> rescansDone{0};
-  std::atomic<uint32_t> stopReason{0};  // 0 while running, else ExitReason
+  std::atomic<uint32_t> snapshotRequest{0};  // a SnapshotTrigger, 0 when none
+  std::atomic<uint32_t> stopReason{0};       // 0 while running, else ExitReason
   std::atomic<uint32_t> done{0};
   bool running = false;
 };
@@ -323,9 +325,13 @@ void giveUpWriting() {
 
 void* writerMain(void*) {
   TracerScope scope;  // nothing this thread allocates is traced
+  // Every signal blocked but the snapshot signal: `tidemark snapshot PID` sends it to this
+  // thread (found by its name), so no thread of the program is interrupted by it.
   sigset_t all;
   sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, nullptr);
+  if (options().snapshotSignal) sigdelset(&all, static_cast<int>(options().snapshotSignal));
+  pthread_sigmask(SIG_SETMASK, &all, nullptr);
+  prctl(PR_SET_NAME, "tidemark-writer");
   const uint64_t sampleUs = options().sampleIntervalMs * 1000ull;
   const uint64_t flushUs = options().flushIntervalMs * 1000ull;
   const uint64_t snapshotUs = options().snapshotIntervalMs * 1000ull;
@@ -348,6 +354,10 @@ void* writerMain(void*) {
     if (sampleDue) {
       writeSample(now);
       state.nextSampleUs = now + sampleUs;
+    }
+    if (uint32_t trigger = state.snapshotRequest.exchange(0); trigger && snapshotsEnabled()) {
+      takeSnapshot(static_cast<SnapshotTrigger>(trigger), now, *state.encoder, state.deadStacks,
+                   state.deadStackCount);
     }
     if (snapshotUs && now >= state.nextSnapshotUs && snapshotsEnabled()) {
       takeSnapshot(SnapshotTrigger::Periodic, now, *state.encoder, state.deadStacks,
@@ -408,6 +418,12 @@ void wakeWriter() {
     state.wakeWord.fetch_add(1, std::memory_order_release);
     futex(&state.wakeWord, FUTEX_WAKE_PRIVATE, 1, nullptr);
   }
+}
+
+void requestSnapshot(SnapshotTrigger trigger) {
+  state.snapshotRequest.store(static_cast<uint32_t>(trigger), std::memory_order_release);
+  state.wakeWord.fetch_add(1, std::memory_order_release);
+  futex(&state.wakeWord, FUTEX_WAKE_PRIVATE, 1, nullptr);
 }
 
 void requestModuleRescan() {

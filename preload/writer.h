@@ -23,6 +23,9 @@ void requestModuleRescan();
 // that an object opened and closed between two rescans is still in the trace.
 void syncModuleMap();
 
+// Asks for a snapshot soon (async-signal-safe: an atomic store and a futex wake).
+void requestSnapshot(format::SnapshotTrigger trigger);
+
 // Drains everything, writes the trailer, closes the file, and returns when that is done
 // (or after a few seconds, if the writer thread no longer runs).
 void stopWriter(format::ExitReason reason);

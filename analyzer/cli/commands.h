@@ -30,4 +30,11 @@ struct AnalyzeArgs {
 // 0 on success, 1 when the trace cannot be read, 3 when --fail-on found such leaks.
 int runAnalyze(const AnalyzeArgs& args);
 
+struct SnapshotArgs {
+  int pid = 0;
+  int signal = 0;  // 0: the one the process was started with
+};
+// Asks a traced process for a snapshot. 0 when the request was sent.
+int runSnapshot(const SnapshotArgs& args);
+
 }  // namespace tidemark::cli

@@ -39,7 +39,16 @@ int main(int argc, char** argv) {
                    "definite, indirect (definite or indirect), possible (any lost)")
       ->check(CLI::IsMember({"none", "definite", "indirect", "possible"}));
 
+  SnapshotArgs snapshot;
+  auto* snapshotCommand = app.add_subcommand(
+      "snapshot", "Ask a traced process for a heap-graph snapshot (written into its trace)");
+  snapshotCommand->add_option("pid", snapshot.pid, "Process id")->required();
+  snapshotCommand->add_option(
+      "--signal", snapshot.signal,
+      "Signal number (default: the process's TIDEMARK_SNAPSHOT_SIGNAL, 40)");
+
   CLI11_PARSE(app, argc, argv);
+  if (snapshotCommand->parsed()) return runSnapshot(snapshot);
   if (recordCommand->parsed()) {
     record.followExec = !noFollowExec;
     record.snapshotAtExit = !noSnapshotAtExit;

@@ -77,6 +77,11 @@ json jsonReport(const analysis::Analysis& a, size_t top) {
                        {"end_s", t.endS}});
   }
   out["threads"] = threads;
+  json marks = json::array();
+  for (const auto& m : a.marks) {
+    marks.push_back({{"time_s", m.timeS}, {"tid", m.tid}, {"label", m.label}});
+  }
+  out["marks"] = marks;
   json snapshots = json::array();
   for (const auto& snap : a.snapshots) {
     json bytes, blocks;

@@ -41,6 +41,13 @@ struct TimelinePoint {
   uint64_t allocations = 0;  // allocation calls so far
 };
 
+// A label the program put on its timeline with tidemark_mark().
+struct TimelineMark {
+  double timeS = 0;
+  int32_t tid = 0;
+  std::string label;
+};
+
 struct ThreadSummary {
   int32_t tid = 0;
   std::string name;
@@ -108,6 +115,7 @@ struct Analysis {
   std::vector<TimelinePoint> timeline;
   std::vector<ThreadSummary> threads;
   std::vector<SnapshotSummary> snapshots;
+  std::vector<TimelineMark> marks;
   std::vector<LeakGroup> leaks;       // definite first, then indirect, then possible
   std::vector<std::string> warnings;  // e.g. a module whose file changed since the trace
 

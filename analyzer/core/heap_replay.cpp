@@ -33,6 +33,10 @@ void HeapReplay::onThreadEnd(int32_t tid, uint64_t timeUs) {
   thread(tid, timeUs).endS = timeUs / 1e6;
 }
 
+void HeapReplay::onMark(int32_t tid, uint64_t timeUs, const std::string& label) {
+  marks_.push_back({timeUs / 1e6, tid, label});
+}
+
 void HeapReplay::onThreadInfo(const format::ThreadInfo& info) {
   ThreadSummary& t = thread(info.tid, info.timeUs);
   t.name = info.name;
@@ -184,6 +188,9 @@ void HeapReplay::fillSummary(Analysis& out, bool truncated) const {
     s.leakedBlocks += site.leakedBlocks;
   }
   out.timeline = timeline_;
+  out.marks = marks_;
+  std::sort(out.marks.begin(), out.marks.end(),
+            [](const TimelineMark& a, const TimelineMark& b) { return a.timeS < b.timeS; });
   out.threads.clear();
   for (const auto& [tid, thread] : threads_) out.threads.push_back(thread);
   std::sort(out.threads.begin(), out.threads.end(),

@@ -19,6 +19,7 @@ class HeapReplay : public format::RecordVisitor {
   void onStack(uint32_t id, const std::vector<uint64_t>& ips) override;
   void onEvent(const format::Event& event) override;
   void onThreadEnd(int32_t tid, uint64_t timeUs) override;
+  void onMark(int32_t tid, uint64_t timeUs, const std::string& label) override;
   void onSample(const format::ProcessSample& sample) override;
   void onTrailer(const format::Trailer& trailer) override;
 
@@ -53,6 +54,7 @@ class HeapReplay : public format::RecordVisitor {
   std::unordered_map<uint64_t, uint64_t> mappings_;
   std::unordered_map<int32_t, ThreadSummary> threads_;
   std::vector<TimelinePoint> timeline_;
+  std::vector<TimelineMark> marks_;
   Summary summary_;
   uint64_t liveBytes_ = 0;
   uint64_t mappedBytes_ = 0;

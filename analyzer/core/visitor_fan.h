@@ -38,6 +38,9 @@ class VisitorFan : public format::RecordVisitor {
   void onSnapshotEnd(uint32_t id, uint64_t scanUs) override {
     for (auto* v : visitors_) v->onSnapshotEnd(id, scanUs);
   }
+  void onMark(int32_t tid, uint64_t timeUs, const std::string& label) override {
+    for (auto* v : visitors_) v->onMark(tid, timeUs, label);
+  }
   void onThreadEnd(int32_t tid, uint64_t timeUs) override {
     for (auto* v : visitors_) v->onThreadEnd(tid, timeUs);
   }

@@ -1,6 +1,8 @@
 // Heap-graph snapshots of real processes: every root and pointer kind classified as
 // valgrind memcheck classifies it, the same lost totals as valgrind on the samples, no
 // EINTR seen by a program under 100 snapshots, and the --fail-on gate.
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <map>
 #include <regex>
@@ -186,4 +188,60 @@ TEST_CASE("the fail-on gate counts lost blocks; no snapshot at exit when asked")
   auto report = analyze(dir + "/n.tmk");
   CHECK(report["snapshots"].empty());
   CHECK(run({tool("tidemark"), "analyze", "--fail-on", "definite", dir + "/n.tmk"}).status == 0);
+}
+
+TEST_CASE("tidemark.h: snapshots and marks asked for by the program itself") {
+  std::string dir = freshDir("api");
+  RunResult plain = run({tool("test_api_user")});
+  CHECK(plain.status == 0);  // untraced: the calls are no-ops
+  RunResult r =
+      run({tool("tidemark"), "record", "-o", dir + "/a.tmk", "--", tool("test_api_user")});
+  REQUIRE(r.status == 0);
+  auto report = analyze(dir + "/a.tmk");
+  const auto& snapshots = report["snapshots"];
+  REQUIRE(snapshots.size() == 3);
+  CHECK(snapshots[0]["trigger"] == "api");
+  CHECK(snapshots[1]["trigger"] == "api");
+  CHECK(snapshots[2]["trigger"] == "exit");
+  CHECK(snapshots[0]["blocks"]["definite"] == 1);
+  CHECK(snapshots[1]["blocks"]["definite"] == 2);
+  double first = snapshots[0]["time_s"], second = snapshots[1]["time_s"];
+  for (const auto& g : report["leaks"]) {
+    std::string function = g["stack"][0]["function"];
+    if (function.find("lostFirst") != std::string::npos) CHECK(g["first_seen_s"] == first);
+    if (function.find("lostSecond") != std::string::npos) CHECK(g["first_seen_s"] == second);
+  }
+  CHECK(groupTotals(report, "definite", "lostSecond") == Totals{128, 1});
+  const auto& marks = report["marks"];
+  REQUIRE(marks.size() == 2);
+  CHECK(marks[0]["label"] == "start");
+  CHECK(marks[1]["label"] == "second leak");
+  CHECK(marks[0]["time_s"].get<double>() <= first);
+  CHECK(marks[1]["time_s"].get<double>() >= first);
+}
+
+TEST_CASE("tidemark snapshot PID: a snapshot on request, no EINTR in the program") {
+  std::string dir = freshDir("on-request");
+  Background traced(
+      {tool("tidemark"), "record", "-o", dir + "/r.tmk", "--", tool("test_blocking"), "3"},
+      dir + "/log");
+  // The traced program is the child of `tidemark record`.
+  std::vector<pid_t> children;
+  for (int i = 0; i < 200 && children.empty(); ++i) {
+    children = childrenOf(traced.pid());
+    if (children.empty()) usleep(10'000);
+  }
+  REQUIRE(children.size() == 1);
+  usleep(500'000);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(run({tool("tidemark"), "snapshot", std::to_string(children[0])}).status == 0);
+    usleep(200'000);
+  }
+  CHECK(traced.wait(60) == 0);
+  CHECK(readFile(dir + "/log").find("eintr=0") != std::string::npos);
+  auto report = analyze(dir + "/r.tmk");
+  int onRequest = 0;
+  for (const auto& s : report["snapshots"]) onRequest += s["trigger"] == "signal";
+  CHECK(onRequest == 3);
+  CHECK(run({tool("tidemark"), "snapshot", std::to_string(getpid())}).status == 1);  // untraced
 }
