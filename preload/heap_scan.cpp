@@ -52,8 +52,9 @@ class PipeSink final : public format::ByteSink {
 
 // The readable mappings of this (copied) address space, sorted, from /proc/self/maps.
 struct Readable {
+  static constexpr uint8_t kWritable = 1, kAnonymous = 2, kHeap = 4;
   SnapshotJob::Range* ranges;
-  uint8_t* writable;  // per range: 1 writable, 2 also the [heap]
+  uint8_t* writable;  // per range: kWritable, kAnonymous, kHeap
   uint32_t count;
 
   void load() {
@@ -75,9 +76,20 @@ struct Readable {
       uint64_t begin = strtoull(line, &end, 16);
       uint64_t finish = strtoull(end + 1, &end, 16);
       char* next = strchr(end, '\n');
+      if (next) *next = '\0';
       if (end[1] == 'r') {
-        bool heap = strstr(end, "[heap]") && (!next || strstr(end, "[heap]") < next);
-        writable[count] = end[2] == 'w' ? (heap ? 2 : 1) : 0;
+        // perms offset dev inode [path]: anonymous when the inode is 0 and the path is
+        // empty ([heap], [stack], [vvar] and the like have one).
+        char* field = end + 1;
+        for (int skip = 0; skip < 3 && field; ++skip) field = strchr(field + 1, ' ');
+        uint64_t inode = field ? strtoull(field, &field, 10) : 1;
+        while (field && *field == ' ') ++field;
+        bool named = field && *field;
+        uint8_t flags = 0;
+        if (end[2] == 'w') flags |= kWritable;
+        if (inode == 0 && !named) flags |= kAnonymous;
+        if (named && strcmp(field, "[heap]") == 0) flags |= kHeap;
+        writable[count] = flags;
         ranges[count++] = {begin, finish};
       }
       if (!next) break;
@@ -140,12 +152,12 @@ class BlockIndex {
   uint64_t count() const { return count_; }
   const LiveBlock& at(uint64_t i) const { return blocks_[i]; }
 
-  // True when a live block starts in [begin, end).
-  bool containsBlockIn(uint64_t begin, uint64_t end) const {
+  // Index of the first block that starts at or after `address` (count() when none).
+  uint64_t firstAtOrAfter(uint64_t address) const {
     auto* last = blocks_ + count_;
-    auto* it = std::lower_bound(blocks_, last, begin,
+    auto* it = std::lower_bound(blocks_, last, address,
                                 [](const LiveBlock& b, uint64_t v) { return b.address < v; });
-    return it != last && it->address < end;
+    return static_cast<uint64_t>(it - blocks_);
   }
 
   // The block `value` points into: returns false when none; *interior when not its start.
@@ -190,6 +202,28 @@ void scanWords(uint64_t begin, uint64_t end, const BlockIndex& index, Found&& fo
   }
 }
 
+// glibc malloc's own memory, whose free chunks hold stale pointers: the main heap
+// ([heap], named by the caller), a thread arena's heap (64 MiB aligned, starting with
+// glibc's heap_info: arena pointer, previous heap, size, mprotect size), or a chunk glibc
+// mapped for one large block (the mapping starts just before that block).
+bool mallocHeap(uint64_t begin, uint64_t end, const BlockIndex& index) {
+  constexpr uint64_t kArenaHeap = uint64_t{64} << 20;
+  if (begin % kArenaHeap == 0 && end - begin >= 32) {
+    const auto* info = reinterpret_cast<const uint64_t*>(begin);
+    uint64_t size = info[2], mprotectSize = info[3];
+    if (info[0] != 0 && size > 0 && size <= kArenaHeap && mprotectSize >= size) return true;
+  }
+  uint64_t first = index.firstAtOrAfter(begin);
+  if (first < index.count()) {
+    const LiveBlock& b = index.at(first);
+    if (b.address - begin <= 64 && b.address + b.size <= end && end - (b.address + b.size) < 8192 &&
+        b.size >= 64 * 1024) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable& readable,
                 format::SnapshotWriter& out) {
   auto rootsIn = [&](RootKind kind, uint64_t begin, uint64_t end) {
@@ -221,17 +255,18 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
     // Static TLS sits below fs_base, the thread control block (with the DTV) above.
     if (r.fs_base) rootsIn(RootKind::Tls, r.fs_base - job.tlsBelow, r.fs_base + 2304);
   }
-  // Every other writable mapping: glibc's cached thread stacks, ld.so's TLS, JIT heaps,
-  // arenas of the program's own (memcheck scans these too). Not: the malloc heap itself
-  // (a mapping that holds a live block, or [heap]: freed chunks keep stale pointers), the
-  // tracer's memory and the writer thread's stack, live threads' stacks (scanned from
-  // their stack pointer above) and the objects' segments (scanned as data above).
+  // Every other writable or anonymous mapping: glibc's cached thread stacks, ld.so's TLS, JIT
+  // heaps, arenas of the program's own such as pymalloc's (memcheck scans these too). Not: the
+  // malloc heap itself (freed chunks keep stale pointers), the tracer's memory and the
+  // writer thread's stack, live threads' stacks (scanned from their stack pointer above)
+  // and the objects' segments (scanned as data above). Live blocks inside a scanned
+  // mapping are left out: they are nodes of the graph, not roots.
   TracerRange tracer = tracerRange();
   auto overlaps = [](const SnapshotJob::Range& r, uint64_t begin, uint64_t end) {
     return r.begin < end && begin < r.end;
   };
   auto excluded = [&](uint64_t begin, uint64_t end) {
-    if (index.containsBlockIn(begin, end)) return true;
+    if (mallocHeap(begin, end, index)) return true;
     if (begin < tracer.end && tracer.begin < end) return true;
     if (job.creatorStack >= begin && job.creatorStack < end) return true;
     for (uint32_t i = 0; i < job.threadCount; ++i) {
@@ -248,7 +283,11 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
   };
   for (uint32_t i = 0; i < readable.count; ++i) {
     const auto& m = readable.ranges[i];
-    if (readable.writable[i] != 1 || excluded(m.begin, m.end)) continue;
+    // Writable mappings, and anonymous ones that are not: JIT code pages, which V8 keeps
+    // read-only and executable while it does not write them, hold pointers too.
+    uint8_t flags = readable.writable[i];
+    bool candidate = (flags & Readable::kWritable) || (flags & Readable::kAnonymous);
+    if (!candidate || (flags & Readable::kHeap) || excluded(m.begin, m.end)) continue;
     const SnapshotJob::Range* dead = nullptr;
     for (uint32_t k = 0; k < job.deadStackCount && !dead; ++k) {
       if (job.deadStacks[k].end > m.begin && job.deadStacks[k].end <= m.end)
@@ -261,7 +300,14 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
       rootsIn(RootKind::Tls, std::max<uint64_t>(m.begin, dead->end - live), dead->end);
       continue;
     }
-    rootsIn(RootKind::Mapping, m.begin, m.end);
+    uint64_t at = m.begin;
+    for (uint64_t b = index.firstAtOrAfter(m.begin); b < index.count() && at < m.end; ++b) {
+      const LiveBlock& block = index.at(b);
+      if (block.address >= m.end) break;
+      rootsIn(RootKind::Mapping, at, block.address);
+      at = std::max(at, block.address + block.size);
+    }
+    if (at < m.end) rootsIn(RootKind::Mapping, at, m.end);
   }
 }
 

@@ -24,6 +24,10 @@ TEST_CASE("python3: same output and exit status, a readable trace") {
   // Strings over 512 bytes bypass pymalloc's arenas and come from malloc, one each.
   CHECK(report["summary"]["allocations"].get<uint64_t>() > 20000);
   CHECK(report["summary"]["peak_heap_bytes"].get<uint64_t>() > 20000 * 600);
+  // Nothing definitely or indirectly lost, as valgrind says of python3 too.
+  REQUIRE(report["snapshots"].size() == 1);
+  CHECK(report["snapshots"][0]["blocks"]["definite"] == 0);
+  CHECK(report["snapshots"][0]["blocks"]["indirect"] == 0);
 }
 
 TEST_CASE("node: the leaky Buffer server under load, same answers, leak visible") {
@@ -42,6 +46,11 @@ TEST_CASE("node: the leaky Buffer server under load, same answers, leak visible"
   auto report = analyze(trace);
   CHECK(report["summary"]["complete"] == true);
   CHECK(report["summary"]["allocations"].get<uint64_t>() > 1000);
-  // The 200 retained 64 KiB Buffers are native allocations still live at exit.
+  // The 200 retained 64 KiB Buffers are native allocations still live at exit...
   CHECK(report["summary"]["leaked_bytes"].get<uint64_t>() >= 200 * 64 * 1024);
+  // ...and still reachable (from V8's heap, an anonymous mapping of node's): not lost.
+  // (tidemark calls about a hundred of V8's remembered-set slot sets definitely lost
+  // here, where valgrind calls them reachable: an open question, not asserted.)
+  REQUIRE(report["snapshots"].size() == 1);
+  CHECK(report["snapshots"][0]["bytes"]["reachable"].get<uint64_t>() >= 200 * 64 * 1024);
 }
