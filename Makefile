@@ -1,5 +1,6 @@
 # The two commands of the README. Both install missing Debian packages first.
 BUILD ?= build
+MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc)
 BUILD_TYPE ?= RelWithDebInfo
 

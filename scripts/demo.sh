@@ -8,8 +8,9 @@ out="$build/demo"
 rm -rf "$out"
 mkdir -p "$out"
 
-echo "== tracing samples/event_server under load (10 rounds x 1000 requests, 10 connections)"
-"$bin/tidemark" record -o "$out/server.tmk" -- \
+echo "== tracing samples/event_server under load (10 rounds x 1000 requests, 10 connections),"
+echo "   with a heap-graph snapshot every 500 ms and one at exit"
+"$bin/tidemark" record --snapshot-every 500ms -o "$out/server.tmk" -- \
   "$bin/event_server" --port-file "$out/port" > "$out/server.log" 2>&1 &
 record=$!
 trap 'kill $record 2>/dev/null || true' EXIT
