@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Tracer overhead in one run: alloc_bench untraced, under `tidemark record` and under
-# heaptrack, with mixed (power-law) and fixed 64-byte sizes. Prints wall time, slowdown
+# Tracer overhead in one run: alloc_bench untraced, under `tidemark record` (default, and
+# --no-snapshots: recording only) and under heaptrack, with mixed (power-law) and fixed 64-byte sizes. Prints wall time, slowdown
 # against the untraced run, peak RSS and trace bytes per allocation call.
 # heaptrack may run out of memory or crash on the mixed sizes; that is reported, not fatal.
 #   bench/run_overhead.sh [BUILD_DIR] [OPS]
@@ -39,21 +39,28 @@ best_of() {  # best_of N NAME CMD...: the fastest of N runs (the machine is nois
   secs=$best rss_kb=$best_rss status=$best_status
 }
 
-printf "%-8s %-10s %9s %9s %10s %14s  %s\n" sizes tool seconds slowdown "peak RSS" "trace B/call" status
+printf "%-8s %-12s %7s %9s %10s %14s  %s\n" sizes tool seconds slowdown "peak RSS" "trace B/call" status
 for mode in mixed fixed; do
   args=(--ops "$ops")
   [ "$mode" = fixed ] && args+=(--fixed 64)
 
   best_of 5 "$mode-plain" "$bin/alloc_bench" "${args[@]}"
   base=$secs
-  printf "%-8s %-10s %9.2f %9s %8d MB %14s  %s\n" "$mode" untraced "$secs" 1.00 $((rss_kb / 1024)) - ok
+  printf "%-8s %-12s %7.2f %9s %8d MB %14s  %s\n" "$mode" untraced "$secs" 1.00 $((rss_kb / 1024)) - ok
 
-  rm -f "$work"/*.tmk
-  best_of 5 "$mode-tidemark" "$bin/tidemark" record -o "$work/$mode.tmk" -- "$bin/alloc_bench" "${args[@]}"
-  bytes=$(stat -c %s "$work/$mode.tmk")
-  printf "%-8s %-10s %9.2f %9.2f %8d MB %14.2f  %s\n" "$mode" tidemark "$secs" \
-    "$(awk "BEGIN{print $secs / $base}")" $((rss_kb / 1024)) "$(awk "BEGIN{print $bytes / $ops}")" \
-    "$([ "$status" -eq 0 ] && echo ok || echo "exit $status")"
+  # tidemark as it runs by default (keeping the live-block table for the snapshot at
+  # exit), and recording allocations only.
+  for variant in tidemark tidemark-rec; do
+    flags=()
+    [ "$variant" = tidemark-rec ] && flags=(--no-snapshots)
+    rm -f "$work"/*.tmk
+    best_of 5 "$mode-$variant" "$bin/tidemark" record "${flags[@]}" -o "$work/$mode.tmk" -- \
+      "$bin/alloc_bench" "${args[@]}"
+    bytes=$(stat -c %s "$work/$mode.tmk")
+    printf "%-8s %-12s %7.2f %9.2f %8d MB %14.2f  %s\n" "$mode" "$variant" "$secs" \
+      "$(awk "BEGIN{print $secs / $base}")" $((rss_kb / 1024)) "$(awk "BEGIN{print $bytes / $ops}")" \
+      "$([ "$status" -eq 0 ] && echo ok || echo "exit $status")"
+  done
 
   rm -f "$work"/heaptrack.*
   run "$mode-heaptrack" heaptrack -o "$work/heaptrack.$mode" "$bin/alloc_bench" "${args[@]}"
@@ -63,6 +70,6 @@ for mode in mixed fixed; do
   if [ "$status" -ne 0 ] || ! grep -q "alloc_bench: $ops allocation calls" "$work/$mode-heaptrack.out"; then
     verdict="FAILED (exit $status): $(grep -m1 -iE 'killed|error|abort|memory' "$work/$mode-heaptrack.out" | cut -c1-60)"
   fi
-  printf "%-8s %-10s %9.2f %9.2f %8d MB %14.2f  %s\n" "$mode" heaptrack "$secs" \
+  printf "%-8s %-12s %7.2f %9.2f %8d MB %14.2f  %s\n" "$mode" heaptrack "$secs" \
     "$(awk "BEGIN{print $secs / $base}")" $((rss_kb / 1024)) "$(awk "BEGIN{print $bytes / $ops}")" "$verdict"
 done

@@ -12,7 +12,7 @@ void parse(const char* text, bool* out) { *out = strcmp(text, "0") != 0 && *text
 void parse(const char* text, uint32_t* out) {
   char* end;
   unsigned long value = strtoul(text, &end, 10);
-  if (*text && !*end && value > 0 && value < 86'400'000ul) *out = static_cast<uint32_t>(value);
+  if (*text && !*end && value < 86'400'000ul) *out = static_cast<uint32_t>(value);
 }
 
 }  // namespace
@@ -23,6 +23,9 @@ Options readOptions() {
   if (const char* text = getenv(env)) parse(text, &options.field);
   TIDEMARK_OPTIONS(TIDEMARK_OPTION_READ)
 #undef TIDEMARK_OPTION_READ
+  // 0 means "off" for the snapshot options; the writer's intervals need a period.
+  if (options.sampleIntervalMs == 0) options.sampleIntervalMs = Options{}.sampleIntervalMs;
+  if (options.flushIntervalMs == 0) options.flushIntervalMs = Options{}.flushIntervalMs;
   return options;
 }
 

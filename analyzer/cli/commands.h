@@ -11,6 +11,7 @@ struct RecordArgs {
   std::string output;  // empty: the tracer's default names
   bool followExec = true;
   bool snapshotAtExit = true;
+  bool snapshots = true;         // false: no live-block table, no snapshot of any kind
   uint64_t snapshotEveryMs = 0;  // 0: no periodic snapshots
   std::vector<std::string> command;
 };

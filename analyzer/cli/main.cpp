@@ -20,6 +20,10 @@ int main(int argc, char** argv) {
   bool noSnapshotAtExit = false;
   recordCommand->add_flag("--no-snapshot-at-exit", noSnapshotAtExit,
                           "Do not take a heap-graph snapshot when the program exits");
+  bool noSnapshots = false;
+  recordCommand->add_flag("--no-snapshots", noSnapshots,
+                          "No heap-graph snapshots at all (not at exit, not on request): the "
+                          "tracer then keeps no table of live blocks, which costs less");
   std::string snapshotEvery;
   recordCommand->add_option("--snapshot-every", snapshotEvery,
                             "Take a heap-graph snapshot periodically, e.g. 500ms, 10s, 5m, 1h");
@@ -51,7 +55,8 @@ int main(int argc, char** argv) {
   if (snapshotCommand->parsed()) return runSnapshot(snapshot);
   if (recordCommand->parsed()) {
     record.followExec = !noFollowExec;
-    record.snapshotAtExit = !noSnapshotAtExit;
+    record.snapshotAtExit = !noSnapshotAtExit && !noSnapshots;
+    record.snapshots = !noSnapshots;
     if (!snapshotEvery.empty()) {
       record.snapshotEveryMs = parseDurationMs(snapshotEvery);
       if (record.snapshotEveryMs == 0) {

@@ -94,6 +94,7 @@ int runRecord(const RecordArgs& args) {
     setenv("TIDEMARK_MANIFEST", manifest.c_str(), 1);
     setenv("TIDEMARK_FOLLOW_EXEC", args.followExec ? "1" : "0", 1);
     setenv("TIDEMARK_SNAPSHOT_AT_EXIT", args.snapshotAtExit ? "1" : "0", 1);
+    if (!args.snapshots) setenv("TIDEMARK_SNAPSHOT_SIGNAL", "0", 1);
     if (args.snapshotEveryMs) {
       setenv("TIDEMARK_SNAPSHOT_MS", std::to_string(args.snapshotEveryMs).c_str(), 1);
     }
