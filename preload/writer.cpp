@@ -281,6 +281,12 @@ void adaptCompression() {
 void finishTrace(ExitReason reason) {
   uint64_t now = monotonicUs();
   drainRings(false);
+  // A snapshot asked for just before the end is still taken.
+  if (uint32_t trigger = state.snapshotRequest.exchange(0); trigger && snapshotsEnabled()) {
+    takeSnapshot(static_cast<SnapshotTrigger>(trigger), now, *state.encoder, state.deadStacks,
+                 state.deadStackCount);
+    now = monotonicUs();
+  }
   if (snapshotsEnabled() && options().snapshotAtExit &&
       (reason == ExitReason::Normal || reason == ExitReason::FastExit)) {
     takeSnapshot(SnapshotTrigger::Exit, now, *state.encoder, state.deadStacks,

@@ -22,7 +22,7 @@ int main() {
   tidemark_mark("start");
   lostFirst();
   tidemark_snapshot();
-  usleep(300'000);  // the tracer's thread takes it meanwhile
+  usleep(1'000'000);  // the tracer's thread takes it meanwhile
   tidemark_mark("second leak");
   lostSecond();
   tidemark_snapshot();
