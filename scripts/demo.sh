@@ -28,4 +28,10 @@ cat "$out/server.log"
 echo
 "$bin/tidemark" analyze "$out/server.tmk" --top 8
 echo
+if command -v xvfb-run > /dev/null &&
+  xvfb-run -a "$bin/tidemark-view" "$out/server.tmk" --screenshot "$out/timeline.png" \
+    --size 1280x720 > /dev/null 2>&1; then
+  echo "== tidemark-view's timeline of this run, drawn headless: $out/timeline.png"
+fi
 echo "== the trace is $out/server.tmk; try: $bin/tidemark analyze --json $out/server.tmk"
+echo "   or, with a display: $bin/tidemark view $out/server.tmk"

@@ -38,4 +38,7 @@ struct SnapshotArgs {
 // Asks a traced process for a snapshot. 0 when the request was sent.
 int runSnapshot(const SnapshotArgs& args);
 
+// Replaces this process with tidemark-view (found beside this program) and `args`.
+int runView(const std::vector<std::string>& args);
+
 }  // namespace tidemark::cli

@@ -51,8 +51,13 @@ int main(int argc, char** argv) {
       "--signal", snapshot.signal,
       "Signal number (default: the process's TIDEMARK_SNAPSHOT_SIGNAL, 40)");
 
+  auto* viewCommand = app.add_subcommand(
+      "view", "Open a trace in tidemark-view: tidemark view TRACE [tidemark-view options]");
+  viewCommand->prefix_command();  // everything after `view` goes to tidemark-view
+
   CLI11_PARSE(app, argc, argv);
   if (snapshotCommand->parsed()) return runSnapshot(snapshot);
+  if (viewCommand->parsed()) return runView(viewCommand->remaining());
   if (recordCommand->parsed()) {
     record.followExec = !noFollowExec;
     record.snapshotAtExit = !noSnapshotAtExit && !noSnapshots;

@@ -60,6 +60,16 @@ uint64_t parseDurationMs(const std::string& text) {
   return ms >= 1 && ms < 1e12 ? static_cast<uint64_t>(ms) : 0;
 }
 
+int runView(const std::vector<std::string>& args) {
+  fs::path viewer = fs::read_symlink("/proc/self/exe").parent_path() / "tidemark-view";
+  std::vector<char*> argv{const_cast<char*>("tidemark-view")};
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  execv(viewer.c_str(), argv.data());
+  fprintf(stderr, "tidemark: cannot run %s: %s\n", viewer.c_str(), strerror(errno));
+  return 1;
+}
+
 int runRecord(const RecordArgs& args) {
   std::string library = findTracerLibrary();
   if (library.empty()) {

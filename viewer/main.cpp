@@ -1,0 +1,154 @@
+// tidemark-view: an ImGui + GLFW window over one trace. Backend set-up lives here; each
+// panel is a function of (analysis, its state) in a file of its own.
+//   tidemark-view TRACE [--screenshot OUT.png] [--view timeline|sites|leaks] [--size WxH]
+#include <GLFW/glfw3.h>
+#include <backends/imgui_impl_glfw.h>
+#include <backends/imgui_impl_opengl3.h>
+#include <imgui.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "leaks_panel.h"
+#include "loaded_trace.h"
+#include "plot_math.h"
+#include "screenshot.h"
+#include "sites_panel.h"
+#include "timeline_panel.h"
+
+namespace {
+
+using namespace tidemark::viewer;
+
+struct ViewerState {
+  TimelineState timeline;
+  SitesState sites;
+  std::string forcedView;  // the tab a screenshot shows
+};
+
+void drawSummary(const tidemark::analysis::Analysis& a) {
+  const auto& s = a.summary;
+  ImGui::Text("%s   pid %d   %s   %llu allocations   peak heap %s   peak RSS %s",
+              s.executable.c_str(), s.pid, formatSeconds(s.durationS).c_str(),
+              static_cast<unsigned long long>(s.allocations), formatBytes(s.peakHeapBytes).c_str(),
+              formatBytes(s.peakRssBytes).c_str());
+}
+
+void drawFrame(const LoadedTrace& trace, ViewerState& state) {
+  const ImGuiViewport* viewport = ImGui::GetMainViewport();
+  ImGui::SetNextWindowPos(viewport->WorkPos);
+  ImGui::SetNextWindowSize(viewport->WorkSize);
+  ImGui::Begin("tidemark", nullptr,
+               ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove |
+                   ImGuiWindowFlags_NoBringToFrontOnFocus);
+  if (!trace.ready()) {
+    ImGui::Text("Reading %s ...", trace.path().c_str());
+    ImGui::ProgressBar(trace.progress());
+  } else if (!trace.analysis()) {
+    ImGui::TextWrapped("Cannot read the trace: %s", trace.error().c_str());
+  } else {
+    const auto& a = *trace.analysis();
+    drawSummary(a);
+    if (ImGui::BeginTabBar("views")) {
+      auto tab = [&](const char* name) {
+        ImGuiTabItemFlags flags = state.forcedView == name ? ImGuiTabItemFlags_SetSelected : 0;
+        return ImGui::BeginTabItem(name, nullptr, flags);
+      };
+      if (tab("timeline")) {
+        drawTimeline(a, state.timeline);
+        ImGui::EndTabItem();
+      }
+      if (tab("sites")) {
+        drawSites(a, state.sites);
+        ImGui::EndTabItem();
+      }
+      if (tab("leaks")) {
+        drawLeaks(a);
+        ImGui::EndTabItem();
+      }
+      ImGui::EndTabBar();
+    }
+  }
+  ImGui::End();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"tidemark-view: the heap timeline, sites and leaks of a tidemark trace"};
+  std::string path, screenshot, view = "timeline", size = "1280x800";
+  app.add_option("trace", path, "Trace file (.tmk)")->required();
+  app.add_option("--screenshot", screenshot, "Draw once, write this PNG and exit (headless use)");
+  app.add_option("--view", view, "The view a screenshot shows")
+      ->check(CLI::IsMember({"timeline", "sites", "leaks"}));
+  app.add_option("--size", size, "Window size, WIDTHxHEIGHT");
+  CLI11_PARSE(app, argc, argv);
+  int width = 1280, height = 800;
+  if (sscanf(size.c_str(), "%dx%d", &width, &height) != 2 || width < 200 || height < 150) {
+    fprintf(stderr, "tidemark-view: --size wants WIDTHxHEIGHT, e.g. 1280x800\n");
+    return 2;
+  }
+
+  if (!glfwInit()) {
+    fprintf(stderr, "tidemark-view: cannot open a window (no display? try xvfb-run)\n");
+    return 1;
+  }
+  glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
+  glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 3);
+  glfwWindowHint(GLFW_OPENGL_PROFILE, GLFW_OPENGL_CORE_PROFILE);
+  if (!screenshot.empty()) glfwWindowHint(GLFW_VISIBLE, GLFW_FALSE);
+  GLFWwindow* window =
+      glfwCreateWindow(width, height, ("tidemark-view " + path).c_str(), nullptr, nullptr);
+  if (!window) {
+    fprintf(stderr, "tidemark-view: cannot create an OpenGL 3.3 window\n");
+    glfwTerminate();
+    return 1;
+  }
+  glfwMakeContextCurrent(window);
+  glfwSwapInterval(1);
+  IMGUI_CHECKVERSION();
+  ImGui::CreateContext();
+  ImGui::GetIO().IniFilename = nullptr;  // no imgui.ini beside the user's files
+  ImGui::StyleColorsDark();
+  ImGui_ImplGlfw_InitForOpenGL(window, true);
+  ImGui_ImplOpenGL3_Init("#version 330 core");
+
+  LoadedTrace trace(path);
+  ViewerState state;
+  if (!screenshot.empty()) state.forcedView = view;
+  int settleFrames = 3;  // frames after loading before a screenshot: layout settles
+  int status = 0;
+  while (!glfwWindowShouldClose(window)) {
+    glfwPollEvents();
+    ImGui_ImplOpenGL3_NewFrame();
+    ImGui_ImplGlfw_NewFrame();
+    ImGui::NewFrame();
+    drawFrame(trace, state);
+    ImGui::Render();
+    int fbWidth, fbHeight;
+    glfwGetFramebufferSize(window, &fbWidth, &fbHeight);
+    glViewport(0, 0, fbWidth, fbHeight);
+    glClearColor(0.08f, 0.08f, 0.10f, 1);
+    glClear(GL_COLOR_BUFFER_BIT);
+    ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+    if (!screenshot.empty() && trace.ready() && --settleFrames < 0) {
+      if (!writeScreenshot(screenshot, fbWidth, fbHeight)) {
+        fprintf(stderr, "tidemark-view: cannot write %s\n", screenshot.c_str());
+        status = 1;
+      } else if (!trace.analysis()) {
+        fprintf(stderr, "tidemark-view: %s\n", trace.error().c_str());
+        status = 1;
+      }
+      break;
+    }
+    glfwSwapBuffers(window);
+  }
+  ImGui_ImplOpenGL3_Shutdown();
+  ImGui_ImplGlfw_Shutdown();
+  ImGui::DestroyContext();
+  glfwDestroyWindow(window);
+  glfwTerminate();
+  return status;
+}

@@ -1,0 +1,11 @@
+// Reads the current OpenGL back buffer and writes it as a PNG (rows flipped: OpenGL's
+// first row is the bottom one). Call after drawing and before swapping buffers.
+#pragma once
+
+#include <string>
+
+namespace tidemark::viewer {
+
+bool writeScreenshot(const std::string& path, int width, int height);
+
+}  // namespace tidemark::viewer
