@@ -1,15 +1,20 @@
 // tidemark-view: an ImGui + GLFW window over one trace. Backend set-up lives here; each
 // panel is a function of (analysis, its state) in a file of its own.
 //   tidemark-view TRACE [--screenshot OUT.png] [--view timeline|sites|leaks] [--size WxH]
+//                       [--bench-pan N]
 #include <GLFW/glfw3.h>
 #include <backends/imgui_impl_glfw.h>
 #include <backends/imgui_impl_opengl3.h>
 #include <imgui.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "leaks_panel.h"
 #include "loaded_trace.h"
@@ -84,6 +89,9 @@ int main(int argc, char** argv) {
   app.add_option("--view", view, "The view a screenshot shows")
       ->check(CLI::IsMember({"timeline", "sites", "leaks"}));
   app.add_option("--size", size, "Window size, WIDTHxHEIGHT");
+  int benchPan = 0;
+  app.add_option("--bench-pan", benchPan,
+                 "Benchmark: once loaded, pan the timeline for N frames, print frame times, exit");
   CLI11_PARSE(app, argc, argv);
   int width = 1280, height = 800;
   if (sscanf(size.c_str(), "%dx%d", &width, &height) != 2 || width < 200 || height < 150) {
@@ -98,7 +106,7 @@ int main(int argc, char** argv) {
   glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
   glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 3);
   glfwWindowHint(GLFW_OPENGL_PROFILE, GLFW_OPENGL_CORE_PROFILE);
-  if (!screenshot.empty()) glfwWindowHint(GLFW_VISIBLE, GLFW_FALSE);
+  if (!screenshot.empty() || benchPan) glfwWindowHint(GLFW_VISIBLE, GLFW_FALSE);
   GLFWwindow* window =
       glfwCreateWindow(width, height, ("tidemark-view " + path).c_str(), nullptr, nullptr);
   if (!window) {
@@ -107,7 +115,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   glfwMakeContextCurrent(window);
-  glfwSwapInterval(1);
+  glfwSwapInterval(benchPan ? 0 : 1);  // a benchmark measures drawing, not the display rate
   IMGUI_CHECKVERSION();
   ImGui::CreateContext();
   ImGui::GetIO().IniFilename = nullptr;  // no imgui.ini beside the user's files
@@ -120,7 +128,17 @@ int main(int argc, char** argv) {
   if (!screenshot.empty()) state.forcedView = view;
   int settleFrames = 3;  // frames after loading before a screenshot: layout settles
   int status = 0;
+  auto launched = std::chrono::steady_clock::now();
+  std::vector<double> frameMs;
+  auto frameStart = launched;
   while (!glfwWindowShouldClose(window)) {
+    if (benchPan && trace.ready() && trace.analysis()) {
+      // Show a tenth of the run and move it by 1 % of the run each frame.
+      double duration = std::max(trace.analysis()->summary.durationS, 1e-3);
+      double at = std::fmod(frameMs.size() * 0.01, 0.9) * duration;
+      state.timeline.viewStart = at;
+      state.timeline.viewEnd = at + duration / 10;
+    }
     glfwPollEvents();
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplGlfw_NewFrame();
@@ -144,6 +162,25 @@ int main(int argc, char** argv) {
       break;
     }
     glfwSwapBuffers(window);
+    if (benchPan && trace.ready()) {
+      glFinish();  // count the rasteriser's work too (llvmpipe without a GPU)
+      auto now = std::chrono::steady_clock::now();
+      if (frameMs.empty()) {
+        printf("first frame after %.0f ms\n",
+               std::chrono::duration<double, std::milli>(now - launched).count());
+      }
+      frameMs.push_back(std::chrono::duration<double, std::milli>(now - frameStart).count());
+      if (static_cast<int>(frameMs.size()) > benchPan) break;
+    }
+    frameStart = std::chrono::steady_clock::now();
+  }
+  if (frameMs.size() > 1) {
+    frameMs.erase(frameMs.begin());  // the first frame includes the wait for the analysis
+    std::sort(frameMs.begin(), frameMs.end());
+    double total = 0;
+    for (double ms : frameMs) total += ms;
+    printf("panning: %zu frames, mean %.2f ms, p95 %.2f ms, max %.2f ms\n", frameMs.size(),
+           total / frameMs.size(), frameMs[frameMs.size() * 95 / 100], frameMs.back());
   }
   ImGui_ImplOpenGL3_Shutdown();
   ImGui_ImplGlfw_Shutdown();
