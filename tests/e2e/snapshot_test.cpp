@@ -156,7 +156,7 @@ TEST_CASE("valgrind differential: the sample server under load") {
 TEST_CASE("100 snapshots while threads block in 8 kinds of call: no EINTR, all complete") {
   std::string dir = freshDir("blocking");
   RunResult r = run({tool("tidemark"), "record", "--snapshot-every", "10ms", "-o", dir + "/b.tmk",
-                     "--", tool("test_blocking"), "4"});
+                     "--", tool("test_blocking"), "6"});
   INFO(r.output);
   CHECK(r.status == 0);
   CHECK(r.output.find("eintr=0") != std::string::npos);
