@@ -172,8 +172,8 @@ struct SnapshotBeginRecord {
   uint32_t flags;    // kSnapshotIncomplete: a thread could not be stopped in time
   uint32_t reserved;
   uint64_t blocks;
-  uint64_t roots;
-  uint64_t edges;
+  uint64_t roots;  // 0: the scan does not know them when it begins (reserved)
+  uint64_t edges;  // 0, likewise
 };
 static_assert(sizeof(SnapshotBeginRecord) == 72);
 inline constexpr uint32_t kSnapshotIncomplete = 1;

@@ -250,9 +250,9 @@ void TraceReader::decodeRecord(const uint8_t* data, size_t bytes, uint64_t at, R
       SnapshotBeginRecord r;
       if (!fixedPart(data, bytes, &r)) fail(at, "corrupt trace: bad snapshot record");
       snapshotAddress_ = snapshotSource_ = snapshotBlocks_ = 0;
-      v.onSnapshotBegin(
-          SnapshotInfo{r.id, r.timeUs, r.pauseUs, 0, static_cast<SnapshotTrigger>(r.trigger),
-                       (r.flags & kSnapshotIncomplete) == 0, r.blocks, r.roots, r.edges});
+      v.onSnapshotBegin(SnapshotInfo{r.id, r.timeUs, r.pauseUs,
+                                     static_cast<SnapshotTrigger>(r.trigger),
+                                     (r.flags & kSnapshotIncomplete) == 0, r.blocks});
       return;
     }
     case RecordKind::SnapshotBlocks:

@@ -69,12 +69,9 @@ struct SnapshotInfo {
   uint32_t id = 0;
   uint64_t timeUs = 0;
   uint64_t pauseUs = 0;
-  uint64_t scanUs = 0;  // from the SnapshotEnd record
   SnapshotTrigger trigger = SnapshotTrigger::Exit;
   bool complete = true;
   uint64_t blocks = 0;
-  uint64_t roots = 0;
-  uint64_t edges = 0;
 };
 
 struct SnapshotBlock {

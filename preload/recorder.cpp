@@ -132,8 +132,6 @@ void record(Encode&& encode) {
 TracerScope::TracerScope() : wasInside_(tInsideTracer) { tInsideTracer = true; }
 TracerScope::~TracerScope() { tInsideTracer = wasInside_; }
 
-bool insideTracer() { return tInsideTracer; }
-
 void initThreadExitKey() { exitKeyReady = pthread_key_create(&exitKey, onThreadExit) == 0; }
 
 void recordAlloc(format::AllocFunction function, const void* block, size_t size) {

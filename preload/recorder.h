@@ -17,9 +17,6 @@ void recordMunmap(const void* address, size_t length);
 // A label on the timeline (tidemark_mark()).
 void recordMark(const char* label);
 
-// True while the calling thread runs tracer code; a hook called then must not record.
-bool insideTracer();
-
 // Runs `f` with the calling thread marked as inside the tracer.
 class TracerScope {
  public:

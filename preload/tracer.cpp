@@ -60,7 +60,6 @@ void afterForkInChild() {
 }  // namespace
 
 bool tracing() { return state.load(std::memory_order_relaxed) == Lifecycle::Enabled; }
-Lifecycle lifecycle() { return state.load(std::memory_order_acquire); }
 void disableAfterWriteFailure() {
   Lifecycle expected = Lifecycle::Enabled;
   state.compare_exchange_strong(expected, Lifecycle::Disabled);

@@ -14,7 +14,6 @@ class StackTable;
 enum class Lifecycle : uint32_t { Uninitialized, Initializing, Enabled, Stopping, Disabled };
 
 bool tracing();
-Lifecycle lifecycle();
 
 // Called from the library constructor. Resolves real functions, maps tracer memory,
 // opens the trace and starts the writer thread. On any failure tracing stays off.

@@ -32,7 +32,6 @@ class HeapReplay : public format::RecordVisitor {
   const std::vector<Site>& sites() const { return sites_; }
   const std::unordered_map<uint32_t, std::vector<uint64_t>>& stacks() const { return stacks_; }
   const std::vector<format::ModuleInfo>& modules() const { return modules_; }
-  const std::unordered_map<uint64_t, LiveBlock>& liveBlocks() const { return live_; }
   // Fills everything in `out` that replay knows (not frames, not sorting).
   void fillSummary(Analysis& out, bool truncated) const;
 
