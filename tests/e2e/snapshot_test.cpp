@@ -199,6 +199,7 @@ TEST_CASE("tidemark.h: snapshots and marks asked for by the program itself") {
   REQUIRE(r.status == 0);
   auto report = analyze(dir + "/a.tmk");
   const auto& snapshots = report["snapshots"];
+  INFO("snapshots: " << snapshots.dump() << "\nsummary: " << report["summary"].dump());
   REQUIRE(snapshots.size() == 3);
   CHECK(snapshots[0]["trigger"] == "api");
   CHECK(snapshots[1]["trigger"] == "api");
