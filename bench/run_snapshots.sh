@@ -10,6 +10,8 @@ bin="$build/bin"
 work=$(mktemp -d /tmp/tidemark-snapbench-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
+elapsed() { awk "BEGIN{print $(date +%s.%N) - $1}"; }  # seconds since a date +%s.%N
+
 printf "%-8s %10s %10s %12s %12s\n" heap pause_ms scan_ms "scan GB/s" "pause ms/GB"
 for mb in 100 1024 4096; do
   "$bin/tidemark" record -o "$work/h$mb.tmk" -- "$bin/snapshot_bench" "$mb" > /dev/null 2>&1
@@ -38,22 +40,22 @@ serve() {  # serve LOG CMD...: runs the server under CMD with the load, prints s
 }
 start=$(serve tidemark.log "$bin/tidemark" record -o "$work/server.tmk" --)
 "$bin/tidemark" analyze "$work/server.tmk" > "$work/report.txt"
-tidemark_s=$(echo "$(date +%s.%N) - $start" | bc)
+tidemark_s=$(elapsed "$start")
 start=$(serve valgrind.log valgrind --leak-check=full --show-leak-kinds=all)
-valgrind_s=$(echo "$(date +%s.%N) - $start" | bc)
+valgrind_s=$(elapsed "$start")
 grep -m1 "definitely lost" "$work/report.txt" | sed 's/^ */tidemark: /'
 grep -m1 "definitely lost:" "$work/valgrind.log" | sed 's/^==[0-9]*== */valgrind: /'
 printf "tidemark %.2f s, valgrind %.2f s: tidemark takes %.2f of valgrind's time\n" \
-  "$tidemark_s" "$valgrind_s" "$(echo "$tidemark_s / $valgrind_s" | bc -l)"
+  "$tidemark_s" "$valgrind_s" "$(awk "BEGIN{print $tidemark_s / $valgrind_s}")"
 
 echo
 echo "time to a leak report: alloc_bench, 1M allocation calls (CPU-bound)"
 start=$(date +%s.%N)
 "$bin/tidemark" record -o "$work/bench.tmk" -- "$bin/alloc_bench" --ops 1000000 > /dev/null 2>&1
 "$bin/tidemark" analyze "$work/bench.tmk" > /dev/null
-tidemark_s=$(echo "$(date +%s.%N) - $start" | bc)
+tidemark_s=$(elapsed "$start")
 start=$(date +%s.%N)
 valgrind --leak-check=full "$bin/alloc_bench" --ops 1000000 > /dev/null 2>&1
-valgrind_s=$(echo "$(date +%s.%N) - $start" | bc)
+valgrind_s=$(elapsed "$start")
 printf "tidemark %.2f s, valgrind %.2f s: tidemark takes %.2f of valgrind's time\n" \
-  "$tidemark_s" "$valgrind_s" "$(echo "$tidemark_s / $valgrind_s" | bc -l)"
+  "$tidemark_s" "$valgrind_s" "$(awk "BEGIN{print $tidemark_s / $valgrind_s}")"
