@@ -97,7 +97,10 @@ TEST_CASE("sample server: each planted leak with its exact bytes, blocks and sta
 }
 
 TEST_CASE("sample server: the traced run serves and prints what the untraced one does") {
-  std::string dir = freshDir("server-untraced");
-  std::string plain = serveLoad(dir, "");
+  std::string plain = serveLoad(freshDir("server-untraced"), "");
   CHECK(plain == "event_server: served 700 requests over 7 connections, 700 cached\n");
+  std::string dir = freshDir("server-traced");
+  std::string trace = dir + "/server.tmk";
+  // Traced, the output is the same but for record's own last line.
+  CHECK(serveLoad(dir, trace) == plain + "tidemark: wrote " + trace + "\n");
 }
