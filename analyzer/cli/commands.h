@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,7 +21,9 @@ struct RecordArgs {
 // death by signal N, as a shell reports it).
 int runRecord(const RecordArgs& args);
 
-// "500ms", "10s", "5m", "1h" (a bare number is seconds) → milliseconds; 0 when invalid.
+// "500ms", "10s", "5m", "1h" (a bare number is seconds) → seconds; nullopt when invalid.
+std::optional<double> parseSeconds(const std::string& text);
+// The same → whole milliseconds; 0 when invalid or shorter than 1 ms.
 uint64_t parseDurationMs(const std::string& text);
 
 struct AnalyzeArgs {
@@ -30,6 +34,16 @@ struct AnalyzeArgs {
 };
 // 0 on success, 1 when the trace cannot be read, 3 when --fail-on found such leaks.
 int runAnalyze(const AnalyzeArgs& args);
+
+struct CompareArgs {
+  std::string trace;
+  std::string from, to;  // durations since the start; `to` empty: the end of the trace
+  bool json = false;
+  size_t top = 0;  // 0: 10 in text, every changed site in JSON
+};
+// What changed on the heap between two times, per site. 0, or 1 when unreadable, 2 for
+// a bad time.
+int runCompare(const CompareArgs& args);
 
 struct SnapshotArgs {
   int pid = 0;

@@ -43,6 +43,19 @@ int main(int argc, char** argv) {
                    "definite, indirect (definite or indirect), possible (any lost)")
       ->check(CLI::IsMember({"none", "definite", "indirect", "possible"}));
 
+  CompareArgs compare;
+  auto* compareCommand = app.add_subcommand(
+      "compare", "What changed on the heap between two times of a run, per call stack");
+  compareCommand->add_option("trace", compare.trace, "Trace file (.tmk)")->required();
+  compareCommand
+      ->add_option("--from", compare.from,
+                   "Start time since the program started, e.g. 0, 500ms, 10s, 5m")
+      ->required();
+  compareCommand->add_option("--to", compare.to, "End time (default: the end of the trace)");
+  compareCommand->add_flag("--json", compare.json, "JSON output (schema: docs/json.md)");
+  compareCommand->add_option("--top", compare.top,
+                             "How many call stacks to list (default: 10 in text, all in JSON)");
+
   SnapshotArgs snapshot;
   auto* snapshotCommand = app.add_subcommand(
       "snapshot", "Ask a traced process for a heap-graph snapshot (written into its trace)");
@@ -57,6 +70,7 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   if (snapshotCommand->parsed()) return runSnapshot(snapshot);
+  if (compareCommand->parsed()) return runCompare(compare);
   if (viewCommand->parsed()) return runView(viewCommand->remaining());
   if (recordCommand->parsed()) {
     record.followExec = !noFollowExec;

@@ -42,24 +42,6 @@ std::string manifestPath() {
 
 }  // namespace
 
-uint64_t parseDurationMs(const std::string& text) {
-  size_t digits = 0;
-  while (digits < text.size() &&
-         (isdigit(static_cast<unsigned char>(text[digits])) || text[digits] == '.')) {
-    ++digits;
-  }
-  if (digits == 0) return 0;
-  double value = std::stod(text.substr(0, digits));
-  std::string unit = text.substr(digits);
-  double scale = unit == "ms"                  ? 1
-                 : unit == "s" || unit.empty() ? 1e3
-                 : unit == "m"                 ? 60e3
-                 : unit == "h"                 ? 3600e3
-                                               : 0;
-  double ms = value * scale;
-  return ms >= 1 && ms < 1e12 ? static_cast<uint64_t>(ms) : 0;
-}
-
 int runView(const std::vector<std::string>& args) {
   fs::path viewer = fs::read_symlink("/proc/self/exe").parent_path() / "tidemark-view";
   std::vector<char*> argv{const_cast<char*>("tidemark-view")};

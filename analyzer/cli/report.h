@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "analysis.h"
+#include "comparison.h"
 
 namespace tidemark::cli {
 
@@ -12,5 +13,9 @@ void printTextReport(const analysis::Analysis& analysis, size_t top, std::FILE* 
 
 // The stable JSON schema of docs/json.md. `top` 0 lists every site.
 nlohmann::json jsonReport(const analysis::Analysis& analysis, size_t top);
+
+void printTextComparison(const analysis::Analysis& analysis, const analysis::Comparison& comparison,
+                         size_t top, std::FILE* out);
+nlohmann::json jsonComparison(const analysis::Comparison& comparison, size_t top);
 
 }  // namespace tidemark::cli

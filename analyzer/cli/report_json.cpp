@@ -13,6 +13,12 @@ json frameJson(const analysis::Frame& f) {
           {"module", f.module},     {"inlined", f.inlined}, {"address", f.address}};
 }
 
+json stackJson(const std::vector<analysis::Frame>& frames) {
+  json stack = json::array();
+  for (const auto& f : frames) stack.push_back(frameJson(f));
+  return stack;
+}
+
 }  // namespace
 
 json jsonReport(const analysis::Analysis& a, size_t top) {
@@ -46,8 +52,6 @@ json jsonReport(const analysis::Analysis& a, size_t top) {
   json sites = json::array();
   for (size_t i = 0; i < a.sites.size() && (top == 0 || i < top); ++i) {
     const auto& site = a.sites[i];
-    json stack = json::array();
-    for (const auto& f : site.frames) stack.push_back(frameJson(f));
     sites.push_back({{"stack_id", site.stack},
                      {"leaked_bytes", site.leakedBytes},
                      {"leaked_blocks", site.leakedBlocks},
@@ -55,7 +59,7 @@ json jsonReport(const analysis::Analysis& a, size_t top) {
                      {"allocated_bytes", site.allocatedBytes},
                      {"temporary_allocations", site.temporaryAllocations},
                      {"peak_bytes", site.peakBytes},
-                     {"stack", stack}});
+                     {"stack", stackJson(site.frames)}});
   }
   out["sites"] = sites;
   json timeline = json::array();
@@ -102,14 +106,12 @@ json jsonReport(const analysis::Analysis& a, size_t top) {
   out["snapshots"] = snapshots;
   json leaks = json::array();
   for (const auto& group : a.leaks) {
-    json stack = json::array();
-    for (const auto& f : group.frames) stack.push_back(frameJson(f));
     json leak = {{"kind", analysis::leakKindName(group.kind)},
                  {"bytes", group.bytes},
                  {"blocks", group.blocks},
                  {"first_seen_s", group.firstSeenS},
                  {"stack_id", group.stack},
-                 {"stack", stack}};
+                 {"stack", stackJson(group.frames)}};
     if (group.kind == analysis::LeakKind::Definite) leak["indirect_bytes"] = group.indirectBytes;
     if (group.kind == analysis::LeakKind::Indirect) {
       leak["retained_by_stack_id"] = group.retainedByStack;
@@ -119,6 +121,26 @@ json jsonReport(const analysis::Analysis& a, size_t top) {
   out["leaks"] = leaks;
   out["warnings"] = a.warnings;
   return out;
+}
+
+json jsonComparison(const analysis::Comparison& c, size_t top) {
+  json sites = json::array();
+  for (size_t i = 0; i < c.sites.size() && (top == 0 || i < top); ++i) {
+    const auto& change = c.sites[i];
+    sites.push_back({{"stack_id", change.site->stack},
+                     {"net_bytes", change.netBytes()},
+                     {"net_blocks", change.netBlocks},
+                     {"added_bytes", change.addedBytes},
+                     {"added_blocks", change.addedBlocks},
+                     {"removed_bytes", change.removedBytes},
+                     {"removed_blocks", change.removedBlocks},
+                     {"bytes_before", change.bytesBefore},
+                     {"bytes_after", change.bytesAfter},
+                     {"stack", stackJson(change.site->frames)}});
+  }
+  return {{"from_s", c.fromS},           {"to_s", c.toS},
+          {"added_bytes", c.addedBytes}, {"removed_bytes", c.removedBytes},
+          {"net_bytes", c.netBytes},     {"sites", sites}};
 }
 
 }  // namespace tidemark::cli

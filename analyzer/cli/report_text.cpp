@@ -51,6 +51,11 @@ void printStack(const std::vector<analysis::Frame>& frames, std::FILE* out) {
   if (frames.empty()) fmt::print(out, "        (stack unknown)\n");
 }
 
+// "+1,024 B" / "-3.0 MiB": a signed change.
+std::string signedBytes(int64_t n) {
+  return (n < 0 ? "-" : "+") + bytes(static_cast<uint64_t>(n < 0 ? -n : n));
+}
+
 // memcheck's words for the classes, so the two reports read alike.
 const char* leakPhrase(analysis::LeakKind kind) {
   switch (kind) {
@@ -130,6 +135,27 @@ void printTextReport(const analysis::Analysis& a, size_t top, std::FILE* out) {
     printStack(site.frames, out);
   }
   if (leakySites > shown) fmt::print(out, "  ... {} more (--top N)\n", leakySites - shown);
+}
+
+void printTextComparison(const analysis::Analysis& a, const analysis::Comparison& c, size_t top,
+                         std::FILE* out) {
+  fmt::print(out, "tidemark comparison: {}\n", a.path);
+  fmt::print(out, "  from {:.2f} s to {:.2f} s: {} net, {} allocated, {} freed\n", c.fromS, c.toS,
+             signedBytes(c.netBytes), bytes(c.addedBytes), bytes(c.removedBytes));
+  fmt::print(out, "\nsites by net growth ({} changed):\n", c.sites.size());
+  size_t shown = 0;
+  for (const auto& change : c.sites) {
+    if (shown == top) break;
+    ++shown;
+    fmt::print(out,
+               "  #{:<3} {} in {:+} blocks: {} in {} blocks allocated, {} in {} blocks freed; live "
+               "{} -> {}\n",
+               shown, signedBytes(change.netBytes()), change.netBlocks, bytes(change.addedBytes),
+               grouped(change.addedBlocks), bytes(change.removedBytes),
+               grouped(change.removedBlocks), bytes(change.bytesBefore), bytes(change.bytesAfter));
+    printStack(change.site->frames, out);
+  }
+  if (c.sites.size() > shown) fmt::print(out, "  ... {} more (--top N)\n", c.sites.size() - shown);
 }
 
 }  // namespace tidemark::cli

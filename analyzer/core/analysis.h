@@ -21,6 +21,16 @@ struct Frame {
   uint64_t address = 0;  // the return address the frame came from
 };
 
+// A site's counters at one checkpoint (Analysis::checkpointTimesS). Cumulative, so the
+// change between two checkpoints is a subtraction.
+struct SitePoint {
+  uint32_t checkpoint = 0;
+  uint64_t liveBytes = 0;
+  uint64_t liveBlocks = 0;
+  uint64_t allocatedBytes = 0;  // since the start of the trace
+  uint64_t allocations = 0;
+};
+
 // Everything allocated from one distinct call stack.
 struct Site {
   uint32_t stack = 0;
@@ -31,6 +41,9 @@ struct Site {
   uint64_t leakedBytes = 0;  // not freed at exit
   uint64_t leakedBlocks = 0;
   std::vector<Frame> frames;  // innermost first: the caller of the allocation function
+  // The counters at each checkpoint where they changed, in checkpoint order; before the
+  // first point everything was zero (site_history.h reads it).
+  std::vector<SitePoint> history;
 };
 
 struct TimelinePoint {
@@ -113,6 +126,9 @@ struct Analysis {
   Summary summary;
   std::vector<Site> sites;  // sorted by leaked bytes, then peak bytes, descending
   std::vector<TimelinePoint> timeline;
+  // When the site histories were recorded: process samples (every one, or every 2nd, 4th,
+  // ... once the histories outgrow their memory budget) and the end of the trace.
+  std::vector<double> checkpointTimesS;
   std::vector<ThreadSummary> threads;
   std::vector<SnapshotSummary> snapshots;
   std::vector<TimelineMark> marks;

@@ -38,6 +38,7 @@ Analysis analyzeTrace(const std::string& path, const AnalyzeOptions& options) {
     if (counters.allocations == 0) continue;
     out.sites.push_back(counters);
     out.sites.back().frames = framesOf(counters.stack);
+    out.sites.back().history = replay.historyOf(counters);
   }
   out.snapshots = snapshots.snapshots();
   out.leaks = snapshots.leaks();

@@ -55,6 +55,7 @@ void HeapReplay::allocate(uint64_t address, uint64_t size, uint32_t stack, uint6
     it = live_.try_emplace(address, LiveBlock{size, stack}).first;
   }
   Site& s = site(stack);
+  history_.touch(stack);
   ++s.allocations;
   s.allocatedBytes += size;
   s.leakedBytes += size;
@@ -73,6 +74,7 @@ void HeapReplay::release(uint64_t address) {
   auto it = live_.find(address);
   if (it == live_.end()) return;  // allocated before tracing started
   Site& s = site(it->second.stack);
+  history_.touch(it->second.stack);
   s.leakedBytes -= it->second.size;
   --s.leakedBlocks;
   liveBytes_ -= it->second.size;
@@ -145,6 +147,7 @@ void HeapReplay::onSample(const format::ProcessSample& sample) {
     summary_.peakRssTimeS = sample.timeUs / 1e6;
   }
   summary_.peakStackBytes = std::max(summary_.peakStackBytes, stackBytes);
+  history_.sample(sample.timeUs, sites_);
 }
 
 void HeapReplay::onTrailer(const format::Trailer& trailer) {
@@ -188,6 +191,7 @@ void HeapReplay::fillSummary(Analysis& out, bool truncated) const {
     s.leakedBlocks += site.leakedBlocks;
   }
   out.timeline = timeline_;
+  out.checkpointTimesS = history_.checkpointTimesS(lastTimeUs_);
   out.marks = marks_;
   std::sort(out.marks.begin(), out.marks.end(),
             [](const TimelineMark& a, const TimelineMark& b) { return a.timeS < b.timeS; });

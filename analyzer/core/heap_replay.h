@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "analysis.h"
+#include "site_history.h"
 #include "trace_reader.h"
 
 namespace tidemark::analysis {
@@ -32,8 +33,12 @@ class HeapReplay : public format::RecordVisitor {
   const std::vector<Site>& sites() const { return sites_; }
   const std::unordered_map<uint32_t, std::vector<uint64_t>>& stacks() const { return stacks_; }
   const std::vector<format::ModuleInfo>& modules() const { return modules_; }
-  // Fills everything in `out` that replay knows (not frames, not sorting).
+  // Fills everything in `out` that replay knows (not sites, frames or sorting).
   void fillSummary(Analysis& out, bool truncated) const;
+  // A site's counters over time, up to the end of what was read.
+  std::vector<SitePoint> historyOf(const Site& site) const {
+    return history_.historyOf(site.stack, site);
+  }
 
  private:
   Site& site(uint32_t stack);
@@ -45,6 +50,7 @@ class HeapReplay : public format::RecordVisitor {
   std::vector<format::ModuleInfo> modules_;
   std::unordered_map<uint32_t, std::vector<uint64_t>> stacks_;
   std::vector<Site> sites_;
+  SiteHistoryRecorder history_;
   std::unordered_map<uint64_t, LiveBlock> live_;
   // Frees owed by another thread's ring: the address was handed out again before its free
   // reached the file (rings are drained one after the other).

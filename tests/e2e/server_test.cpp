@@ -2,6 +2,8 @@
 // found with its exact bytes and blocks, named by its function and callers; the traced
 // server answers and prints exactly what the untraced one does.
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
 
 #include "harness.h"
 
@@ -103,4 +105,71 @@ TEST_CASE("sample server: the traced run serves and prints what the untraced one
   std::string trace = dir + "/server.tmk";
   // Traced, the output is the same but for record's own last line.
   CHECK(serveLoad(dir, trace) == plain + "tidemark: wrote " + trace + "\n");
+}
+
+TEST_CASE("sample server: a comparison between two load rounds shows each leak's growth") {
+  std::string dir = freshDir("server-compare");
+  std::string trace = dir + "/server.tmk", portFile = dir + "/port";
+  auto started = std::chrono::steady_clock::now();
+  Background server({tool("tidemark"), "record", "-o", trace, "--", tool("event_server"),
+                     "--port-file", portFile},
+                    dir + "/server.log");
+  auto load = [&](int requests, bool quit) {
+    std::vector<std::string> argv{tool("loadgen"),
+                                  "--port-file",
+                                  portFile,
+                                  "--requests",
+                                  std::to_string(requests),
+                                  "--connections",
+                                  std::to_string(kConnections)};
+    if (quit) argv.push_back("--quit");
+    CHECK(run(argv).status == 0);
+  };
+  load(kRequests, false);
+  // A pause of 2 s between the rounds; the comparison starts in its middle (the trace's
+  // clock starts a little after `started`, which the margin of 1 s absorbs).
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  double between =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  load(kRequests / 2, true);
+  CHECK(server.wait(60) == 0);
+
+  RunResult result =
+      run({tool("tidemark"), "compare", trace, "--from", std::to_string(between) + "s", "--json"});
+  REQUIRE(result.status == 0);
+  auto comparison = nlohmann::json::parse(result.output);
+  auto growthAt = [&](const std::string& function) {
+    Leak sum;
+    for (const auto& site : comparison["sites"]) {
+      if (site["stack"].empty()) continue;
+      if (site["stack"][0]["function"].get<std::string>().find(function) == std::string::npos) {
+        continue;
+      }
+      sum.bytes += site["net_bytes"].get<int64_t>();
+      sum.blocks += site["net_blocks"].get<int64_t>();
+      ++sum.sites;
+    }
+    return sum;
+  };
+  // Requests 701..1050 of the numbering in leaks.h, over 7 new connections.
+  int total = kRequests + kRequests / 2;
+  Leak a = growthAt("sample::leakErrorBuffer");
+  CHECK(a.blocks == total / 7 - kRequests / 7);
+  CHECK(a.bytes == 256 * a.blocks);
+  CHECK(growthAt("sample::cacheResponse").blocks == kRequests / 2);
+  CHECK(growthAt("sample::openSession").bytes == 64 * kConnections);
+  Leak e = growthAt("sample::poolScratch");
+  CHECK(e.blocks == total / 10 - kRequests / 10);
+  // The biggest grower comes first: pool scratch buffers, 35 x 512 B (the cache grew by
+  // 350 x 48 B).
+  CHECK(comparison["sites"][0]["stack"][0]["function"].get<std::string>().find("poolScratch") !=
+        std::string::npos);
+  CHECK(comparison["from_s"].get<double>() > 0.5);
+  CHECK(comparison["net_bytes"].get<int64_t>() > 0);
+
+  RunResult text = run({tool("tidemark"), "compare", trace, "--from", "0", "--top", "3"});
+  CHECK(text.status == 0);
+  CHECK(text.output.find("sites by net growth") != std::string::npos);
+  CHECK(text.output.find("+49.2 KiB in +1050 blocks") != std::string::npos);  // the cache
 }

@@ -1,0 +1,38 @@
+// Trace loading for the report commands (see load_analysis.h).
+#include "load_analysis.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "analyze_trace.h"
+#include "trace_reader.h"
+
+namespace tidemark::cli {
+
+std::optional<analysis::Analysis> loadAnalysis(const std::string& path) {
+  analysis::AnalyzeOptions options;
+  bool showProgress = isatty(STDERR_FILENO);
+  options.progress = [&](uint64_t done, uint64_t total) {
+    if (showProgress && total > 0) fprintf(stderr, "\rreading %3d%%", int(100.0 * done / total));
+  };
+  std::optional<analysis::Analysis> result;
+  try {
+    result = analysis::analyzeTrace(path, options);
+  } catch (const format::TraceError& error) {
+    fprintf(stderr, "%stidemark: %s\n", showProgress ? "\n" : "", error.what());
+    return std::nullopt;
+  }
+  if (showProgress) fprintf(stderr, "\r             \r");
+  for (const auto& warning : result->warnings)
+    fprintf(stderr, "tidemark: warning: %s\n", warning.c_str());
+  if (result->summary.truncated) {
+    fprintf(stderr,
+            "tidemark: warning: %s ends inside a chunk (the process was killed or is "
+            "still running); analysed up to the last whole chunk\n",
+            path.c_str());
+  }
+  return result;
+}
+
+}  // namespace tidemark::cli

@@ -1,0 +1,15 @@
+// Analyses a trace for a report command: progress on a terminal, warnings and errors on
+// stderr in the words every command uses.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "analysis.h"
+
+namespace tidemark::cli {
+
+// nullopt (after saying why) when the trace cannot be read.
+std::optional<analysis::Analysis> loadAnalysis(const std::string& path);
+
+}  // namespace tidemark::cli
