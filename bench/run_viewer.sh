@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tidemark-view on big traces: time from launch to the first drawn frame, frame times
 # while panning the timeline, and the viewer's peak memory, for traces of ~10M and ~100M
-# events (alloc_bench: 5M and 50M allocation calls, each with its free). Under Xvfb.
+# events (alloc_bench: 5M and 50M allocation calls, each with its free), and for a
+# synthetic day-long run (864,000 samples, 13.8M events; bench/day_trace.cpp). Under Xvfb.
 #   bench/run_viewer.sh [BUILD_DIR]
 set -uo pipefail
 build=$(cd "${1:-build}" && pwd)
@@ -9,12 +10,16 @@ bin="$build/bin"
 work=$(mktemp -d /tmp/tidemark-viewbench-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-for spec in "10M 5000000 mixed" "100M 50000000 fixed"; do
+for spec in "10M 5000000 mixed" "100M 50000000 fixed" "day 0 synthetic"; do
   read -r name ops sizes <<< "$spec"
-  args=(--ops "$ops")
-  [ "$sizes" = fixed ] && args+=(--fixed 64)
-  "$bin/tidemark" record --no-snapshots -o "$work/$name.tmk" -- "$bin/alloc_bench" "${args[@]}" \
-    > /dev/null 2>&1
+  if [ "$sizes" = synthetic ]; then
+    "$bin/day_trace" "$work/$name.tmk" > /dev/null
+  else
+    args=(--ops "$ops")
+    [ "$sizes" = fixed ] && args+=(--fixed 64)
+    "$bin/tidemark" record --no-snapshots -o "$work/$name.tmk" -- "$bin/alloc_bench" "${args[@]}" \
+      > /dev/null 2>&1
+  fi
   raw=$(python3 - "$work/$name.tmk" << 'PY'
 import struct, sys
 data = open(sys.argv[1], 'rb').read()

@@ -106,10 +106,10 @@ void TraceReader::fail(uint64_t at, const std::string& what) const {
   throw TraceError(path_, at, what);
 }
 
-uint64_t TraceReader::readAvailable(RecordVisitor& visitor) {
+uint64_t TraceReader::readAvailable(RecordVisitor& visitor, uint64_t maxChunks) {
   uint64_t chunks = 0;
   uint64_t size = fileBytes();
-  while (size - offset_ >= sizeof(ChunkHeader)) {
+  while (chunks < maxChunks && size - offset_ >= sizeof(ChunkHeader)) {
     ChunkHeader chunk;
     if (!preadAll(fd_, &chunk, sizeof chunk, offset_)) break;
     if (chunk.magic != kChunkMagic) fail(offset_, "corrupt trace: bad chunk marker");

@@ -133,10 +133,11 @@ class TraceReader {
   explicit TraceReader(const std::string& path);
   ~TraceReader();
 
-  // Decodes every whole chunk not read yet, calling `visitor`. Returns the number of
-  // chunks read. Throws TraceError on corrupt input; a chunk not yet complete at the end
-  // of the file is left for the next call (the file may still be growing).
-  uint64_t readAvailable(RecordVisitor& visitor);
+  // Decodes the whole chunks not read yet (at most maxChunks of them), calling
+  // `visitor`. Returns the number of chunks read. Throws TraceError on corrupt input; a
+  // chunk not yet complete at the end of the file is left for the next call (the file
+  // may still be growing).
+  uint64_t readAvailable(RecordVisitor& visitor, uint64_t maxChunks = UINT64_MAX);
 
   // After the last readAvailable(): true when bytes of an incomplete chunk remain.
   bool truncated() const;

@@ -9,6 +9,7 @@ namespace tidemark::preload {
 // X(field, environment variable, type, default)
 #define TIDEMARK_OPTIONS(X)                                   \
   X(outputPrefix, "TIDEMARK_OUTPUT", const char*, "tidemark") \
+  X(outputFile, "TIDEMARK_OUTPUT_FILE", const char*, nullptr) \
   X(manifestPath, "TIDEMARK_MANIFEST", const char*, nullptr)  \
   X(followExec, "TIDEMARK_FOLLOW_EXEC", bool, true)           \
   X(sampleIntervalMs, "TIDEMARK_SAMPLE_MS", uint32_t, 100)    \

@@ -112,6 +112,13 @@ bool openTraceFile(uint32_t* generation) {
     if (errno != EEXIST) return false;
   }
   if (state.sink.fd < 0) return false;
+  // `tidemark record -o FILE`: FILE is a second name of the first process's trace from
+  // the start, so a viewer can follow it while it grows. Later processes (children, exec'd
+  // programs) find the name taken.
+  if (const char* exact = options().outputFile) {
+    int taken = ::link(path, exact);  // fails (EEXIST) for every later process
+    (void)taken;
+  }
   if (const char* manifest = options().manifestPath) {
     int fd = ::open(manifest, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd >= 0) {

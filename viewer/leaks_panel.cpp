@@ -3,13 +3,141 @@
 
 #include <imgui.h>
 
+#include <algorithm>
+
 #include "leak_classes.h"
 #include "palette.h"
 #include "plot_math.h"
 
 namespace tidemark::viewer {
+namespace {
 
-void drawLeaks(const analysis::Analysis& a) {
+using analysis::LeakKind;
+
+constexpr LeakKind kLostKinds[] = {LeakKind::Definite, LeakKind::Indirect, LeakKind::Possible};
+
+palette::Rgb colourOf(LeakKind kind) {
+  return kind == LeakKind::Definite   ? palette::kLost
+         : kind == LeakKind::Indirect ? palette::kIndirect
+                                      : palette::kPossible;
+}
+
+// One stacked bar per snapshot at its time: definite at the bottom, then indirect, then
+// possibly lost.
+void leakTimeline(const analysis::Analysis& a, const TimelineState& t, float height) {
+  ImVec2 origin = ImGui::GetCursorScreenPos();
+  float width = ImGui::GetContentRegionAvail().x;
+  ImGui::Dummy({width, height});
+  ImDrawList* draw = ImGui::GetWindowDrawList();
+  double top = 1;
+  for (const auto& s : a.snapshots) {
+    double lost = 0;
+    for (LeakKind k : kLostKinds) lost += s.bytes[static_cast<int>(k)];
+    top = std::max(top, lost);
+  }
+  Axis x{0, std::max(a.summary.durationS, 1e-3), origin.x + 80, origin.x + width - 10};
+  Axis y{0, top * 1.1, origin.y + height - 4, origin.y + 4};
+  ImU32 text = ImGui::GetColorU32(ImGuiCol_Text);
+  draw->AddText({origin.x + 4, y.toPixel(top) - 7}, text, formatBytes(top).c_str());
+  draw->AddText({origin.x + 4, y.pixelLo - 14}, text, "0 B");
+  draw->AddLine({x.pixelLo, y.pixelLo}, {x.pixelHi, y.pixelLo},
+                ImGui::GetColorU32(ImGuiCol_Border));
+  if (t.hasSelection()) {
+    draw->AddRectFilled({x.toPixel(t.selectionStart), y.pixelHi},
+                        {x.toPixel(t.selectionEnd), y.pixelLo}, palette::kSelection.imgui(0.18f));
+  }
+  float barWidth =
+      std::clamp((x.pixelHi - x.pixelLo) / (a.snapshots.size() * 2.0f + 1), 2.0f, 24.0f);
+  for (const auto& s : a.snapshots) {
+    float px = x.toPixel(s.timeS);
+    double below = 0;
+    for (LeakKind k : kLostKinds) {
+      double bytes = s.bytes[static_cast<int>(k)];
+      if (bytes > 0) {
+        draw->AddRectFilled({px - barWidth / 2, y.toPixel(below + bytes)},
+                            {px + barWidth / 2, y.toPixel(below)}, colourOf(k).imgui());
+      }
+      below += bytes;
+    }
+  }
+}
+
+void snapshotTable(const analysis::Analysis& a, const TimelineState& t, float height) {
+  ImGuiTableFlags flags = ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY |
+                          ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_SizingFixedFit;
+  if (!ImGui::BeginTable("snapshots", 8, flags, {0, height})) return;
+  ImGui::TableSetupScrollFreeze(0, 1);
+  for (const char* name :
+       {"#", "time", "trigger", "pause", "definite", "indirect", "possible", "reachable"}) {
+    ImGui::TableSetupColumn(name);
+  }
+  ImGui::TableHeadersRow();
+  for (const auto& s : a.snapshots) {
+    ImGui::TableNextRow();
+    bool inRange = t.hasSelection() && s.timeS >= t.selectionStart && s.timeS <= t.selectionEnd;
+    if (inRange) {
+      ImGui::TableSetBgColor(ImGuiTableBgTarget_RowBg1, palette::kSelection.imgui(0.18f));
+    }
+    ImGui::TableNextColumn();
+    ImGui::Text("%u%s", s.id + 1, s.complete ? "" : " (incomplete)");
+    ImGui::TableNextColumn();
+    ImGui::TextUnformatted(formatSeconds(s.timeS).c_str());
+    ImGui::TableNextColumn();
+    ImGui::TextUnformatted(s.trigger.c_str());
+    ImGui::TableNextColumn();
+    ImGui::Text("%.1f ms", s.pauseMs);
+    for (LeakKind k :
+         {LeakKind::Definite, LeakKind::Indirect, LeakKind::Possible, LeakKind::Reachable}) {
+      ImGui::TableNextColumn();
+      int i = static_cast<int>(k);
+      ImGui::Text("%s / %llu", formatBytes(s.bytes[i]).c_str(),
+                  static_cast<unsigned long long>(s.blocks[i]));
+    }
+  }
+  ImGui::EndTable();
+}
+
+void leakGroups(const analysis::Analysis& a) {
+  for (size_t i = 0; i < a.leaks.size(); ++i) {
+    const auto& g = a.leaks[i];
+    const char* top = g.frames.empty() ? "(unknown)" : g.frames.front().function.c_str();
+    ImGui::PushID(static_cast<int>(i));
+    bool lost = g.kind == LeakKind::Definite || g.kind == LeakKind::Indirect;
+    if (lost) ImGui::PushStyleColor(ImGuiCol_Text, colourOf(g.kind).imgui());
+    bool open = ImGui::TreeNode("group", "%s %s in %llu blocks, first lost at %s: %s",
+                                analysis::leakKindName(g.kind), formatBytes(g.bytes).c_str(),
+                                static_cast<unsigned long long>(g.blocks),
+                                formatSeconds(g.firstSeenS).c_str(), top);
+    if (lost) ImGui::PopStyleColor();
+    if (open) {
+      if (g.kind == LeakKind::Definite && g.indirectBytes) {
+        ImGui::TextDisabled("leak root: holds %s indirectly lost",
+                            formatBytes(g.indirectBytes).c_str());
+      }
+      if (g.kind == LeakKind::Indirect) {
+        // The retainer: the definitely lost blocks (by their stack) that hold these.
+        auto root = std::find_if(a.leaks.begin(), a.leaks.end(), [&](const auto& r) {
+          return r.kind == LeakKind::Definite && r.stack == g.retainedByStack;
+        });
+        if (root != a.leaks.end() && !root->frames.empty()) {
+          ImGui::TextDisabled("held by the lost blocks of %s",
+                              root->frames.front().function.c_str());
+        }
+      }
+      for (const auto& f : g.frames) {
+        ImGui::Text("%s  %s:%d%s", f.function.c_str(), f.file.c_str(), f.line,
+                    f.inlined ? " [inlined]" : "");
+      }
+      ImGui::TreePop();
+    }
+    ImGui::PopID();
+  }
+}
+
+}  // namespace
+
+void drawLeaks(const TraceModel& m, const TimelineState& timeline) {
+  const analysis::Analysis& a = m.analysis;
   const analysis::SnapshotSummary* s = a.reportedSnapshot();
   if (!s) {
     ImGui::TextUnformatted(
@@ -19,33 +147,19 @@ void drawLeaks(const analysis::Analysis& a) {
   ImGui::Text("Snapshot %u of %zu at %s (%s), paused %.1f ms, scanned in %.1f ms", s->id + 1,
               a.snapshots.size(), formatSeconds(s->timeS).c_str(), s->trigger.c_str(), s->pauseMs,
               s->scanMs);
-  for (auto kind : {analysis::LeakKind::Definite, analysis::LeakKind::Indirect,
-                    analysis::LeakKind::Possible, analysis::LeakKind::Reachable}) {
+  for (auto kind :
+       {LeakKind::Definite, LeakKind::Indirect, LeakKind::Possible, LeakKind::Reachable}) {
     int k = static_cast<int>(kind);
     ImGui::Text("  %-10s %12s in %llu blocks", analysis::leakKindName(kind),
                 formatBytes(s->bytes[k]).c_str(), static_cast<unsigned long long>(s->blocks[k]));
   }
+  float avail = ImGui::GetContentRegionAvail().y;
+  leakTimeline(a, timeline, std::max(60.0f, avail * 0.22f));
+  snapshotTable(a, timeline, std::max(60.0f, avail * 0.22f));
   ImGui::Separator();
-  for (size_t i = 0; i < a.leaks.size(); ++i) {
-    const auto& g = a.leaks[i];
-    const char* top = g.frames.empty() ? "(unknown)" : g.frames.front().function.c_str();
-    ImGui::PushID(static_cast<int>(i));
-    bool lost = g.kind == analysis::LeakKind::Definite || g.kind == analysis::LeakKind::Indirect;
-    if (lost) ImGui::PushStyleColor(ImGuiCol_Text, palette::kLost.imgui());
-    bool open = ImGui::TreeNode("group", "%s %s in %llu blocks, first lost at %s: %s",
-                                analysis::leakKindName(g.kind), formatBytes(g.bytes).c_str(),
-                                static_cast<unsigned long long>(g.blocks),
-                                formatSeconds(g.firstSeenS).c_str(), top);
-    if (lost) ImGui::PopStyleColor();
-    if (open) {
-      for (const auto& f : g.frames) {
-        ImGui::Text("%s  %s:%d%s", f.function.c_str(), f.file.c_str(), f.line,
-                    f.inlined ? " [inlined]" : "");
-      }
-      ImGui::TreePop();
-    }
-    ImGui::PopID();
-  }
+  ImGui::BeginChild("groups");
+  leakGroups(a);
+  ImGui::EndChild();
 }
 
 }  // namespace tidemark::viewer

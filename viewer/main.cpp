@@ -1,7 +1,7 @@
 // tidemark-view: an ImGui + GLFW window over one trace. Backend set-up lives here; each
-// panel is a function of (analysis, its state) in a file of its own.
-//   tidemark-view TRACE [--screenshot OUT.png] [--view timeline|sites|leaks] [--size WxH]
-//                       [--bench-pan N]
+// panel is a function of (model, its state) in a file of its own.
+//   tidemark-view TRACE [--follow] [--screenshot OUT.png] [--view NAME] [--size WxH]
+//                       [--range FROM TO] [--time T] [--theme dark|light] [--bench-pan N]
 #include <GLFW/glfw3.h>
 #include <backends/imgui_impl_glfw.h>
 #include <backends/imgui_impl_opengl3.h>
@@ -16,32 +16,47 @@
 #include <string>
 #include <vector>
 
+#include "compare_panel.h"
 #include "leaks_panel.h"
 #include "loaded_trace.h"
+#include "palette.h"
 #include "plot_math.h"
 #include "screenshot.h"
 #include "sites_panel.h"
 #include "timeline_panel.h"
+#include "tree_panel.h"
 
 namespace {
 
 using namespace tidemark::viewer;
 
+const std::vector<std::string> kViews{"timeline", "sites", "tree", "compare", "leaks"};
+
 struct ViewerState {
   TimelineState timeline;
   SitesState sites;
+  TreeState tree;
+  CompareState compare;
   std::string forcedView;  // the tab a screenshot shows
 };
 
-void drawSummary(const tidemark::analysis::Analysis& a) {
-  const auto& s = a.summary;
+void drawSummary(const LoadedTrace& trace, const TraceModel& m, ViewerState& state) {
+  const auto& s = m.analysis.summary;
   ImGui::Text("%s   pid %d   %s   %llu allocations   peak heap %s   peak RSS %s",
               s.executable.c_str(), s.pid, formatSeconds(s.durationS).c_str(),
               static_cast<unsigned long long>(s.allocations), formatBytes(s.peakHeapBytes).c_str(),
               formatBytes(s.peakRssBytes).c_str());
+  if (trace.following()) {
+    ImGui::SameLine(0, 20);
+    ImGui::Checkbox(s.complete ? "ended" : "following", &state.timeline.pinnedToEnd);
+  }
+  std::string error = trace.error();
+  if (!error.empty()) {
+    ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(palette::kLost.imgui()), "%s", error.c_str());
+  }
 }
 
-void drawFrame(const LoadedTrace& trace, ViewerState& state) {
+void drawFrame(const LoadedTrace& trace, const TraceModel* model, ViewerState& state) {
   const ImGuiViewport* viewport = ImGui::GetMainViewport();
   ImGui::SetNextWindowPos(viewport->WorkPos);
   ImGui::SetNextWindowSize(viewport->WorkSize);
@@ -51,26 +66,33 @@ void drawFrame(const LoadedTrace& trace, ViewerState& state) {
   if (!trace.ready()) {
     ImGui::Text("Reading %s ...", trace.path().c_str());
     ImGui::ProgressBar(trace.progress());
-  } else if (!trace.analysis()) {
+  } else if (!model) {
     ImGui::TextWrapped("Cannot read the trace: %s", trace.error().c_str());
   } else {
-    const auto& a = *trace.analysis();
-    drawSummary(a);
+    drawSummary(trace, *model, state);
     if (ImGui::BeginTabBar("views")) {
       auto tab = [&](const char* name) {
         ImGuiTabItemFlags flags = state.forcedView == name ? ImGuiTabItemFlags_SetSelected : 0;
         return ImGui::BeginTabItem(name, nullptr, flags);
       };
       if (tab("timeline")) {
-        drawTimeline(a, state.timeline);
+        drawTimeline(*model, state.timeline);
         ImGui::EndTabItem();
       }
       if (tab("sites")) {
-        drawSites(a, state.sites);
+        drawSites(*model, state.timeline, state.sites);
+        ImGui::EndTabItem();
+      }
+      if (tab("tree")) {
+        drawTree(*model, state.timeline, state.tree);
+        ImGui::EndTabItem();
+      }
+      if (tab("compare")) {
+        drawCompare(*model, state.timeline, state.compare);
         ImGui::EndTabItem();
       }
       if (tab("leaks")) {
-        drawLeaks(a);
+        drawLeaks(*model, state.timeline);
         ImGui::EndTabItem();
       }
       ImGui::EndTabBar();
@@ -82,13 +104,25 @@ void drawFrame(const LoadedTrace& trace, ViewerState& state) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"tidemark-view: the heap timeline, sites and leaks of a tidemark trace"};
-  std::string path, screenshot, view = "timeline", size = "1280x800";
+  CLI::App app{
+      "tidemark-view: the heap timeline, sites, call tree, comparison and leaks of a "
+      "tidemark trace"};
+  std::string path, screenshot, view = "timeline", size = "1280x800", theme = "dark";
   app.add_option("trace", path, "Trace file (.tmk)")->required();
+  bool follow = false;
+  app.add_flag("--follow", follow,
+               "Keep reading a trace that is still being written; the timeline scrolls with it");
   app.add_option("--screenshot", screenshot, "Draw once, write this PNG and exit (headless use)");
-  app.add_option("--view", view, "The view a screenshot shows")
-      ->check(CLI::IsMember({"timeline", "sites", "leaks"}));
+  app.add_option("--view", view, "The view a screenshot shows")->check(CLI::IsMember(kViews));
   app.add_option("--size", size, "Window size, WIDTHxHEIGHT");
+  std::vector<double> range;
+  app.add_option("--range", range,
+                 "Select the time range FROM TO (seconds), as a right-drag on the timeline does")
+      ->expected(2);
+  double time = -1;
+  app.add_option("--time", time, "The time (seconds) the call tree shows live bytes at");
+  app.add_option("--theme", theme, "Colours: dark or light")
+      ->check(CLI::IsMember({"dark", "light"}));
   int benchPan = 0;
   app.add_option("--bench-pan", benchPan,
                  "Benchmark: once loaded, pan the timeline for N frames, print frame times, exit");
@@ -119,45 +153,72 @@ int main(int argc, char** argv) {
   IMGUI_CHECKVERSION();
   ImGui::CreateContext();
   ImGui::GetIO().IniFilename = nullptr;  // no imgui.ini beside the user's files
-  ImGui::StyleColorsDark();
+  bool light = theme == "light";
+  if (light) {
+    ImGui::StyleColorsLight();
+  } else {
+    ImGui::StyleColorsDark();
+  }
   ImGui_ImplGlfw_InitForOpenGL(window, true);
   ImGui_ImplOpenGL3_Init("#version 330 core");
 
-  LoadedTrace trace(path);
+  LoadedTrace trace(path, follow);
   ViewerState state;
   if (!screenshot.empty()) state.forcedView = view;
+  state.timeline.pinnedToEnd = follow;
+  if (range.size() == 2) {
+    state.timeline.selectionStart = std::min(range[0], range[1]);
+    state.timeline.selectionEnd = std::max(range[0], range[1]);
+  }
+  state.tree.liveAtS = time;
   int settleFrames = 3;  // frames after loading before a screenshot: layout settles
   int status = 0;
   auto launched = std::chrono::steady_clock::now();
   std::vector<double> frameMs;
   auto frameStart = launched;
   while (!glfwWindowShouldClose(window)) {
-    if (benchPan && trace.ready() && trace.analysis()) {
+    auto model = trace.model();
+    if (benchPan && model) {
       // Show a tenth of the run and move it by 1 % of the run each frame.
-      double duration = std::max(trace.analysis()->summary.durationS, 1e-3);
+      double duration = std::max(model->analysis.summary.durationS, 1e-3);
       double at = std::fmod(frameMs.size() * 0.01, 0.9) * duration;
       state.timeline.viewStart = at;
       state.timeline.viewEnd = at + duration / 10;
     }
-    glfwPollEvents();
+    if (!screenshot.empty()) {
+      glfwWaitEventsTimeout(0.05);  // headless: nothing to react to but the worker
+    } else {
+      glfwPollEvents();
+    }
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplGlfw_NewFrame();
     ImGui::NewFrame();
-    drawFrame(trace, state);
+    drawFrame(trace, model.get(), state);
     ImGui::Render();
     int fbWidth, fbHeight;
     glfwGetFramebufferSize(window, &fbWidth, &fbHeight);
     glViewport(0, 0, fbWidth, fbHeight);
-    glClearColor(0.08f, 0.08f, 0.10f, 1);
+    if (light) {
+      glClearColor(0.94f, 0.94f, 0.94f, 1);
+    } else {
+      glClearColor(0.08f, 0.08f, 0.10f, 1);
+    }
     glClear(GL_COLOR_BUFFER_BIT);
     ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
-    if (!screenshot.empty() && trace.ready() && --settleFrames < 0) {
+    // Following, the screenshot shows the trace once it has ended (or failed).
+    bool failed = trace.ready() && !trace.error().empty();
+    bool settled = model ? !follow || failed || model->analysis.summary.complete : failed;
+    if (!screenshot.empty() && settled && --settleFrames < 0) {
       if (!writeScreenshot(screenshot, fbWidth, fbHeight)) {
         fprintf(stderr, "tidemark-view: cannot write %s\n", screenshot.c_str());
         status = 1;
-      } else if (!trace.analysis()) {
+      } else if (!model) {
         fprintf(stderr, "tidemark-view: %s\n", trace.error().c_str());
         status = 1;
+      }
+      if (follow && model) {
+        printf("tidemark-view: followed %s through %llu versions\n", trace.path().c_str(),
+               static_cast<unsigned long long>(model->generation));
       }
       break;
     }

@@ -10,12 +10,24 @@ namespace tidemark::viewer {
 
 // "1,5 MiB"-style labels: B, KiB, MiB, GiB with at most one decimal.
 std::string formatBytes(double bytes);
+// "+1.5 KiB", "-200 B", "0 B": a change in bytes.
+std::string formatSignedBytes(int64_t bytes);
+// "950", "12.5k", "3.2M": counts and rates.
+std::string formatCount(double n);
 // "1.5 s", "250 ms", "2 m 05 s".
 std::string formatSeconds(double seconds);
+// A time-axis label with as many decimals as ticks `step` seconds apart need to differ:
+// "2.14 s", "250.5 ms".
+std::string formatTick(double seconds, double step);
 
-// Tick positions between lo and hi at a "nice" step (1, 2 or 5 times a power of `base`),
-// at most about `maxTicks` of them. base 2 suits bytes (powers of 1024 read well), 10 time.
-std::vector<double> niceTicks(double lo, double hi, int maxTicks, bool bytes);
+// What an axis counts: bytes step through powers of 1024, seconds past half a minute at
+// the clock's round numbers (1, 2, 5, 10, 15, 30 min, 1, 2, 3, 6, 12 h), plain numbers
+// through powers of 10.
+enum class TickUnit { Bytes, Seconds, Plain };
+
+// Tick positions between lo and hi at a "nice" step (1, 2 or 5 times a power of the
+// unit's base), at most about `maxTicks` of them.
+std::vector<double> niceTicks(double lo, double hi, int maxTicks, TickUnit unit);
 
 // A linear map from a value range to a pixel range (y grows downwards on screen).
 struct Axis {

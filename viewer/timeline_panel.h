@@ -1,16 +1,22 @@
-// The timeline: live heap, RSS and lost bytes over the run, snapshot and mark markers,
-// zoom (wheel), pan (drag) and a hover tooltip with exact values.
+// The timeline: live heap, RSS, the top sites as stacked areas, lost bytes per snapshot
+// and the allocation rate over the run, with snapshot and mark markers. Wheel zooms,
+// left-drag pans, right-drag selects the range the other views use (a right click clears
+// it), hovering shows exact values.
 #pragma once
 
-#include "analysis.h"
+#include "trace_model.h"
 
 namespace tidemark::viewer {
 
 struct TimelineState {
   double viewStart = 0;  // seconds; viewEnd <= viewStart means "the whole run"
   double viewEnd = 0;
+  double selectionStart = 0;  // selectionEnd <= selectionStart means no selection
+  double selectionEnd = 0;
+  bool pinnedToEnd = false;  // following a growing trace: the view ends where the trace does
+  bool hasSelection() const { return selectionEnd > selectionStart; }
 };
 
-void drawTimeline(const analysis::Analysis& a, TimelineState& state);
+void drawTimeline(const TraceModel& model, TimelineState& state);
 
 }  // namespace tidemark::viewer

@@ -69,10 +69,15 @@ int runRecord(const RecordArgs& args) {
   if (const char* existing = getenv("LD_PRELOAD"); existing && *existing) {
     preload += ":" + std::string(existing);
   }
-  std::string prefix = "tidemark";
+  std::string prefix = "tidemark", outputFile;
   if (!args.output.empty()) {
     fs::path out = fs::absolute(args.output);
     prefix = (out.parent_path() / "tidemark").string();
+    outputFile = out.string();
+    // The tracer links the first trace to this name as it starts (a viewer can follow it
+    // with --follow): an old file of that name is replaced, as it would be at the end.
+    std::error_code ignored;
+    fs::remove(out, ignored);
   }
 
   pid_t child = fork();
@@ -84,6 +89,7 @@ int runRecord(const RecordArgs& args) {
     setenv("LD_PRELOAD", preload.c_str(), 1);
     setenv("TIDEMARK_OUTPUT", prefix.c_str(), 1);
     setenv("TIDEMARK_MANIFEST", manifest.c_str(), 1);
+    if (!outputFile.empty()) setenv("TIDEMARK_OUTPUT_FILE", outputFile.c_str(), 1);
     setenv("TIDEMARK_FOLLOW_EXEC", args.followExec ? "1" : "0", 1);
     setenv("TIDEMARK_SNAPSHOT_AT_EXIT", args.snapshotAtExit ? "1" : "0", 1);
     if (!args.snapshots) setenv("TIDEMARK_SNAPSHOT_SIGNAL", "0", 1);
@@ -110,8 +116,13 @@ int runRecord(const RecordArgs& args) {
   bool first = true;
   while (std::getline(lines, path)) {
     if (first && !args.output.empty()) {
+      // Already linked under its name (the usual case): drop the second name; else rename.
       std::error_code error;
-      fs::rename(path, args.output, error);
+      if (fs::equivalent(path, args.output, error)) {
+        fs::remove(path, error);
+      } else {
+        fs::rename(path, args.output, error);
+      }
       if (!error) path = args.output;
     }
     first = false;

@@ -11,45 +11,80 @@
 
 namespace tidemark::analysis {
 
-Analysis analyzeTrace(const std::string& path, const AnalyzeOptions& options) {
-  format::TraceReader reader(path);
+struct TraceAnalyzer::State {
+  State(const std::string& path, AnalyzeOptions options)
+      : options(std::move(options)), reader(path), fan({&replay, &snapshots}) {}
+  AnalyzeOptions options;
+  format::TraceReader reader;
   HeapReplay replay;
   SnapshotLeaks snapshots;
-  VisitorFan fan({&replay, &snapshots});
-  while (reader.readAvailable(fan) > 0) {
-    if (options.progress) options.progress(reader.bytesRead(), reader.fileBytes());
-  }
-  Analysis out;
-  out.path = path;
-  replay.fillSummary(out, reader.truncated());
+  VisitorFan fan;
+  // Rebuilt when modules were loaded since: it maps addresses through them.
+  std::unique_ptr<Symbolizer> symbolizer;
+  size_t symbolizedModules = 0;
+};
 
-  Symbolizer symbolizer(replay.modules());
+TraceAnalyzer::TraceAnalyzer(const std::string& path, AnalyzeOptions options)
+    : state_(std::make_unique<State>(path, std::move(options))) {}
+
+TraceAnalyzer::~TraceAnalyzer() = default;
+
+uint64_t TraceAnalyzer::readMore() {
+  uint64_t chunks = 0;
+  // A few chunks at a time, so that progress is reported while a big file is read.
+  while (uint64_t n = state_->reader.readAvailable(state_->fan, 16)) {
+    chunks += n;
+    if (state_->options.progress) {
+      state_->options.progress(state_->reader.bytesRead(), state_->reader.fileBytes());
+    }
+  }
+  return chunks;
+}
+
+bool TraceAnalyzer::finished() const { return state_->replay.sawTrailer(); }
+
+Analysis TraceAnalyzer::result() {
+  State& s = *state_;
+  Analysis out;
+  out.path = s.reader.path();
+  s.replay.fillSummary(out, s.reader.truncated());
+
+  if (!s.symbolizer || s.symbolizedModules != s.replay.modules().size()) {
+    s.symbolizer = std::make_unique<Symbolizer>(s.replay.modules());
+    s.symbolizedModules = s.replay.modules().size();
+  }
   auto framesOf = [&](uint32_t stack) {
     std::vector<Frame> frames;
-    auto ips = replay.stacks().find(stack);
-    if (!options.symbolize || ips == replay.stacks().end()) return frames;
+    auto ips = s.replay.stacks().find(stack);
+    if (!s.options.symbolize || ips == s.replay.stacks().end()) return frames;
     for (uint64_t ip : ips->second) {
-      const auto& more = symbolizer.frames(ip);
+      const auto& more = s.symbolizer->frames(ip);
       frames.insert(frames.end(), more.begin(), more.end());
     }
     return frames;
   };
-  for (const Site& counters : replay.sites()) {
+  for (const Site& counters : s.replay.sites()) {
     if (counters.allocations == 0) continue;
     out.sites.push_back(counters);
     out.sites.back().frames = framesOf(counters.stack);
-    out.sites.back().history = replay.historyOf(counters);
+    out.sites.back().history = s.replay.historyOf(counters);
   }
-  out.snapshots = snapshots.snapshots();
-  out.leaks = snapshots.leaks();
+  out.snapshots = s.snapshots.snapshots();
+  out.leaks = s.snapshots.leaks();
   for (auto& group : out.leaks) group.frames = framesOf(group.stack);
   std::sort(out.sites.begin(), out.sites.end(), [](const Site& a, const Site& b) {
     if (a.leakedBytes != b.leakedBytes) return a.leakedBytes > b.leakedBytes;
     if (a.peakBytes != b.peakBytes) return a.peakBytes > b.peakBytes;
     return a.stack < b.stack;
   });
-  out.warnings = symbolizer.warnings();
+  out.warnings = s.symbolizer->warnings();
   return out;
+}
+
+Analysis analyzeTrace(const std::string& path, const AnalyzeOptions& options) {
+  TraceAnalyzer analyzer(path, options);
+  analyzer.readMore();
+  return analyzer.result();
 }
 
 }  // namespace tidemark::analysis

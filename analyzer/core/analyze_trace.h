@@ -1,7 +1,9 @@
-// Reads a trace and computes its Analysis: the analysis library's entry point.
+// Reads a trace and computes its Analysis: the analysis library's entry point. The trace
+// may still be growing: TraceAnalyzer reads what is there and can be asked again.
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "analysis.h"
@@ -14,8 +16,27 @@ struct AnalyzeOptions {
   std::function<void(uint64_t done, uint64_t total)> progress;
 };
 
-// Throws format::TraceError for a file that is not a readable trace. A trace cut short
-// is analysed up to its last whole chunk and marked truncated.
+class TraceAnalyzer {
+ public:
+  // Throws format::TraceError when the file is not a trace (or has no header yet).
+  TraceAnalyzer(const std::string& path, AnalyzeOptions options = {});
+  ~TraceAnalyzer();
+
+  // Reads every whole chunk written since the last call; the number read. Throws
+  // format::TraceError on corrupt input.
+  uint64_t readMore();
+  // The analysis of everything read so far (symbolized as options say).
+  Analysis result();
+  // The trace has its trailer: nothing more will be written.
+  bool finished() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// The whole trace at once. A trace cut short is analysed up to its last whole chunk and
+// marked truncated.
 Analysis analyzeTrace(const std::string& path, const AnalyzeOptions& options = {});
 
 }  // namespace tidemark::analysis

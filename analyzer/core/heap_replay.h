@@ -33,6 +33,7 @@ class HeapReplay : public format::RecordVisitor {
   const std::vector<Site>& sites() const { return sites_; }
   const std::unordered_map<uint32_t, std::vector<uint64_t>>& stacks() const { return stacks_; }
   const std::vector<format::ModuleInfo>& modules() const { return modules_; }
+  bool sawTrailer() const { return sawTrailer_; }
   // Fills everything in `out` that replay knows (not sites, frames or sorting).
   void fillSummary(Analysis& out, bool truncated) const;
   // A site's counters over time, up to the end of what was read.

@@ -15,7 +15,9 @@ SitePoint pointOf(const Site& s, uint32_t checkpoint) {
 }  // namespace
 
 void SiteHistoryRecorder::sample(uint64_t timeUs, const std::vector<Site>& sites) {
-  if (samples_++ % stride_ != 0 || touched_.empty()) return;
+  // A checkpoint even when nothing changed: comparisons then name the sample times
+  // they were asked for.
+  if (samples_++ % stride_ != 0) return;
   auto checkpoint = static_cast<uint32_t>(timesUs_.size());
   timesUs_.push_back(timeUs);
   if (perStack_.size() < sites.size()) perStack_.resize(sites.size());

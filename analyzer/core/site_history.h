@@ -28,7 +28,8 @@ class SiteHistoryRecorder {
       touched_.push_back(stack);
     }
   }
-  // A process sample: a checkpoint of every touched site when the stride keeps this one.
+  // A process sample: a checkpoint (with a point for every touched site) when the
+  // stride keeps this sample.
   void sample(uint64_t timeUs, const std::vector<Site>& sites);
 
   // The checkpoint times, ending with the end of the trace when anything changed since

@@ -1,37 +1,20 @@
 // tidemark-view draws what the trace holds: real windows under Xvfb, screenshots read
-// back as pixels (stb_image), checked for the series colours of viewer/palette.h and
-// for the shape of the heap line of a server that leaks as it runs.
-#include <stb_image.h>
+// back as pixels, checked for the colours of viewer/palette.h, the shape of the heap
+// line of a server that leaks as it runs, and the names drawn in tables and bars (found
+// by their glyphs).
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <memory>
 
-#include "../../viewer/palette.h"
 #include "harness.h"
+#include "screen_image.h"
 
 using namespace tidemark::e2e;
 namespace palette = tidemark::viewer::palette;
 
 namespace {
-
-struct Image {
-  int width = 0, height = 0;
-  std::vector<unsigned char> rgba;
-  bool is(int x, int y, palette::Rgb c) const {
-    const unsigned char* p = &rgba[(static_cast<size_t>(y) * width + x) * 4];
-    return p[0] == c.r && p[1] == c.g && p[2] == c.b;
-  }
-};
-
-Image load(const std::string& path) {
-  Image image;
-  int channels = 0;
-  unsigned char* data = stbi_load(path.c_str(), &image.width, &image.height, &channels, 4);
-  REQUIRE(data);
-  image.rgba.assign(data, data + static_cast<size_t>(image.width) * image.height * 4);
-  stbi_image_free(data);
-  return image;
-}
 
 // A trace of the sample server leaking under three rounds of load, sampled every 20 ms,
 // with snapshots every 150 ms.
@@ -57,13 +40,26 @@ const std::string& serverTrace() {
   return trace;
 }
 
-Image screenshot(const std::string& view, const std::string& name) {
+Image screenshot(const std::string& view, const std::string& name,
+                 const std::vector<std::string>& options = {}) {
   std::string png = freshDir("viewer-" + name) + "/shot.png";
-  RunResult r = run({"xvfb-run", "-a", "-s", "-screen 0 1024x768x24", tool("tidemark-view"),
-                     serverTrace(), "--screenshot", png, "--view", view, "--size", "800x500"});
+  std::vector<std::string> argv{"xvfb-run",
+                                "-a",
+                                "-s",
+                                "-screen 0 1024x768x24",
+                                tool("tidemark-view"),
+                                serverTrace(),
+                                "--screenshot",
+                                png,
+                                "--view",
+                                view,
+                                "--size",
+                                "800x500"};
+  argv.insert(argv.end(), options.begin(), options.end());
+  RunResult r = run(argv);
   INFO(r.output);
   REQUIRE(r.status == 0);
-  return load(png);
+  return loadPng(png);
 }
 
 }  // namespace
@@ -76,7 +72,9 @@ TEST_CASE("viewer timeline: heap, RSS and lost bytes drawn, the heap line rising
   // Mean screen row of the heap line in the left and right fifths of the plot.
   double leftSum = 0, rightSum = 0;
   int leftCount = 0, rightCount = 0;
-  for (int y = 70; y < image.height - 30; ++y) {  // below the legend, above the time axis
+  // Below the legend, above the time axis of the main plot (the allocation rate has the
+  // bottom fifth).
+  for (int y = 92; y < image.height * 3 / 4; ++y) {
     for (int x = 85; x < image.width - 10; ++x) {
       if (image.is(x, y, palette::kHeap)) {
         ++heap;
@@ -104,17 +102,97 @@ TEST_CASE("viewer leaks and sites views draw the lost groups and the table") {
     for (int x = 0; x < leaks.width; ++x) red += leaks.is(x, y, palette::kLost);
   }
   CHECK(red > 300);  // the text of the definitely and indirectly lost groups
+}
 
+// ImGui's dark theme draws text white, its light theme black.
+constexpr palette::Rgb kDarkText{255, 255, 255};
+constexpr palette::Rgb kLightText{0, 0, 0};
+
+TEST_CASE("viewer sites: the site with the most leaked bytes is named in the first row") {
   Image sites = screenshot("sites", "sites");
-  // Rows of text below the header: many pixels that are not the background.
-  int lit = 0;
-  for (int y = 100; y < sites.height; ++y) {
-    for (int x = 0; x < sites.width; ++x) {
-      const unsigned char* p = &sites.rgba[(static_cast<size_t>(y) * sites.width + x) * 4];
-      lit += p[0] > 150 && p[1] > 150 && p[2] > 150;
-    }
+  auto header = findText(sites, "allocated at", kDarkText);
+  auto top = findText(sites, "sample::poolScratch(unsigned long)", kDarkText);
+  REQUIRE(header);
+  REQUIRE(top);
+  // 450 x 512 B from the pool leak outweigh the cache's 4,500 x 48 B: first row, in the
+  // "allocated at" column, one row below its header.
+  CHECK(top->x == header->x);
+  CHECK(top->y - header->y > 10);
+  CHECK(top->y - header->y <= 20);
+  auto second = findText(sites, "sample::cacheResponse(unsigned long, unsigned long)", kDarkText);
+  REQUIRE(second);
+  CHECK(second->y > top->y);
+  // The search tells glyphs apart: one changed word is not found.
+  CHECK_FALSE(findText(sites, "sample::poolScratch(unsigned int)", kDarkText));
+}
+
+TEST_CASE("viewer tree: a flame graph whose root spans the width, main on it") {
+  Image tree = screenshot("tree", "tree");
+  auto root = findText(tree, "all", palette::kFlameText);
+  REQUIRE(root);
+  // The root bar: every pixel of its row between the window's edges is a flame colour.
+  int y = root->y + 11, flame = 0;
+  for (int x = 10; x < tree.width - 10; ++x) {
+    for (const auto& c : palette::kFlame) flame += tree.is(x, y, c);
   }
-  CHECK(lit > 2000);
+  CHECK(flame >= (tree.width - 20) * 95 / 100);
+  auto main = findText(tree, "main", palette::kFlameText);
+  REQUIRE(main);
+  CHECK(main->y > root->y);
+  // The tree table under the graph names the leak of the loop thread's request path.
+  CHECK(findText(tree, "run", kDarkText));
+}
+
+TEST_CASE("viewer compare: sites by net growth with sparklines over the selected range") {
+  Image compare = screenshot("compare", "compare", {"--range", "0", "100"});
+  // The site column is narrow at 800 pixels: the names' beginnings are enough.
+  auto pool = findText(compare, "sample::poolScratch(", kDarkText);
+  auto cache = findText(compare, "sample::cacheResponse(", kDarkText);
+  REQUIRE(pool);
+  REQUIRE(cache);
+  CHECK(pool->y < cache->y);  // 230,400 B of net growth before 216,000 B
+  CHECK(compare.count(palette::kGrowth, 0, 60, 100, compare.height) > 100);  // "+225 KiB"
+  CHECK(compare.count(palette::kHeap, 370, 60, 520, compare.height) > 200);  // sparklines
+}
+
+TEST_CASE("viewer: the light theme draws dark text on a light background") {
+  Image light = screenshot("timeline", "light", {"--theme", "light"});
+  CHECK(findText(light, "live heap", kLightText));
+  const unsigned char* corner = light.at(light.width - 3, light.height - 3);
+  CHECK(corner[0] > 200);
+  CHECK(light.count(palette::kHeap, 85, 92, light.width - 10, light.height * 3 / 4) > 200);
+  CHECK(light.count(palette::kRss, 85, 92, light.width - 10, light.height * 3 / 4) > 200);
+}
+
+TEST_CASE("viewer --follow reads a trace while it is written, until it ends") {
+  std::string dir = freshDir("viewer-follow");
+  std::string trace = dir + "/server.tmk", png = dir + "/shot.png";
+  // The viewer starts first, on a file that does not exist yet.
+  Background viewer({"xvfb-run", "-a", tool("tidemark-view"), trace, "--follow", "--screenshot",
+                     png, "--size", "800x500"},
+                    dir + "/viewer.log");
+  Background server(
+      {"env", "TIDEMARK_SAMPLE_MS=20", "TIDEMARK_FLUSH_MS=50", tool("tidemark"), "record", "-o",
+       trace, "--", tool("event_server"), "--port-file", dir + "/port"},
+      dir + "/server.log");
+  for (int round = 0; round < 4; ++round) {
+    std::vector<std::string> load = {
+        tool("loadgen"), "--port-file", dir + "/port", "--requests", "500", "--connections", "5"};
+    if (round == 3) load.push_back("--quit");
+    CHECK(run(load).status == 0);
+    usleep(700'000);  // longer than the viewer's poll: each round is a new version
+  }
+  CHECK(server.wait(60) == 0);
+  CHECK(viewer.wait(60) == 0);
+  std::string log = readFile(dir + "/viewer.log");
+  INFO(log);
+  int versions = 0;
+  CHECK(sscanf(log.c_str() + log.find("through"), "through %d versions", &versions) == 1);
+  CHECK(versions >= 3);
+  // The screenshot is of the ended trace: the heap line reaches the right end of the plot.
+  Image image = loadPng(png);
+  CHECK(image.count(palette::kHeap, image.width - 60, 92, image.width - 10, image.height * 3 / 4) >
+        0);
 }
 
 TEST_CASE("viewer: a file that is no trace gives an error, not a crash") {
