@@ -176,7 +176,7 @@ TEST_CASE("100 snapshots while threads block in 8 kinds of call: no EINTR, all c
   CHECK(groupTotals(report, "definite", "keepFive") == Totals{});
 }
 
-TEST_CASE("the fail-on gate counts lost blocks; no snapshot at exit when asked") {
+TEST_CASE("the fail-on gate counts lost blocks, and no snapshot is taken at exit when asked") {
   std::string dir = freshDir("gate");
   run({tool("tidemark"), "record", "-o", dir + "/t.tmk", "--", tool("test_leak_kinds")});
   CHECK(run({tool("tidemark"), "analyze", "--fail-on", "definite", dir + "/t.tmk"}).status == 3);

@@ -64,7 +64,7 @@ TEST_CASE("a free that reaches the file after its address was reused is reconcil
   CHECK(a.summary.frees == 1);
 }
 
-TEST_CASE("realloc moves the block and the bytes; a free right after its alloc is temporary") {
+TEST_CASE("realloc moves the block and the bytes, and a free right after its alloc is temporary") {
   test::TraceBuilder b;
   b.attach(0, 1).time(0, 1).stack(0, 1, {0x1}).stack(0, 2, {0x2});
   b.alloc(0, 0x1000, 10, 1).realloc(0, 0x1000, 0x9000, 500, 2);
