@@ -12,17 +12,22 @@ trap 'rm -rf "$work"' EXIT
 
 elapsed() { awk "BEGIN{print $(date +%s.%N) - $1}"; }  # seconds since a date +%s.%N
 
-printf "%-8s %10s %10s %12s %12s\n" heap pause_ms scan_ms "scan GB/s" "pause ms/GB"
+printf "%-8s %-12s %10s %10s %12s %12s\n" heap pages pause_ms scan_ms "scan GB/s" "pause ms/GB"
 for mb in 100 1024 4096; do
-  "$bin/tidemark" record -o "$work/h$mb.tmk" -- "$bin/snapshot_bench" "$mb" > /dev/null 2>&1
-  "$bin/tidemark" analyze --json --top 1 "$work/h$mb.tmk" > "$work/h$mb.json"
-  python3 - "$work/h$mb.json" "$mb" << 'PY'
+  for pages in 4k huge; do
+    option=()
+    [ "$pages" = huge ] && option=(--huge-pages)
+    "$bin/tidemark" record "${option[@]}" -o "$work/h$mb.tmk" -- "$bin/snapshot_bench" "$mb" \
+      > /dev/null 2>&1
+    "$bin/tidemark" analyze --json --top 1 "$work/h$mb.tmk" > "$work/h$mb.json"
+    python3 - "$work/h$mb.json" "$mb" "$pages" << 'PY'
 import json, sys
 snap = json.load(open(sys.argv[1]))["snapshots"][-1]
 gb = int(sys.argv[2]) / 1024
-print(f"{sys.argv[2] + ' MB':<8} {snap['pause_ms']:10.1f} {snap['scan_ms']:10.1f} "
+print(f"{sys.argv[2] + ' MB':<8} {sys.argv[3]:<12} {snap['pause_ms']:10.1f} {snap['scan_ms']:10.1f} "
       f"{gb / (snap['scan_ms'] / 1000):12.2f} {snap['pause_ms'] / gb:12.1f}")
 PY
+  done
 done
 
 echo

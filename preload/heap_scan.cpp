@@ -107,12 +107,17 @@ struct Readable {
     return address < it->end ? it : nullptr;
   }
 
-  // Calls visit(begin, end) for the readable parts of [begin, end).
+  // Calls visit(begin, end) for the readable parts of [begin, end), which may span
+  // several mappings (a heap that madvise split, a block across two of them).
   template <typename Visit>
   void clip(uint64_t begin, uint64_t end, Visit&& visit) const {
-    for (uint32_t i = 0; i < count && begin < end; ++i) {
-      uint64_t b = std::max(begin, ranges[i].begin);
-      uint64_t e = std::min(end, ranges[i].end);
+    const SnapshotJob::Range* it =
+        std::upper_bound(ranges, ranges + count, begin,
+                         [](uint64_t a, const SnapshotJob::Range& r) { return a < r.begin; });
+    if (it != ranges) --it;  // the range that may contain `begin`
+    for (; it < ranges + count && it->begin < end; ++it) {
+      uint64_t b = std::max(begin, it->begin);
+      uint64_t e = std::min(end, it->end);
       if (b < e) visit(b, e);
     }
   }
@@ -314,14 +319,14 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
 void writeEdges(const BlockIndex& index, const Readable& readable, format::SnapshotWriter& out) {
   for (uint64_t from = 0; from < index.count(); ++from) {
     const LiveBlock& b = index.at(from);
-    const auto* mapping = readable.find(b.address);
-    if (!mapping || b.address + b.size > mapping->end) continue;  // not in the copy
     uint64_t previous = UINT64_MAX;
-    scanWords(b.address, b.address + b.size, index, [&](uint64_t, uint64_t to, bool interior) {
-      uint64_t key = to << 1 | interior;
-      if (key == previous) return;  // runs of one pointer (arrays of it) count once
-      previous = key;
-      out.edge(from, to, interior);
+    readable.clip(b.address, b.address + b.size, [&](uint64_t begin, uint64_t end) {
+      scanWords(begin, end, index, [&](uint64_t, uint64_t to, bool interior) {
+        uint64_t key = to << 1 | interior;
+        if (key == previous) return;  // runs of one pointer (arrays of it) count once
+        previous = key;
+        out.edge(from, to, interior);
+      });
     });
   }
 }

@@ -14,6 +14,16 @@ namespace {
 alignas(64) unsigned char bootstrapPool[64 * 1024];
 std::atomic<size_t> bootstrapUsed{0};
 
+// glibc 2.35 and 2.36 read /sys/kernel/mm/transparent_hugepage/enabled into a buffer they
+// never terminate and compare it with strcmp, so whether GLIBC_TUNABLES=
+// glibc.malloc.hugetlb=1 (tidemark record --huge-pages) takes effect depends on one byte
+// of stale stack. malloc sets itself up on its first call; making that call right after
+// zeroing the stack below us makes the byte zero.
+__attribute__((noinline)) void zeroStackBelow() {
+  volatile unsigned char area[4096];
+  for (size_t i = 0; i < sizeof area; ++i) area[i] = 0;
+}
+
 }  // namespace
 
 void* bootstrapAllocate(size_t bytes) {
@@ -48,6 +58,11 @@ void resolveRealFunctions() {
   TIDEMARK_REAL_FUNCTIONS(TIDEMARK_REAL_RESOLVE)
 #undef TIDEMARK_REAL_RESOLVE
   resolving.store(false, std::memory_order_release);
+  static std::atomic<bool> primed{false};
+  if (real.malloc && real.free && !primed.exchange(true, std::memory_order_acq_rel)) {
+    zeroStackBelow();
+    real.free(real.malloc(1));
+  }
 }
 
 }  // namespace tidemark::preload

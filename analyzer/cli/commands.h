@@ -15,6 +15,7 @@ struct RecordArgs {
   bool snapshotAtExit = true;
   bool snapshots = true;         // false: no live-block table, no snapshot of any kind
   uint64_t snapshotEveryMs = 0;  // 0: no periodic snapshots
+  bool hugePages = false;        // glibc malloc's heaps on transparent huge pages
   std::vector<std::string> command;
 };
 // Runs the command under the tracer and passes its exit status through (128+N for a

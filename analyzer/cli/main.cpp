@@ -24,6 +24,11 @@ int main(int argc, char** argv) {
   recordCommand->add_flag("--no-snapshots", noSnapshots,
                           "No heap-graph snapshots at all (not at exit, not on request): the "
                           "tracer then keeps no table of live blocks, which costs less");
+  recordCommand->add_flag(
+      "--huge-pages", record.hugePages,
+      "Let glibc malloc put its heaps on transparent huge pages (GLIBC_TUNABLES "
+      "glibc.malloc.hugetlb=1): snapshots of big heaps pause the program far less, the "
+      "program may keep more memory resident");
   std::string snapshotEvery;
   recordCommand->add_option("--snapshot-every", snapshotEvery,
                             "Take a heap-graph snapshot periodically, e.g. 500ms, 10s, 5m, 1h");

@@ -93,6 +93,14 @@ int runRecord(const RecordArgs& args) {
     setenv("TIDEMARK_FOLLOW_EXEC", args.followExec ? "1" : "0", 1);
     setenv("TIDEMARK_SNAPSHOT_AT_EXIT", args.snapshotAtExit ? "1" : "0", 1);
     if (!args.snapshots) setenv("TIDEMARK_SNAPSHOT_SIGNAL", "0", 1);
+    if (args.hugePages) {
+      // Fewer page-table entries for the snapshot's copy-on-write child to copy.
+      std::string tunables = "glibc.malloc.hugetlb=1";
+      if (const char* existing = getenv("GLIBC_TUNABLES"); existing && *existing) {
+        tunables = std::string(existing) + ":" + tunables;
+      }
+      setenv("GLIBC_TUNABLES", tunables.c_str(), 1);
+    }
     if (args.snapshotEveryMs) {
       setenv("TIDEMARK_SNAPSHOT_MS", std::to_string(args.snapshotEveryMs).c_str(), 1);
     }
