@@ -131,7 +131,7 @@ TEST_CASE("SIGKILL: the trace is readable up to its last chunk and marked incomp
   CHECK(leakedAt(report, "leakOne").bytes == 4321);
 }
 
-TEST_CASE("a full disk stops tracing, not the program; the trace keeps its whole chunks") {
+TEST_CASE("a full disk stops tracing, not the program, and the trace keeps its whole chunks") {
   // RLIMIT_FSIZE makes the trace's writes fail with EFBIG past 256 KiB, as a full disk
   // would with ENOSPC.
   std::string dir = freshDir("full-disk");
