@@ -13,6 +13,7 @@
 #include <new>
 
 #include "../format/snapshot_writer.h"
+#include "allocator_mappings.h"
 #include "live_blocks.h"
 #include "raw_memory.h"
 #include "ring.h"
@@ -229,6 +230,28 @@ bool mallocHeap(uint64_t begin, uint64_t end, const BlockIndex& index) {
   return false;
 }
 
+// Calls visit(begin, end) for the parts of [begin, end) that are the program's own: not
+// the tracer's arena and not what an allocator mapped inside a hooked call. The kernel
+// merges adjacent anonymous mappings with the same flags into one, so these holes can
+// sit inside a mapping of the program's.
+template <typename Visit>
+void forEachOwnPart(uint64_t begin, uint64_t end, Visit&& visit) {
+  constexpr size_t kMaxHoles = 256;
+  AddressRange holes[kMaxHoles + 1];
+  size_t n = allocatorMappingsIn(begin, end, holes, kMaxHoles);
+  if (n > kMaxHoles) return;  // a mapping made of that many allocator pieces is theirs
+  TracerRange tracer = tracerRange();
+  if (tracer.begin < end && begin < tracer.end) holes[n++] = {tracer.begin, tracer.end};
+  std::sort(holes, holes + n,
+            [](const AddressRange& a, const AddressRange& b) { return a.begin < b.begin; });
+  uint64_t at = begin;
+  for (size_t i = 0; i < n && at < end; ++i) {
+    if (holes[i].begin > at) visit(at, std::min(holes[i].begin, end));
+    at = std::max(at, holes[i].end);
+  }
+  if (at < end) visit(at, end);
+}
+
 void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable& readable,
                 format::SnapshotWriter& out) {
   auto rootsIn = [&](RootKind kind, uint64_t begin, uint64_t end) {
@@ -266,13 +289,11 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
   // writer thread's stack, live threads' stacks (scanned from their stack pointer above)
   // and the objects' segments (scanned as data above). Live blocks inside a scanned
   // mapping are left out: they are nodes of the graph, not roots.
-  TracerRange tracer = tracerRange();
   auto overlaps = [](const SnapshotJob::Range& r, uint64_t begin, uint64_t end) {
     return r.begin < end && begin < r.end;
   };
   auto excluded = [&](uint64_t begin, uint64_t end) {
     if (mallocHeap(begin, end, index)) return true;
-    if (begin < tracer.end && tracer.begin < end) return true;
     if (job.creatorStack >= begin && job.creatorStack < end) return true;
     for (uint32_t i = 0; i < job.threadCount; ++i) {
       uint64_t rsp = job.threads[i].regs.rsp;
@@ -305,14 +326,16 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
       rootsIn(RootKind::Tls, std::max<uint64_t>(m.begin, dead->end - live), dead->end);
       continue;
     }
-    uint64_t at = m.begin;
-    for (uint64_t b = index.firstAtOrAfter(m.begin); b < index.count() && at < m.end; ++b) {
-      const LiveBlock& block = index.at(b);
-      if (block.address >= m.end) break;
-      rootsIn(RootKind::Mapping, at, block.address);
-      at = std::max(at, block.address + block.size);
-    }
-    if (at < m.end) rootsIn(RootKind::Mapping, at, m.end);
+    forEachOwnPart(m.begin, m.end, [&](uint64_t begin, uint64_t end) {
+      uint64_t at = begin;
+      for (uint64_t b = index.firstAtOrAfter(begin); b < index.count() && at < end; ++b) {
+        const LiveBlock& block = index.at(b);
+        if (block.address >= end) break;
+        rootsIn(RootKind::Mapping, at, block.address);
+        at = std::max(at, block.address + block.size);
+      }
+      if (at < end) rootsIn(RootKind::Mapping, at, end);
+    });
   }
 }
 

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <new>
 
+#include "allocator_mappings.h"
 #include "real_functions.h"
 #include "recorder.h"
 #include "stack_capture.h"
@@ -33,7 +34,8 @@ bool haveReal(Fn* fn) {
 
 void* allocateNew(size_t size, AllocFunction function) {
   for (;;) {
-    void* p = haveReal(&tp::real.malloc) ? tp::real.malloc(size) : tp::bootstrapAllocate(size);
+    void* p = haveReal(&tp::real.malloc) ? tp::callAllocator(tp::real.malloc, size)
+                                         : tp::bootstrapAllocate(size);
     if (p) {
       tp::recordAlloc(function, p, size);
       return p;
@@ -48,8 +50,8 @@ void* allocateNewAligned(size_t size, size_t alignment, AllocFunction function) 
   for (;;) {
     void* p = nullptr;
     if (haveReal(&tp::real.posix_memalign) &&
-        tp::real.posix_memalign(&p, alignment < sizeof(void*) ? sizeof(void*) : alignment, size) ==
-            0) {
+        tp::callAllocator(tp::real.posix_memalign, &p,
+                          alignment < sizeof(void*) ? sizeof(void*) : alignment, size) == 0) {
       tp::recordAlloc(function, p, size);
       return p;
     }
@@ -78,7 +80,7 @@ void* allocateNewAlignedNothrow(size_t size, size_t alignment, AllocFunction fun
 void release(void* p, AllocFunction function) noexcept {
   if (!p || tp::isBootstrapBlock(p)) return;
   tp::recordFree(function, p);
-  if (haveReal(&tp::real.free)) tp::real.free(p);
+  if (haveReal(&tp::real.free)) tp::callAllocator(tp::real.free, p);
 }
 
 void* recorded(void* p, size_t size) {
@@ -114,7 +116,7 @@ __attribute__((destructor(101))) static void tidemarkDestructor() {
 
 void* malloc(size_t size) {
   if (!haveReal(&tp::real.malloc)) return tp::bootstrapAllocate(size);
-  return recorded(tp::real.malloc(size), size);
+  return recorded(tp::callAllocator(tp::real.malloc, size), size);
 }
 
 void free(void* p) { release(p, AllocFunction::Malloc); }
@@ -124,7 +126,7 @@ void* calloc(size_t count, size_t size) {
     size_t total;
     return __builtin_mul_overflow(count, size, &total) ? nullptr : tp::bootstrapAllocate(total);
   }
-  return recorded(tp::real.calloc(count, size), count * size);
+  return recorded(tp::callAllocator(tp::real.calloc, count, size), count * size);
 }
 
 void* realloc(void* old, size_t size) {
@@ -135,8 +137,8 @@ void* realloc(void* old, size_t size) {
     return p;
   }
   if (!haveReal(&tp::real.realloc)) return nullptr;
-  if (!old) return recorded(tp::real.realloc(nullptr, size), size);
-  void* p = tp::real.realloc(old, size);
+  if (!old) return recorded(tp::callAllocator(tp::real.realloc, nullptr, size), size);
+  void* p = tp::callAllocator(tp::real.realloc, old, size);
   if (p) {
     tp::recordRealloc(old, p, size);
   } else if (size == 0) {
@@ -156,37 +158,41 @@ void* reallocarray(void* old, size_t count, size_t size) {
 
 int posix_memalign(void** out, size_t alignment, size_t size) {
   if (!haveReal(&tp::real.posix_memalign)) return ENOMEM;
-  int result = tp::real.posix_memalign(out, alignment, size);
+  int result = tp::callAllocator(tp::real.posix_memalign, out, alignment, size);
   if (result == 0) recorded(*out, size);
   return result;
 }
 
 void* aligned_alloc(size_t alignment, size_t size) {
   if (!haveReal(&tp::real.aligned_alloc)) return nullptr;
-  return recorded(tp::real.aligned_alloc(alignment, size), size);
+  return recorded(tp::callAllocator(tp::real.aligned_alloc, alignment, size), size);
 }
 
 void* memalign(size_t alignment, size_t size) {
   if (!haveReal(&tp::real.memalign)) return nullptr;
-  return recorded(tp::real.memalign(alignment, size), size);
+  return recorded(tp::callAllocator(tp::real.memalign, alignment, size), size);
 }
 
 void* valloc(size_t size) {
   if (!haveReal(&tp::real.valloc)) return nullptr;
-  return recorded(tp::real.valloc(size), size);
+  return recorded(tp::callAllocator(tp::real.valloc, size), size);
 }
 
 void* pvalloc(size_t size) {
   if (!haveReal(&tp::real.pvalloc)) return nullptr;
-  return recorded(tp::real.pvalloc(size), size);
+  return recorded(tp::callAllocator(tp::real.pvalloc, size), size);
 }
 
 void* mmap(void* address, size_t length, int protection, int flags, int fd, off_t offset) {
   if (!haveReal(&tp::real.mmap)) return MAP_FAILED;
   void* p = tp::real.mmap(address, length, protection, flags, fd, offset);
-  // Anonymous mappings only: file mappings are not heap. A mapping made inside the tracer
-  // (or by an allocator inside a hook) is not the program's own.
-  if (p != MAP_FAILED && (flags & MAP_ANONYMOUS)) tp::recordMmap(p, length);
+  if (p == MAP_FAILED || !(flags & MAP_ANONYMOUS)) return p;  // file mappings are not heap
+  auto begin = reinterpret_cast<uint64_t>(p);
+  if (tp::insideAllocator()) {
+    tp::addAllocatorMapping(begin, begin + length);  // the allocator's heap, not a root
+  } else {
+    tp::recordMmap(p, length);  // the program's own (one made inside the tracer is not)
+  }
   return p;
 }
 
@@ -196,6 +202,8 @@ void* mmap64(void* address, size_t length, int protection, int flags, int fd, of
 int munmap(void* address, size_t length) {
   if (!haveReal(&tp::real.munmap)) return -1;
   tp::recordMunmap(address, length);
+  auto begin = reinterpret_cast<uint64_t>(address);
+  tp::trimAllocatorMappings(begin, begin + length);
   return tp::real.munmap(address, length);
 }
 
@@ -211,7 +219,13 @@ void* mremap(void* old, size_t oldLength, size_t newLength, int flags, ...) {
   void* p = tp::real.mremap(old, oldLength, newLength, flags, target);
   if (p != MAP_FAILED) {
     tp::recordMunmap(old, oldLength);
-    tp::recordMmap(p, newLength);
+    auto from = reinterpret_cast<uint64_t>(old), to = reinterpret_cast<uint64_t>(p);
+    tp::trimAllocatorMappings(from, from + oldLength);
+    if (tp::insideAllocator()) {
+      tp::addAllocatorMapping(to, to + newLength);
+    } else {
+      tp::recordMmap(p, newLength);
+    }
   }
   return p;
 }

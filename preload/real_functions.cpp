@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "allocator_mappings.h"
+
 namespace tidemark::preload {
 
 constinit RealFunctions real;
@@ -61,7 +63,7 @@ void resolveRealFunctions() {
   static std::atomic<bool> primed{false};
   if (real.malloc && real.free && !primed.exchange(true, std::memory_order_acq_rel)) {
     zeroStackBelow();
-    real.free(real.malloc(1));
+    callAllocator(real.free, callAllocator(real.malloc, 1));
   }
 }
 

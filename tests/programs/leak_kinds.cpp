@@ -11,7 +11,13 @@
 //   hideByXor           104 bytes  definite   its address only XOR-ed in a global
 //   makeTree          7 x 32 bytes lost       a tree whose root pointer is dropped:
 //                                             1 definitely (root) + 6 indirectly lost
-// Totals: definitely lost 184 bytes in 3 blocks, indirectly lost 240 bytes in 7 blocks,
+//   keptInFreedBlock    120 bytes  definite   its address only in a block since freed
+//                                             (free memory keeps stale bytes; no one
+//                                             scans it, whichever allocator owns it)
+//   lostLargeBlock    65536 bytes  definite   dropped; an allocator that keeps large
+//                                             blocks in extents of their own (jemalloc)
+//                                             still holds its address in its metadata
+// Totals: definitely lost 65,840 bytes in 5 blocks, indirectly lost 240 bytes in 7 blocks,
 // possibly lost 88 bytes in 1 block. Prints "ready" and exits 0 via exit().
 #include <sys/mman.h>
 #include <unistd.h>
@@ -77,6 +83,16 @@ __attribute__((noinline)) Node* makeTree(int depth) {
   return node;
 }
 
+__attribute__((noinline)) void* keptInFreedBlock() { return calloc(1, 120); }
+__attribute__((noinline)) void dropIntoFreedBlock() {
+  auto** holder = static_cast<void**>(calloc(1, 256));
+  holder[16] = keptInFreedBlock();  // at byte 128: past any allocator's free-list links
+  keep(holder);
+  free(holder);
+}
+
+__attribute__((noinline)) void lostLargeBlock() { keep(calloc(1, 65536)); }
+
 void blockedThread() {
   void* kept = keptByBlockedThread();
   char c;
@@ -103,6 +119,8 @@ int main() {
   makeCycle();
   hideByXor();
   makeTree(3);  // 7 nodes; the root pointer is dropped here
+  dropIntoFreedBlock();
+  lostLargeBlock();
   scrubStack();
   usleep(100'000);  // the blocked thread is in read() by now
   printf("ready\n");
