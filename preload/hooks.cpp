@@ -16,6 +16,7 @@
 #include "recorder.h"
 #include "stack_capture.h"
 #include "tracer.h"
+#include "wait_deadline.h"
 #include "writer.h"
 
 using tidemark::format::AllocFunction;
@@ -228,6 +229,25 @@ void* mremap(void* old, size_t oldLength, size_t newLength, int flags, ...) {
     }
   }
   return p;
+}
+
+// Timed waits note their deadline, so that a snapshot's restart keeps it (wait_deadline.h).
+int epoll_wait(int epfd, epoll_event* events, int maxEvents, int timeoutMs) {
+  if (!haveReal(&tp::real.epoll_wait)) {
+    errno = ENOSYS;
+    return -1;
+  }
+  tp::WaitDeadline deadline(timeoutMs);
+  return tp::real.epoll_wait(epfd, events, maxEvents, timeoutMs);
+}
+
+int epoll_pwait(int epfd, epoll_event* events, int maxEvents, int timeoutMs, const sigset_t* mask) {
+  if (!haveReal(&tp::real.epoll_pwait)) {
+    errno = ENOSYS;
+    return -1;
+  }
+  tp::WaitDeadline deadline(timeoutMs);
+  return tp::real.epoll_pwait(epfd, events, maxEvents, timeoutMs, mask);
 }
 
 void* dlopen(const char* file, int mode) {

@@ -20,6 +20,7 @@
 #include "heap_scan.h"
 #include "ring.h"
 #include "snapshot_job.h"
+#include "wait_deadline.h"
 
 namespace tidemark::preload {
 namespace {
@@ -242,6 +243,13 @@ void readRegisters(SnapshotJob& job) {
       user_regs_struct fixed = r;
       fixed.rax = fixed.orig_rax;
       fixed.rip -= 2;
+      // epoll_wait's timeout (its fourth argument, r10) is relative: restart it with what
+      // is left, or a wait restarted by every snapshot might never time out.
+      bool epoll = r.orig_rax == SYS_epoll_wait || r.orig_rax == SYS_epoll_pwait;
+      if (uint64_t deadline = epoll ? waitDeadlineOf(r.fs_base) : 0) {
+        uint64_t now = nowNs();
+        fixed.r10 = now >= deadline ? 0 : (deadline - now + 999'999) / 1'000'000;
+      }
       iovec set{&fixed, sizeof fixed};
       ptrace(PTRACE_SETREGSET, t.tid, reinterpret_cast<void*>(NT_PRSTATUS), &set);
     }

@@ -15,6 +15,7 @@
 #include "snapshot.h"
 #include "stack_capture.h"
 #include "stack_table.h"
+#include "wait_deadline.h"
 #include "writer.h"
 
 namespace tidemark::preload {
@@ -80,6 +81,7 @@ void startTracer() {
   currentOptions = readOptions();
   initStackCapture(currentOptions.verifyUnwind);
   initThreadExitKey();
+  initWaitDeadlines();
   if (!real.malloc || !real.free || !stacks.init() || !rings.init()) {
     state.store(Lifecycle::Disabled, std::memory_order_release);
     return;

@@ -261,6 +261,21 @@ TEST_CASE("tidemark.h: snapshots and marks asked for by the program itself") {
   CHECK(marks[1]["time_s"].get<double>() >= first);
 }
 
+TEST_CASE("a timed epoll_wait still times out while every snapshot restarts it") {
+  // Each snapshot's stop makes epoll_wait return EINTR, and the helper restarts it. With
+  // its whole 1.5 s timeout each time, a wait under snapshots every 100 ms never ended.
+  std::string dir = freshDir("timed-wait");
+  RunResult r = run({tool("tidemark"), "record", "--snapshot-every", "100ms", "-o", dir + "/w.tmk",
+                     "--", tool("test_timed_wait")},
+                    30);
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output.find("epoll_wait returned 0 (ok)") != std::string::npos);
+  CHECK(r.output.find("epoll_pwait returned 0 (ok)") != std::string::npos);
+  auto report = analyze(dir + "/w.tmk");
+  CHECK(report["snapshots"].size() >= 10);  // the waits were restarted many times
+}
+
 TEST_CASE("tidemark snapshot PID: a snapshot on request, no EINTR in the program") {
   std::string dir = freshDir("on-request");
   Background traced(
