@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "dont_fork.h"
 #include "raw_memory.h"
 #include "snapshot_job.h"
 #include "snapshot_stop.h"
@@ -140,6 +141,7 @@ bool takeSnapshot(format::SnapshotTrigger trigger, uint64_t nowUs, format::Chunk
   job->trigger = trigger;
   job->timeUs = nowUs;
   collectSegments(*job);
+  job->dontForkCount = collectDontForkRanges(job->dontFork, SnapshotJob::kMaxDontFork);
   job->tlsBelow = staticTlsBytes();
   job->deadStackCount = 0;
   for (uint32_t i = 0; i < deadStackCount && i < SnapshotJob::kMaxDeadStacks; ++i) {

@@ -50,6 +50,10 @@ struct SnapshotJob {
   static constexpr uint32_t kMaxDeadStacks = 1024;
   uint32_t deadStackCount;
   Range deadStacks[kMaxDeadStacks];
+  // Mappings marked MADV_DONTFORK (dont_fork.h): forkable only around the clone.
+  static constexpr uint32_t kMaxDontFork = 16384;
+  uint32_t dontForkCount;
+  Range dontFork[kMaxDontFork];
   uint64_t tlsBelow;    // static TLS below a thread's fs_base
   uint64_t deadlineNs;  // CLOCK_MONOTONIC; threads not stopped by then: incomplete
 

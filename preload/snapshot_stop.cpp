@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "dont_fork.h"
 #include "heap_scan.h"
 #include "ring.h"
 #include "snapshot_job.h"
@@ -282,8 +283,10 @@ int snapshotHelperMain(void* arg) {
   readRegisters(job);
   // The copy: a child of the program (CLONE_PARENT, so the writer thread can reap it),
   // that no signal reports (exit signal 0) and no tracer follows.
+  setForkable(job.dontFork, job.dontForkCount, true);
   job.childPid = clone(heapScanMain, job.childStack + sizeof job.childStack,
                        CLONE_PARENT | CLONE_UNTRACED, &job);
+  setForkable(job.dontFork, job.dontForkCount, false);
   resumeAll(job);
   job.pauseNs = nowNs() - start;
   job.done.store(1, std::memory_order_release);

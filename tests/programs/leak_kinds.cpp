@@ -5,6 +5,8 @@
 //                                             is blocked in read() at exit
 //   keptInTls            40 bytes  reachable  only in a thread_local of the main thread
 //   keptInMapping        56 bytes  reachable  only in a region the program got from mmap
+//   keptInDontFork       24 bytes  reachable  only in such a region marked MADV_DONTFORK
+//                                             (as V8 marks every page of its heap)
 //   keptByInterior       88 bytes  possible   only an interior pointer (+40) in a global
 //   makeCycle         2 x 48 bytes lost       a pair pointing at each other, dropped:
 //                                             1 definitely + 1 indirectly lost
@@ -47,6 +49,7 @@ void keep(const void* p) { asm volatile("" : : "r"(p) : "memory"); }
 // Globals with external linkage, so the compiler keeps them and their stores.
 thread_local void* keptInTlsSlot;
 void* mappingRegion;
+void* dontForkRegion;
 char* interiorPointer;
 uintptr_t hiddenAddress;
 
@@ -57,6 +60,11 @@ __attribute__((noinline)) void keptInTls() { keptInTlsSlot = calloc(1, 40); }
 __attribute__((noinline)) void keptInMapping() {
   mappingRegion = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   *static_cast<void**>(mappingRegion) = calloc(1, 56);
+}
+__attribute__((noinline)) void keptInDontFork() {
+  dontForkRegion = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  madvise(dontForkRegion, 4096, MADV_DONTFORK);
+  *static_cast<void**>(dontForkRegion) = calloc(1, 24);
 }
 __attribute__((noinline)) void keptByInterior() {
   interiorPointer = static_cast<char*>(calloc(1, 88)) + 40;
@@ -115,6 +123,7 @@ int main() {
   std::thread(blockedThread).detach();
   keptInTls();
   keptInMapping();
+  keptInDontFork();
   keptByInterior();
   makeCycle();
   hideByXor();
