@@ -53,7 +53,7 @@ class PipeSink final : public format::ByteSink {
 
 // The readable mappings of this (copied) address space, sorted, from /proc/self/maps.
 struct Readable {
-  static constexpr uint8_t kWritable = 1, kAnonymous = 2, kHeap = 4;
+  static constexpr uint8_t kWritable = 1, kAnonymous = 2, kHeap = 4, kReadOnlyFile = 8;
   SnapshotJob::Range* ranges;
   uint8_t* writable;  // per range: kWritable, kAnonymous, kHeap
   uint32_t count;
@@ -90,6 +90,7 @@ struct Readable {
         if (end[2] == 'w') flags |= kWritable;
         if (inode == 0 && !named) flags |= kAnonymous;
         if (named && strcmp(field, "[heap]") == 0) flags |= kHeap;
+        if (inode != 0 && end[2] != 'w') flags |= kReadOnlyFile;  // where vtables live
         writable[count] = flags;
         ranges[count++] = {begin, finish};
       }
@@ -197,14 +198,65 @@ class BlockIndex {
   uint64_t low_ = 0, high_ = 0;
 };
 
+// Finds the block a word points into. Like memcheck by default, an interior pointer of a
+// shape C++ runtimes and common libraries make on purpose counts as a start pointer:
+//   std::string (old ABI): to the characters after length, capacity and refcount, where
+//     the block holds exactly 24 bytes + capacity + 1 and length <= capacity;
+//   length64: to the second word, where the first holds the size of the rest;
+//   new[] cookie: to the second word, where the first is an element count that divides
+//     the rest (V8's slot sets keep such a count too);
+//   multiple inheritance: to a word that, like the block's first, points at a vtable
+//     (both in read-only parts of loaded files).
+class PointerFinder {
+ public:
+  PointerFinder(const BlockIndex& index, const Readable& readable)
+      : index_(index), readable_(readable) {}
+
+  bool find(uint64_t value, uint64_t* block, bool* interior) const {
+    if (!index_.lookup(value, block, interior)) return false;
+    if (*interior && intended(index_.at(*block), value)) *interior = false;
+    return true;
+  }
+
+ private:
+  bool intended(const LiveBlock& b, uint64_t value) const {
+    const auto* mapping = readable_.find(b.address);
+    if (!mapping || b.address + std::min<uint64_t>(b.size, 24) > mapping->end) return false;
+    const auto* words = reinterpret_cast<const uint64_t*>(b.address);
+    uint64_t offset = value - b.address;
+    if (offset == 24 && b.size >= 24) {
+      uint64_t length = words[0], capacity = words[1];
+      if (capacity < b.size && 24 + capacity + 1 == b.size && length <= capacity) return true;
+    }
+    // A count that divides the rest covers length64 too (the rest divides itself).
+    if (offset == 8 && b.size >= 8 && words[0] > 0 && (b.size - 8) % words[0] == 0) return true;
+    if (value % 8 == 0 && value + 8 <= mapping->end) {
+      uint64_t inner = *reinterpret_cast<const uint64_t*>(value);
+      return vtable(inner) && vtable(words[0]);
+    }
+    return false;
+  }
+
+  bool vtable(uint64_t address) const {
+    if (address % 8 != 0 || address < 4096) return false;
+    const auto* mapping = readable_.find(address);
+    if (!mapping) return false;
+    uint32_t i = static_cast<uint32_t>(mapping - readable_.ranges);
+    return readable_.writable[i] & Readable::kReadOnlyFile;
+  }
+
+  const BlockIndex& index_;
+  const Readable& readable_;
+};
+
 template <typename Found>
-void scanWords(uint64_t begin, uint64_t end, const BlockIndex& index, Found&& found) {
+void scanWords(uint64_t begin, uint64_t end, const PointerFinder& finder, Found&& found) {
   begin = (begin + 7) & ~uint64_t{7};
   for (uint64_t at = begin; at + 8 <= end; at += 8) {
     uint64_t value = *reinterpret_cast<const uint64_t*>(at);
     uint64_t block;
     bool interior;
-    if (index.lookup(value, &block, &interior)) found(at, block, interior);
+    if (finder.find(value, &block, &interior)) found(at, block, interior);
   }
 }
 
@@ -254,9 +306,10 @@ void forEachOwnPart(uint64_t begin, uint64_t end, Visit&& visit) {
 
 void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable& readable,
                 format::SnapshotWriter& out) {
+  PointerFinder finder(index, readable);
   auto rootsIn = [&](RootKind kind, uint64_t begin, uint64_t end) {
     readable.clip(begin, end, [&](uint64_t b, uint64_t e) {
-      scanWords(b, e, index, [&](uint64_t at, uint64_t block, bool interior) {
+      scanWords(b, e, finder, [&](uint64_t at, uint64_t block, bool interior) {
         out.root(kind, interior, block, at);
       });
     });
@@ -273,7 +326,7 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
     for (unsigned long long value : registers) {
       uint64_t block;
       bool interior;
-      if (index.lookup(value, &block, &interior)) out.root(RootKind::Register, interior, block, 0);
+      if (finder.find(value, &block, &interior)) out.root(RootKind::Register, interior, block, 0);
     }
     // The stack from 128 bytes below the stack pointer (the red zone holds live data) to
     // the end of its mapping; older frames below are dead.
@@ -340,11 +393,12 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
 }
 
 void writeEdges(const BlockIndex& index, const Readable& readable, format::SnapshotWriter& out) {
+  PointerFinder finder(index, readable);
   for (uint64_t from = 0; from < index.count(); ++from) {
     const LiveBlock& b = index.at(from);
     uint64_t previous = UINT64_MAX;
     readable.clip(b.address, b.address + b.size, [&](uint64_t begin, uint64_t end) {
-      scanWords(begin, end, index, [&](uint64_t, uint64_t to, bool interior) {
+      scanWords(begin, end, finder, [&](uint64_t, uint64_t to, bool interior) {
         uint64_t key = to << 1 | interior;
         if (key == previous) return;  // runs of one pointer (arrays of it) count once
         previous = key;

@@ -107,8 +107,8 @@ TEST_CASE("leak kinds: every root and pointer kind gets memcheck's class") {
   CHECK(groupTotals(report, "definite", "treeNode") == Totals{32, 1});
   CHECK(groupTotals(report, "indirect", "treeNode") == Totals{192, 6});
   CHECK(groupTotals(report, "possible", "keptByInterior") == Totals{88, 1});
-  for (const char* reachable :
-       {"keptByBlockedThread", "keptInTls", "keptInMapping", "keptInDontFork"}) {
+  for (const char* reachable : {"keptByBlockedThread", "keptInTls", "keptInMapping",
+                                "keptInDontFork", "keptByArrayCookie", "keptAsSecondBase"}) {
     INFO(reachable);
     for (const char* kind : {"definite", "indirect", "possible"}) {
       CHECK(groupTotals(report, kind, reachable) == Totals{});

@@ -8,6 +8,11 @@
 //   keptInDontFork       24 bytes  reachable  only in such a region marked MADV_DONTFORK
 //                                             (as V8 marks every page of its heap)
 //   keptByInterior       88 bytes  possible   only an interior pointer (+40) in a global
+//   keptByArrayCookie    32 bytes  reachable  only by the pointer new[] returns, past the
+//                                             element count it keeps first (memcheck's
+//                                             "newarray" heuristic)
+//   keptAsSecondBase     32 bytes  reachable  only by a pointer to its second base class,
+//                                             at a vtable pointer ("multipleinheritance")
 //   makeCycle         2 x 48 bytes lost       a pair pointing at each other, dropped:
 //                                             1 definitely + 1 indirectly lost
 //   hideByXor           104 bytes  definite   its address only XOR-ed in a global
@@ -51,6 +56,22 @@ thread_local void* keptInTlsSlot;
 void* mappingRegion;
 void* dontForkRegion;
 char* interiorPointer;
+struct Counted {
+  ~Counted();  // not trivial: new[] keeps the element count before the elements
+  uint64_t value;
+};
+Counted::~Counted() { value = 0; }
+Counted* arrayCookiePointer;
+struct FirstBase {
+  virtual ~FirstBase() = default;
+  uint64_t first = 1;
+};
+struct SecondBase {
+  virtual ~SecondBase() = default;
+  uint64_t second = 2;
+};
+struct Derived : FirstBase, SecondBase {};
+SecondBase* secondBasePointer;
 uintptr_t hiddenAddress;
 
 namespace {
@@ -69,6 +90,8 @@ __attribute__((noinline)) void keptInDontFork() {
 __attribute__((noinline)) void keptByInterior() {
   interiorPointer = static_cast<char*>(calloc(1, 88)) + 40;
 }
+__attribute__((noinline)) void keptByArrayCookie() { arrayCookiePointer = new Counted[3]; }
+__attribute__((noinline)) void keptAsSecondBase() { secondBasePointer = new Derived; }
 __attribute__((noinline)) Node* cycleNode() { return static_cast<Node*>(calloc(1, 48)); }
 __attribute__((noinline)) void makeCycle() {
   Node* a = cycleNode();
@@ -125,6 +148,8 @@ int main() {
   keptInMapping();
   keptInDontFork();
   keptByInterior();
+  keptByArrayCookie();
+  keptAsSecondBase();
   makeCycle();
   hideByXor();
   makeTree(3);  // 7 nodes; the root pointer is dropped here
