@@ -212,14 +212,14 @@ class PointerFinder {
   PointerFinder(const BlockIndex& index, const Readable& readable)
       : index_(index), readable_(readable) {}
 
-  bool find(uint64_t value, uint64_t* block, bool* interior) const {
+  __attribute__((always_inline)) bool find(uint64_t value, uint64_t* block, bool* interior) const {
     if (!index_.lookup(value, block, interior)) return false;
     if (*interior && intended(index_.at(*block), value)) *interior = false;
     return true;
   }
 
  private:
-  bool intended(const LiveBlock& b, uint64_t value) const {
+  __attribute__((noinline)) bool intended(const LiveBlock& b, uint64_t value) const {
     const auto* mapping = readable_.find(b.address);
     if (!mapping || b.address + std::min<uint64_t>(b.size, 24) > mapping->end) return false;
     const auto* words = reinterpret_cast<const uint64_t*>(b.address);
