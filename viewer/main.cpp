@@ -120,7 +120,9 @@ int main(int argc, char** argv) {
                  "Select the time range FROM TO (seconds), as a right-drag on the timeline does")
       ->expected(2);
   double time = -1;
-  app.add_option("--time", time, "The time (seconds) the call tree shows live bytes at");
+  app.add_option("--time", time,
+                 "Put the timeline's cursor here (seconds): the time the call tree shows live "
+                 "bytes at, as a click on the timeline does");
   app.add_option("--theme", theme, "Colours: dark or light")
       ->check(CLI::IsMember({"dark", "light"}));
   int benchPan = 0;
@@ -170,7 +172,7 @@ int main(int argc, char** argv) {
     state.timeline.selectionStart = std::min(range[0], range[1]);
     state.timeline.selectionEnd = std::max(range[0], range[1]);
   }
-  state.tree.liveAtS = time;
+  state.timeline.cursor = time;
   int settleFrames = 3;  // frames after loading before a screenshot: layout settles
   int status = 0;
   auto launched = std::chrono::steady_clock::now();

@@ -24,6 +24,7 @@ inline constexpr Rgb kSnapshot{180, 180, 190};  // snapshot markers
 inline constexpr Rgb kMark{120, 220, 120};      // tidemark_mark() labels
 inline constexpr Rgb kRate{190, 120, 250};      // allocation calls per second
 inline constexpr Rgb kSelection{250, 220, 80};  // the selected time range
+inline constexpr Rgb kCursor{240, 240, 255};    // the chosen time
 inline constexpr Rgb kGrowth{235, 64, 64};      // net growth in the comparison
 inline constexpr Rgb kShrink{80, 200, 120};     // net shrinkage in the comparison
 // The stacked top sites, bottom first; muted so the lines stay readable over them.

@@ -121,6 +121,12 @@ void drawMarkers(ImDrawList* draw, const analysis::Analysis& a, const Plot& p) {
   }
 }
 
+void drawCursor(ImDrawList* draw, const TimelineState& state, const Plot& p) {
+  if (state.cursor < p.x.lo || state.cursor > p.x.hi) return;
+  float px = p.x.toPixel(state.cursor);
+  draw->AddLine({px, p.upper}, {px, p.lower}, palette::kCursor.imgui(), 2);
+}
+
 void drawSelection(ImDrawList* draw, const TimelineState& state, const Plot& p) {
   if (!state.hasSelection()) return;
   float x0 = std::max(p.left, p.x.toPixel(state.selectionStart));
@@ -166,6 +172,10 @@ void handleInput(const TraceModel& m, TimelineState& state, const Plot& p, doubl
     state.pinnedToEnd = false;
   }
   double clamped = std::clamp(at, 0.0, duration);
+  // A click, not a drag: the cursor.
+  if (ImGui::IsMouseReleased(ImGuiMouseButton_Left) && io.MouseDragMaxDistanceSqr[0] < 9) {
+    state.cursor = clamped;
+  }
   if (ImGui::IsMouseClicked(ImGuiMouseButton_Right)) {
     state.selectionStart = state.selectionEnd = clamped;  // a click alone clears
   } else if (ImGui::IsMouseDragging(ImGuiMouseButton_Right)) {
@@ -191,7 +201,7 @@ void drawTimeline(const TraceModel& m, TimelineState& state) {
                 formatSeconds(state.selectionEnd).c_str(),
                 formatSeconds(state.selectionEnd - state.selectionStart).c_str());
   } else {
-    ImGui::TextDisabled("right-drag to select a range for the other views");
+    ImGui::TextDisabled("click: the call tree's time; right-drag: a range for the other views");
   }
 
   std::vector<Line> lines{{"RSS", palette::kRss, &m.rss},
@@ -215,6 +225,7 @@ void drawTimeline(const TraceModel& m, TimelineState& state) {
   drawMarkers(draw, a, p);
   for (const auto& line : lines) drawLine(draw, line, p, columns);
   drawSelection(draw, state, p);
+  drawCursor(draw, state, p);
   draw->PopClipRect();
   drawLegend(draw, p, lines, !m.topSites.empty());
   handleInput(m, state, p, duration);

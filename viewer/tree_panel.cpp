@@ -23,7 +23,7 @@ std::pair<double, double> timesOf(const TraceModel& m, const TimelineState& t, c
     return t.hasSelection() ? std::pair{t.selectionStart, t.selectionEnd} : std::pair{0.0, end};
   }
   if (s.weight == TreeWeight::LiveAt) {
-    double at = s.liveAtS >= 0 ? s.liveAtS : t.hasSelection() ? t.selectionEnd : end;
+    double at = t.cursor >= 0 ? t.cursor : t.hasSelection() ? t.selectionEnd : end;
     return {at, at};
   }
   return {end, end};

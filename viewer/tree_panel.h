@@ -1,6 +1,6 @@
-// The call tree and flame graph of heap bytes: live at a time (the selection's end, or
-// the end of the run), allocated in the selected range, or lost. Top-down or bottom-up;
-// clicking a node in the flame graph or the tree focuses it, clicking an ancestor bar
+// The call tree and flame graph of heap bytes: live at a time (the timeline's cursor, the
+// selection's end, or the end of the run), allocated in the selected range, or lost. Top-down or
+// bottom-up; clicking a node in the flame graph or the tree focuses it, clicking an ancestor bar
 // goes back up.
 #pragma once
 
@@ -15,7 +15,6 @@ enum class TreeWeight { LiveAt, Allocated, Lost };
 struct TreeState {
   TreeWeight weight = TreeWeight::LiveAt;
   analysis::TreeDirection direction = analysis::TreeDirection::TopDown;
-  double liveAtS = -1;  // -1: the selection's end, or the end of the run
   uint32_t focus = 0;
   // The tree of the last inputs, rebuilt only when they change.
   analysis::CallTree tree;

@@ -127,7 +127,9 @@ TEST_CASE("viewer sites: the site with the most leaked bytes is named in the fir
 }
 
 TEST_CASE("viewer tree: a flame graph whose root spans the width, main on it") {
-  Image tree = screenshot("tree", "tree");
+  // The cursor (a click on the timeline; --time here) picks the time of the live bytes.
+  Image tree = screenshot("tree", "tree", {"--time", "0.25"});
+  CHECK(findText(tree, "live at 250 ms", kDarkText));
   auto root = findText(tree, "all", palette::kFlameText);
   REQUIRE(root);
   // The root bar: every pixel of its row between the window's edges is a flame colour.
@@ -153,6 +155,12 @@ TEST_CASE("viewer compare: sites by net growth with sparklines over the selected
   CHECK(pool->y < cache->y);  // 230,400 B of net growth before 216,000 B
   CHECK(compare.count(palette::kGrowth, 0, 60, 100, compare.height) > 100);  // "+225 KiB"
   CHECK(compare.count(palette::kHeap, 370, 60, 520, compare.height) > 200);  // sparklines
+}
+
+TEST_CASE("viewer timeline: the cursor is drawn where --time puts it") {
+  Image image = screenshot("timeline", "cursor", {"--time", "0.25"});
+  int cursor = image.count(palette::kCursor, 85, 92, image.width - 10, image.height * 3 / 4);
+  CHECK(cursor > 100);  // a 2-pixel line down the plot
 }
 
 TEST_CASE("viewer: the light theme draws dark text on a light background") {
