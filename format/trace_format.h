@@ -17,7 +17,7 @@ namespace tidemark::format {
 
 inline constexpr char kFileMagic[8] = {'T', 'I', 'D', 'E', 'M', 'R', 'K', '\n'};
 inline constexpr uint16_t kVersionMajor = 1;
-inline constexpr uint16_t kVersionMinor = 1;         // 1: heap-graph snapshots
+inline constexpr uint16_t kVersionMinor = 2;         // 1: heap-graph snapshots; 2: inherited blocks
 inline constexpr uint32_t kChunkMagic = 0x4b434d54;  // "TMCK" little-endian
 // A reader refuses a chunk whose sizes exceed these, so a hostile file cannot make it
 // allocate without bound.
@@ -253,6 +253,9 @@ enum class AllocFunction : uint8_t {
   Malloc = 0,  // malloc, calloc, realloc, memalign family, free
   New = 1,     // operator new / delete
   NewArray = 2,
+  // An Alloc with this function is a block a forked child had from its parent (1.2): live
+  // from the start of its trace, not allocated in it. Written first, with its stack.
+  Inherited = 3,
 };
 
 // Largest packed event: opcode + 4 varints of 10 bytes; a Stack event is written in parts.

@@ -58,7 +58,8 @@ void RingRegistry::resetAfterFork(Ring* keep) {
     ring->describedTid = 0;
     ring->stackLow = ring->stackHigh = 0;
     ring->describedName[0] = '\0';
-    ring->blocks.clear();  // the parent's blocks carry the parent's stack ids
+    // The live-block tables stay: the child has the parent's blocks, and the stack table
+    // with their ids stays too (the child's trace starts by defining both).
     if (ring != keep) ring->state.store(RingState::Free, std::memory_order_release);
   }
 }

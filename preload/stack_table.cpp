@@ -39,15 +39,6 @@ bool StackTable::init() {
   return slots_ && ips_;
 }
 
-void StackTable::reset() {
-  // Fresh zero pages are cheaper than clearing ~24 MiB by hand.
-  unmapPages(slots_, kSlots * sizeof(Slot));
-  unmapPages(ips_, kIpCapacity * sizeof(uintptr_t));
-  ipsUsed_.store(0, std::memory_order_relaxed);
-  nextId_.store(1, std::memory_order_relaxed);
-  init();
-}
-
 uint32_t StackTable::intern(const uintptr_t* ips, uint32_t depth, bool* isNew) {
   *isNew = false;
   if (!slots_) return kUnknownStack;

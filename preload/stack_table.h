@@ -15,8 +15,16 @@ class StackTable {
 
   // Maps the table's memory. Returns false when the kernel refuses.
   bool init();
-  // Drops every stack (after fork, so the child's trace defines its own).
-  void reset();
+  // Calls visit(id, ips, depth) for every stack interned so far (a forked child's trace
+  // starts by defining the stacks it inherited). Only where no thread interns meanwhile.
+  template <typename Visit>
+  void forEach(Visit&& visit) const {
+    if (!slots_) return;
+    for (size_t i = 0; i < kSlots; ++i) {
+      uint32_t id = slots_[i].id.load(std::memory_order_acquire);
+      if (id != 0 && id != kBrokenSlot) visit(id, ips_ + slots_[i].offset, slots_[i].depth);
+    }
+  }
 
   // Returns the id of `ips[0..depth)`, inserting it when new (then *isNew is set and the
   // caller must write the stack's definition before using the id). Returns kUnknownStack

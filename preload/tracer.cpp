@@ -35,12 +35,13 @@ uint64_t monotonicNs() {
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + ts.tv_nsec;
 }
 
-// Opens a trace for the current process image and enables recording.
-void beginTrace(uint32_t execGeneration) {
+// Opens a trace for the current process image and enables recording. A forked child's
+// trace starts with the heap it inherited.
+void beginTrace(uint32_t execGeneration, bool inheritedHeap) {
   startNs = monotonicNs();
   tracedPid = getpid();
   dropped.store(0, std::memory_order_relaxed);
-  if (!startWriter(execGeneration)) {
+  if (!startWriter(execGeneration, inheritedHeap)) {
     state.store(Lifecycle::Disabled, std::memory_order_release);
     return;
   }
@@ -52,9 +53,8 @@ void afterForkInChild() {
   TracerScope scope;
   state.store(Lifecycle::Initializing, std::memory_order_release);
   abandonWriterAfterFork();
-  stacks.reset();
   rings.resetAfterFork(currentRing());
-  beginTrace(0);
+  beginTrace(0, true);
   reattachThreadAfterFork();
 }
 
@@ -100,7 +100,7 @@ void startTracer() {
     sigaction(static_cast<int>(currentOptions.snapshotSignal), &action, nullptr);
   }
   pthread_atfork(nullptr, nullptr, afterForkInChild);
-  beginTrace(0);
+  beginTrace(0, false);
 }
 
 void finishTracer(format::ExitReason reason) {

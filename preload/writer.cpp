@@ -19,6 +19,7 @@
 #include <new>
 
 #include "../format/chunk_encoder.h"
+#include "../format/packed_writer.h"
 #include "module_map.h"
 #include "process_probe.h"
 #include "raw_memory.h"
@@ -396,7 +397,45 @@ void* writerMain(void*) {
 
 }  // namespace
 
-bool startWriter(uint32_t execGeneration) {
+// A forked child's trace starts with what it has from its parent: the definition of every
+// stack interned so far, then every live block as an Alloc marked Inherited, in batches
+// of a ring index no thread uses. Runs while the child has a single thread.
+void writeInheritedHeap(uint64_t tid) {
+  constexpr uint32_t kInheritedRing = UINT32_MAX;
+  constexpr size_t kBatchBytes = 64 * 1024;
+  const size_t capacity = kBatchBytes + PackedWriter::maxStackBytes(kMaxStackDepth);
+  auto* buffer = static_cast<uint8_t*>(mapPages(capacity));
+  if (!buffer) return;
+  PackedWriter packer;
+  uint8_t* at = packer.threadAttach(buffer, static_cast<int32_t>(tid));
+  at = packer.time(at, 0);
+  auto flush = [&] {
+    EventBatchRecord r{};
+    r.ring = kInheritedRing;
+    size_t n = static_cast<size_t>(at - buffer);
+    if (n && state.encoder->beginRecord(RecordKind::EventBatch, &r, sizeof r, n)) {
+      state.encoder->appendBytes(buffer, n);
+      state.encoder->endRecord();
+    }
+    at = buffer;
+  };
+  stackTable().forEach([&](uint32_t id, const uintptr_t* ips, uint32_t depth) {
+    if (static_cast<size_t>(at - buffer) >= kBatchBytes) flush();
+    at = PackedWriter::stack(at, id, ips, depth);
+  });
+  for (uint32_t i = 0; i < rings.count(); ++i) {
+    if (const Ring* ring = rings.at(i)) {
+      ring->blocks.forEach([&](const LiveBlock& b) {
+        if (static_cast<size_t>(at - buffer) >= kBatchBytes) flush();
+        at = packer.alloc(at, AllocFunction::Inherited, b.address, b.size, b.stack);
+      });
+    }
+  }
+  flush();
+  unmapPages(buffer, capacity);
+}
+
+bool startWriter(uint32_t execGeneration, bool inheritedHeap) {
   state.sink.fd = -1;
   state.stopReason.store(0);
   state.done.store(0);
@@ -413,6 +452,7 @@ bool startWriter(uint32_t execGeneration) {
   }
   writeProcessInfo(execGeneration);
   state.modules.rescan(*state.encoder, 0);
+  if (inheritedHeap) writeInheritedHeap(static_cast<uint64_t>(syscall(SYS_gettid)));
   state.encoder->flush();
   // Created with the real pthread_create: the writer is tracer code and never traced.
   pthread_attr_t attr;

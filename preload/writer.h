@@ -10,8 +10,9 @@
 namespace tidemark::preload {
 
 // Opens a new trace file and starts the writer thread. Returns false on failure (then
-// nothing runs and tracing must stay off).
-bool startWriter(uint32_t execGeneration);
+// nothing runs and tracing must stay off). With inheritedHeap (in a forked child, while
+// it has one thread), the trace starts with the stacks and live blocks it inherited.
+bool startWriter(uint32_t execGeneration, bool inheritedHeap);
 
 // Cheap when the writer is awake: only a sleeping writer costs a futex call.
 void wakeWriter();

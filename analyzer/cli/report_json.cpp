@@ -43,6 +43,8 @@ json jsonReport(const analysis::Analysis& a, size_t top) {
       {"peak_stack_bytes", s.peakStackBytes},
       {"leaked_bytes", s.leakedBytes},
       {"leaked_blocks", s.leakedBlocks},
+      {"inherited_bytes", s.inheritedBytes},
+      {"inherited_blocks", s.inheritedBlocks},
       {"mapped_bytes_at_exit", s.mappedBytesAtExit},
       {"dropped_events", s.droppedEvents},
       {"complete", s.complete},

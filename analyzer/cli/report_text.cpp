@@ -110,6 +110,10 @@ void printTextReport(const analysis::Analysis& a, size_t top, std::FILE* out) {
              s.complete ? "" : " (trace incomplete)");
   fmt::print(out, "  allocations  {} calls, {} in total, {} temporary\n", grouped(s.allocations),
              bytes(s.allocatedBytes), grouped(s.temporaryAllocations));
+  if (s.inheritedBlocks) {
+    fmt::print(out, "  inherited    {} in {} blocks from the parent process (pid {})\n",
+               bytes(s.inheritedBytes), grouped(s.inheritedBlocks), s.parentPid);
+  }
   fmt::print(out, "  peak heap    {} at {:.2f} s\n", bytes(s.peakHeapBytes), s.peakHeapTimeS);
   fmt::print(out, "  peak RSS     {} at {:.2f} s\n", bytes(s.peakRssBytes), s.peakRssTimeS);
   fmt::print(out, "  peak stacks  {} resident in {} threads\n", bytes(s.peakStackBytes),

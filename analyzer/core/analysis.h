@@ -88,6 +88,8 @@ struct Summary {
   uint64_t peakStackBytes = 0;
   uint64_t leakedBytes = 0;
   uint64_t leakedBlocks = 0;
+  uint64_t inheritedBytes = 0;  // a forked child's blocks from its parent, at its start
+  uint64_t inheritedBlocks = 0;
   uint64_t mappedBytesAtExit = 0;  // the program's own anonymous mappings not unmapped
   uint64_t droppedEvents = 0;
   bool complete = false;   // the trace has its trailer

@@ -64,7 +64,7 @@ Analysis TraceAnalyzer::result() {
     return frames;
   };
   for (const Site& counters : s.replay.sites()) {
-    if (counters.allocations == 0) continue;
+    if (counters.allocations == 0 && counters.leakedBlocks == 0) continue;  // inherited too
     out.sites.push_back(counters);
     out.sites.back().frames = framesOf(counters.stack);
     out.sites.back().history = s.replay.historyOf(counters);

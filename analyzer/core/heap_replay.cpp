@@ -70,6 +70,19 @@ void HeapReplay::allocate(uint64_t address, uint64_t size, uint32_t stack, uint6
   }
 }
 
+void HeapReplay::inherit(uint64_t address, uint64_t size, uint32_t stack) {
+  if (!live_.try_emplace(address, LiveBlock{size, stack}).second) return;
+  Site& s = site(stack);
+  history_.touch(stack);
+  s.leakedBytes += size;
+  ++s.leakedBlocks;
+  s.peakBytes = std::max(s.peakBytes, s.leakedBytes);
+  summary_.inheritedBytes += size;
+  ++summary_.inheritedBlocks;
+  liveBytes_ += size;
+  summary_.peakHeapBytes = std::max(summary_.peakHeapBytes, liveBytes_);
+}
+
 void HeapReplay::release(uint64_t address) {
   auto it = live_.find(address);
   if (it == live_.end()) return;  // allocated before tracing started
@@ -90,6 +103,10 @@ void HeapReplay::onEvent(const format::Event& e) {
   }
   switch (e.op) {
     case PackedOp::Alloc:
+      if (e.function == format::AllocFunction::Inherited) {
+        inherit(e.address, e.size, e.stack);
+        return;
+      }
       allocate(e.address, e.size, e.stack, e.timeUs);
       lastAllocByThread_[e.tid] = e.address;
       return;

@@ -46,6 +46,8 @@ class HeapReplay : public format::RecordVisitor {
   ThreadSummary& thread(int32_t tid, uint64_t timeUs);
   void allocate(uint64_t address, uint64_t size, uint32_t stack, uint64_t timeUs);
   void release(uint64_t address);
+  // A block a forked child had from its parent: live, but not allocated in this trace.
+  void inherit(uint64_t address, uint64_t size, uint32_t stack);
 
   format::ProcessInfo process_;
   std::vector<format::ModuleInfo> modules_;

@@ -57,6 +57,11 @@ class TraceBuilder {
   TraceBuilder& alloc(uint32_t ring, uint64_t address, uint64_t size, uint32_t stack) {
     return put(ring, writer(ring).alloc(buf_, format::AllocFunction::Malloc, address, size, stack));
   }
+  // A block a forked child had from its parent (written first in a child's trace).
+  TraceBuilder& inherit(uint32_t ring, uint64_t address, uint64_t size, uint32_t stack) {
+    return put(ring,
+               writer(ring).alloc(buf_, format::AllocFunction::Inherited, address, size, stack));
+  }
   TraceBuilder& free(uint32_t ring, uint64_t address) {
     return put(ring, writer(ring).free(buf_, format::AllocFunction::Malloc, address));
   }

@@ -99,3 +99,20 @@ TEST_CASE("a trace without trailer is analysed and marked incomplete") {
   CHECK(a.summary.exitReason == "unknown");
   CHECK(a.summary.allocations == 1);
 }
+
+TEST_CASE("inherited blocks are live from the start but not allocations of the child") {
+  test::TraceBuilder b(200, 100);
+  b.attach(7, 50).time(7, 0).stack(7, 1, {0x1});
+  b.inherit(7, 0x1000, 100, 1).inherit(7, 0x2000, 28, 1).flushBatch(7);
+  b.attach(0, 50).time(0, 500).stack(0, 2, {0x2});
+  b.alloc(0, 0x3000, 10, 2).free(0, 0x2000).flushBatch(0).trailer(1000);
+  auto a = test::analyzeBuilt(b, "inherited.tmk");
+  CHECK(a.summary.inheritedBytes == 128);
+  CHECK(a.summary.inheritedBlocks == 2);
+  CHECK(a.summary.allocations == 1);  // only the child's own
+  CHECK(a.summary.frees == 1);        // of an inherited block: it is known
+  CHECK(a.summary.leakedBytes == 110);
+  CHECK(a.summary.peakHeapBytes == 138);
+  CHECK(site(a, 1).leakedBytes == 100);
+  CHECK(site(a, 1).allocations == 0);
+}

@@ -43,9 +43,14 @@ TEST_CASE("equal stacks get one id, different stacks dense distinct ids, across 
   CHECK(*distinct.rbegin() == kStacks);  // ids are 1..N
   CHECK(table.count() == kStacks);
 
-  table.reset();
-  bool fresh = false;
-  uintptr_t one = 0x1234;
-  CHECK(table.intern(&one, 1, &fresh) == 1);
-  CHECK(fresh);
+  // forEach visits each stack once, with its ips (a forked child defines them so).
+  std::set<uint32_t> visited;
+  bool ipsMatch = true;
+  table.forEach([&](uint32_t id, const uintptr_t* ips, uint32_t depth) {
+    visited.insert(id);
+    bool again = false;
+    ipsMatch = ipsMatch && table.intern(ips, depth, &again) == id && !again;
+  });
+  CHECK(visited == distinct);
+  CHECK(ipsMatch);
 }
