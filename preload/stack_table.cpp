@@ -36,7 +36,8 @@ uint64_t hashStack(const uintptr_t* ips, uint32_t depth) {
 bool StackTable::init() {
   slots_ = static_cast<Slot*>(mapPages(kSlots * sizeof(Slot)));
   ips_ = static_cast<uintptr_t*>(mapPages(kIpCapacity * sizeof(uintptr_t)));
-  return slots_ && ips_;
+  slotOfId_ = static_cast<uint32_t*>(mapPages((kSlots + 1) * sizeof(uint32_t)));
+  return slots_ && ips_ && slotOfId_;
 }
 
 uint32_t StackTable::intern(const uintptr_t* ips, uint32_t depth, bool* isNew) {
@@ -58,6 +59,7 @@ uint32_t StackTable::intern(const uintptr_t* ips, uint32_t depth, bool* isNew) {
         slot.depth = depth;
         slot.offset = offset;
         uint32_t id = nextId_.fetch_add(1, std::memory_order_relaxed);
+        if (id <= kSlots) slotOfId_[id] = static_cast<uint32_t>(index);
         slot.id.store(id, std::memory_order_release);
         *isNew = true;
         return id;

@@ -20,9 +20,12 @@ class StackTable {
   template <typename Visit>
   void forEach(Visit&& visit) const {
     if (!slots_) return;
-    for (size_t i = 0; i < kSlots; ++i) {
-      uint32_t id = slots_[i].id.load(std::memory_order_acquire);
-      if (id != 0 && id != kBrokenSlot) visit(id, ips_ + slots_[i].offset, slots_[i].depth);
+    uint32_t last = nextId_.load(std::memory_order_acquire);
+    for (uint32_t id = 1; id < last && id <= kSlots; ++id) {
+      const Slot& slot = slots_[slotOfId_[id]];
+      if (slot.id.load(std::memory_order_acquire) == id) {
+        visit(id, ips_ + slot.offset, slot.depth);
+      }
     }
   }
 
@@ -47,6 +50,7 @@ class StackTable {
 
   Slot* slots_ = nullptr;
   uintptr_t* ips_ = nullptr;
+  uint32_t* slotOfId_ = nullptr;  // id → slot index, so forEach visits only stacks in use
   std::atomic<uint64_t> ipsUsed_{0};
   std::atomic<uint32_t> nextId_{1};
 };
