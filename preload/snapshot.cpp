@@ -141,7 +141,7 @@ bool takeSnapshot(format::SnapshotTrigger trigger, uint64_t nowUs, format::Chunk
   job->trigger = trigger;
   job->timeUs = nowUs;
   collectSegments(*job);
-  job->dontForkCount = collectDontForkRanges(job->dontFork, SnapshotJob::kMaxDontFork);
+  listDontForkMappings(*job);
   job->tlsBelow = staticTlsBytes();
   job->deadStackCount = 0;
   for (uint32_t i = 0; i < deadStackCount && i < SnapshotJob::kMaxDeadStacks; ++i) {

@@ -50,10 +50,14 @@ struct SnapshotJob {
   static constexpr uint32_t kMaxDeadStacks = 1024;
   uint32_t deadStackCount;
   Range deadStacks[kMaxDeadStacks];
-  // Mappings marked MADV_DONTFORK (dont_fork.h): forkable only around the clone.
+  // Mappings marked MADV_DONTFORK (dont_fork.h): forkable only around the clone; and
+  // the anonymous mappings there were when they were listed, to notice new ones.
   static constexpr uint32_t kMaxDontFork = 16384;
+  static constexpr uint32_t kMaxAnonymous = 65536;
   uint32_t dontForkCount;
   Range dontFork[kMaxDontFork];
+  uint32_t anonymousCount;
+  Range anonymous[kMaxAnonymous];
   uint64_t tlsBelow;    // static TLS below a thread's fs_base
   uint64_t deadlineNs;  // CLOCK_MONOTONIC; threads not stopped by then: incomplete
 

@@ -283,10 +283,13 @@ int snapshotHelperMain(void* arg) {
   readRegisters(job);
   // The copy: a child of the program (CLONE_PARENT, so the writer thread can reap it),
   // that no signal reports (exit signal 0) and no tracer follows.
-  setForkable(job.dontFork, job.dontForkCount, true);
+  // Memory mapped since the writer listed the DONTFORK mappings (a heap growing) may be
+  // DONTFORK too: list again, now that nothing moves.
+  if (newAnonymousMappings(job)) listDontForkMappings(job);
+  setForkable(job, true);
   job.childPid = clone(heapScanMain, job.childStack + sizeof job.childStack,
                        CLONE_PARENT | CLONE_UNTRACED, &job);
-  setForkable(job.dontFork, job.dontForkCount, false);
+  setForkable(job, false);
   resumeAll(job);
   job.pauseNs = nowNs() - start;
   job.done.store(1, std::memory_order_release);
