@@ -46,13 +46,12 @@ void HeapReplay::onThreadInfo(const format::ThreadInfo& info) {
 void HeapReplay::onStack(uint32_t id, const std::vector<uint64_t>& ips) { stacks_[id] = ips; }
 
 void HeapReplay::allocate(uint64_t address, uint64_t size, uint32_t stack, uint64_t timeUs) {
-  auto [it, inserted] = live_.try_emplace(address, LiveBlock{size, stack});
-  if (!inserted) {
+  if (!live_.tryEmplace(address, LiveBlock{size, stack}).second) {
     // The address is live already: its free is still in another ring. Free it now and
     // drop that free when it arrives.
     release(address);
     ++owedFrees_[address];
-    it = live_.try_emplace(address, LiveBlock{size, stack}).first;
+    live_.tryEmplace(address, LiveBlock{size, stack});
   }
   Site& s = site(stack);
   history_.touch(stack);
@@ -71,7 +70,7 @@ void HeapReplay::allocate(uint64_t address, uint64_t size, uint32_t stack, uint6
 }
 
 void HeapReplay::inherit(uint64_t address, uint64_t size, uint32_t stack) {
-  if (!live_.try_emplace(address, LiveBlock{size, stack}).second) return;
+  if (!live_.tryEmplace(address, LiveBlock{size, stack}).second) return;
   Site& s = site(stack);
   history_.touch(stack);
   s.leakedBytes += size;
@@ -84,22 +83,23 @@ void HeapReplay::inherit(uint64_t address, uint64_t size, uint32_t stack) {
 }
 
 void HeapReplay::release(uint64_t address) {
-  auto it = live_.find(address);
-  if (it == live_.end()) return;  // allocated before tracing started
-  Site& s = site(it->second.stack);
-  history_.touch(it->second.stack);
-  s.leakedBytes -= it->second.size;
+  const LiveBlock* block = live_.find(address);
+  if (!block) return;  // allocated before tracing started
+  Site& s = site(block->stack);
+  history_.touch(block->stack);
+  s.leakedBytes -= block->size;
   --s.leakedBlocks;
-  liveBytes_ -= it->second.size;
+  liveBytes_ -= block->size;
   ++summary_.frees;
-  live_.erase(it);
+  live_.erase(address);
 }
 
 void HeapReplay::onEvent(const format::Event& e) {
   lastTimeUs_ = std::max(lastTimeUs_, e.timeUs);
-  if (e.tid != lastTid_) {  // cheap: events come in runs of one thread
+  if (e.tid != lastTid_ || !lastAlloc_) {  // cheap: events come in runs of one thread
     thread(e.tid, e.timeUs);
     lastTid_ = e.tid;
+    lastAlloc_ = &lastAllocByThread_[e.tid];  // node-based: stays valid
   }
   switch (e.op) {
     case PackedOp::Alloc:
@@ -108,7 +108,7 @@ void HeapReplay::onEvent(const format::Event& e) {
         return;
       }
       allocate(e.address, e.size, e.stack, e.timeUs);
-      lastAllocByThread_[e.tid] = e.address;
+      *lastAlloc_ = e.address;
       return;
     case PackedOp::Free: {
       auto owed = owedFrees_.find(e.address);
@@ -118,12 +118,12 @@ void HeapReplay::onEvent(const format::Event& e) {
       }
       // heaptrack's definition: freed right after it was allocated, with no other
       // allocation of the same thread in between.
-      auto last = lastAllocByThread_.find(e.tid);
-      if (last != lastAllocByThread_.end() && last->second == e.address) {
-        auto block = live_.find(e.address);
-        if (block != live_.end()) ++site(block->second.stack).temporaryAllocations;
+      if (*lastAlloc_ == e.address) {
+        if (const LiveBlock* block = live_.find(e.address)) {
+          ++site(block->stack).temporaryAllocations;
+        }
         ++summary_.temporaryAllocations;
-        last->second = 0;
+        *lastAlloc_ = 0;
       }
       release(e.address);
       return;
@@ -131,7 +131,7 @@ void HeapReplay::onEvent(const format::Event& e) {
     case PackedOp::Realloc:
       release(e.oldAddress);
       allocate(e.address, e.size, e.stack, e.timeUs);
-      lastAllocByThread_[e.tid] = e.address;
+      *lastAlloc_ = e.address;
       return;
     case PackedOp::Mmap:
       if (mappings_.emplace(e.address, e.size).second) mappedBytes_ += e.size;

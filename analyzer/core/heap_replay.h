@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "address_map.h"
 #include "analysis.h"
 #include "site_history.h"
 #include "trace_reader.h"
@@ -25,8 +26,8 @@ class HeapReplay : public format::RecordVisitor {
   void onTrailer(const format::Trailer& trailer) override;
 
   struct LiveBlock {
-    uint64_t size;
-    uint32_t stack;
+    uint64_t size = 0;
+    uint32_t stack = 0;
   };
 
   // Per stack id, the counters of Site without its frames.
@@ -54,11 +55,12 @@ class HeapReplay : public format::RecordVisitor {
   std::unordered_map<uint32_t, std::vector<uint64_t>> stacks_;
   std::vector<Site> sites_;
   SiteHistoryRecorder history_;
-  std::unordered_map<uint64_t, LiveBlock> live_;
+  AddressMap<LiveBlock> live_;
   // Frees owed by another thread's ring: the address was handed out again before its free
   // reached the file (rings are drained one after the other).
   std::unordered_map<uint64_t, uint32_t> owedFrees_;
   std::unordered_map<int32_t, uint64_t> lastAllocByThread_;
+  uint64_t* lastAlloc_ = nullptr;  // lastAllocByThread_[lastTid_]
   std::unordered_map<uint64_t, uint64_t> mappings_;
   std::unordered_map<int32_t, ThreadSummary> threads_;
   std::vector<TimelinePoint> timeline_;
