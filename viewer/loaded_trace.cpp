@@ -1,6 +1,8 @@
 // Background analysis of a trace (see loaded_trace.h).
 #include "loaded_trace.h"
 
+#include <chrono>
+
 #include "analyze_trace.h"
 #include "trace_reader.h"
 
@@ -33,11 +35,24 @@ std::string LoadedTrace::error() const {
   return error_;
 }
 
+namespace {
+int64_t steadyNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+double LoadedTrace::secondsSinceUpdate() const {
+  return (steadyNs() - publishedNs_.load(std::memory_order_relaxed)) / 1e9;
+}
+
 void LoadedTrace::publish(std::shared_ptr<const TraceModel> model) {
   {
     std::lock_guard lock(mutex_);
     model_ = std::move(model);
   }
+  publishedNs_.store(steadyNs(), std::memory_order_relaxed);
   ready_.store(true, std::memory_order_release);
 }
 

@@ -29,6 +29,8 @@ class LoadedTrace {
   std::shared_ptr<const TraceModel> model() const;
   // Why the trace cannot be read (or why following stopped); empty when all is well.
   std::string error() const;
+  // Seconds since the last model was published (following: since the trace last grew).
+  double secondsSinceUpdate() const;
 
  private:
   void load();
@@ -46,6 +48,7 @@ class LoadedTrace {
   std::string error_;
   std::atomic<bool> ready_{false};
   std::atomic<float> progress_{0};
+  std::atomic<int64_t> publishedNs_{0};  // steady clock
   std::thread worker_;
 };
 

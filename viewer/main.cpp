@@ -207,9 +207,11 @@ int main(int argc, char** argv) {
     }
     glClear(GL_COLOR_BUFFER_BIT);
     ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
-    // Following, the screenshot shows the trace once it has ended (or failed).
+    // Following, the screenshot shows the trace once it has ended, failed, or stopped
+    // growing for 10 s (its writer was killed).
     bool failed = trace.ready() && !trace.error().empty();
-    bool settled = model ? !follow || failed || model->analysis.summary.complete : failed;
+    bool ended = model && (model->analysis.summary.complete || trace.secondsSinceUpdate() > 10);
+    bool settled = model ? !follow || failed || ended : failed;
     if (!screenshot.empty() && settled && --settleFrames < 0) {
       if (!writeScreenshot(screenshot, fbWidth, fbHeight)) {
         fprintf(stderr, "tidemark-view: cannot write %s\n", screenshot.c_str());

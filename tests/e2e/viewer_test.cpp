@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 
 #include "harness.h"
@@ -201,6 +202,24 @@ TEST_CASE("viewer --follow reads a trace while it is written, until it ends") {
   Image image = loadPng(png);
   CHECK(image.count(palette::kHeap, image.width - 60, 92, image.width - 10, image.height * 3 / 4) >
         0);
+}
+
+TEST_CASE("viewer --follow of a trace whose writer died ends once it stops growing") {
+  // The first half of a finished trace: no trailer, and nothing more will come.
+  std::string dir = freshDir("viewer-follow-dead");
+  std::string full = readFile(serverTrace());
+  {
+    std::ofstream cut(dir + "/cut.tmk", std::ios::binary);
+    cut.write(full.data(), static_cast<std::streamsize>(full.size() / 2));
+  }
+  RunResult r = run({"xvfb-run", "-a", tool("tidemark-view"), dir + "/cut.tmk", "--follow",
+                     "--screenshot", dir + "/shot.png", "--size", "800x500"},
+                    60);
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output.find("through 1 versions") != std::string::npos);
+  Image image = loadPng(dir + "/shot.png");
+  CHECK(image.count(palette::kHeap, 85, 92, image.width - 10, image.height * 3 / 4) > 100);
 }
 
 TEST_CASE("viewer: a file that is no trace gives an error, not a crash") {
