@@ -4,6 +4,7 @@
 #include <imgui.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "leak_classes.h"
 #include "palette.h"
@@ -62,7 +63,8 @@ void leakTimeline(const analysis::Analysis& a, const TimelineState& t, float hei
   }
 }
 
-void snapshotTable(const analysis::Analysis& a, const TimelineState& t, float height) {
+void snapshotTable(const analysis::Analysis& a, const TimelineState& t, int chosen,
+                   LeaksState& state, float height) {
   ImGuiTableFlags flags = ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY |
                           ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_SizingFixedFit;
   if (!ImGui::BeginTable("snapshots", 8, flags, {0, height})) return;
@@ -72,14 +74,21 @@ void snapshotTable(const analysis::Analysis& a, const TimelineState& t, float he
     ImGui::TableSetupColumn(name);
   }
   ImGui::TableHeadersRow();
-  for (const auto& s : a.snapshots) {
+  for (size_t i = 0; i < a.snapshots.size(); ++i) {
+    const auto& s = a.snapshots[i];
     ImGui::TableNextRow();
     bool inRange = t.hasSelection() && s.timeS >= t.selectionStart && s.timeS <= t.selectionEnd;
     if (inRange) {
       ImGui::TableSetBgColor(ImGuiTableBgTarget_RowBg1, palette::kSelection.imgui(0.18f));
     }
     ImGui::TableNextColumn();
-    ImGui::Text("%u%s", s.id + 1, s.complete ? "" : " (incomplete)");
+    // The row picks the snapshot whose groups are listed below.
+    char label[48];
+    snprintf(label, sizeof label, "%u%s", s.id + 1, s.complete ? "" : " (incomplete)");
+    if (ImGui::Selectable(label, static_cast<int>(i) == chosen,
+                          ImGuiSelectableFlags_SpanAllColumns)) {
+      state.snapshot = static_cast<int>(i);
+    }
     ImGui::TableNextColumn();
     ImGui::TextUnformatted(formatSeconds(s.timeS).c_str());
     ImGui::TableNextColumn();
@@ -97,10 +106,19 @@ void snapshotTable(const analysis::Analysis& a, const TimelineState& t, float he
   ImGui::EndTable();
 }
 
-void leakGroups(const analysis::Analysis& a) {
-  for (size_t i = 0; i < a.leaks.size(); ++i) {
-    const auto& g = a.leaks[i];
-    const char* top = g.frames.empty() ? "(unknown)" : g.frames.front().function.c_str();
+// The groups of one snapshot; frames come with the reported snapshot's groups, and from
+// the site of the same stack for the others.
+void leakGroups(const TraceModel& m, const std::vector<analysis::LeakGroup>& groups) {
+  static const std::vector<analysis::Frame> none;
+  auto framesOf = [&](const analysis::LeakGroup& g) -> const std::vector<analysis::Frame>& {
+    if (!g.frames.empty()) return g.frames;
+    auto site = m.siteByStack.find(g.stack);
+    return site == m.siteByStack.end() ? none : site->second->frames;
+  };
+  for (size_t i = 0; i < groups.size(); ++i) {
+    const auto& g = groups[i];
+    const auto& frames = framesOf(g);
+    const char* top = frames.empty() ? "(unknown)" : frames.front().function.c_str();
     ImGui::PushID(static_cast<int>(i));
     bool lost = g.kind == LeakKind::Definite || g.kind == LeakKind::Indirect;
     if (lost) ImGui::PushStyleColor(ImGuiCol_Text, colourOf(g.kind).imgui());
@@ -116,15 +134,15 @@ void leakGroups(const analysis::Analysis& a) {
       }
       if (g.kind == LeakKind::Indirect) {
         // The retainer: the definitely lost blocks (by their stack) that hold these.
-        auto root = std::find_if(a.leaks.begin(), a.leaks.end(), [&](const auto& r) {
+        auto root = std::find_if(groups.begin(), groups.end(), [&](const auto& r) {
           return r.kind == LeakKind::Definite && r.stack == g.retainedByStack;
         });
-        if (root != a.leaks.end() && !root->frames.empty()) {
+        if (root != groups.end() && !framesOf(*root).empty()) {
           ImGui::TextDisabled("held by the lost blocks of %s",
-                              root->frames.front().function.c_str());
+                              framesOf(*root).front().function.c_str());
         }
       }
-      for (const auto& f : g.frames) {
+      for (const auto& f : frames) {
         ImGui::Text("%s  %s:%d%s", f.function.c_str(), f.file.c_str(), f.line,
                     f.inlined ? " [inlined]" : "");
       }
@@ -136,14 +154,18 @@ void leakGroups(const analysis::Analysis& a) {
 
 }  // namespace
 
-void drawLeaks(const TraceModel& m, const TimelineState& timeline) {
+void drawLeaks(const TraceModel& m, const TimelineState& timeline, LeaksState& state) {
   const analysis::Analysis& a = m.analysis;
-  const analysis::SnapshotSummary* s = a.reportedSnapshot();
-  if (!s) {
+  const analysis::SnapshotSummary* reported = a.reportedSnapshot();
+  if (!reported) {
     ImGui::TextUnformatted(
         "This trace has no heap-graph snapshot (tidemark record takes one at exit).");
     return;
   }
+  int chosen = state.snapshot >= 0 && state.snapshot < static_cast<int>(a.snapshots.size())
+                   ? state.snapshot
+                   : static_cast<int>(reported - a.snapshots.data());
+  const analysis::SnapshotSummary* s = &a.snapshots[chosen];
   ImGui::Text("Snapshot %u of %zu at %s (%s), paused %.1f ms, scanned in %.1f ms", s->id + 1,
               a.snapshots.size(), formatSeconds(s->timeS).c_str(), s->trigger.c_str(), s->pauseMs,
               s->scanMs);
@@ -155,10 +177,10 @@ void drawLeaks(const TraceModel& m, const TimelineState& timeline) {
   }
   float avail = ImGui::GetContentRegionAvail().y;
   leakTimeline(a, timeline, std::max(60.0f, avail * 0.22f));
-  snapshotTable(a, timeline, std::max(60.0f, avail * 0.22f));
+  snapshotTable(a, timeline, chosen, state, std::max(60.0f, avail * 0.22f));
   ImGui::Separator();
   ImGui::BeginChild("groups");
-  leakGroups(a);
+  leakGroups(m, s == reported ? a.leaks : s->groups);
   ImGui::EndChild();
 }
 

@@ -37,6 +37,7 @@ struct ViewerState {
   SitesState sites;
   TreeState tree;
   CompareState compare;
+  LeaksState leaks;
   std::string forcedView;  // the tab a screenshot shows
 };
 
@@ -92,7 +93,7 @@ void drawFrame(const LoadedTrace& trace, const TraceModel* model, ViewerState& s
         ImGui::EndTabItem();
       }
       if (tab("leaks")) {
-        drawLeaks(*model, state.timeline);
+        drawLeaks(*model, state.timeline, state.leaks);
         ImGui::EndTabItem();
       }
       ImGui::EndTabBar();
@@ -123,6 +124,11 @@ int main(int argc, char** argv) {
   app.add_option("--time", time,
                  "Put the timeline's cursor here (seconds): the time the call tree shows live "
                  "bytes at, as a click on the timeline does");
+  int snapshot = 0;
+  app.add_option(
+      "--snapshot", snapshot,
+      "The N-th snapshot of the trace (1, 2, ...) whose leaks the leaks view lists, as a "
+      "click on its row does (default: the last complete one)");
   app.add_option("--theme", theme, "Colours: dark or light")
       ->check(CLI::IsMember({"dark", "light"}));
   int benchPan = 0;
@@ -173,6 +179,7 @@ int main(int argc, char** argv) {
     state.timeline.selectionEnd = std::max(range[0], range[1]);
   }
   state.timeline.cursor = time;
+  state.leaks.snapshot = snapshot - 1;
   int settleFrames = 3;  // frames after loading before a screenshot: layout settles
   int status = 0;
   auto launched = std::chrono::steady_clock::now();

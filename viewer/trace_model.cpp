@@ -44,7 +44,10 @@ std::shared_ptr<const TraceModel> buildModel(analysis::Analysis analysis, uint64
   model->lost = SeriesPyramid(std::move(snapshotTimes), std::move(lost));
 
   std::vector<const analysis::Site*> top;
-  for (const auto& site : a.sites) top.push_back(&site);
+  for (const auto& site : a.sites) {
+    top.push_back(&site);
+    model->siteByStack[site.stack] = &site;
+  }
   size_t n = std::min(topSites, top.size());
   std::partial_sort(top.begin(), top.begin() + n, top.end(),
                     [](const auto* l, const auto* r) { return l->peakBytes > r->peakBytes; });

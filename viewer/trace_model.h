@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "analysis.h"
@@ -25,6 +26,8 @@ struct TraceModel {
     SeriesPyramid upper;
   };
   std::vector<Layer> topSites;
+  // The site of each allocation stack: where views find the frames of a stack id.
+  std::unordered_map<uint32_t, const analysis::Site*> siteByStack;
 };
 
 std::shared_ptr<const TraceModel> buildModel(analysis::Analysis analysis, uint64_t generation,

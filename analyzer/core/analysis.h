@@ -97,6 +97,18 @@ struct Summary {
   bool truncated = false;  // the file ends inside a chunk
 };
 
+// Lost (or possibly lost) blocks of one kind from one allocation stack, in a snapshot.
+struct LeakGroup {
+  LeakKind kind = LeakKind::Definite;
+  uint32_t stack = 0;
+  uint64_t bytes = 0;
+  uint64_t blocks = 0;
+  double firstSeenS = 0;         // the first snapshot in which one of them was lost
+  uint32_t retainedByStack = 0;  // indirect: the stack of the definite block holding them
+  uint64_t indirectBytes = 0;    // definite: bytes of indirect blocks it holds
+  std::vector<Frame> frames;
+};
+
 // One heap-graph snapshot: bytes and blocks per leak class, indexed by LeakKind
 // (reachable, possible, indirect, definite).
 struct SnapshotSummary {
@@ -108,19 +120,9 @@ struct SnapshotSummary {
   bool complete = true;
   uint64_t bytes[4] = {};
   uint64_t blocks[4] = {};
-};
-
-// Lost (or possibly lost) blocks of one kind from one allocation stack, in the last
-// complete snapshot.
-struct LeakGroup {
-  LeakKind kind = LeakKind::Definite;
-  uint32_t stack = 0;
-  uint64_t bytes = 0;
-  uint64_t blocks = 0;
-  double firstSeenS = 0;         // the first snapshot in which one of them was lost
-  uint32_t retainedByStack = 0;  // indirect: the stack of the definite block holding them
-  uint64_t indirectBytes = 0;    // definite: bytes of indirect blocks it holds
-  std::vector<Frame> frames;
+  // Its lost and possibly lost blocks by kind and stack, largest first, without frames
+  // (the Site of the same stack has them).
+  std::vector<LeakGroup> groups;
 };
 
 struct Analysis {
@@ -134,7 +136,8 @@ struct Analysis {
   std::vector<ThreadSummary> threads;
   std::vector<SnapshotSummary> snapshots;
   std::vector<TimelineMark> marks;
-  std::vector<LeakGroup> leaks;       // definite first, then indirect, then possible
+  // The reported snapshot's groups, with frames: definite first, then indirect, possible.
+  std::vector<LeakGroup> leaks;
   std::vector<std::string> warnings;  // e.g. a module whose file changed since the trace
 
   // The snapshot the leak report is about: the last complete one, else the last one;

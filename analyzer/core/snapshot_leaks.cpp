@@ -87,15 +87,16 @@ void SnapshotLeaks::onSnapshotEnd(uint32_t id, uint64_t scanUs) {
     }
   }
   firstLost_.swap(firstLost);
-  snapshots_.push_back(summary);
-  if (!info_.complete && !leaks_.empty()) return;  // keep the last complete one's groups
-  leaks_.clear();
-  for (auto& [key, group] : groups) leaks_.push_back(group);
-  std::sort(leaks_.begin(), leaks_.end(), [](const LeakGroup& a, const LeakGroup& b) {
-    if (a.kind != b.kind) return a.kind > b.kind;  // definite first
-    if (a.bytes != b.bytes) return a.bytes > b.bytes;
-    return a.stack < b.stack;
-  });
+  for (auto& [key, group] : groups) summary.groups.push_back(group);
+  std::sort(summary.groups.begin(), summary.groups.end(),
+            [](const LeakGroup& a, const LeakGroup& b) {
+              if (a.kind != b.kind) return a.kind > b.kind;  // definite first
+              if (a.bytes != b.bytes) return a.bytes > b.bytes;
+              return a.stack < b.stack;
+            });
+  snapshots_.push_back(std::move(summary));
+  // The report's groups: the last complete snapshot's.
+  if (snapshots_.back().complete || leaks_.empty()) leaks_ = snapshots_.back().groups;
 }
 
 }  // namespace tidemark::analysis

@@ -1,6 +1,6 @@
 // Leak classes over a trace's heap-graph snapshots: per snapshot the bytes and blocks of
-// each class, and for the last complete snapshot the leaks grouped by allocation stack,
-// with the first snapshot in which each was seen lost.
+// each class and the leaks grouped by allocation stack, with the first snapshot in which
+// each was seen lost; the last complete snapshot's groups are the report's.
 #pragma once
 
 #include <map>

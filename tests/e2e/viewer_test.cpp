@@ -109,6 +109,15 @@ TEST_CASE("viewer leaks and sites views draw the lost groups and the table") {
 constexpr palette::Rgb kDarkText{255, 255, 255};
 constexpr palette::Rgb kLightText{0, 0, 0};
 
+TEST_CASE("viewer leaks: any snapshot's groups, the first one's by choice") {
+  Image first = screenshot("leaks", "leaks-first", {"--snapshot", "1"});
+  CHECK(findText(first, "Snapshot 1 of", kDarkText));
+  Image last = screenshot("leaks", "leaks-last");
+  CHECK_FALSE(findText(last, "Snapshot 1 of", kDarkText));
+  // Lost groups are listed for the first snapshot too (red text).
+  CHECK(first.count(palette::kLost, 0, first.height / 2, first.width, first.height) > 100);
+}
+
 TEST_CASE("viewer sites: the site with the most leaked bytes is named in the first row") {
   Image sites = screenshot("sites", "sites");
   auto header = findText(sites, "allocated at", kDarkText);

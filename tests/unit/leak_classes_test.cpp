@@ -127,6 +127,11 @@ TEST_CASE("a block stays first lost at the snapshot where it was first lost") {
     }
     if (g.stack == 2) CHECK(g.firstSeenS == Approx(5.0));
   }
+  // Each snapshot keeps its own groups: the first had only X lost.
+  REQUIRE(a.snapshots[0].groups.size() == 1);
+  CHECK(a.snapshots[0].groups[0].stack == 1);
+  CHECK(a.snapshots[0].groups[0].bytes == 64);
+  CHECK(a.snapshots[1].groups.size() == 2);
 }
 
 TEST_CASE("a snapshot that refers to a block it does not list is corrupt") {
