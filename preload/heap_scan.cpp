@@ -55,7 +55,7 @@ class PipeSink final : public format::ByteSink {
 struct Readable {
   static constexpr uint8_t kWritable = 1, kAnonymous = 2, kHeap = 4, kReadOnlyFile = 8;
   SnapshotJob::Range* ranges;
-  uint8_t* writable;  // per range: kWritable, kAnonymous, kHeap
+  uint8_t* flags;  // per range: kWritable, kAnonymous, kHeap, kReadOnlyFile
   uint32_t count;
 
   void load() {
@@ -70,7 +70,7 @@ struct Readable {
     if (fd >= 0) syscall(SYS_close, fd);
     text[used] = '\0';
     ranges = static_cast<SnapshotJob::Range*>(mapOrDie((used / 20 + 1) * sizeof *ranges));
-    writable = static_cast<uint8_t*>(mapOrDie(used / 20 + 1));
+    flags = static_cast<uint8_t*>(mapOrDie(used / 20 + 1));
     count = 0;
     for (char* line = text; *line;) {
       char* end;
@@ -86,12 +86,12 @@ struct Readable {
         uint64_t inode = field ? strtoull(field, &field, 10) : 1;
         while (field && *field == ' ') ++field;
         bool named = field && *field;
-        uint8_t flags = 0;
-        if (end[2] == 'w') flags |= kWritable;
-        if (inode == 0 && !named) flags |= kAnonymous;
-        if (named && strcmp(field, "[heap]") == 0) flags |= kHeap;
-        if (inode != 0 && end[2] != 'w') flags |= kReadOnlyFile;  // where vtables live
-        writable[count] = flags;
+        uint8_t kind = 0;
+        if (end[2] == 'w') kind |= kWritable;
+        if (inode == 0 && !named) kind |= kAnonymous;
+        if (named && strcmp(field, "[heap]") == 0) kind |= kHeap;
+        if (inode != 0 && end[2] != 'w') kind |= kReadOnlyFile;  // where vtables live
+        flags[count] = kind;
         ranges[count++] = {begin, finish};
       }
       if (!next) break;
@@ -242,7 +242,7 @@ class PointerFinder {
     const auto* mapping = readable_.find(address);
     if (!mapping) return false;
     uint32_t i = static_cast<uint32_t>(mapping - readable_.ranges);
-    return readable_.writable[i] & Readable::kReadOnlyFile;
+    return readable_.flags[i] & Readable::kReadOnlyFile;
   }
 
   const BlockIndex& index_;
@@ -364,7 +364,7 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
     const auto& m = readable.ranges[i];
     // Writable mappings, and anonymous ones that are not: JIT code pages, which V8 keeps
     // read-only and executable while it does not write them, hold pointers too.
-    uint8_t flags = readable.writable[i];
+    uint8_t flags = readable.flags[i];
     bool candidate = (flags & Readable::kWritable) || (flags & Readable::kAnonymous);
     if (!candidate || (flags & Readable::kHeap) || excluded(m.begin, m.end)) continue;
     const SnapshotJob::Range* dead = nullptr;
