@@ -86,6 +86,16 @@ void expectSameAsMemcheck(const nlohmann::json& report, const std::string& valgr
   CHECK(ourLostFunctions(report) == m.lostFunctions);
 }
 
+// Runs `command` under tidemark record with a snapshot every `every`, writing `trace`;
+// fails the test when it takes longer than timeoutSeconds.
+RunResult recordWithSnapshots(const std::string& every, const std::string& trace,
+                              const std::vector<std::string>& command, int timeoutSeconds = 120) {
+  std::vector<std::string> argv{
+      tool("tidemark"), "record", "--snapshot-every", every, "-o", trace, "--"};
+  argv.insert(argv.end(), command.begin(), command.end());
+  return run(argv, timeoutSeconds);
+}
+
 }  // namespace
 
 TEST_CASE("leak kinds: every root and pointer kind gets memcheck's class") {
@@ -158,8 +168,7 @@ TEST_CASE("valgrind differential: the sample server under load") {
 
 TEST_CASE("100 snapshots while threads block in 8 kinds of call: no EINTR, all complete") {
   std::string dir = freshDir("blocking");
-  RunResult r = run({tool("tidemark"), "record", "--snapshot-every", "10ms", "-o", dir + "/b.tmk",
-                     "--", tool("test_blocking"), "6"});
+  RunResult r = recordWithSnapshots("10ms", dir + "/b.tmk", {tool("test_blocking"), "6"});
   INFO(r.output);
   CHECK(r.status == 0);
   CHECK(r.output.find("eintr=0") != std::string::npos);
@@ -267,9 +276,7 @@ TEST_CASE("memory marked DONTFORK while snapshots run is scanned in every snapsh
   // writer's listing of such mappings and the stop were missing from the copy, and the
   // blocks only they pointed at were reported lost.
   std::string dir = freshDir("dontfork-growth");
-  RunResult r = run({tool("tidemark"), "record", "--snapshot-every", "20ms", "-o", dir + "/g.tmk",
-                     "--", tool("test_dontfork_growth")},
-                    60);
+  RunResult r = recordWithSnapshots("20ms", dir + "/g.tmk", {tool("test_dontfork_growth")}, 60);
   INFO(r.output);
   REQUIRE(r.status == 0);
   auto report = analyze(dir + "/g.tmk");
@@ -285,9 +292,7 @@ TEST_CASE("a timed epoll_wait still times out while every snapshot restarts it")
   // Each snapshot's stop makes epoll_wait return EINTR, and the helper restarts it. With
   // its whole 1.5 s timeout each time, a wait under snapshots every 100 ms never ended.
   std::string dir = freshDir("timed-wait");
-  RunResult r = run({tool("tidemark"), "record", "--snapshot-every", "100ms", "-o", dir + "/w.tmk",
-                     "--", tool("test_timed_wait")},
-                    30);
+  RunResult r = recordWithSnapshots("100ms", dir + "/w.tmk", {tool("test_timed_wait")}, 30);
   INFO(r.output);
   CHECK(r.status == 0);
   CHECK(r.output.find("epoll_wait returned 0 (ok)") != std::string::npos);
