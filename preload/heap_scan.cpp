@@ -282,18 +282,27 @@ bool mallocHeap(uint64_t begin, uint64_t end, const BlockIndex& index) {
   return false;
 }
 
-// Calls visit(begin, end) for the parts of [begin, end) that are the program's own: not
-// the tracer's arena and not what an allocator mapped inside a hooked call. The kernel
-// merges adjacent anonymous mappings with the same flags into one, so these holes can
-// sit inside a mapping of the program's.
+// Calls visit(begin, end) for the parts of [begin, end) that are the program's own memory
+// still to scan: not the tracer's arena, not what an allocator mapped inside a hooked
+// call, and not the objects' writable segments (scanned as data, or the tracer's own).
+// The kernel merges adjacent anonymous mappings with the same flags into one, so these
+// holes can sit inside a mapping of the program's: a region mapped right after a
+// library's .bss is one mapping with it.
 template <typename Visit>
-void forEachOwnPart(uint64_t begin, uint64_t end, Visit&& visit) {
-  constexpr size_t kMaxHoles = 256;
-  AddressRange holes[kMaxHoles + 1];
-  size_t n = allocatorMappingsIn(begin, end, holes, kMaxHoles);
-  if (n > kMaxHoles) return;  // a mapping made of that many allocator pieces is theirs
+void forEachOwnPart(const SnapshotJob& job, uint64_t begin, uint64_t end, Visit&& visit) {
+  constexpr size_t kMaxAllocatorHoles = 256, kMaxHoles = kMaxAllocatorHoles + 64;
+  AddressRange holes[kMaxHoles];
+  size_t n = allocatorMappingsIn(begin, end, holes, kMaxAllocatorHoles);
+  if (n > kMaxAllocatorHoles) return;  // a mapping made of that many allocator pieces
+  auto hole = [&](uint64_t b, uint64_t e) {
+    if (b < end && begin < e && n < kMaxHoles) holes[n++] = {b, e};
+  };
   TracerRange tracer = tracerRange();
-  if (tracer.begin < end && begin < tracer.end) holes[n++] = {tracer.begin, tracer.end};
+  hole(tracer.begin, tracer.end);
+  for (uint32_t i = 0; i < job.segmentCount; ++i) hole(job.segments[i].begin, job.segments[i].end);
+  for (uint32_t i = 0; i < job.ownSegmentCount; ++i) {
+    hole(job.ownSegments[i].begin, job.ownSegments[i].end);
+  }
   std::sort(holes, holes + n,
             [](const AddressRange& a, const AddressRange& b) { return a.begin < b.begin; });
   uint64_t at = begin;
@@ -342,21 +351,12 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
   // writer thread's stack, live threads' stacks (scanned from their stack pointer above)
   // and the objects' segments (scanned as data above). Live blocks inside a scanned
   // mapping are left out: they are nodes of the graph, not roots.
-  auto overlaps = [](const SnapshotJob::Range& r, uint64_t begin, uint64_t end) {
-    return r.begin < end && begin < r.end;
-  };
   auto excluded = [&](uint64_t begin, uint64_t end) {
     if (mallocHeap(begin, end, index)) return true;
     if (job.creatorStack >= begin && job.creatorStack < end) return true;
     for (uint32_t i = 0; i < job.threadCount; ++i) {
       uint64_t rsp = job.threads[i].regs.rsp;
       if (job.threads[i].stopped && rsp >= begin && rsp < end) return true;
-    }
-    for (uint32_t i = 0; i < job.segmentCount; ++i) {
-      if (overlaps(job.segments[i], begin, end)) return true;
-    }
-    for (uint32_t i = 0; i < job.ownSegmentCount; ++i) {
-      if (overlaps(job.ownSegments[i], begin, end)) return true;
     }
     return false;
   };
@@ -379,7 +379,7 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
       rootsIn(RootKind::Tls, std::max<uint64_t>(m.begin, dead->end - live), dead->end);
       continue;
     }
-    forEachOwnPart(m.begin, m.end, [&](uint64_t begin, uint64_t end) {
+    forEachOwnPart(job, m.begin, m.end, [&](uint64_t begin, uint64_t end) {
       uint64_t at = begin;
       for (uint64_t b = index.firstAtOrAfter(begin); b < index.count() && at < end; ++b) {
         const LiveBlock& block = index.at(b);
