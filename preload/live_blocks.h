@@ -25,8 +25,13 @@ class BlockTable {
   void insert(const LiveBlock& block);
   // False when the block is not in this table.
   bool erase(uint64_t address);
-  // Forgets every block and releases the lock (a forked child starts its own trace).
+  // Forgets every block and releases the lock.
   void clear();
+  // In a forked child (one thread): a table that a vanished thread held locked may be half
+  // changed, and its lock would never be released: forget it. Others stay as they are.
+  void afterFork() {
+    if (lock_.load(std::memory_order_relaxed) != 0) clear();
+  }
 
   // For the snapshot child (single-threaded, frozen copy).
   template <typename Visit>

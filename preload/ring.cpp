@@ -60,6 +60,7 @@ void RingRegistry::resetAfterFork(Ring* keep) {
     ring->describedName[0] = '\0';
     // The live-block tables stay: the child has the parent's blocks, and the stack table
     // with their ids stays too (the child's trace starts by defining both).
+    ring->blocks.afterFork();
     if (ring != keep) ring->state.store(RingState::Free, std::memory_order_release);
   }
 }

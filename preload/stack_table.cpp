@@ -40,6 +40,19 @@ bool StackTable::init() {
   return slots_ && ips_ && slotOfId_;
 }
 
+void StackTable::afterFork() {
+  if (unpublished_.load(std::memory_order_relaxed) == 0 || !slots_) return;
+  // A thread that no longer exists claimed these slots and never published an id: left
+  // as they are, every lookup of their stacks would wait for it.
+  for (size_t i = 0; i < kSlots; ++i) {
+    if (slots_[i].hash.load(std::memory_order_relaxed) != 0 &&
+        slots_[i].id.load(std::memory_order_relaxed) == 0) {
+      slots_[i].id.store(kBrokenSlot, std::memory_order_relaxed);
+    }
+  }
+  unpublished_.store(0, std::memory_order_relaxed);
+}
+
 uint32_t StackTable::intern(const uintptr_t* ips, uint32_t depth, bool* isNew) {
   *isNew = false;
   if (!slots_) return kUnknownStack;
@@ -50,9 +63,11 @@ uint32_t StackTable::intern(const uintptr_t* ips, uint32_t depth, bool* isNew) {
     uint64_t seen = slot.hash.load(std::memory_order_acquire);
     if (seen == 0) {
       if (slot.hash.compare_exchange_strong(seen, hash, std::memory_order_acq_rel)) {
+        unpublished_.fetch_add(1, std::memory_order_relaxed);
         uint64_t offset = ipsUsed_.fetch_add(depth, std::memory_order_relaxed);
         if (offset + depth > kIpCapacity) {
           slot.id.store(kBrokenSlot, std::memory_order_release);  // readers pass over it
+          unpublished_.fetch_sub(1, std::memory_order_relaxed);
           return kUnknownStack;
         }
         memcpy(ips_ + offset, ips, depth * sizeof(uintptr_t));
@@ -61,6 +76,7 @@ uint32_t StackTable::intern(const uintptr_t* ips, uint32_t depth, bool* isNew) {
         uint32_t id = nextId_.fetch_add(1, std::memory_order_relaxed);
         if (id <= kSlots) slotOfId_[id] = static_cast<uint32_t>(index);
         slot.id.store(id, std::memory_order_release);
+        unpublished_.fetch_sub(1, std::memory_order_relaxed);
         *isNew = true;
         return id;
       }

@@ -15,6 +15,10 @@ class StackTable {
 
   // Maps the table's memory. Returns false when the kernel refuses.
   bool init();
+  // In a forked child (one thread): slots a vanished thread was inserting become broken,
+  // so no lookup waits for them.
+  void afterFork();
+
   // Calls visit(id, ips, depth) for every stack interned so far (a forked child's trace
   // starts by defining the stacks it inherited). Only where no thread interns meanwhile.
   template <typename Visit>
@@ -53,6 +57,7 @@ class StackTable {
   uint32_t* slotOfId_ = nullptr;  // id → slot index, so forEach visits only stacks in use
   std::atomic<uint64_t> ipsUsed_{0};
   std::atomic<uint32_t> nextId_{1};
+  std::atomic<uint32_t> unpublished_{0};  // slots claimed whose id is not stored yet
 };
 
 }  // namespace tidemark::preload

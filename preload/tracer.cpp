@@ -53,6 +53,7 @@ void afterForkInChild() {
   TracerScope scope;
   state.store(Lifecycle::Initializing, std::memory_order_release);
   abandonWriterAfterFork();
+  stacks.afterFork();
   rings.resetAfterFork(currentRing());
   beginTrace(0, true);
   reattachThreadAfterFork();

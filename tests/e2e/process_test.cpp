@@ -80,6 +80,18 @@ TEST_CASE("fork: the child writes its own trace, naming its parent") {
   CHECK(lostAt("childLeak") == 444);
 }
 
+TEST_CASE("fork while other threads update their block tables: every child runs on") {
+  // A child inherits the live-block tables; one that a thread (gone in the child) held
+  // locked at the fork must not make the child's frees wait for that lock forever.
+  std::string dir = freshDir("fork-churn");
+  RunResult r = run({tool("tidemark"), "record", "--no-snapshot-at-exit", "-o", dir + "/t.tmk",
+                     "--", tool("test_fork_churn")},
+                    60);
+  CHECK(r.status == 0);
+  CHECK(r.output.find("fork_churn: 200 of 200 children exited 0") != std::string::npos);
+  CHECK(tracesIn(dir).size() == 201);
+}
+
 TEST_CASE("exec: the program before exec and the program after are both traced") {
   std::string dir = freshDir("exec");
   auto parent = recordAndAnalyze(dir, {tool("test_forker"), "exec"}, 0);
