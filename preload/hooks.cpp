@@ -89,6 +89,17 @@ void* recorded(void* p, size_t size) {
   return p;
 }
 
+// Calls a wait whose timeout (ms) a snapshot's restart must not stretch.
+template <typename Fn, typename... Args>
+int timedWait(Fn* fn, int timeoutMs, Args... args) {
+  if (!haveReal(fn)) {
+    errno = ENOSYS;
+    return -1;
+  }
+  tp::WaitDeadline deadline(timeoutMs);
+  return (*fn)(args...);
+}
+
 // With --no-follow-exec, the new program runs without the tracer: LD_PRELOAD is left out
 // of its environment (on the stack; an environment too large keeps it).
 char* const* environmentForExec(char* const* envp, char** scratch, size_t capacity) {
@@ -233,21 +244,11 @@ void* mremap(void* old, size_t oldLength, size_t newLength, int flags, ...) {
 
 // Timed waits note their deadline, so that a snapshot's restart keeps it (wait_deadline.h).
 int epoll_wait(int epfd, epoll_event* events, int maxEvents, int timeoutMs) {
-  if (!haveReal(&tp::real.epoll_wait)) {
-    errno = ENOSYS;
-    return -1;
-  }
-  tp::WaitDeadline deadline(timeoutMs);
-  return tp::real.epoll_wait(epfd, events, maxEvents, timeoutMs);
+  return timedWait(&tp::real.epoll_wait, timeoutMs, epfd, events, maxEvents, timeoutMs);
 }
 
 int epoll_pwait(int epfd, epoll_event* events, int maxEvents, int timeoutMs, const sigset_t* mask) {
-  if (!haveReal(&tp::real.epoll_pwait)) {
-    errno = ENOSYS;
-    return -1;
-  }
-  tp::WaitDeadline deadline(timeoutMs);
-  return tp::real.epoll_pwait(epfd, events, maxEvents, timeoutMs, mask);
+  return timedWait(&tp::real.epoll_pwait, timeoutMs, epfd, events, maxEvents, timeoutMs, mask);
 }
 
 void* dlopen(const char* file, int mode) {
