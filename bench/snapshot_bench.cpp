@@ -29,6 +29,15 @@ int main(int argc, char** argv) {
     total += size;
     ++blocks;
   }
+  // How much of it the kernel backs with transparent huge pages (tidemark record
+  // --huge-pages asks glibc for them).
+  unsigned long long hugeKb = 0;
+  if (FILE* rollup = fopen("/proc/self/smaps_rollup", "r")) {
+    char line[256];
+    while (fgets(line, sizeof line, rollup)) sscanf(line, "AnonHugePages: %llu kB", &hugeKb);
+    fclose(rollup);
+  }
+  printf("snapshot_bench: %llu kB on huge pages\n", hugeKb);
   printf("snapshot_bench: %llu blocks, %llu MB, %llu dropped\n",
          static_cast<unsigned long long>(blocks), static_cast<unsigned long long>(total >> 20),
          static_cast<unsigned long long>(dropped));

@@ -215,8 +215,17 @@ TEST_CASE("huge pages: the same leaks found in a heap that madvise split into ma
     if (huge) argv.push_back("--huge-pages");
     argv.insert(argv.end(), {"--", tool("snapshot_bench"), "100"});
     RunResult r = run(argv);
+    INFO(r.output);
     REQUIRE(r.status == 0);
     CHECK(r.output.find("120 dropped") != std::string::npos);
+    // The heap really is on huge pages where the kernel offers them (madvise or always).
+    std::string thp = readFile("/sys/kernel/mm/transparent_hugepage/enabled");
+    bool offered =
+        thp.find("[madvise]") != std::string::npos || thp.find("[always]") != std::string::npos;
+    unsigned long long hugeKb = 0;
+    sscanf(r.output.c_str() + r.output.find("snapshot_bench:"), "snapshot_bench: %llu kB", &hugeKb);
+    if (huge && offered) CHECK(hugeKb >= 50 * 1024);
+    if (!huge && thp.find("[always]") == std::string::npos) CHECK(hugeKb == 0);
     auto report = analyze(dir + "/h.tmk");
     REQUIRE(!report["snapshots"].empty());
     const auto& blocks = report["snapshots"].back()["blocks"];
