@@ -251,6 +251,18 @@ int epoll_pwait(int epfd, epoll_event* events, int maxEvents, int timeoutMs, con
   return timedWait(&tp::real.epoll_pwait, timeoutMs, epfd, events, maxEvents, timeoutMs, mask);
 }
 
+int epoll_pwait2(int epfd, epoll_event* events, int maxEvents, const timespec* timeout,
+                 const sigset_t* mask) {
+  if (!haveReal(&tp::real.epoll_pwait2)) {
+    errno = ENOSYS;
+    return -1;
+  }
+  if (!timeout) return tp::real.epoll_pwait2(epfd, events, maxEvents, nullptr, mask);
+  timespec left = *timeout;  // the helper shortens this copy when it restarts the call
+  tp::WaitDeadline deadline(&left);
+  return tp::real.epoll_pwait2(epfd, events, maxEvents, &left, mask);
+}
+
 void* dlopen(const char* file, int mode) {
   if (!haveReal(&tp::real.dlopen)) return nullptr;
   void* handle = tp::real.dlopen(file, mode);

@@ -13,27 +13,28 @@
 namespace tidemark::preload {
 
 // X(name, return type, parameter list)
-#define TIDEMARK_REAL_FUNCTIONS(X)                                    \
-  X(malloc, void*, (size_t))                                          \
-  X(free, void, (void*))                                              \
-  X(realloc, void*, (void*, size_t))                                  \
-  X(reallocarray, void*, (void*, size_t, size_t))                     \
-  X(posix_memalign, int, (void**, size_t, size_t))                    \
-  X(aligned_alloc, void*, (size_t, size_t))                           \
-  X(memalign, void*, (size_t, size_t))                                \
-  X(valloc, void*, (size_t))                                          \
-  X(pvalloc, void*, (size_t))                                         \
-  X(mmap, void*, (void*, size_t, int, int, int, off_t))               \
-  X(munmap, int, (void*, size_t))                                     \
-  X(mremap, void*, (void*, size_t, size_t, int, void*))               \
-  X(dlopen, void*, (const char*, int))                                \
-  X(dlclose, int, (void*))                                            \
-  X(execve, int, (const char*, char* const[], char* const[]))         \
-  X(execvpe, int, (const char*, char* const[], char* const[]))        \
-  X(_exit, void, (int))                                               \
-  X(abort, void, ())                                                  \
-  X(epoll_wait, int, (int, epoll_event*, int, int))                   \
-  X(epoll_pwait, int, (int, epoll_event*, int, int, const sigset_t*)) \
+#define TIDEMARK_REAL_FUNCTIONS(X)                                                 \
+  X(malloc, void*, (size_t))                                                       \
+  X(free, void, (void*))                                                           \
+  X(realloc, void*, (void*, size_t))                                               \
+  X(reallocarray, void*, (void*, size_t, size_t))                                  \
+  X(posix_memalign, int, (void**, size_t, size_t))                                 \
+  X(aligned_alloc, void*, (size_t, size_t))                                        \
+  X(memalign, void*, (size_t, size_t))                                             \
+  X(valloc, void*, (size_t))                                                       \
+  X(pvalloc, void*, (size_t))                                                      \
+  X(mmap, void*, (void*, size_t, int, int, int, off_t))                            \
+  X(munmap, int, (void*, size_t))                                                  \
+  X(mremap, void*, (void*, size_t, size_t, int, void*))                            \
+  X(dlopen, void*, (const char*, int))                                             \
+  X(dlclose, int, (void*))                                                         \
+  X(execve, int, (const char*, char* const[], char* const[]))                      \
+  X(execvpe, int, (const char*, char* const[], char* const[]))                     \
+  X(_exit, void, (int))                                                            \
+  X(abort, void, ())                                                               \
+  X(epoll_wait, int, (int, epoll_event*, int, int))                                \
+  X(epoll_pwait, int, (int, epoll_event*, int, int, const sigset_t*))              \
+  X(epoll_pwait2, int, (int, epoll_event*, int, const timespec*, const sigset_t*)) \
   X(calloc, void*, (size_t, size_t))
 
 struct RealFunctions {

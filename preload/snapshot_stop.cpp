@@ -222,6 +222,25 @@ void stopOutsideHooks(SnapshotJob& job) {
   }
 }
 
+// An epoll wait's timeout (its fourth argument, r10) is relative: restart it with what is
+// left, or a wait restarted by every snapshot might never time out. epoll_wait and
+// epoll_pwait take milliseconds in r10; epoll_pwait2 a pointer to a timespec, which is
+// rewritten only when it is the hook's own copy.
+void restartWithTimeLeft(user_regs_struct& r) {
+  bool ms = r.orig_rax == SYS_epoll_wait || r.orig_rax == SYS_epoll_pwait;
+  bool timespecPointer = r.orig_rax == SYS_epoll_pwait2;
+  TimedWait wait = ms || timespecPointer ? timedWaitOf(r.fs_base) : TimedWait{};
+  if (wait.deadlineNs == 0) return;
+  uint64_t now = nowNs();
+  uint64_t left = now >= wait.deadlineNs ? 0 : wait.deadlineNs - now;
+  if (ms) {
+    r.r10 = (left + 999'999) / 1'000'000;
+  } else if (wait.timeout && r.r10 == reinterpret_cast<uint64_t>(wait.timeout)) {
+    wait.timeout->tv_sec = static_cast<time_t>(left / 1'000'000'000u);
+    wait.timeout->tv_nsec = static_cast<long>(left % 1'000'000'000u);
+  }
+}
+
 void readRegisters(SnapshotJob& job) {
   for (uint32_t i = 0; i < job.threadCount; ++i) {
     auto& t = job.threads[i];
@@ -244,13 +263,7 @@ void readRegisters(SnapshotJob& job) {
       user_regs_struct fixed = r;
       fixed.rax = fixed.orig_rax;
       fixed.rip -= 2;
-      // epoll_wait's timeout (its fourth argument, r10) is relative: restart it with what
-      // is left, or a wait restarted by every snapshot might never time out.
-      bool epoll = r.orig_rax == SYS_epoll_wait || r.orig_rax == SYS_epoll_pwait;
-      if (uint64_t deadline = epoll ? waitDeadlineOf(r.fs_base) : 0) {
-        uint64_t now = nowNs();
-        fixed.r10 = now >= deadline ? 0 : (deadline - now + 999'999) / 1'000'000;
-      }
+      restartWithTimeLeft(fixed);
       iovec set{&fixed, sizeof fixed};
       ptrace(PTRACE_SETREGSET, t.tid, reinterpret_cast<void*>(NT_PRSTATUS), &set);
     }

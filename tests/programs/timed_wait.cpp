@@ -1,5 +1,5 @@
-// Test program: waits in epoll_wait and in epoll_pwait, each on an empty epoll set with
-// a 1.5 s timeout, and prints what each returned and after how long. Under snapshots
+// Test program: waits in epoll_wait, epoll_pwait and epoll_pwait2, each on an empty epoll
+// set with a 1.5 s timeout, and prints what each returned and after how long. Under snapshots
 // every 100 ms each stop restarts the call; it must still time out, with 0.
 #include <sys/epoll.h>
 #include <time.h>
@@ -32,6 +32,9 @@ int main() {
   report("epoll_wait", epoll_wait(ep, events, 1, 1500), start);
   start = nowMs();
   report("epoll_pwait", epoll_pwait(ep, events, 1, 1500, nullptr), start);
+  const timespec timeout{1, 500'000'000};
+  start = nowMs();
+  report("epoll_pwait2", epoll_pwait2(ep, events, 1, &timeout, nullptr), start);
   fflush(stdout);
   close(ep);
   return 0;
