@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Heap-graph snapshot cost: pause seen by the program and scan throughput of the child for
-# heaps of 100 MB, 1 GB and 4 GB; then the time to a leak report for the sample server
-# under load, tidemark (record + analyze) against valgrind --leak-check=full.
+# heaps of 100 MB, 1 GB and 4 GB, next to what the kernel alone charges to copy or
+# write-protect that much memory on 4 KiB pages (page_table_floor); then the time to a leak
+# report for the sample server under load, tidemark (record + analyze) against
+# valgrind --leak-check=full.
 #   bench/run_snapshots.sh [BUILD_DIR] [REQUESTS]
 set -uo pipefail
 build=$(cd "${1:-build}" && pwd)
@@ -28,6 +30,8 @@ print(f"{sys.argv[2] + ' MB':<8} {sys.argv[3]:<12} {snap['pause_ms']:10.1f} {sna
       f"{gb / (snap['scan_ms'] / 1000):12.2f} {snap['pause_ms'] / gb:12.1f}")
 PY
   done
+  echo "  kernel floor for $mb MB of 4 KiB pages, untraced:"
+  "$bin/page_table_floor" "$mb" | sed 's/^/    /'
 done
 
 echo
