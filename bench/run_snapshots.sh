@@ -2,8 +2,8 @@
 # Heap-graph snapshot cost: pause seen by the program and scan throughput of the child for
 # heaps of 100 MB, 1 GB and 4 GB, next to what the kernel alone charges to copy or
 # write-protect that much memory on 4 KiB pages (page_table_floor); then the time to a leak
-# report for the sample server under load, tidemark (record + analyze) against
-# valgrind --leak-check=full.
+# report for the sample server under load and for alloc_bench, tidemark (record --report,
+# and record then analyze) against valgrind --leak-check=full.
 #   bench/run_snapshots.sh [BUILD_DIR] [REQUESTS]
 set -uo pipefail
 build=$(cd "${1:-build}" && pwd)
@@ -47,24 +47,28 @@ serve() {  # serve LOG CMD...: runs the server under CMD with the load, prints s
   wait $pid
   echo "$start"
 }
-start=$(serve tidemark.log "$bin/tidemark" record -o "$work/server.tmk" --)
-"$bin/tidemark" analyze "$work/server.tmk" > "$work/report.txt"
+start=$(serve tidemark.log "$bin/tidemark" record --report -o "$work/server.tmk" --)
 tidemark_s=$(elapsed "$start")
 start=$(serve valgrind.log valgrind --leak-check=full --show-leak-kinds=all)
 valgrind_s=$(elapsed "$start")
-grep -m1 "definitely lost" "$work/report.txt" | sed 's/^ */tidemark: /'
+grep -m1 "definitely lost" "$work/tidemark.log" | sed 's/^ */tidemark: /'
 grep -m1 "definitely lost:" "$work/valgrind.log" | sed 's/^==[0-9]*== */valgrind: /'
-printf "tidemark %.2f s, valgrind %.2f s: tidemark takes %.2f of valgrind's time\n" \
+printf "tidemark record --report %.2f s, valgrind %.2f s: tidemark takes %.2f of valgrind's time\n" \
   "$tidemark_s" "$valgrind_s" "$(awk "BEGIN{print $tidemark_s / $valgrind_s}")"
 
 echo
 echo "time to a leak report: alloc_bench, 1M allocation calls (CPU-bound)"
+bench_command=("$bin/alloc_bench" --ops 1000000)
 start=$(date +%s.%N)
-"$bin/tidemark" record -o "$work/bench.tmk" -- "$bin/alloc_bench" --ops 1000000 > /dev/null 2>&1
-"$bin/tidemark" analyze "$work/bench.tmk" > /dev/null
-tidemark_s=$(elapsed "$start")
+"$bin/tidemark" record --report -o "$work/bench.tmk" -- "${bench_command[@]}" > /dev/null 2>&1
+report_s=$(elapsed "$start")
 start=$(date +%s.%N)
-valgrind --leak-check=full "$bin/alloc_bench" --ops 1000000 > /dev/null 2>&1
+"$bin/tidemark" record -o "$work/bench2.tmk" -- "${bench_command[@]}" > /dev/null 2>&1
+"$bin/tidemark" analyze "$work/bench2.tmk" > /dev/null
+two_s=$(elapsed "$start")
+start=$(date +%s.%N)
+valgrind --leak-check=full "${bench_command[@]}" > /dev/null 2>&1
 valgrind_s=$(elapsed "$start")
-printf "tidemark %.2f s, valgrind %.2f s: tidemark takes %.2f of valgrind's time\n" \
-  "$tidemark_s" "$valgrind_s" "$(awk "BEGIN{print $tidemark_s / $valgrind_s}")"
+printf "tidemark record --report %.2f s, record + analyze %.2f s, valgrind %.2f s: %.2f / %.2f of valgrind's time\n" \
+  "$report_s" "$two_s" "$valgrind_s" "$(awk "BEGIN{print $report_s / $valgrind_s}")" \
+  "$(awk "BEGIN{print $two_s / $valgrind_s}")"

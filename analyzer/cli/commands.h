@@ -16,6 +16,7 @@ struct RecordArgs {
   bool snapshots = true;         // false: no live-block table, no snapshot of any kind
   uint64_t snapshotEveryMs = 0;  // 0: no periodic snapshots
   bool hugePages = false;        // glibc malloc's heaps on transparent huge pages
+  bool report = false;           // print the first trace's report when the program ends
   std::vector<std::string> command;
 };
 // Runs the command under the tracer and passes its exit status through (128+N for a

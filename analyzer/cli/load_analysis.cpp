@@ -24,15 +24,19 @@ std::optional<analysis::Analysis> loadAnalysis(const std::string& path) {
     return std::nullopt;
   }
   if (showProgress) fprintf(stderr, "\r             \r");
-  for (const auto& warning : result->warnings)
+  reportProblems(*result);
+  return result;
+}
+
+void reportProblems(const analysis::Analysis& result) {
+  for (const auto& warning : result.warnings)
     fprintf(stderr, "tidemark: warning: %s\n", warning.c_str());
-  if (result->summary.truncated) {
+  if (result.summary.truncated) {
     fprintf(stderr,
             "tidemark: warning: %s ends inside a chunk (the process was killed or is "
             "still running); analysed up to the last whole chunk\n",
-            path.c_str());
+            result.path.c_str());
   }
-  return result;
 }
 
 }  // namespace tidemark::cli

@@ -11,5 +11,7 @@ namespace tidemark::cli {
 
 // nullopt (after saying why) when the trace cannot be read.
 std::optional<analysis::Analysis> loadAnalysis(const std::string& path);
+// Says on stderr what the analysis warns of, and when its trace was cut short.
+void reportProblems(const analysis::Analysis& result);
 
 }  // namespace tidemark::cli

@@ -29,6 +29,9 @@ int main(int argc, char** argv) {
       "Let glibc malloc put its heaps on transparent huge pages (GLIBC_TUNABLES "
       "glibc.malloc.hugetlb=1): snapshots of big heaps pause the program far less, the "
       "program may keep more memory resident");
+  recordCommand->add_flag("--report", record.report,
+                          "When the program ends, print the report of its trace on stderr (as "
+                          "tidemark analyze would; the trace is read while the program runs)");
   std::string snapshotEvery;
   recordCommand->add_option("--snapshot-every", snapshotEvery,
                             "Take a heap-graph snapshot periodically, e.g. 500ms, 10s, 5m, 1h");

@@ -10,9 +10,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 
 #include "commands.h"
+#include "record_report.h"
 
 namespace tidemark::cli {
 namespace {
@@ -114,10 +116,19 @@ int runRecord(const RecordArgs& args) {
   // The terminal's signals reach the child through the process group; we only wait.
   signal(SIGINT, SIG_IGN);
   signal(SIGQUIT, SIG_IGN);
+  std::optional<RecordReport> report;
+  if (args.report) report.emplace(manifest, args.output, 10);
   int status = 0;
-  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  for (;;) {
+    pid_t ended = waitpid(child, &status, report ? WNOHANG : 0);
+    if (ended == child || (ended < 0 && errno != EINTR)) break;
+    if (ended == 0) {
+      report->poll();
+      usleep(20'000);
+    }
   }
   int exitStatus = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (report) report->finish();  // before the trace is renamed below
 
   std::ifstream lines(manifest);
   std::string path;

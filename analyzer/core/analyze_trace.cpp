@@ -22,6 +22,16 @@ struct TraceAnalyzer::State {
   // Rebuilt when modules were loaded since: it maps addresses through them.
   std::unique_ptr<Symbolizer> symbolizer;
   size_t symbolizedModules = 0;
+  size_t sitesPrepared = 0;  // sites whose stacks the symbolizer has looked up
+
+  Symbolizer& currentSymbolizer() {
+    if (!symbolizer || symbolizedModules != replay.modules().size()) {
+      symbolizer = std::make_unique<Symbolizer>(replay.modules());
+      symbolizedModules = replay.modules().size();
+      sitesPrepared = 0;
+    }
+    return *symbolizer;
+  }
 };
 
 TraceAnalyzer::TraceAnalyzer(const std::string& path, AnalyzeOptions options)
@@ -49,16 +59,13 @@ Analysis TraceAnalyzer::result() {
   out.path = s.reader.path();
   s.replay.fillSummary(out, s.reader.truncated());
 
-  if (!s.symbolizer || s.symbolizedModules != s.replay.modules().size()) {
-    s.symbolizer = std::make_unique<Symbolizer>(s.replay.modules());
-    s.symbolizedModules = s.replay.modules().size();
-  }
+  Symbolizer& symbolizer = s.currentSymbolizer();
   auto framesOf = [&](uint32_t stack) {
     std::vector<Frame> frames;
     auto ips = s.replay.stacks().find(stack);
     if (!s.options.symbolize || ips == s.replay.stacks().end()) return frames;
     for (uint64_t ip : ips->second) {
-      const auto& more = s.symbolizer->frames(ip);
+      const auto& more = symbolizer.frames(ip);
       frames.insert(frames.end(), more.begin(), more.end());
     }
     return frames;
@@ -77,8 +84,20 @@ Analysis TraceAnalyzer::result() {
     if (a.peakBytes != b.peakBytes) return a.peakBytes > b.peakBytes;
     return a.stack < b.stack;
   });
-  out.warnings = s.symbolizer->warnings();
+  out.warnings = symbolizer.warnings();
   return out;
+}
+
+void TraceAnalyzer::prepareSymbols() {
+  State& s = *state_;
+  if (!s.options.symbolize) return;
+  Symbolizer& symbolizer = s.currentSymbolizer();
+  const auto& sites = s.replay.sites();  // every stack a report names is a site's
+  for (; s.sitesPrepared < sites.size(); ++s.sitesPrepared) {
+    auto ips = s.replay.stacks().find(sites[s.sitesPrepared].stack);
+    if (ips == s.replay.stacks().end()) continue;
+    for (uint64_t ip : ips->second) symbolizer.frames(ip);
+  }
 }
 
 Analysis analyzeTrace(const std::string& path, const AnalyzeOptions& options) {

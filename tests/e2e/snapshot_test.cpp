@@ -131,6 +131,24 @@ TEST_CASE("leak kinds: every root and pointer kind gets memcheck's class") {
         std::string::npos);
 }
 
+TEST_CASE("record --report prints what analyze prints, read while the program ran") {
+  std::string dir = freshDir("record-report");
+  // alloc_bench runs long enough for the trace to be read in several pieces.
+  for (const auto& program : {std::vector<std::string>{tool("alloc_bench"), "--ops", "1000000"},
+                              std::vector<std::string>{tool("test_leak_kinds")}}) {
+    std::string command = "'" + tool("tidemark") + "' record --report -o '" + dir + "/t.tmk' --";
+    for (const auto& word : program) command += " '" + word + "'";
+    RunResult r = run({"/bin/sh", "-c", command + " > /dev/null 2> '" + dir + "/report.txt'"});
+    REQUIRE(r.status == 0);
+    std::string report = readFile(dir + "/report.txt");
+    std::string analyzed = run({tool("tidemark"), "analyze", dir + "/t.tmk"}).output;
+    INFO(report);
+    CHECK(report == analyzed + "tidemark: wrote " + dir + "/t.tmk\n");
+  }
+  CHECK(readFile(dir + "/report.txt").find("definitely lost    65,840 bytes in 5 blocks") !=
+        std::string::npos);
+}
+
 TEST_CASE("valgrind differential: the leak-kinds sample") {
   std::string dir = freshDir("memcheck-kinds");
   run({tool("tidemark"), "record", "-o", dir + "/t.tmk", "--", tool("test_leak_kinds")});

@@ -1,0 +1,35 @@
+// `tidemark record --report`: reads the first traced process's trace while the program
+// runs, so that its report is printed moments after the program ends (where valgrind
+// prints its own leak summary), not after a second command has read it all again.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "analyze_trace.h"
+
+namespace tidemark::cli {
+
+class RecordReport {
+ public:
+  // `manifest`: the file where the tracer lists each trace it creates; `output`: the name
+  // the first trace will have when the run is over (-o), empty for its own.
+  RecordReport(std::string manifest, std::string output, size_t top);
+  ~RecordReport();
+
+  // Reads what was written since the last call (opens the trace once it is there).
+  void poll();
+  // After the program ended: reads the rest and prints the text report on stderr
+  // (stdout stays the program's). False when there was no trace to report on.
+  bool finish();
+
+ private:
+  std::string manifest_, output_;
+  size_t top_;
+  std::string path_;
+  std::unique_ptr<analysis::TraceAnalyzer> analyzer_;
+  bool failed_ = false;  // the trace could not be read; said so once
+};
+
+}  // namespace tidemark::cli
