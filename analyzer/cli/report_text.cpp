@@ -1,7 +1,9 @@
 // The text report: summary first, then what was not freed at exit, by call stack.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "leak_classes.h"
 #include "report.h"
@@ -100,6 +102,34 @@ void printLeaks(const analysis::Analysis& a, size_t top, std::FILE* out) {
   if (a.leaks.size() > shown) fmt::print(out, "  ... {} more (--top N)\n", a.leaks.size() - shown);
 }
 
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+// What the snapshots cost the program; a hint when the pauses are long enough to matter
+// to a server (they grow with the heap, and huge pages cut them tenfold).
+void printSnapshotCosts(const analysis::Analysis& a, std::FILE* out) {
+  std::vector<double> pauses, scans;
+  size_t incomplete = 0;
+  for (const auto& snapshot : a.snapshots) {
+    pauses.push_back(snapshot.pauseMs);
+    scans.push_back(snapshot.scanMs);
+    incomplete += !snapshot.complete;
+  }
+  double longest = *std::max_element(pauses.begin(), pauses.end());
+  fmt::print(out,
+             "  snapshots    {}{}: paused the program {:.1f} ms median, {:.1f} ms at most; "
+             "scans {:.0f} ms median\n",
+             pauses.size(), incomplete ? fmt::format(" ({} incomplete)", incomplete) : "",
+             median(pauses), longest, median(scans));
+  if (longest >= 20) {
+    fmt::print(out,
+               "               (pauses grow with the heap on 4 KiB pages; tidemark record "
+               "--huge-pages shortens them)\n");
+  }
+}
+
 }  // namespace
 
 void printTextReport(const analysis::Analysis& a, size_t top, std::FILE* out) {
@@ -118,6 +148,7 @@ void printTextReport(const analysis::Analysis& a, size_t top, std::FILE* out) {
   fmt::print(out, "  peak RSS     {} at {:.2f} s\n", bytes(s.peakRssBytes), s.peakRssTimeS);
   fmt::print(out, "  peak stacks  {} resident in {} threads\n", bytes(s.peakStackBytes),
              a.threads.size());
+  if (!a.snapshots.empty()) printSnapshotCosts(a, out);
   if (s.droppedEvents) {
     fmt::print(out, "  WARNING      {} events could not be recorded; counts are low\n",
                grouped(s.droppedEvents));

@@ -129,6 +129,8 @@ TEST_CASE("leak kinds: every root and pointer kind gets memcheck's class") {
   CHECK(text.output.find("definitely lost    65,840 bytes in 5 blocks") != std::string::npos);
   CHECK(text.output.find("definitely lost 32 bytes in 1 blocks (first lost at") !=
         std::string::npos);
+  CHECK(text.output.find("  snapshots    1: paused the program ") != std::string::npos);
+  CHECK(text.output.find("--huge-pages shortens them") == std::string::npos);  // a tiny heap
 }
 
 TEST_CASE("record --report prints what analyze prints, read while the program ran") {
