@@ -7,7 +7,7 @@
 //   soft-dirty       whether this kernel tracks written pages (/proc/PID/clear_refs),
 //                    which a mostly-concurrent mark would need, and what clearing costs
 // Each time is the median of five, in ms and ms per GB.
-//   page_table_floor SIZE_MB
+//   page_table_floor SIZE_MB [BLOCK_BYTES]
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
@@ -138,7 +138,8 @@ bool findHeapMapping(char*& begin, size_t& bytes) {
 
 int main(int argc, char** argv) {
   prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);  // the 4 KiB case, whatever the THP setting
-  ChainedHeap chain = buildChainedHeap(argc > 1 ? strtoull(argv[1], nullptr, 10) : 1024);
+  ChainedHeap chain = buildChainedHeap(argc > 1 ? strtoull(argv[1], nullptr, 10) : 1024,
+                                       argc > 2 ? strtoull(argv[2], nullptr, 10) : 0);
   char* heap = nullptr;
   size_t bytes = 0;
   if (!findHeapMapping(heap, bytes)) {

@@ -1,6 +1,6 @@
 // Heap for snapshot benchmarks: allocates about SIZE_MB (bench/chained_heap.h) and exits;
 // the exit snapshot's pause and scan times are the result.
-//   snapshot_bench SIZE_MB
+//   snapshot_bench SIZE_MB [BLOCK_BYTES]
 #include <cstdio>
 #include <cstdlib>
 
@@ -9,7 +9,8 @@
 ChainedBlock* head;  // a root, so only the dropped blocks are lost
 
 int main(int argc, char** argv) {
-  ChainedHeap heap = buildChainedHeap(argc > 1 ? strtoull(argv[1], nullptr, 10) : 100);
+  ChainedHeap heap = buildChainedHeap(argc > 1 ? strtoull(argv[1], nullptr, 10) : 100,
+                                      argc > 2 ? strtoull(argv[2], nullptr, 10) : 0);
   head = heap.head;
   // How much of it the kernel backs with transparent huge pages (tidemark record
   // --huge-pages asks glibc for them).

@@ -412,6 +412,10 @@ void writeEdges(const BlockIndex& index, const Readable& readable, format::Snaps
 
 int heapScanMain(void* arg) {
   const auto& job = *static_cast<const SnapshotJob*>(arg);
+  // Holding a read end itself, the child would wait forever on a full pipe once the
+  // writer stopped reading (the program exited, or gave up on the snapshot); without it,
+  // its writes then fail and it exits.
+  syscall(SYS_close, job.inFd);
   Readable readable;
   readable.load();
   BlockIndex index;

@@ -21,6 +21,7 @@
 #include "raw_memory.h"
 #include "snapshot_job.h"
 #include "snapshot_stop.h"
+#include "writer.h"
 
 namespace tidemark::preload {
 namespace {
@@ -120,6 +121,7 @@ bool copyRecords(int fd, pid_t child, uint64_t pauseNs, uint64_t resumedNs,
       ended = true;
     }
     if (!encoder.appendRecord(record, header->length)) return false;
+    noteWriterProgress();
   }
   return ended;
 }
@@ -158,6 +160,7 @@ bool takeSnapshot(format::SnapshotTrigger trigger, uint64_t nowUs, format::Chunk
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return false;
   job->outFd = fds[1];
+  job->inFd = fds[0];
   job->deadlineNs = nowNs() + 500'000'000;
   // The helper shares our memory and files but is a process of its own, so it can
   // ptrace every thread of ours; exit signal 0: the program never sees a SIGCHLD.
@@ -176,12 +179,10 @@ bool takeSnapshot(format::SnapshotTrigger trigger, uint64_t nowUs, format::Chunk
   if (!resumed) kill(helper, SIGKILL);  // its tracees are let go when it dies
   waitpid(helper, nullptr, __WALL);
   close(fds[1]);
-  bool ok = false;
-  if (resumed && job->childPid > 0) {
-    ok = copyRecords(fds[0], job->childPid, job->pauseNs, resumedNs, encoder);
-    waitpid(job->childPid, nullptr, __WALL);
-  }
-  close(fds[0]);
+  bool ok = resumed && job->childPid > 0 &&
+            copyRecords(fds[0], job->childPid, job->pauseNs, resumedNs, encoder);
+  close(fds[0]);  // a child still writing (the copy gave up) now fails, and exits
+  if (job->childPid > 0) waitpid(job->childPid, nullptr, __WALL);
   ++nextId;
   errno = savedErrno;
   return ok;

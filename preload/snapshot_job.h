@@ -37,6 +37,7 @@ struct SnapshotJob {
   pid_t pid;
   pid_t creatorTid;  // the writer thread: never stopped
   int outFd;         // the pipe the child writes records into
+  int inFd;          // its read end, which the child closes: it must not keep it open
   uint32_t id;
   format::SnapshotTrigger trigger;
   uint64_t timeUs;

@@ -77,6 +77,7 @@ struct WriterState {
   std::atomic<uint32_t> snapshotRequest{0};  // a SnapshotTrigger, 0 when none
   std::atomic<uint32_t> stopReason{0};       // 0 while running, else ExitReason
   std::atomic<uint32_t> done{0};
+  std::atomic<uint64_t> progress{0};  // bumped as the writer gets on with its work
   bool running = false;
 };
 
@@ -231,6 +232,7 @@ void drainRings(bool checkOrphans) {
   for (uint32_t i = 0; i < n; ++i) {
     if (Ring* ring = rings.at(i)) drainRing(ring, checkOrphans);
   }
+  noteWriterProgress();
 }
 
 void writeSample(uint64_t nowUs) {
@@ -497,18 +499,28 @@ void syncModuleMap() {
   }
 }
 
+// How long stopWriter waits for a writer that makes no progress: 50 ms slices. A
+// snapshot's child is silent while it indexes the live blocks (about 1 s for 16M).
+constexpr int kPatienceSlices = 200;
+
 void stopWriter(ExitReason reason) {
   if (!state.running) return;
   state.stopReason.store(static_cast<uint32_t>(reason), std::memory_order_release);
   state.wakeWord.fetch_add(1, std::memory_order_release);
   futex(&state.wakeWord, FUTEX_WAKE_PRIVATE, 1, nullptr);
   // Bounded: a writer stuck on a dead disk must not hang the target's exit.
-  for (int i = 0; i < 100 && state.done.load(std::memory_order_acquire) == 0; ++i) {
+  uint64_t seen = state.progress.load(std::memory_order_relaxed);
+  for (int idle = 0; idle < kPatienceSlices && state.done.load(std::memory_order_acquire) == 0;) {
     timespec timeout{0, 50'000'000};
     futex(&state.done, FUTEX_WAIT_PRIVATE, 0, &timeout);
+    uint64_t now = state.progress.load(std::memory_order_relaxed);
+    idle = now == seen ? idle + 1 : 0;
+    seen = now;
   }
   state.running = false;
 }
+
+void noteWriterProgress() { state.progress.fetch_add(1, std::memory_order_relaxed); }
 
 void abandonWriterAfterFork() {
   if (state.sink.fd >= 0) ::close(state.sink.fd);  // the parent's file: never written here

@@ -28,8 +28,12 @@ void syncModuleMap();
 void requestSnapshot(format::SnapshotTrigger trigger);
 
 // Drains everything, writes the trailer, closes the file, and returns when that is done
-// (or after a few seconds, if the writer thread no longer runs).
+// (or once the writer made no progress for a few seconds: stuck on a dead disk, or no
+// longer running). An exit snapshot of a big heap takes as long as it takes.
 void stopWriter(format::ExitReason reason);
+
+// The writer thread moved on (a record of a snapshot copied): for stopWriter's patience.
+void noteWriterProgress();
 
 // In a forked child: the writer thread did not survive the fork; forget its state.
 void abandonWriterAfterFork();
