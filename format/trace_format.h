@@ -179,7 +179,8 @@ static_assert(sizeof(SnapshotBeginRecord) == 72);
 inline constexpr uint32_t kSnapshotIncomplete = 1;
 
 // SnapshotBlocks: after {header, uint32_t snapshot id, uint32_t reserved}, per block:
-//   zz(address - previous address), size, stack id, allocation time µs
+//   zz(address - previous address), size, stack id, allocation time µs (the tracer records
+//   it to the millisecond)
 // SnapshotRoots: per root: kind << 1 | interior, block index, root word's address
 // SnapshotEdges: per edge, sorted by source: source - previous source, target << 1 | interior
 struct SnapshotPartRecord {

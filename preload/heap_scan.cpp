@@ -431,7 +431,7 @@ int heapScanMain(void* arg) {
   out->begin(begin);
   for (uint64_t i = 0; i < index.count(); ++i) {
     const LiveBlock& b = index.at(i);
-    out->block(b.address, b.size, b.stack, b.allocTimeUs);
+    out->block(b.address, b.size, b.stack, uint64_t{b.allocTimeMs} * 1000);
   }
   writeRoots(job, index, readable, *out);
   writeEdges(index, readable, *out);

@@ -1,5 +1,5 @@
 // Per-thread live-block tables (see live_blocks.h): open addressing, linear probing,
-// backward-shift deletion, doubling at half full.
+// backward-shift deletion, doubling at two thirds full.
 #include "live_blocks.h"
 
 #include <sched.h>
@@ -33,11 +33,19 @@ size_t slotOf(uint64_t address, size_t mask) {
   return (h ^ (h >> 29)) & mask;
 }
 
+// Tables at least this big go on huge pages: lookups by a hashed address touch them at
+// random.
+constexpr size_t kHugeTableBytes = size_t{4} << 20;
+
+void* mapTable(size_t bytes) {
+  return bytes >= kHugeTableBytes ? mapHugePages(bytes) : mapPages(bytes);
+}
+
 }  // namespace
 
 bool BlockTable::grow() {
   size_t capacity = slots_ ? (mask_ + 1) * 2 : kInitialSlots;
-  auto* slots = static_cast<LiveBlock*>(mapPages(capacity * sizeof(LiveBlock)));
+  auto* slots = static_cast<LiveBlock*>(mapTable(capacity * sizeof(LiveBlock)));
   if (!slots) return false;
   for (size_t i = 0; slots_ && i <= mask_; ++i) {
     const LiveBlock& b = slots_[i];
@@ -54,7 +62,7 @@ bool BlockTable::grow() {
 
 void BlockTable::insert(const LiveBlock& block) {
   TableLock lock(lock_);
-  if ((!slots_ || (used_ + 1) * 2 > mask_ + 1) && !grow()) return;
+  if ((!slots_ || (used_ + 1) * 3 > (mask_ + 1) * 2) && !grow()) return;
   size_t at = slotOf(block.address, mask_);
   while (slots_[at].address && slots_[at].address != block.address) at = (at + 1) & mask_;
   if (!slots_[at].address) ++used_;

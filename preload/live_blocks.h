@@ -12,13 +12,15 @@
 
 namespace tidemark::preload {
 
+// 24 bytes: a program with many small blocks has one of these per block (and a third to
+// a half of the table's slots empty).
 struct LiveBlock {
   uint64_t address;  // 0: empty slot
   uint64_t size;
   uint32_t stack;
-  uint32_t reserved;
-  uint64_t allocTimeUs;
+  uint32_t allocTimeMs;  // since the trace began: with the address, the block's identity
 };
+static_assert(sizeof(LiveBlock) == 24);
 
 class BlockTable {
  public:

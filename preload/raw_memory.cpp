@@ -10,6 +10,7 @@ namespace {
 
 constexpr size_t kReserve = size_t{64} << 30;  // address space only; pages come on first touch
 constexpr size_t kPage = 4096;
+constexpr size_t kHugePage = size_t{2} << 20;
 
 std::atomic<uintptr_t> arenaBegin{0};
 std::atomic<uintptr_t> arenaNext{0};
@@ -39,6 +40,15 @@ void* mapPages(size_t bytes) {
   uintptr_t at = arenaNext.fetch_add(rounded, std::memory_order_acq_rel);
   if (at + rounded > arenaEnd.load(std::memory_order_acquire)) return nullptr;
   return reinterpret_cast<void*>(at);
+}
+
+void* mapHugePages(size_t bytes) {
+  size_t rounded = (bytes + kHugePage - 1) & ~(kHugePage - 1);
+  auto at = reinterpret_cast<uintptr_t>(mapPages(rounded + kHugePage));  // room to align
+  if (!at) return nullptr;
+  void* aligned = reinterpret_cast<void*>((at + kHugePage - 1) & ~(kHugePage - 1));
+  madvise(aligned, rounded, MADV_HUGEPAGE);  // a hint: with THP off the pages stay small
+  return aligned;
 }
 
 void unmapPages(void* p, size_t bytes) {

@@ -10,6 +10,11 @@ namespace tidemark::preload {
 
 // Zeroed, page-aligned memory; nullptr when exhausted. Thread-safe, lock-free.
 void* mapPages(size_t bytes);
+// The same for a big table: 2 MiB-aligned and marked for transparent huge pages, so that
+// random access to it misses the TLB less, it faults in 512 times fewer pieces, and a
+// snapshot's fork has 512 times fewer of its page-table entries to copy. Give it back
+// with unmapPages.
+void* mapHugePages(size_t bytes);
 // Gives the pages back to the kernel (the address range is not reused).
 void unmapPages(void* p, size_t bytes);
 

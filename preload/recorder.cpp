@@ -99,7 +99,8 @@ void trackLive(Ring* ring, uintptr_t freed, uintptr_t allocated, size_t size, ui
   std::atomic_signal_fence(std::memory_order_seq_cst);
   if (freed && !ring->blocks.erase(freed)) rings.eraseRemote(freed, ring);
   if (allocated) {
-    ring->blocks.insert(LiveBlock{allocated, size, stack, 0, ring->packer.lastTimeUs()});
+    ring->blocks.insert(
+        LiveBlock{allocated, size, stack, static_cast<uint32_t>(ring->packer.lastTimeUs() / 1000)});
   }
   std::atomic_signal_fence(std::memory_order_seq_cst);
   ring->busy.store(0, std::memory_order_release);
