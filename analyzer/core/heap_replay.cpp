@@ -46,6 +46,18 @@ void HeapReplay::onThreadInfo(const format::ThreadInfo& info) {
 void HeapReplay::onStack(uint32_t id, const std::vector<uint64_t>& ips) { stacks_[id] = ips; }
 
 void HeapReplay::allocate(uint64_t address, uint64_t size, uint32_t stack, uint64_t timeUs) {
+  bool freedAlready = false;
+  if (!earlyFrees_.empty()) {
+    if (auto early = earlyFrees_.find(address); early != earlyFrees_.end()) {
+      auto& times = early->second;
+      auto first = std::lower_bound(times.begin(), times.end(), timeUs);
+      if (first != times.end()) {
+        freedAlready = true;
+        times.erase(first);
+        if (times.empty()) earlyFrees_.erase(early);
+      }
+    }
+  }
   if (!live_.tryEmplace(address, LiveBlock{size, stack}).second) {
     // The address is live already: its free is still in another ring. Free it now and
     // drop that free when it arrives.
@@ -67,6 +79,7 @@ void HeapReplay::allocate(uint64_t address, uint64_t size, uint32_t stack, uint6
     summary_.peakHeapBytes = liveBytes_;
     summary_.peakHeapTimeS = timeUs / 1e6;
   }
+  if (freedAlready) release(address);  // its free was read first
 }
 
 void HeapReplay::inherit(uint64_t address, uint64_t size, uint32_t stack) {
@@ -82,9 +95,9 @@ void HeapReplay::inherit(uint64_t address, uint64_t size, uint32_t stack) {
   summary_.peakHeapBytes = std::max(summary_.peakHeapBytes, liveBytes_);
 }
 
-void HeapReplay::release(uint64_t address) {
+bool HeapReplay::release(uint64_t address) {
   const LiveBlock* block = live_.find(address);
-  if (!block) return;  // allocated before tracing started
+  if (!block) return false;
   Site& s = site(block->stack);
   history_.touch(block->stack);
   s.leakedBytes -= block->size;
@@ -92,6 +105,12 @@ void HeapReplay::release(uint64_t address) {
   liveBytes_ -= block->size;
   ++summary_.frees;
   live_.erase(address);
+  return true;
+}
+
+void HeapReplay::freeBeforeAlloc(uint64_t address, uint64_t timeUs) {
+  auto& times = earlyFrees_[address];
+  times.insert(std::upper_bound(times.begin(), times.end(), timeUs), timeUs);
 }
 
 void HeapReplay::onEvent(const format::Event& e) {
@@ -125,11 +144,11 @@ void HeapReplay::onEvent(const format::Event& e) {
         ++summary_.temporaryAllocations;
         *lastAlloc_ = 0;
       }
-      release(e.address);
+      if (e.address && !release(e.address)) freeBeforeAlloc(e.address, e.timeUs);
       return;
     }
     case PackedOp::Realloc:
-      release(e.oldAddress);
+      if (e.oldAddress && !release(e.oldAddress)) freeBeforeAlloc(e.oldAddress, e.timeUs);
       allocate(e.address, e.size, e.stack, e.timeUs);
       *lastAlloc_ = e.address;
       return;

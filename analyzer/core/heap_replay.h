@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <unordered_map>
 #include <vector>
 
@@ -46,7 +47,11 @@ class HeapReplay : public format::RecordVisitor {
   Site& site(uint32_t stack);
   ThreadSummary& thread(int32_t tid, uint64_t timeUs);
   void allocate(uint64_t address, uint64_t size, uint32_t stack, uint64_t timeUs);
-  void release(uint64_t address);
+  // False when the address is not live.
+  bool release(uint64_t address);
+  // A free (or realloc's) of an address that is not live: its allocation may be in another
+  // thread's ring that is read later.
+  void freeBeforeAlloc(uint64_t address, uint64_t timeUs);
   // A block a forked child had from its parent: live, but not allocated in this trace.
   void inherit(uint64_t address, uint64_t size, uint32_t stack);
 
@@ -59,6 +64,12 @@ class HeapReplay : public format::RecordVisitor {
   // Frees owed by another thread's ring: the address was handed out again before its free
   // reached the file (rings are drained one after the other).
   std::unordered_map<uint64_t, uint32_t> owedFrees_;
+  // The reverse: frees read before their allocation (address → times of the frees). An
+  // allocation of the address was freed by the first of them at or after its own time;
+  // one with none after it is of a block from before tracing began, and stays.
+  // Times in ascending order: both they and the allocations come mostly in time order, so
+  // matching takes the front.
+  std::unordered_map<uint64_t, std::deque<uint64_t>> earlyFrees_;
   std::unordered_map<int32_t, uint64_t> lastAllocByThread_;
   uint64_t* lastAlloc_ = nullptr;  // lastAllocByThread_[lastTid_]
   std::unordered_map<uint64_t, uint64_t> mappings_;

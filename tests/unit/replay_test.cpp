@@ -64,6 +64,29 @@ TEST_CASE("a free that reaches the file after its address was reused is reconcil
   CHECK(a.summary.frees == 1);
 }
 
+TEST_CASE("a free that reaches the file before its allocation is matched by time") {
+  // Thread 2 allocates 0x1000 at 1 ms and 0x2000 at 3 ms; thread 1 frees both, at 2 and
+  // 4 ms. Ring 1 is drained first, so both frees come before the allocations.
+  test::TraceBuilder b;
+  b.attach(1, 11).attach(2, 22);
+  b.time(1, 2000).free(1, 0x1000).time(1, 4000).free(1, 0x2000).flushBatch(1);
+  b.time(2, 1000).stack(2, 1, {0x1}).alloc(2, 0x1000, 64, 1);
+  b.time(2, 3000).alloc(2, 0x2000, 16, 1).flushBatch(2);
+  // The same address handed out and freed twice in one window, frees read first.
+  b.time(1, 4500).free(1, 0x4000).time(1, 4700).free(1, 0x4000).flushBatch(1);
+  b.time(2, 4400).alloc(2, 0x4000, 32, 1).time(2, 4600).alloc(2, 0x4000, 32, 1).flushBatch(2);
+  // A block from before tracing freed at 5 ms: a later block at its address stays live.
+  b.time(1, 5000).free(1, 0x3000).flushBatch(1);
+  b.time(2, 6000).alloc(2, 0x3000, 8, 1).flushBatch(2);
+  b.trailer(10'000);
+  auto a = test::analyzeBuilt(b, "early.tmk");
+  CHECK(a.summary.allocations == 5);
+  CHECK(a.summary.frees == 4);
+  CHECK(a.summary.leakedBlocks == 1);
+  CHECK(a.summary.leakedBytes == 8);
+  CHECK(site(a, 1).leakedBytes == 8);
+}
+
 TEST_CASE("realloc moves the block and the bytes, and a free right after its alloc is temporary") {
   test::TraceBuilder b;
   b.attach(0, 1).time(0, 1).stack(0, 1, {0x1}).stack(0, 2, {0x2});
