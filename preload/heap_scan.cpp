@@ -167,9 +167,16 @@ class BlockIndex {
     return static_cast<uint64_t>(it - blocks_);
   }
 
+  static constexpr uint64_t kNoHint = UINT64_MAX;
+
   // The block `value` points into: returns false when none; *interior when not its start.
-  bool lookup(uint64_t value, uint64_t* index, bool* interior) const {
+  // `near`: the index of the block being scanned, whose neighbours are looked at first.
+  bool lookup(uint64_t value, uint64_t* index, bool* interior, uint64_t near = kNoHint) const {
     if (value < low_ || value >= high_) return false;  // most words are no pointers
+    uint64_t first, last;
+    if (near != kNoHint && withinNeighbours(value, near, &first, &last)) {
+      return containing(value, first, last + 1, index, interior);
+    }
     for (uint64_t at = hash(value) & mask_; slots_[at]; at = (at + 1) & mask_) {
       if (blocks_[slots_[at] - 1].address == value) {
         *index = slots_[at] - 1;
@@ -177,18 +184,34 @@ class BlockIndex {
         return true;
       }
     }
-    auto* end = blocks_ + count_;
-    auto* it = std::upper_bound(blocks_, end, value,
-                                [](uint64_t v, const LiveBlock& b) { return v < b.address; });
-    if (it == blocks_) return false;
-    --it;
-    if (value >= it->address + it->size) return false;
-    *index = static_cast<uint64_t>(it - blocks_);
-    *interior = true;
-    return true;
+    return containing(value, 0, count_, index, interior);
   }
 
  private:
+  // Pointers often lead to a neighbour (a list or a tree built in allocation order): the
+  // blocks around the one being scanned are in cache, a hash slot rarely is. True when
+  // `value` lies in the span of the blocks [*first, *last] around `near`: the block
+  // holding it, if any, is one of them.
+  bool withinNeighbours(uint64_t value, uint64_t near, uint64_t* first, uint64_t* last) const {
+    constexpr uint64_t kReach = 4;
+    *first = near > kReach ? near - kReach : 0;
+    *last = std::min(count_, near + kReach + 1) - 1;
+    return value >= blocks_[*first].address && value < blocks_[*last].address + blocks_[*last].size;
+  }
+
+  // The block among [from, to) that holds `value` (which is not below blocks_[from]).
+  bool containing(uint64_t value, uint64_t from, uint64_t to, uint64_t* index,
+                  bool* interior) const {
+    auto* it = std::upper_bound(blocks_ + from, blocks_ + to, value,
+                                [](uint64_t v, const LiveBlock& b) { return v < b.address; });
+    if (it == blocks_ + from) return false;
+    --it;
+    if (value >= it->address + it->size) return false;
+    *index = static_cast<uint64_t>(it - blocks_);
+    *interior = value != it->address;
+    return true;
+  }
+
   static uint64_t hash(uint64_t v) { return (v * 0x9e3779b97f4a7c15ull) >> 17; }
 
   LiveBlock* blocks_ = nullptr;
@@ -212,8 +235,10 @@ class PointerFinder {
   PointerFinder(const BlockIndex& index, const Readable& readable)
       : index_(index), readable_(readable) {}
 
-  __attribute__((always_inline)) bool find(uint64_t value, uint64_t* block, bool* interior) const {
-    if (!index_.lookup(value, block, interior)) return false;
+  // `near`: the block being scanned (BlockIndex::lookup), kNoHint for roots.
+  __attribute__((always_inline)) bool find(uint64_t value, uint64_t* block, bool* interior,
+                                           uint64_t near) const {
+    if (!index_.lookup(value, block, interior, near)) return false;
     if (*interior && intended(index_.at(*block), value)) *interior = false;
     return true;
   }
@@ -249,14 +274,16 @@ class PointerFinder {
   const Readable& readable_;
 };
 
+// `near`: the index of the block [begin, end) belongs to, or BlockIndex::kNoHint.
 template <typename Found>
-void scanWords(uint64_t begin, uint64_t end, const PointerFinder& finder, Found&& found) {
+void scanWords(uint64_t begin, uint64_t end, const PointerFinder& finder, uint64_t near,
+               Found&& found) {
   begin = (begin + 7) & ~uint64_t{7};
   for (uint64_t at = begin; at + 8 <= end; at += 8) {
     uint64_t value = *reinterpret_cast<const uint64_t*>(at);
     uint64_t block;
     bool interior;
-    if (finder.find(value, &block, &interior)) found(at, block, interior);
+    if (finder.find(value, &block, &interior, near)) found(at, block, interior);
   }
 }
 
@@ -318,7 +345,7 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
   PointerFinder finder(index, readable);
   auto rootsIn = [&](RootKind kind, uint64_t begin, uint64_t end) {
     readable.clip(begin, end, [&](uint64_t b, uint64_t e) {
-      scanWords(b, e, finder, [&](uint64_t at, uint64_t block, bool interior) {
+      scanWords(b, e, finder, BlockIndex::kNoHint, [&](uint64_t at, uint64_t block, bool interior) {
         out.root(kind, interior, block, at);
       });
     });
@@ -335,7 +362,8 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
     for (unsigned long long value : registers) {
       uint64_t block;
       bool interior;
-      if (finder.find(value, &block, &interior)) out.root(RootKind::Register, interior, block, 0);
+      if (finder.find(value, &block, &interior, BlockIndex::kNoHint))
+        out.root(RootKind::Register, interior, block, 0);
     }
     // The stack from 128 bytes below the stack pointer (the red zone holds live data) to
     // the end of its mapping; older frames below are dead.
@@ -398,7 +426,7 @@ void writeEdges(const BlockIndex& index, const Readable& readable, format::Snaps
     const LiveBlock& b = index.at(from);
     uint64_t previous = UINT64_MAX;
     readable.clip(b.address, b.address + b.size, [&](uint64_t begin, uint64_t end) {
-      scanWords(begin, end, finder, [&](uint64_t, uint64_t to, bool interior) {
+      scanWords(begin, end, finder, from, [&](uint64_t, uint64_t to, bool interior) {
         uint64_t key = to << 1 | interior;
         if (key == previous) return;  // runs of one pointer (arrays of it) count once
         previous = key;
