@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Heap-graph snapshot cost: pause seen by the program and scan throughput of the child for
 # heaps of 100 MB, 1 GB and 4 GB, next to what the kernel alone charges to copy or
-# write-protect that much memory on 4 KiB pages (page_table_floor); then the time to a leak
-# report for the sample server under load and for alloc_bench, tidemark (record --report,
-# and record then analyze) against valgrind --leak-check=full.
+# write-protect that much memory on 4 KiB pages (page_table_floor); the cost of many small
+# blocks against heaptrack (the tracer's live-block table and the exit snapshot); the time
+# to a leak report for the sample server under load and for alloc_bench, tidemark (record
+# --report, and record then analyze) against valgrind --leak-check=full.
 #   bench/run_snapshots.sh [BUILD_DIR] [REQUESTS]
 set -uo pipefail
 build=$(cd "${1:-build}" && pwd)
@@ -33,6 +34,23 @@ PY
   echo "  kernel floor for $mb MB of 4 KiB pages, untraced:"
   "$bin/page_table_floor" "$mb" | sed 's/^/    /'
 done
+
+echo
+echo "many small blocks: snapshot_bench 512 64 (8.4M blocks of 64 bytes, exit snapshot included)"
+small=("$bin/snapshot_bench" 512 64)
+measure() {  # measure LABEL CMD...: wall time and the peak RSS of its largest process
+  local label=$1
+  shift
+  /usr/bin/time -o "$work/time" -f "%e %M" "$@" > /dev/null 2>&1
+  read -r seconds kb < "$work/time"
+  printf "  %-24s %6.2f s %7.0f MB\n" "$label" "$seconds" "$(awk "BEGIN{print $kb / 1024}")"
+}
+measure untraced "${small[@]}"
+measure heaptrack heaptrack -o "$work/heaptrack" "${small[@]}"
+measure "tidemark --no-snapshots" "$bin/tidemark" record --no-snapshots -o "$work/s0.tmk" -- \
+  "${small[@]}"
+measure tidemark "$bin/tidemark" record -o "$work/s1.tmk" -- "${small[@]}"
+"$bin/tidemark" analyze "$work/s1.tmk" | grep -m1 "snapshots " | sed 's/^ */  exit /'
 
 echo
 echo "time to a leak report: sample server, $requests requests over 20 connections"
