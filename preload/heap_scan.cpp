@@ -139,9 +139,19 @@ class BlockIndex {
         });
       }
     }
-    count_ = n;
-    std::sort(blocks_, blocks_ + count_,
+    std::sort(blocks_, blocks_ + n,
               [](const LiveBlock& a, const LiveBlock& b) { return a.address < b.address; });
+    // An address twice (a free the hooks missed, the block still in a table when the
+    // address came back): the newer allocation is the live one.
+    count_ = 0;
+    for (uint64_t i = 0; i < n; ++i) {
+      if (count_ && blocks_[count_ - 1].address == blocks_[i].address) {
+        if (blocks_[i].allocTimeMs >= blocks_[count_ - 1].allocTimeMs)
+          blocks_[count_ - 1] = blocks_[i];
+      } else {
+        blocks_[count_++] = blocks_[i];
+      }
+    }
     mask_ = 1;
     while (mask_ < count_ * 2) mask_ <<= 1;
     slots_ = static_cast<uint64_t*>(mapOrDie(mask_ * sizeof(uint64_t)));

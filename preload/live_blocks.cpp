@@ -1,5 +1,6 @@
-// Per-thread live-block tables (see live_blocks.h): open addressing, linear probing,
-// backward-shift deletion, doubling at two thirds full.
+// Per-thread live-block tables (see live_blocks.h): a short list of recent blocks in
+// front of a hash table with open addressing, linear probing, backward-shift deletion,
+// doubling at two thirds full.
 #include "live_blocks.h"
 
 #include <sched.h>
@@ -60,18 +61,50 @@ bool BlockTable::grow() {
   return true;
 }
 
-void BlockTable::insert(const LiveBlock& block) {
-  TableLock lock(lock_);
-  if ((!slots_ || (used_ + 1) * 3 > (mask_ + 1) * 2) && !grow()) return;
+void BlockTable::place(const LiveBlock& block) {
   size_t at = slotOf(block.address, mask_);
   while (slots_[at].address && slots_[at].address != block.address) at = (at + 1) & mask_;
   if (!slots_[at].address) ++used_;
   slots_[at] = block;  // an address seen live again replaces its old entry
 }
 
-bool BlockTable::erase(uint64_t address) {
-  if (!slots_) return false;
+void BlockTable::flushRecent() {
+  if ((!slots_ || (used_ + recentCount_) * 3 > (mask_ + 1) * 2) && !grow()) {
+    recentCount_ = 0;  // out of memory: these blocks go unseen, as they would have before
+    return;
+  }
+  for (uint32_t i = 0; i < recentCount_; ++i) {
+    __builtin_prefetch(&slots_[slotOf(recent_[i].address, mask_)], 1);
+  }
+  for (uint32_t i = 0; i < recentCount_; ++i) place(recent_[i]);
+  recentCount_ = 0;
+}
+
+void BlockTable::insert(const LiveBlock& block) {
   TableLock lock(lock_);
+  for (uint32_t i = 0; i < recentCount_; ++i) {
+    if (recent_[i].address == block.address) {
+      recent_[i] = block;  // seen live again: replaces its old entry
+      return;
+    }
+  }
+  if (recentCount_ == kRecent) flushRecent();
+  recent_[recentCount_++] = block;
+}
+
+bool BlockTable::erase(uint64_t address) {
+  if (!slots_ && recentCount_ == 0) return false;  // a table never used: no lock needed
+  TableLock lock(lock_);
+  for (uint32_t i = 0; i < recentCount_; ++i) {
+    if (recent_[i].address == address) {
+      recent_[i] = recent_[--recentCount_];
+      return true;
+    }
+  }
+  return slots_ && eraseFromTable(address);
+}
+
+bool BlockTable::eraseFromTable(uint64_t address) {
   size_t at = slotOf(address, mask_);
   while (slots_[at].address != address) {
     if (!slots_[at].address) return false;
@@ -97,6 +130,7 @@ void BlockTable::clear() {
   slots_ = nullptr;
   mask_ = 0;
   used_ = 0;
+  recentCount_ = 0;
   lock_.store(0, std::memory_order_relaxed);
 }
 

@@ -22,6 +22,9 @@ struct LiveBlock {
 };
 static_assert(sizeof(LiveBlock) == 24);
 
+// New blocks wait in a short list before they go into the hash table: a block freed
+// soon after its allocation, as most are, never touches the table, and the rest go in
+// together with their slots prefetched, instead of one cache miss after another.
 class BlockTable {
  public:
   void insert(const LiveBlock& block);
@@ -35,22 +38,31 @@ class BlockTable {
     if (lock_.load(std::memory_order_relaxed) != 0) clear();
   }
 
-  // For the snapshot child (single-threaded, frozen copy).
+  // For the snapshot child (single-threaded, frozen copy). A block whose free the hooks
+  // missed may be visited twice, once as recent: the newer one is the live one.
   template <typename Visit>
   void forEach(Visit&& visit) const {
     for (size_t i = 0; slots_ && i <= mask_; ++i) {
       if (slots_[i].address) visit(slots_[i]);
     }
+    for (uint32_t i = 0; i < recentCount_; ++i) visit(recent_[i]);
   }
-  uint64_t count() const { return used_; }
+  uint64_t count() const { return used_ + recentCount_; }
 
  private:
+  static constexpr uint32_t kRecent = 32;
+
   bool grow();
+  void place(const LiveBlock& block);  // into the hash table
+  bool eraseFromTable(uint64_t address);
+  void flushRecent();
 
   std::atomic<uint32_t> lock_{0};
-  LiveBlock* slots_ = nullptr;  // mapped on the first insert
+  LiveBlock* slots_ = nullptr;  // mapped on the first flush
   size_t mask_ = 0;             // capacity - 1
   size_t used_ = 0;
+  LiveBlock recent_[kRecent] = {};
+  uint32_t recentCount_ = 0;
 };
 
 }  // namespace tidemark::preload
