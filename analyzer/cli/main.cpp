@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
       "program may keep more memory resident");
   recordCommand->add_flag("--report", record.report,
                           "When the program ends, print the report of its trace on stderr (as "
-                          "tidemark analyze would; the trace is read while the program runs)");
+                          "tidemark analyze would; the trace is read while the program runs; "
+                          "after an exec, of the program run last)");
   std::string snapshotEvery;
   recordCommand->add_option("--snapshot-every", snapshotEvery,
                             "Take a heap-graph snapshot periodically, e.g. 500ms, 10s, 5m, 1h");

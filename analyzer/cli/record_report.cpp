@@ -15,15 +15,19 @@ RecordReport::RecordReport(std::string manifest, std::string output, size_t top)
 
 RecordReport::~RecordReport() = default;
 
+std::vector<std::string> RecordReport::listedTraces() const {
+  std::vector<std::string> traces;
+  std::ifstream lines(manifest_);
+  for (std::string line; std::getline(lines, line);) traces.push_back(line);
+  return traces;
+}
+
 void RecordReport::poll() {
   if (failed_) return;
-  if (path_.empty()) {
-    std::ifstream lines(manifest_);
-    std::getline(lines, path_);
-    if (path_.empty()) return;  // the program has not started its trace yet
-  }
+  std::vector<std::string> traces = listedTraces();
+  if (traces.empty()) return;  // the program has not started its trace yet
   try {
-    if (!analyzer_) analyzer_ = std::make_unique<analysis::TraceAnalyzer>(path_);
+    if (!analyzer_) analyzer_ = std::make_unique<analysis::TraceAnalyzer>(traces[0]);
     if (analyzer_->readMore() > 0) analyzer_->prepareSymbols();
   } catch (const format::TraceError& error) {
     // A trace without its header yet is not an error; it is when the program is over.
@@ -31,13 +35,41 @@ void RecordReport::poll() {
       fprintf(stderr, "tidemark: %s\n", error.what());
       failed_ = true;
     }
+    return;
   }
+  while (analyzer_->endedByExec() && followExec(traces)) {
+  }
+}
+
+bool RecordReport::followExec(const std::vector<std::string>& traces) {
+  for (size_t i = current_ + 1; i < traces.size(); ++i) {
+    if (i < otherProcess_.size() && otherProcess_[i]) continue;
+    std::unique_ptr<analysis::TraceAnalyzer> next;
+    try {
+      next = std::make_unique<analysis::TraceAnalyzer>(traces[i]);
+      next->readMore();
+    } catch (const format::TraceError&) {
+      return false;  // not readable yet: the next poll tries again
+    }
+    if (next->pid() != analyzer_->pid()) {  // a forked child's
+      otherProcess_.resize(traces.size());
+      otherProcess_[i] = true;
+      continue;
+    }
+    analyzer_ = std::move(next);
+    analyzer_->prepareSymbols();
+    current_ = i;
+    output_.clear();  // -o names the first program's trace, not this one
+    return true;
+  }
+  return false;
 }
 
 bool RecordReport::finish() {
   poll();
   if (!analyzer_) {
-    if (!failed_ && !path_.empty()) fprintf(stderr, "tidemark: %s holds no trace\n", path_.c_str());
+    if (!failed_ && !listedTraces().empty())
+      fprintf(stderr, "tidemark: %s holds no trace\n", listedTraces()[0].c_str());
     return false;
   }
   if (failed_) return false;

@@ -1,11 +1,14 @@
 // `tidemark record --report`: reads the first traced process's trace while the program
 // runs, so that its report is printed moments after the program ends (where valgrind
-// prints its own leak summary), not after a second command has read it all again.
+// prints its own leak summary), not after a second command has read it all again. When
+// the process runs another program (a wrapper script exec'ing the real one), the report
+// follows it to that program's trace.
 #pragma once
 
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "analyze_trace.h"
 
@@ -25,9 +28,16 @@ class RecordReport {
   bool finish();
 
  private:
+  std::vector<std::string> listedTraces() const;
+  // Moves to the trace of the program the current one exec'd, once it is listed and has
+  // begun; false when it is not there yet.
+  bool followExec(const std::vector<std::string>& traces);
+
   std::string manifest_, output_;
   size_t top_;
   std::string path_;
+  size_t current_ = 0;              // path_'s line in the manifest
+  std::vector<bool> otherProcess_;  // manifest lines known to be other processes' traces
   std::unique_ptr<analysis::TraceAnalyzer> analyzer_;
   bool failed_ = false;  // the trace could not be read; said so once
 };

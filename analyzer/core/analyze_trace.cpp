@@ -53,6 +53,12 @@ uint64_t TraceAnalyzer::readMore() {
 
 bool TraceAnalyzer::finished() const { return state_->replay.sawTrailer(); }
 
+int32_t TraceAnalyzer::pid() const { return state_->replay.process().pid; }
+
+bool TraceAnalyzer::endedByExec() const {
+  return finished() && state_->replay.exitReason() == format::ExitReason::Exec;
+}
+
 Analysis TraceAnalyzer::result() {
   State& s = *state_;
   Analysis out;

@@ -33,6 +33,10 @@ class TraceAnalyzer {
   void prepareSymbols();
   // The trace has its trailer: nothing more will be written.
   bool finished() const;
+  // The traced process (0 until the trace's process record was read).
+  int32_t pid() const;
+  // The trace ended because the process ran another program, which has a trace of its own.
+  bool endedByExec() const;
 
  private:
   struct State;

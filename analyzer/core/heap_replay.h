@@ -36,6 +36,9 @@ class HeapReplay : public format::RecordVisitor {
   const std::unordered_map<uint32_t, std::vector<uint64_t>>& stacks() const { return stacks_; }
   const std::vector<format::ModuleInfo>& modules() const { return modules_; }
   bool sawTrailer() const { return sawTrailer_; }
+  const format::ProcessInfo& process() const { return process_; }
+  // How the trace ended; meaningful once sawTrailer().
+  format::ExitReason exitReason() const { return trailer_.exitReason; }
   // Fills everything in `out` that replay knows (not sites, frames or sorting).
   void fillSummary(Analysis& out, bool truncated) const;
   // A site's counters over time, up to the end of what was read.

@@ -151,6 +151,21 @@ TEST_CASE("record --report prints what analyze prints, read while the program ra
         std::string::npos);
 }
 
+TEST_CASE("record --report follows the process into the program it execs") {
+  // A wrapper (pyenv's shims, a launcher script) execs the real program: the report is
+  // about that program, not the wrapper.
+  std::string dir = freshDir("record-report-exec");
+  RunResult r = run({"/bin/sh", "-c",
+                     "'" + tool("tidemark") + "' record --report -o '" + dir +
+                         "/t.tmk' -- /bin/sh -c \"exec '" + tool("test_leak_kinds") +
+                         "'\" > /dev/null 2> '" + dir + "/report.txt'"});
+  REQUIRE(r.status == 0);
+  std::string report = readFile(dir + "/report.txt");
+  INFO(report);
+  CHECK(report.find("  program      " + tool("test_leak_kinds")) != std::string::npos);
+  CHECK(report.find("definitely lost    65,840 bytes in 5 blocks") != std::string::npos);
+}
+
 TEST_CASE("valgrind differential: the leak-kinds sample") {
   std::string dir = freshDir("memcheck-kinds");
   run({tool("tidemark"), "record", "-o", dir + "/t.tmk", "--", tool("test_leak_kinds")});
