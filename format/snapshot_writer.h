@@ -33,17 +33,17 @@ class SnapshotWriter {
     p = putVarint(p, stack);
     return commit(putVarint(p, allocTimeUs));
   }
-  bool root(RootKind kind, bool interior, uint64_t block, uint64_t location) {
+  bool root(RootKind kind, PointerKind pointer, uint64_t block, uint64_t location) {
     uint8_t* p = entry(RecordKind::SnapshotRoots);
-    p = putVarint(p, static_cast<uint64_t>(kind) << 1 | interior);
+    p = putVarint(p, static_cast<uint64_t>(kind) << 3 | static_cast<uint64_t>(pointer));
     p = putVarint(p, block);
     return commit(putVarint(p, location));
   }
-  bool edge(uint64_t from, uint64_t to, bool interior) {
+  bool edge(uint64_t from, uint64_t to, PointerKind pointer) {
     uint8_t* p = entry(RecordKind::SnapshotEdges);
     p = putVarint(p, from - previousSource_);
     previousSource_ = from;
-    return commit(putVarint(p, to << 1 | interior));
+    return commit(putVarint(p, to << 3 | static_cast<uint64_t>(pointer)));
   }
   bool end() {
     if (!flushPart()) return false;

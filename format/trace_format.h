@@ -17,7 +17,9 @@ namespace tidemark::format {
 
 inline constexpr char kFileMagic[8] = {'T', 'I', 'D', 'E', 'M', 'R', 'K', '\n'};
 inline constexpr uint16_t kVersionMajor = 1;
-inline constexpr uint16_t kVersionMinor = 2;         // 1: heap-graph snapshots; 2: inherited blocks
+// 1: heap-graph snapshots; 2: inherited blocks; 3: a snapshot pointer's kind says which
+// heuristic accepted an interior pointer (before: start or interior only)
+inline constexpr uint16_t kVersionMinor = 3;
 inline constexpr uint32_t kChunkMagic = 0x4b434d54;  // "TMCK" little-endian
 // A reader refuses a chunk whose sizes exceed these, so a hostile file cannot make it
 // allocate without bound.
@@ -181,8 +183,11 @@ inline constexpr uint32_t kSnapshotIncomplete = 1;
 // SnapshotBlocks: after {header, uint32_t snapshot id, uint32_t reserved}, per block:
 //   zz(address - previous address), size, stack id, allocation time µs (the tracer records
 //   it to the millisecond)
-// SnapshotRoots: per root: kind << 1 | interior, block index, root word's address
-// SnapshotEdges: per edge, sorted by source: source - previous source, target << 1 | interior
+// SnapshotRoots: per root: kind << 3 | pointer kind, block index, root word's address
+// SnapshotEdges: per edge, sorted by source: source - previous source,
+//   target << 3 | pointer kind
+// (Before version 1.3: kind << 1 | interior and target << 1 | interior, a heuristic's
+// interior pointer written as a start.)
 struct SnapshotPartRecord {
   RecordHeader header;
   uint32_t snapshot;
@@ -198,6 +203,19 @@ enum class RootKind : uint8_t {
   Tls = 3,       // thread-local storage
   Mapping = 4,   // the program's own anonymous writable mapping (JIT heaps, arenas)
 };
+
+// How a pointer refers to its block. An interior pointer of a shape C++ runtimes make on
+// purpose counts as a start pointer, as in memcheck (its --leak-check-heuristics=all):
+// the heuristic that accepted it is kept.
+enum class PointerKind : uint8_t {
+  Start = 0,
+  Interior = 1,
+  StdString = 2,            // to the characters of an old-ABI std::string
+  Length64 = 3,             // past a leading 64-bit length of the rest
+  NewArray = 4,             // past new[]'s element count
+  MultipleInheritance = 5,  // to a second base's vtable pointer
+};
+inline constexpr uint8_t kPointerKinds = 6;
 
 struct SnapshotEndRecord {
   RecordHeader header;

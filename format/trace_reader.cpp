@@ -87,6 +87,7 @@ TraceReader::TraceReader(const std::string& path) : path_(path) {
     throw TraceError(path, 12, "bad file header size");
   }
   offset_ = header.headerBytes;
+  versionMinor_ = header.versionMinor;
   dctx_ = ZSTD_createDCtx();
 }
 
@@ -285,6 +286,13 @@ void TraceReader::decodeSnapshotPart(const uint8_t* data, size_t bytes, uint64_t
     if (index >= snapshotBlocks_) fail(at, "corrupt trace: snapshot refers to a block it lacks");
     return index;
   };
+  // Before version 1.3 a pointer was one bit: start or interior.
+  const unsigned pointerBits = versionMinor_ >= 3 ? 3 : 1;
+  const uint64_t pointerMask = (uint64_t{1} << pointerBits) - 1;
+  auto pointerKind = [&](uint64_t value) {
+    if (value >= kPointerKinds) fail(at, "corrupt trace: unknown snapshot pointer kind");
+    return static_cast<PointerKind>(value);
+  };
   switch (r.header.kind) {
     case RecordKind::SnapshotBlocks:
       blocks_.clear();
@@ -304,8 +312,8 @@ void TraceReader::decodeSnapshotPart(const uint8_t* data, size_t bytes, uint64_t
       for (uint32_t i = 0; i < r.count; ++i) {
         uint64_t kind = number();
         SnapshotRoot root;
-        root.kind = static_cast<RootKind>(kind >> 1);
-        root.interior = kind & 1;
+        root.kind = static_cast<RootKind>(kind >> pointerBits);
+        root.pointer = pointerKind(kind & pointerMask);
         root.block = blockIndex(number());
         root.location = number();
         roots_.push_back(root);
@@ -318,8 +326,8 @@ void TraceReader::decodeSnapshotPart(const uint8_t* data, size_t bytes, uint64_t
         SnapshotEdge e;
         e.from = blockIndex(snapshotSource_ += number());
         uint64_t target = number();
-        e.to = blockIndex(target >> 1);
-        e.interior = target & 1;
+        e.to = blockIndex(target >> pointerBits);
+        e.pointer = pointerKind(target & pointerMask);
         edges_.push_back(e);
       }
       v.onSnapshotEdges(edges_);

@@ -83,7 +83,7 @@ struct SnapshotBlock {
 
 struct SnapshotRoot {
   RootKind kind;
-  bool interior;      // points inside the block, not at its start
+  PointerKind pointer;
   uint64_t block;     // index into the snapshot's blocks
   uint64_t location;  // address of the word that holds the pointer
 };
@@ -91,7 +91,7 @@ struct SnapshotRoot {
 struct SnapshotEdge {
   uint64_t from;  // block indexes
   uint64_t to;
-  bool interior;
+  PointerKind pointer;
 };
 
 // One decoded packed event. Fields not used by an op are zero.
@@ -169,6 +169,7 @@ class TraceReader {
   // Snapshot decoding state: delta bases, and the sizes that indexes must stay below.
   uint64_t snapshotAddress_ = 0;
   uint64_t snapshotSource_ = 0;
+  uint16_t versionMinor_ = 0;  // the file's: how snapshot pointers are encoded
   uint64_t snapshotBlocks_ = 0;
   std::vector<SnapshotBlock> blocks_;
   std::vector<SnapshotRoot> roots_;

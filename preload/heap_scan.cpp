@@ -23,6 +23,7 @@
 namespace tidemark::preload {
 namespace {
 
+using format::PointerKind;
 using format::RootKind;
 
 void* mapOrDie(size_t bytes) {
@@ -246,30 +247,39 @@ class PointerFinder {
       : index_(index), readable_(readable) {}
 
   // `near`: the block being scanned (BlockIndex::lookup), kNoHint for roots.
-  __attribute__((always_inline)) bool find(uint64_t value, uint64_t* block, bool* interior,
+  __attribute__((always_inline)) bool find(uint64_t value, uint64_t* block, PointerKind* pointer,
                                            uint64_t near) const {
-    if (!index_.lookup(value, block, interior, near)) return false;
-    if (*interior && intended(index_.at(*block), value)) *interior = false;
+    bool interior;
+    if (!index_.lookup(value, block, &interior, near)) return false;
+    *pointer = interior ? kindOfInterior(index_.at(*block), value) : PointerKind::Start;
     return true;
   }
 
  private:
-  __attribute__((noinline)) bool intended(const LiveBlock& b, uint64_t value) const {
+  // Which heuristic, if any, takes `value` (inside b) for a start pointer; memcheck tries
+  // them in this order.
+  __attribute__((noinline)) PointerKind kindOfInterior(const LiveBlock& b, uint64_t value) const {
     const auto* mapping = readable_.find(b.address);
-    if (!mapping || b.address + std::min<uint64_t>(b.size, 24) > mapping->end) return false;
+    if (!mapping || b.address + std::min<uint64_t>(b.size, 24) > mapping->end) {
+      return PointerKind::Interior;
+    }
     const auto* words = reinterpret_cast<const uint64_t*>(b.address);
     uint64_t offset = value - b.address;
     if (offset == 24 && b.size >= 24) {
       uint64_t length = words[0], capacity = words[1];
-      if (capacity < b.size && 24 + capacity + 1 == b.size && length <= capacity) return true;
+      if (capacity < b.size && 24 + capacity + 1 == b.size && length <= capacity) {
+        return PointerKind::StdString;
+      }
     }
-    // A count that divides the rest covers length64 too (the rest divides itself).
-    if (offset == 8 && b.size >= 8 && words[0] > 0 && (b.size - 8) % words[0] == 0) return true;
+    if (offset == 8 && b.size >= 8 && words[0] == b.size - 8) return PointerKind::Length64;
+    if (offset == 8 && b.size >= 8 && words[0] > 0 && (b.size - 8) % words[0] == 0) {
+      return PointerKind::NewArray;
+    }
     if (value % 8 == 0 && value + 8 <= mapping->end) {
       uint64_t inner = *reinterpret_cast<const uint64_t*>(value);
-      return vtable(inner) && vtable(words[0]);
+      if (vtable(inner) && vtable(words[0])) return PointerKind::MultipleInheritance;
     }
-    return false;
+    return PointerKind::Interior;
   }
 
   bool vtable(uint64_t address) const {
@@ -292,8 +302,8 @@ void scanWords(uint64_t begin, uint64_t end, const PointerFinder& finder, uint64
   for (uint64_t at = begin; at + 8 <= end; at += 8) {
     uint64_t value = *reinterpret_cast<const uint64_t*>(at);
     uint64_t block;
-    bool interior;
-    if (finder.find(value, &block, &interior, near)) found(at, block, interior);
+    PointerKind pointer;
+    if (finder.find(value, &block, &pointer, near)) found(at, block, pointer);
   }
 }
 
@@ -355,9 +365,10 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
   PointerFinder finder(index, readable);
   auto rootsIn = [&](RootKind kind, uint64_t begin, uint64_t end) {
     readable.clip(begin, end, [&](uint64_t b, uint64_t e) {
-      scanWords(b, e, finder, BlockIndex::kNoHint, [&](uint64_t at, uint64_t block, bool interior) {
-        out.root(kind, interior, block, at);
-      });
+      scanWords(b, e, finder, BlockIndex::kNoHint,
+                [&](uint64_t at, uint64_t block, PointerKind pointer) {
+                  out.root(kind, pointer, block, at);
+                });
     });
   };
   for (uint32_t i = 0; i < job.segmentCount; ++i) {
@@ -371,9 +382,9 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
                                             r.r9,  r.r10, r.r11, r.r12, r.r13, r.r14, r.r15};
     for (unsigned long long value : registers) {
       uint64_t block;
-      bool interior;
-      if (finder.find(value, &block, &interior, BlockIndex::kNoHint))
-        out.root(RootKind::Register, interior, block, 0);
+      PointerKind pointer;
+      if (finder.find(value, &block, &pointer, BlockIndex::kNoHint))
+        out.root(RootKind::Register, pointer, block, 0);
     }
     // The stack from 128 bytes below the stack pointer (the red zone holds live data) to
     // the end of its mapping; older frames below are dead.
@@ -436,11 +447,11 @@ void writeEdges(const BlockIndex& index, const Readable& readable, format::Snaps
     const LiveBlock& b = index.at(from);
     uint64_t previous = UINT64_MAX;
     readable.clip(b.address, b.address + b.size, [&](uint64_t begin, uint64_t end) {
-      scanWords(begin, end, finder, from, [&](uint64_t, uint64_t to, bool interior) {
-        uint64_t key = to << 1 | interior;
+      scanWords(begin, end, finder, from, [&](uint64_t, uint64_t to, PointerKind pointer) {
+        uint64_t key = to << 3 | static_cast<uint64_t>(pointer);
         if (key == previous) return;  // runs of one pointer (arrays of it) count once
         previous = key;
-        out.edge(from, to, interior);
+        out.edge(from, to, pointer);
       });
     });
   }

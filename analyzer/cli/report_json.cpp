@@ -96,6 +96,12 @@ json jsonReport(const analysis::Analysis& a, size_t top) {
       bytes[analysis::leakKindName(kind)] = snap.bytes[static_cast<int>(kind)];
       blocks[analysis::leakKindName(kind)] = snap.blocks[static_cast<int>(kind)];
     }
+    json viaHeuristic = json::object();
+    for (uint8_t k = 0; k < format::kPointerKinds; ++k) {
+      const char* name = analysis::heuristicName(static_cast<format::PointerKind>(k));
+      if (!name || snap.heuristicBlocks[k] == 0) continue;
+      viaHeuristic[name] = {{"bytes", snap.heuristicBytes[k]}, {"blocks", snap.heuristicBlocks[k]}};
+    }
     snapshots.push_back({{"id", snap.id},
                          {"time_s", snap.timeS},
                          {"trigger", snap.trigger},
@@ -103,7 +109,8 @@ json jsonReport(const analysis::Analysis& a, size_t top) {
                          {"pause_ms", snap.pauseMs},
                          {"scan_ms", snap.scanMs},
                          {"bytes", bytes},
-                         {"blocks", blocks}});
+                         {"blocks", blocks},
+                         {"reachable_via_heuristic", viaHeuristic}});
   }
   out["snapshots"] = snapshots;
   json leaks = json::array();

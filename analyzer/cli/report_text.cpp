@@ -86,6 +86,15 @@ void printLeaks(const analysis::Analysis& a, size_t top, std::FILE* out) {
     fmt::print(out, "  {:<18} {} bytes in {} blocks\n", label, grouped(last->bytes[k(kind)]),
                grouped(last->blocks[k(kind)]));
   }
+  bool heading = false;  // memcheck's layout, for reports read side by side
+  for (uint8_t h = 0; h < format::kPointerKinds; ++h) {
+    const char* name = analysis::heuristicName(static_cast<format::PointerKind>(h));
+    if (!name || last->heuristicBlocks[h] == 0) continue;
+    if (!heading) fmt::print(out, "                       of which reachable via heuristic:\n");
+    heading = true;
+    fmt::print(out, "                         {:<19}: {} bytes in {} blocks\n", name,
+               grouped(last->heuristicBytes[h]), grouped(last->heuristicBlocks[h]));
+  }
   size_t shown = 0;
   for (const auto& group : a.leaks) {
     if (shown == top) break;

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "trace_format.h"
+
 namespace tidemark::analysis {
 
 enum class LeakKind : uint8_t { Reachable, Possible, Indirect, Definite };
@@ -120,6 +122,10 @@ struct SnapshotSummary {
   bool complete = true;
   uint64_t bytes[4] = {};
   uint64_t blocks[4] = {};
+  // Of the reachable ones, those only a heuristic's pointer makes reachable, by
+  // format::PointerKind (StdString, Length64, NewArray, MultipleInheritance).
+  uint64_t heuristicBytes[format::kPointerKinds] = {};
+  uint64_t heuristicBlocks[format::kPointerKinds] = {};
   // Its lost and possibly lost blocks by kind and stack, largest first, without frames
   // (the Site of the same stack has them).
   std::vector<LeakGroup> groups;

@@ -66,7 +66,14 @@ void SnapshotLeaks::onSnapshotEnd(uint32_t id, uint64_t scanUs) {
     auto k = static_cast<size_t>(kind);
     summary.bytes[k] += block.size;
     ++summary.blocks[k];
-    if (kind == LeakKind::Reachable) continue;
+    if (kind == LeakKind::Reachable) {
+      if (c.viaHeuristic[i] != format::PointerKind::Start) {
+        auto heuristic = static_cast<size_t>(c.viaHeuristic[i]);
+        summary.heuristicBytes[heuristic] += block.size;
+        ++summary.heuristicBlocks[heuristic];
+      }
+      continue;
+    }
     BlockKey key{block.address, block.allocTimeUs};
     auto seen = firstLost_.find(key);
     double first = seen != firstLost_.end() ? seen->second : timeS;

@@ -45,17 +45,21 @@ TEST_CASE("every pointer chain of the memcheck manual gets memcheck's class") {
   b.snapshot([](format::SnapshotWriter& w) {
     w.begin(begin(0, 2'000'000, 14));
     for (uint64_t i = 0; i < 14; ++i) w.block(0x1000 * (i + 1), 16 * (i + 1), i + 1, 100 + i);
-    w.root(RootKind::Data, false, 0, 0x600000);
-    w.root(RootKind::Stack, true, 2, 0x7ff000);
-    w.root(RootKind::Register, false, 12, 0);
-    w.edge(0, 1, false);  // A → B
-    w.edge(2, 3, false);  // C → D
-    w.edge(6, 5, false);  // F (7) ─▶ G (6) ─▶ H (5): the chain's lowest address is its
-    w.edge(7, 6, false);  // end, so H and then G lead a clique first and get absorbed
-    w.edge(8, 9, false);  // I ↔ J
-    w.edge(9, 8, false);
-    w.edge(10, 11, true);  // L ─?▶ K
-    w.edge(12, 13, true);  // M ─?▶ N
+    w.root(RootKind::Data, format::PointerKind::Start, 0, 0x600000);
+    w.root(RootKind::Stack, format::PointerKind::Interior, 2, 0x7ff000);
+    w.root(RootKind::Register, format::PointerKind::Start, 12, 0);
+    w.edge(0, 1, format::PointerKind::Start);  // A → B
+    w.edge(2, 3, format::PointerKind::Start);  // C → D
+    w.edge(
+        6, 5,
+        format::PointerKind::Start);  // F (7) ─▶ G (6) ─▶ H (5): the chain's lowest address is its
+    w.edge(
+        7, 6,
+        format::PointerKind::Start);  // end, so H and then G lead a clique first and get absorbed
+    w.edge(8, 9, format::PointerKind::Start);  // I ↔ J
+    w.edge(9, 8, format::PointerKind::Start);
+    w.edge(10, 11, format::PointerKind::Interior);  // L ─?▶ K
+    w.edge(12, 13, format::PointerKind::Interior);  // M ─?▶ N
     w.end();
   });
   b.trailer(3'000'000);
@@ -103,7 +107,7 @@ TEST_CASE("a block stays first lost at the snapshot where it was first lost") {
     w.begin(begin(0, 1'000'000, 2));
     w.block(0x1000, 64, 1, 10);
     w.block(0x2000, 32, 2, 20);
-    w.root(RootKind::Data, false, 1, 0x600000);
+    w.root(RootKind::Data, format::PointerKind::Start, 1, 0x600000);
     w.end();
   });
   // Snapshot 1 at 5 s: both lost now; a new block at X's address with another allocation
@@ -139,10 +143,59 @@ TEST_CASE("a snapshot that refers to a block it does not list is corrupt") {
   b.snapshot([](format::SnapshotWriter& w) {
     w.begin(begin(0, 1, 1));
     w.block(0x1000, 8, 1, 0);
-    w.edge(0, 7, false);
+    w.edge(0, 7, format::PointerKind::Start);
     w.end();
   });
   std::string path = test::tempPath("bad-snapshot.tmk");
   b.save(path);
   CHECK_THROWS_WITH(analysis::analyzeTrace(path), Catch::Contains("refers to a block it lacks"));
+}
+
+TEST_CASE("a pointer only a heuristic accepts makes its block reachable via that heuristic") {
+  //  0 P  root ─newarray▶ P ─▶ Q (1)       P via newarray; Q plainly reachable
+  //  2 R  root ─▶ R, root ─stdstring▶ R     R plainly reachable
+  //  3 S  root ─?▶ T (4) ─length64▶ S       T possible, S possible (a possible source)
+  //  5 U  P ─multipleinheritance▶ U         U via multipleinheritance
+  test::TraceBuilder b;
+  b.snapshot([](format::SnapshotWriter& w) {
+    w.begin(begin(0, 1'000'000, 6));
+    for (uint64_t i = 0; i < 6; ++i) w.block(0x1000 * (i + 1), 16 * (i + 1), i + 1, 0);
+    w.root(RootKind::Data, format::PointerKind::NewArray, 0, 0x600000);
+    w.root(RootKind::Data, format::PointerKind::Start, 2, 0x600008);
+    w.root(RootKind::Data, format::PointerKind::StdString, 2, 0x600010);
+    w.root(RootKind::Data, format::PointerKind::Interior, 4, 0x600018);
+    w.edge(0, 1, format::PointerKind::Start);
+    w.edge(0, 5, format::PointerKind::MultipleInheritance);
+    w.edge(4, 3, format::PointerKind::Length64);
+    w.end();
+  });
+  b.trailer(2'000'000);
+  auto a = test::analyzeBuilt(b, "heuristics.tmk");
+  REQUIRE(a.snapshots.size() == 1);
+  const auto& s = a.snapshots[0];
+  auto via = [&](format::PointerKind k) { return s.heuristicBlocks[static_cast<int>(k)]; };
+  auto viaBytes = [&](format::PointerKind k) { return s.heuristicBytes[static_cast<int>(k)]; };
+  CHECK(kindBlocks(s, LeakKind::Reachable) == 4);  // P, Q, R, U
+  CHECK(kindBlocks(s, LeakKind::Possible) == 2);   // S, T
+  CHECK(via(format::PointerKind::NewArray) == 1);
+  CHECK(viaBytes(format::PointerKind::NewArray) == 16);
+  CHECK(via(format::PointerKind::MultipleInheritance) == 1);
+  CHECK(viaBytes(format::PointerKind::MultipleInheritance) == 96);
+  CHECK(via(format::PointerKind::StdString) == 0);
+  CHECK(via(format::PointerKind::Length64) == 0);
+}
+
+TEST_CASE("a trace of format 1.2, one bit per snapshot pointer, reads as it did") {
+  // leak_kinds traced by the tracer of 2026-11-26's second session (format 1.2), before
+  // pointers said which heuristic accepted them.
+  auto a =
+      analysis::analyzeTrace(std::string(TIDEMARK_TEST_DATA) + "/leak_kinds-v1.2.tmk", {false, {}});
+  REQUIRE(a.snapshots.size() == 1);
+  const auto& s = a.snapshots[0];
+  CHECK(kindBytes(s, LeakKind::Definite) == 65840);
+  CHECK(kindBlocks(s, LeakKind::Definite) == 5);
+  CHECK(kindBytes(s, LeakKind::Indirect) == 240);
+  CHECK(kindBlocks(s, LeakKind::Indirect) == 7);
+  CHECK(kindBlocks(s, LeakKind::Possible) == 2);
+  CHECK(kindBlocks(s, LeakKind::Reachable) == 8);
 }
