@@ -43,7 +43,9 @@ class SnapshotWriter {
     uint8_t* p = entry(RecordKind::SnapshotEdges);
     p = putVarint(p, from - previousSource_);
     previousSource_ = from;
-    return commit(putVarint(p, to << 3 | static_cast<uint64_t>(pointer)));
+    // Relative: pointers mostly lead to blocks allocated nearby (lists, trees).
+    return commit(putVarint(
+        p, zigzag(static_cast<int64_t>(to - from)) << 3 | static_cast<uint64_t>(pointer)));
   }
   bool end() {
     if (!flushPart()) return false;

@@ -18,7 +18,8 @@ namespace tidemark::format {
 inline constexpr char kFileMagic[8] = {'T', 'I', 'D', 'E', 'M', 'R', 'K', '\n'};
 inline constexpr uint16_t kVersionMajor = 1;
 // 1: heap-graph snapshots; 2: inherited blocks; 3: a snapshot pointer's kind says which
-// heuristic accepted an interior pointer (before: start or interior only)
+// heuristic accepted an interior pointer (before: start or interior only), and an edge's
+// target is relative to its source
 inline constexpr uint16_t kVersionMinor = 3;
 inline constexpr uint32_t kChunkMagic = 0x4b434d54;  // "TMCK" little-endian
 // A reader refuses a chunk whose sizes exceed these, so a hostile file cannot make it
@@ -185,9 +186,9 @@ inline constexpr uint32_t kSnapshotIncomplete = 1;
 //   it to the millisecond)
 // SnapshotRoots: per root: kind << 3 | pointer kind, block index, root word's address
 // SnapshotEdges: per edge, sorted by source: source - previous source,
-//   target << 3 | pointer kind
-// (Before version 1.3: kind << 1 | interior and target << 1 | interior, a heuristic's
-// interior pointer written as a start.)
+//   zz(target - source) << 3 | pointer kind
+// (Before version 1.3: kind << 1 | interior and target << 1 | interior, the target
+// absolute and a heuristic's interior pointer written as a start.)
 struct SnapshotPartRecord {
   RecordHeader header;
   uint32_t snapshot;

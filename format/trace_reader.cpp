@@ -326,7 +326,11 @@ void TraceReader::decodeSnapshotPart(const uint8_t* data, size_t bytes, uint64_t
         SnapshotEdge e;
         e.from = blockIndex(snapshotSource_ += number());
         uint64_t target = number();
-        e.to = blockIndex(target >> pointerBits);
+        // Since 1.3 the target is relative to the source.
+        uint64_t to = versionMinor_ >= 3
+                          ? e.from + static_cast<uint64_t>(unzigzag(target >> pointerBits))
+                          : target >> pointerBits;
+        e.to = blockIndex(to);
         e.pointer = pointerKind(target & pointerMask);
         edges_.push_back(e);
       }
