@@ -253,7 +253,8 @@ void TraceReader::decodeRecord(const uint8_t* data, size_t bytes, uint64_t at, R
       snapshotAddress_ = snapshotSource_ = snapshotBlocks_ = 0;
       v.onSnapshotBegin(SnapshotInfo{r.id, r.timeUs, r.pauseUs,
                                      static_cast<SnapshotTrigger>(r.trigger),
-                                     (r.flags & kSnapshotIncomplete) == 0, r.blocks});
+                                     (r.flags & kSnapshotIncomplete) == 0, r.blocks,
+                                     (r.flags & kSnapshotAllocatorMappingsLost) != 0});
       return;
     }
     case RecordKind::SnapshotBlocks:

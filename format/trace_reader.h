@@ -72,6 +72,7 @@ struct SnapshotInfo {
   SnapshotTrigger trigger = SnapshotTrigger::Exit;
   bool complete = true;
   uint64_t blocks = 0;
+  bool allocatorMappingsLost = false;  // see kSnapshotAllocatorMappingsLost
 };
 
 struct SnapshotBlock {

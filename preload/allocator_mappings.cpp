@@ -19,6 +19,7 @@ struct Entry {
 constexpr size_t kEntries = 16384;  // allocators map big pieces: thousands at most
 constinit Entry entries[kEntries];
 std::atomic<size_t> used{0};  // entries at or past this index were never taken
+std::atomic<bool> lost{false};
 
 bool add(uint64_t begin, uint64_t end) {
   for (size_t i = 0; i < kEntries; ++i) {
@@ -32,6 +33,7 @@ bool add(uint64_t begin, uint64_t end) {
       return true;
     }
   }
+  lost.store(true, std::memory_order_relaxed);
   return false;  // full: the range stays a root, as before this table existed
 }
 
@@ -40,6 +42,7 @@ bool add(uint64_t begin, uint64_t end) {
 AllocatorCall::AllocatorCall() { ++tAllocatorDepth; }
 AllocatorCall::~AllocatorCall() { --tAllocatorDepth; }
 bool insideAllocator() { return tAllocatorDepth > 0; }
+bool allocatorMappingsLost() { return lost.load(std::memory_order_relaxed); }
 
 void addAllocatorMapping(uint64_t begin, uint64_t end) {
   if (begin < end) add(begin, end);

@@ -30,6 +30,8 @@ bool insideAllocator();
 
 // [begin, end) was mapped by an allocator call.
 void addAllocatorMapping(uint64_t begin, uint64_t end);
+// Some allocator mapping found the table full (it stays a root; snapshots say so).
+bool allocatorMappingsLost();
 // [begin, end) was unmapped (by anyone): the allocator ranges lose that part.
 void trimAllocatorMappings(uint64_t begin, uint64_t end);
 struct AddressRange {

@@ -475,7 +475,8 @@ int heapScanMain(void* arg) {
   begin.timeUs = job.timeUs;
   begin.id = job.id;
   begin.trigger = static_cast<uint32_t>(job.trigger);
-  begin.flags = job.incomplete ? format::kSnapshotIncomplete : 0;
+  begin.flags = (job.incomplete ? format::kSnapshotIncomplete : 0) |
+                (allocatorMappingsLost() ? format::kSnapshotAllocatorMappingsLost : 0);
   begin.blocks = index.count();
   out->begin(begin);
   for (uint64_t i = 0; i < index.count(); ++i) {

@@ -120,6 +120,7 @@ struct SnapshotSummary {
   double scanMs = 0;
   std::string trigger;
   bool complete = true;
+  bool allocatorMappingsLost = false;  // some allocator memory was scanned as roots
   uint64_t bytes[4] = {};
   uint64_t blocks[4] = {};
   // Of the reachable ones, those only a heuristic's pointer makes reachable, by

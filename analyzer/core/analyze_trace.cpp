@@ -91,6 +91,14 @@ Analysis TraceAnalyzer::result() {
     return a.stack < b.stack;
   });
   out.warnings = symbolizer.warnings();
+  for (const auto& snapshot : out.snapshots) {
+    if (!snapshot.allocatorMappingsLost) continue;
+    out.warnings.push_back("from snapshot " + std::to_string(snapshot.id + 1) +
+                           " on, the allocator had made more mappings than the tracer can "
+                           "list (16,384): some of its memory was scanned as roots, which "
+                           "can hide leaks");
+    break;
+  }
   return out;
 }
 

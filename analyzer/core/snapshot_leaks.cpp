@@ -57,6 +57,7 @@ void SnapshotLeaks::onSnapshotEnd(uint32_t id, uint64_t scanUs) {
   summary.scanMs = scanUs / 1e3;
   summary.trigger = triggerName(info_.trigger);
   summary.complete = info_.complete;
+  summary.allocatorMappingsLost = info_.allocatorMappingsLost;
   std::unordered_map<BlockKey, double, BlockKeyHash> firstLost;
   // (kind, stack, retainer stack) → group
   std::map<std::tuple<LeakKind, uint32_t, uint32_t>, LeakGroup> groups;

@@ -252,6 +252,20 @@ TEST_CASE("another allocator's own mappings are never roots") {
   CHECK(groupTotals(report, "possible", "keptByInterior") == Totals{88, 1});
   // The allocator's mapping is not the program's own either.
   CHECK(report["summary"]["mapped_bytes_at_exit"].get<uint64_t>() < (1u << 30));
+  CHECK(report["warnings"].empty());
+}
+
+TEST_CASE("an allocator with more mappings than the tracer lists gets a warning, not silence") {
+  // With a page of its own for every block, 20,000 allocations make more allocator
+  // mappings than the tracer's table holds; those left out are scanned as roots.
+  std::string dir = freshDir("allocator-overflow");
+  RunResult r =
+      run({"env", "REGISTRY_ALLOCATOR_PAGE_EACH=1",
+           "LD_PRELOAD=" + tool("libtest_registry_allocator.so"), tool("tidemark"), "record", "-o",
+           dir + "/t.tmk", "--", tool("alloc_bench"), "--ops", "20000", "--threads", "1"});
+  REQUIRE(r.status == 0);
+  RunResult text = run({tool("tidemark"), "analyze", dir + "/t.tmk"});
+  CHECK(text.output.find("more mappings than the tracer can list (16,384)") != std::string::npos);
 }
 
 TEST_CASE("huge pages: the same leaks found in a heap that madvise split into mappings") {

@@ -2,12 +2,15 @@
 // mapping it makes on its first call, and lists each block it hands out in a registry
 // inside that mapping, as allocators keep metadata about their blocks. A snapshot that
 // scanned the allocator's own mappings as roots would find every block in the registry
-// and call nothing lost. Never frees (free only forgets nothing); single lock.
+// and call nothing lost. Never frees (free only forgets nothing); single lock. With
+// REGISTRY_ALLOCATOR_PAGE_EACH=1 it also maps a page of its own for every block (as an
+// allocator maps a run per size class), to make more mappings than the tracer can list.
 #include <sys/mman.h>
 
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 
@@ -36,6 +39,13 @@ void* allocate(size_t size, size_t alignment) {
     arena.registry = static_cast<void**>(map);
     arena.next = static_cast<char*>(map) + kRegistrySlots * sizeof(void*);
     arena.end = static_cast<char*>(map) + kArenaBytes;
+  }
+  static const bool pageEach = [] {
+    const char* value = getenv("REGISTRY_ALLOCATOR_PAGE_EACH");
+    return value && *value == '1';
+  }();
+  if (pageEach) {
+    mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   }
   if (alignment < kHeader) alignment = kHeader;
   auto at = reinterpret_cast<uintptr_t>(arena.next) + kHeader;
