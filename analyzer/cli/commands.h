@@ -17,10 +17,12 @@ struct RecordArgs {
   uint64_t snapshotEveryMs = 0;  // 0: no periodic snapshots
   bool hugePages = false;        // glibc malloc's heaps on transparent huge pages
   bool report = false;           // print the first trace's report when the program ends
+  std::string failOn = "none";   // with report: status 3 for such leaks (analyze --fail-on)
   std::vector<std::string> command;
 };
 // Runs the command under the tracer and passes its exit status through (128+N for a
-// death by signal N, as a shell reports it).
+// death by signal N, as a shell reports it); 3 when the program exited 0 but --fail-on
+// found leaks.
 int runRecord(const RecordArgs& args);
 
 // "500ms", "10s", "5m", "1h" (a bare number is seconds) → seconds; nullopt when invalid.

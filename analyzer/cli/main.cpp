@@ -33,6 +33,12 @@ int main(int argc, char** argv) {
                           "When the program ends, print the report of its trace on stderr (as "
                           "tidemark analyze would; the trace is read while the program runs; "
                           "after an exec, of the program run last)");
+  recordCommand
+      ->add_option("--fail-on", record.failOn,
+                   "With the report (implies --report): exit with status 3 when the program "
+                   "exited 0 but its last snapshot has leaks of this kind or worse: definite, "
+                   "indirect (definite or indirect), possible (any lost)")
+      ->check(CLI::IsMember({"none", "definite", "indirect", "possible"}));
   std::string snapshotEvery;
   recordCommand->add_option("--snapshot-every", snapshotEvery,
                             "Take a heap-graph snapshot periodically, e.g. 500ms, 10s, 5m, 1h");
@@ -85,6 +91,7 @@ int main(int argc, char** argv) {
     record.followExec = !noFollowExec;
     record.snapshotAtExit = !noSnapshotAtExit && !noSnapshots;
     record.snapshots = !noSnapshots;
+    record.report = record.report || record.failOn != "none";
     if (!snapshotEvery.empty()) {
       record.snapshotEveryMs = parseDurationMs(snapshotEvery);
       if (record.snapshotEveryMs == 0) {

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "commands.h"
+#include "leak_gate.h"
 #include "record_report.h"
 
 namespace tidemark::cli {
@@ -128,7 +129,11 @@ int runRecord(const RecordArgs& args) {
     }
   }
   int exitStatus = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  if (report) report->finish();  // before the trace is renamed below
+  // Before the trace is renamed below. A failing program's own status comes first.
+  if (report) {
+    auto result = report->finish();
+    if (result && exitStatus == 0 && failsGate(*result, args.failOn)) exitStatus = 3;
+  }
 
   std::ifstream lines(manifest);
   std::string path;

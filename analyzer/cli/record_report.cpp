@@ -65,19 +65,19 @@ bool RecordReport::followExec(const std::vector<std::string>& traces) {
   return false;
 }
 
-bool RecordReport::finish() {
+std::optional<analysis::Analysis> RecordReport::finish() {
   poll();
   if (!analyzer_) {
     if (!failed_ && !listedTraces().empty())
       fprintf(stderr, "tidemark: %s holds no trace\n", listedTraces()[0].c_str());
-    return false;
+    return std::nullopt;
   }
-  if (failed_) return false;
+  if (failed_) return std::nullopt;
   analysis::Analysis result = analyzer_->result();
   if (!output_.empty()) result.path = output_;
   reportProblems(result);
   printTextReport(result, top_, stderr);
-  return true;
+  return result;
 }
 
 }  // namespace tidemark::cli

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,8 +25,8 @@ class RecordReport {
   // Reads what was written since the last call (opens the trace once it is there).
   void poll();
   // After the program ended: reads the rest and prints the text report on stderr
-  // (stdout stays the program's). False when there was no trace to report on.
-  bool finish();
+  // (stdout stays the program's); returns it, nullopt when there was no trace to report on.
+  std::optional<analysis::Analysis> finish();
 
  private:
   std::vector<std::string> listedTraces() const;

@@ -305,6 +305,19 @@ TEST_CASE("the fail-on gate counts lost blocks, and no snapshot is taken at exit
   CHECK(run({tool("tidemark"), "analyze", "--fail-on", "definite", dir + "/t.tmk"}).status == 3);
   CHECK(run({tool("tidemark"), "analyze", "--fail-on", "none", dir + "/t.tmk"}).status == 0);
   CHECK(run({tool("tidemark"), "analyze", "--fail-on", "bogus", dir + "/t.tmk"}).status != 0);
+  // The same gate in one command: record --fail-on reports as the program ends.
+  RunResult gated = run({tool("tidemark"), "record", "--fail-on", "definite", "-o", dir + "/g.tmk",
+                         "--", tool("test_leak_kinds")});
+  CHECK(gated.status == 3);
+  CHECK(gated.output.find("definitely lost    65,840 bytes in 5 blocks") != std::string::npos);
+  CHECK(gated.output.find("--fail-on definite: 5 blocks lost") != std::string::npos);
+  CHECK(run({tool("tidemark"), "record", "--fail-on", "definite", "-o", dir + "/h.tmk", "--",
+             tool("test_handoff")})
+            .status == 0);
+  // A program that fails keeps its own status.
+  CHECK(run({tool("tidemark"), "record", "--fail-on", "definite", "-o", dir + "/e.tmk", "--",
+             tool("test_endings"), "fast-exit"})
+            .status == 7);
 
   run({tool("tidemark"), "record", "--no-snapshot-at-exit", "-o", dir + "/n.tmk", "--",
        tool("test_leak_kinds")});

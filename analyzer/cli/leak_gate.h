@@ -1,0 +1,15 @@
+// The CI gate of --fail-on: whether the last complete snapshot holds lost blocks of a
+// kind or worse.
+#pragma once
+
+#include <string>
+
+#include "analysis.h"
+
+namespace tidemark::cli {
+
+// `failOn`: none, definite, indirect (definite or indirect) or possible (any lost). Says
+// on stderr how many blocks failed it.
+bool failsGate(const analysis::Analysis& analysis, const std::string& failOn);
+
+}  // namespace tidemark::cli
