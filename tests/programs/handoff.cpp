@@ -23,7 +23,10 @@ int main() {
     for (int i = 0; i < 200'000; ++i) {
       void* job = makeJob();
       void* empty = nullptr;
-      while (!slot.compare_exchange_weak(empty, job)) empty = nullptr;
+      while (!slot.compare_exchange_weak(empty, job)) {
+        empty = nullptr;
+        std::this_thread::yield();  // on a busy machine the main thread needs the core
+      }
     }
     done = true;
   });
@@ -32,6 +35,8 @@ int main() {
     if (void* job = slot.exchange(nullptr)) {
       free(job);
       ++freed;
+    } else {
+      std::this_thread::yield();
     }
   }
   worker.join();
