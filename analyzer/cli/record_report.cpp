@@ -68,8 +68,9 @@ bool RecordReport::followExec(const std::vector<std::string>& traces) {
 std::optional<analysis::Analysis> RecordReport::finish() {
   poll();
   if (!analyzer_) {
-    if (!failed_ && !listedTraces().empty())
-      fprintf(stderr, "tidemark: %s holds no trace\n", listedTraces()[0].c_str());
+    std::vector<std::string> traces = listedTraces();
+    if (!failed_ && !traces.empty())
+      fprintf(stderr, "tidemark: %s holds no trace\n", traces[0].c_str());
     return std::nullopt;
   }
   if (failed_) return std::nullopt;

@@ -36,8 +36,7 @@ class RecordReport {
 
   std::string manifest_, output_;
   size_t top_;
-  std::string path_;
-  size_t current_ = 0;              // path_'s line in the manifest
+  size_t current_ = 0;              // the manifest line of the trace reported on
   std::vector<bool> otherProcess_;  // manifest lines known to be other processes' traces
   std::unique_ptr<analysis::TraceAnalyzer> analyzer_;
   bool failed_ = false;  // the trace could not be read; said so once
