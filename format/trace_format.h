@@ -180,9 +180,10 @@ struct SnapshotBeginRecord {
 };
 static_assert(sizeof(SnapshotBeginRecord) == 72);
 inline constexpr uint32_t kSnapshotIncomplete = 1;
-// The tracer's list of allocator mappings was full: some allocator memory was scanned as
-// roots, which can hide leaks.
+// The tracer's list of allocator mappings (kAllocatorMappingSlots ranges) was full: some
+// allocator memory was scanned as roots, which can hide leaks.
 inline constexpr uint32_t kSnapshotAllocatorMappingsLost = 2;
+inline constexpr uint32_t kAllocatorMappingSlots = 16384;
 
 // SnapshotBlocks: after {header, uint32_t snapshot id, uint32_t reserved}, per block:
 //   zz(address - previous address), size, stack id, allocation time µs (the tracer records

@@ -3,6 +3,8 @@
 
 #include <atomic>
 
+#include "../format/trace_format.h"
+
 namespace tidemark::preload {
 
 namespace {
@@ -16,7 +18,8 @@ struct Entry {
   std::atomic<uint64_t> begin{0};
   std::atomic<uint64_t> end{0};
 };
-constexpr size_t kEntries = 16384;  // allocators map big pieces: thousands at most
+// Allocators map big pieces: thousands at most.
+constexpr size_t kEntries = format::kAllocatorMappingSlots;
 constinit Entry entries[kEntries];
 std::atomic<size_t> used{0};  // entries at or past this index were never taken
 std::atomic<bool> lost{false};

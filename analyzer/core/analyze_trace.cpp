@@ -91,6 +91,7 @@ Analysis TraceAnalyzer::result() {
     return a.stack < b.stack;
   });
   out.warnings = symbolizer.warnings();
+  static_assert(format::kAllocatorMappingSlots == 16384, "the warning below names it");
   for (const auto& snapshot : out.snapshots) {
     if (!snapshot.allocatorMappingsLost) continue;
     out.warnings.push_back("from snapshot " + std::to_string(snapshot.id + 1) +
