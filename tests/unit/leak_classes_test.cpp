@@ -151,6 +151,20 @@ TEST_CASE("a snapshot that refers to a block it does not list is corrupt") {
   CHECK_THROWS_WITH(analysis::analyzeTrace(path), Catch::Contains("refers to a block it lacks"));
 }
 
+TEST_CASE("a snapshot pointer of a kind no version defines is corrupt") {
+  test::TraceBuilder b;
+  b.snapshot([](format::SnapshotWriter& w) {
+    w.begin(begin(0, 1, 2));
+    w.block(0x1000, 8, 1, 0);
+    w.block(0x2000, 8, 1, 0);
+    w.edge(0, 1, static_cast<format::PointerKind>(format::kPointerKinds));
+    w.end();
+  });
+  std::string path = test::tempPath("bad-pointer-kind.tmk");
+  b.save(path);
+  CHECK_THROWS_WITH(analysis::analyzeTrace(path), Catch::Contains("unknown snapshot pointer kind"));
+}
+
 TEST_CASE("a pointer only a heuristic accepts makes its block reachable via that heuristic") {
   //  0 P  root ─newarray▶ P ─▶ Q (1)       P via newarray; Q plainly reachable
   //  2 R  root ─▶ R, root ─stdstring▶ R     R plainly reachable
