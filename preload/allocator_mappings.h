@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "range_set.h"
+
 namespace tidemark::preload {
 
 // Marks the calling thread as inside the real allocator for its lifetime.
@@ -34,9 +36,6 @@ void addAllocatorMapping(uint64_t begin, uint64_t end);
 bool allocatorMappingsLost();
 // [begin, end) was unmapped (by anyone): the allocator ranges lose that part.
 void trimAllocatorMappings(uint64_t begin, uint64_t end);
-struct AddressRange {
-  uint64_t begin, end;
-};
 // Copies the allocator ranges that overlap [begin, end) into out, at most `capacity` of
 // them; returns how many overlap (may exceed capacity).
 size_t allocatorMappingsIn(uint64_t begin, uint64_t end, AddressRange* out, size_t capacity);
