@@ -10,6 +10,9 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "mapping_changes.h"
+#include "range_set.h"
+
 namespace tidemark::preload {
 
 namespace {
@@ -41,27 +44,23 @@ void forEachLine(const char* path, Visit&& visit) {
 
 // A mapping's line, "begin-end perms offset dev inode [path]" (the first line of each
 // mapping in smaps; field lines such as "Size:" never start with hex up to a dash).
-bool parseMapping(const char* line, uint64_t* begin, uint64_t* end, bool* anonymous) {
+bool parseMapping(const char* line, uint64_t* begin, uint64_t* end) {
   const char* dash = strchr(line, '-');
   if (!dash || line[0] == ' ') return false;
   char* after;
   *begin = strtoull(line, &after, 16);
   if (after != dash) return false;
   *end = strtoull(dash + 1, &after, 16);
-  if (*after != ' ') return false;
-  const char* field = after;
-  for (int skip = 0; skip < 3 && field; ++skip) field = strchr(field + 1, ' ');  // to inode
-  uint64_t inode = field ? strtoull(field, &after, 10) : 1;
-  while (field && *after == ' ') ++after;
-  *anonymous = field && inode == 0 && *after == '\0';
-  return true;
+  return *after == ' ';
 }
 
 }  // namespace
 
 void listDontForkMappings(SnapshotJob& job) {
+  job.changesFrom = mappingChangesNoted();
   job.dontForkCount = 0;
-  job.anonymousCount = 0;
+  job.releasedSinceCount = 0;
+  job.mappingCount = 0;
   uint64_t begin = 0, end = 0;
   forEachLine("/proc/self/smaps", [&](const char* line) {
     if (strncmp(line, "VmFlags:", 8) == 0) {
@@ -71,35 +70,86 @@ void listDontForkMappings(SnapshotJob& job) {
       }
       return;
     }
-    bool anonymous;
-    if (!parseMapping(line, &begin, &end, &anonymous) || !anonymous) return;
-    if (job.anonymousCount < SnapshotJob::kMaxAnonymous) {
-      job.anonymous[job.anonymousCount++] = {begin, end};
-    }
+    if (!parseMapping(line, &begin, &end)) return;
+    if (job.mappingCount < SnapshotJob::kMaxMappings)
+      job.mappings[job.mappingCount++] = {begin, end};
   });
 }
 
-bool newAnonymousMappings(const SnapshotJob& job) {
-  const SnapshotJob::Range* known = job.anonymous;
-  const SnapshotJob::Range* knownEnd = known + job.anonymousCount;
-  bool found = false;
+bool catchUpDontForkMappings(SnapshotJob& job) {
+  RangeSet dontFork(job.dontFork, SnapshotJob::kMaxDontFork, &job.dontForkCount);
+  job.mappedSinceCount = 0;
+  RangeSet mappedSince(job.mappedSince, SnapshotJob::kMaxDontFork, &job.mappedSinceCount);
+  job.releasedSinceCount = 0;
+  RangeSet releasedSince(job.releasedSince, SnapshotJob::kMaxDontFork, &job.releasedSinceCount);
+  job.notedEdgeCount = 0;
+  uint64_t last = mappingChangesNoted();
+  for (uint64_t i = job.changesFrom; i < last; ++i) {
+    MappingChangeRecord c;
+    if (!mappingChange(i, &c)) return false;  // overrun: more than the edges can hold too
+    job.notedEdges[job.notedEdgeCount++] = c.begin;
+    job.notedEdges[job.notedEdgeCount++] = c.end;
+    bool kept = true;
+    switch (c.change) {
+      case MappingChange::DontFork:
+        kept = dontFork.add(c.begin, c.end);
+        break;
+      case MappingChange::DoFork:
+      case MappingChange::Unmapped:
+        kept = dontFork.remove(c.begin, c.end) && releasedSince.add(c.begin, c.end);
+        break;
+      case MappingChange::Mapped:
+        kept = dontFork.remove(c.begin, c.end) && mappedSince.add(c.begin, c.end);
+        break;
+      case MappingChange::Moved:
+        kept = !dontFork.overlaps(c.begin, c.end);
+        break;
+      case MappingChange::Failed:
+        kept = false;
+        break;
+    }
+    if (!kept) return false;
+  }
+  // Every mapping that overlaps a DONTFORK range must be made of mappings the listing
+  // showed or the hooks saw made (a DONTFORK page mapped next to another merges with it),
+  // and begin and end where one of them, or a noted change, did: a mapping made out of
+  // the hooks' sight inside a listed one does not (nor does one that mprotect split).
+  uint64_t* edges = job.notedEdges;
+  uint64_t* edgesEnd = edges + job.notedEdgeCount;
+  std::sort(edges, edgesEnd);
+  const SnapshotJob::Range* mappings = job.mappings;
+  const SnapshotJob::Range* mappingsEnd = mappings + job.mappingCount;
+  auto explained = [&](uint64_t edge) {
+    const auto* it =
+        std::lower_bound(mappings, mappingsEnd, edge,
+                         [](const SnapshotJob::Range& r, uint64_t e) { return r.begin < e; });
+    if ((it < mappingsEnd && it->begin == edge) || (it > mappings && (it - 1)->end == edge)) {
+      return true;
+    }
+    return std::binary_search(edges, edgesEnd, edge);
+  };
+  uint32_t listedCount = job.mappingCount;
+  RangeSet listed(job.mappings, SnapshotJob::kMaxMappings, &listedCount);
+  bool trusted = true;
   forEachLine("/proc/self/maps", [&](const char* line) {
     uint64_t begin, end;
-    bool anonymous;
-    if (found || !parseMapping(line, &begin, &end, &anonymous) || !anonymous) return;
-    // Both lists are in address order.
-    const auto* it =
-        std::lower_bound(known, knownEnd, begin,
-                         [](const SnapshotJob::Range& r, uint64_t b) { return r.begin < b; });
-    found = it == knownEnd || it->begin != begin || it->end != end;
+    if (!trusted || !parseMapping(line, &begin, &end)) return;
+    if (!dontFork.overlaps(begin, end)) return;
+    trusted =
+        explained(begin) && explained(end) && coveredByEither(listed, mappedSince, begin, end);
   });
-  return found;
+  return trusted;
 }
 
 void setForkable(const SnapshotJob& job, bool forkable) {
   for (uint32_t i = 0; i < job.dontForkCount; ++i) {
     const auto& r = job.dontFork[i];
     syscall(SYS_madvise, r.begin, r.end - r.begin, forkable ? MADV_DOFORK : MADV_DONTFORK);
+  }
+  if (!forkable) return;
+  for (uint32_t i = 0; i < job.releasedSinceCount; ++i) {  // never marked again after
+    const auto& r = job.releasedSince[i];
+    syscall(SYS_madvise, r.begin, r.end - r.begin, MADV_DOFORK);
   }
 }
 

@@ -1,24 +1,28 @@
 // Mappings the program marked MADV_DONTFORK (V8 does so for every page of its heap):
 // the copy-on-write child would not have them, so nothing they point at would count as
-// reachable. The writer lists them before a snapshot; the helper lifts the mark around
-// the clone, while every thread is stopped, and puts it back. A program that mapped
-// memory between the listing and the stop (V8 growing its heap) is listed again then.
+// reachable. The writer lists them before a snapshot; the helper brings the listing up to
+// date with the changes the hooks noted since (mapping_changes.h), lifts the mark around
+// the clone, while every thread is stopped, and puts it back.
 #pragma once
 
 #include "snapshot_job.h"
 
 namespace tidemark::preload {
 
-// From /proc/self/smaps (VmFlags "dc"): job.dontFork, and job.anonymous (every anonymous
-// mapping, to notice new or grown ones).
+// From /proc/self/smaps (VmFlags "dc"): job.dontFork, job.mappings (every mapping) and
+// job.changesFrom (the first change the listing may not show).
 void listDontForkMappings(SnapshotJob& job);
 
-// True when /proc/self/maps shows an anonymous mapping the last listing did not (a new
-// one, or one that grew: a DONTFORK page mapped next to another merges with it).
-bool newAnonymousMappings(const SnapshotJob& job);
+// Applies the changes noted since the listing to job.dontFork. False when the result
+// cannot be trusted and the caller must list again: the log was overrun, a DONTFORK range
+// was moved, or /proc/self/maps shows a mapping that overlaps a DONTFORK range and that
+// neither the listing nor the hooks saw made (one made by a raw system call, or by libc
+// inside, such as malloc's own), or a noted change failed. What no check sees: a DONTFORK mapping
+// unmapped and a new one made in its place, both out of the hooks' sight, between listing and stop.
+bool catchUpDontForkMappings(SnapshotJob& job);
 
-// madvise(MADV_DOFORK) or (MADV_DONTFORK) over job.dontFork, with raw system calls (the
-// helper may call nothing else).
+// madvise(MADV_DOFORK) over job.dontFork and job.releasedSince, or (MADV_DONTFORK) over
+// job.dontFork alone, with raw system calls (the helper may call nothing else).
 void setForkable(const SnapshotJob& job, bool forkable);
 
 }  // namespace tidemark::preload

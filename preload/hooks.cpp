@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdarg>
@@ -12,6 +13,7 @@
 #include <new>
 
 #include "allocator_mappings.h"
+#include "mapping_changes.h"
 #include "real_functions.h"
 #include "recorder.h"
 #include "stack_capture.h"
@@ -31,6 +33,19 @@ template <typename Fn>
 bool haveReal(Fn* fn) {
   if (!*fn) tp::resolveRealFunctions();
   return *fn != nullptr;
+}
+
+// The kernel works in whole pages: a mapping of `length` bytes covers them all. A range
+// that does not start on a page is refused by the kernel: nothing to note.
+constexpr uint64_t kPage = 4096;
+void noteChange(tp::MappingChange change, uint64_t begin, size_t length) {
+  if (begin % kPage != 0) return;
+  tp::noteMappingChange(change, begin, (begin + length + kPage - 1) & ~(kPage - 1));
+}
+
+// A change noted before its system call, which then failed: the snapshot lists again.
+void noteFailure(uint64_t begin) {
+  if (begin % kPage == 0) tp::noteMappingChange(tp::MappingChange::Failed, begin, begin);
 }
 
 void* allocateNew(size_t size, AllocFunction function) {
@@ -197,9 +212,16 @@ void* pvalloc(size_t size) {
 
 void* mmap(void* address, size_t length, int protection, int flags, int fd, off_t offset) {
   if (!haveReal(&tp::real.mmap)) return MAP_FAILED;
+  auto hint = reinterpret_cast<uint64_t>(address);
+  if (flags & MAP_FIXED) noteChange(tp::MappingChange::Unmapped, hint, length);  // replaced
   void* p = tp::real.mmap(address, length, protection, flags, fd, offset);
-  if (p == MAP_FAILED || !(flags & MAP_ANONYMOUS)) return p;  // file mappings are not heap
+  if (p == MAP_FAILED) {
+    if (flags & MAP_FIXED) noteFailure(hint);
+    return p;
+  }
   auto begin = reinterpret_cast<uint64_t>(p);
+  noteChange(tp::MappingChange::Mapped, begin, length);
+  if (!(flags & MAP_ANONYMOUS)) return p;  // file mappings are not heap
   if (tp::insideAllocator()) {
     tp::addAllocatorMapping(begin, begin + length);  // the allocator's heap, not a root
   } else {
@@ -215,8 +237,11 @@ int munmap(void* address, size_t length) {
   if (!haveReal(&tp::real.munmap)) return -1;
   tp::recordMunmap(address, length);
   auto begin = reinterpret_cast<uint64_t>(address);
+  noteChange(tp::MappingChange::Unmapped, begin, length);
   tp::trimAllocatorMappings(begin, begin + length);
-  return tp::real.munmap(address, length);
+  int result = tp::real.munmap(address, length);
+  if (result != 0) noteFailure(begin);
+  return result;
 }
 
 void* mremap(void* old, size_t oldLength, size_t newLength, int flags, ...) {
@@ -227,11 +252,16 @@ void* mremap(void* old, size_t oldLength, size_t newLength, int flags, ...) {
     va_start(args, flags);
     target = va_arg(args, void*);
     va_end(args);
+    noteChange(tp::MappingChange::Unmapped, reinterpret_cast<uint64_t>(target), newLength);
   }
+  auto from = reinterpret_cast<uint64_t>(old);
+  noteChange(tp::MappingChange::Moved, from, oldLength);
   void* p = tp::real.mremap(old, oldLength, newLength, flags, target);
+  if (p == MAP_FAILED && (flags & MREMAP_FIXED)) noteFailure(reinterpret_cast<uint64_t>(target));
   if (p != MAP_FAILED) {
     tp::recordMunmap(old, oldLength);
-    auto from = reinterpret_cast<uint64_t>(old), to = reinterpret_cast<uint64_t>(p);
+    auto to = reinterpret_cast<uint64_t>(p);
+    noteChange(tp::MappingChange::Mapped, to, newLength);
     tp::trimAllocatorMappings(from, from + oldLength);
     if (tp::insideAllocator()) {
       tp::addAllocatorMapping(to, to + newLength);
@@ -240,6 +270,21 @@ void* mremap(void* old, size_t oldLength, size_t newLength, int flags, ...) {
     }
   }
   return p;
+}
+
+// A raw system call, as glibc's madvise is: nothing to resolve before the first call.
+int madvise(void* address, size_t length, int advice) {
+  if (advice == MADV_DONTFORK || advice == MADV_DOFORK) {
+    noteChange(advice == MADV_DONTFORK ? tp::MappingChange::DontFork : tp::MappingChange::DoFork,
+               reinterpret_cast<uint64_t>(address), length);
+  }
+  // syscall() sets errno and returns -1 on failure, as madvise does.
+  if (syscall(SYS_madvise, address, length, advice) == 0) return 0;
+  // ENOMEM: a hole in the range, the rest changed as noted.
+  if ((advice == MADV_DONTFORK || advice == MADV_DOFORK) && errno != ENOMEM) {
+    noteFailure(reinterpret_cast<uint64_t>(address));
+  }
+  return -1;
 }
 
 // Timed waits note their deadline, so that a snapshot's restart keeps it (wait_deadline.h).

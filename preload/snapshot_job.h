@@ -12,6 +12,8 @@
 #include <cstdint>
 
 #include "../format/trace_format.h"
+#include "mapping_changes.h"
+#include "range_set.h"
 
 namespace tidemark::preload {
 
@@ -20,10 +22,7 @@ struct SnapshotJob {
   static constexpr uint32_t kMaxSegments = 1024;
   static constexpr size_t kStackBytes = 256 * 1024;  // for the helper, and the child's
 
-  struct Range {
-    uint64_t begin;
-    uint64_t end;
-  };
+  using Range = AddressRange;
   struct Thread {
     int32_t tid;
     int32_t pendingSignal;  // taken from a signal-delivery stop; given back at detach
@@ -51,14 +50,25 @@ struct SnapshotJob {
   static constexpr uint32_t kMaxDeadStacks = 1024;
   uint32_t deadStackCount;
   Range deadStacks[kMaxDeadStacks];
-  // Mappings marked MADV_DONTFORK (dont_fork.h): forkable only around the clone; and
-  // the anonymous mappings there were when they were listed, to notice new ones.
+  // Mappings marked MADV_DONTFORK (dont_fork.h): forkable only around the clone; every
+  // mapping there was when they were listed (at most vm.max_map_count's default), and
+  // the first mapping change (mapping_changes.h) the listing may have missed.
   static constexpr uint32_t kMaxDontFork = 16384;
-  static constexpr uint32_t kMaxAnonymous = 65536;
+  static constexpr uint32_t kMaxMappings = 65536;
   uint32_t dontForkCount;
   Range dontFork[kMaxDontFork];
-  uint32_t anonymousCount;
-  Range anonymous[kMaxAnonymous];
+  uint32_t mappingCount;
+  Range mappings[kMaxMappings];
+  uint64_t changesFrom;
+  // Filled in by the helper: what the program mapped since the listing, and what it made
+  // forkable or unmapped (also made forkable for the clone: its thread may have stopped
+  // between the hook's note and the system call).
+  uint32_t mappedSinceCount;
+  Range mappedSince[kMaxDontFork];
+  uint32_t releasedSinceCount;
+  Range releasedSince[kMaxDontFork];
+  uint32_t notedEdgeCount;  // the begins and ends of the changes noted since, sorted
+  uint64_t notedEdges[2 * kMappingChangeSlots];
   uint64_t tlsBelow;    // static TLS below a thread's fs_base
   uint64_t deadlineNs;  // CLOCK_MONOTONIC; threads not stopped by then: incomplete
 

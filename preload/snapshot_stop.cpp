@@ -296,9 +296,9 @@ int snapshotHelperMain(void* arg) {
   readRegisters(job);
   // The copy: a child of the program (CLONE_PARENT, so the writer thread can reap it),
   // that no signal reports (exit signal 0) and no tracer follows.
-  // Memory mapped since the writer listed the DONTFORK mappings (a heap growing) may be
-  // DONTFORK too: list again, now that nothing moves.
-  if (newAnonymousMappings(job)) listDontForkMappings(job);
+  // The program may have marked more memory DONTFORK since the writer's listing (V8
+  // growing its heap): catch up from what the hooks noted, or list again.
+  if (!catchUpDontForkMappings(job)) listDontForkMappings(job);
   setForkable(job, true);
   job.childPid = clone(heapScanMain, job.childStack + sizeof job.childStack,
                        CLONE_PARENT | CLONE_UNTRACED, &job);
