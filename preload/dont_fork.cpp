@@ -131,14 +131,23 @@ bool catchUpDontForkMappings(SnapshotJob& job) {
   uint32_t listedCount = job.mappingCount;
   RangeSet listed(job.mappings, SnapshotJob::kMaxMappings, &listedCount);
   bool trusted = true;
+  job.mappingNowCount = 0;
   forEachLine("/proc/self/maps", [&](const char* line) {
     uint64_t begin, end;
     if (!trusted || !parseMapping(line, &begin, &end)) return;
+    if (job.mappingNowCount < SnapshotJob::kMaxMappings) {
+      job.mappingsNow[job.mappingNowCount++] = {begin, end};
+    }
     if (!dontFork.overlaps(begin, end)) return;
     trusted =
         explained(begin) && explained(end) && coveredByEither(listed, mappedSince, begin, end);
   });
-  return trusted;
+  if (!trusted) return false;
+  // Now the listing of this stop, for the next snapshot to catch up from.
+  memcpy(job.mappings, job.mappingsNow, job.mappingNowCount * sizeof *job.mappings);
+  job.mappingCount = job.mappingNowCount;
+  job.changesFrom = last;
+  return true;
 }
 
 void setForkable(const SnapshotJob& job, bool forkable) {

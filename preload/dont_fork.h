@@ -13,12 +13,14 @@ namespace tidemark::preload {
 // job.changesFrom (the first change the listing may not show).
 void listDontForkMappings(SnapshotJob& job);
 
-// Applies the changes noted since the listing to job.dontFork. False when the result
-// cannot be trusted and the caller must list again: the log was overrun, a DONTFORK range
-// was moved, or /proc/self/maps shows a mapping that overlaps a DONTFORK range and that
+// Applies the changes noted since the listing to job.dontFork and makes the result the
+// listing of this moment (job.mappings, job.changesFrom). False when it cannot be
+// trusted and the caller must list again: the log was overrun, a noted change failed, a
+// DONTFORK range was moved, or /proc/self/maps shows a mapping over a DONTFORK range that
 // neither the listing nor the hooks saw made (one made by a raw system call, or by libc
-// inside, such as malloc's own), or a noted change failed. What no check sees: a DONTFORK mapping
-// unmapped and a new one made in its place, both out of the hooks' sight, between listing and stop.
+// inside, such as malloc's own). What no check sees: a DONTFORK mapping unmapped and a
+// new one made exactly in its place, both out of the hooks' sight, between two listings
+// (the writer lists again at least every 10 s).
 bool catchUpDontForkMappings(SnapshotJob& job);
 
 // madvise(MADV_DOFORK) over job.dontFork and job.releasedSince, or (MADV_DONTFORK) over

@@ -28,6 +28,7 @@ namespace {
 
 SnapshotJob* job = nullptr;
 uint32_t nextId = 0;
+constexpr uint64_t kRelistNs = 10'000'000'000;  // the longest a listing is caught up from
 
 uint64_t nowNs() {
   timespec ts;
@@ -143,7 +144,15 @@ bool takeSnapshot(format::SnapshotTrigger trigger, uint64_t nowUs, format::Chunk
   job->trigger = trigger;
   job->timeUs = nowUs;
   collectSegments(*job);
-  listDontForkMappings(*job);
+  // The last stop left a listing to catch up from; list again now and then anyway, so
+  // that what the notes cannot show (dont_fork.h) does not last.
+  uint64_t now = nowNs();
+  if (!job->listingCurrent || job->listedPid != job->pid || now - job->listedNs > kRelistNs) {
+    listDontForkMappings(*job);
+    job->listedPid = job->pid;
+    job->listedNs = now;
+  }
+  job->listingCurrent = false;  // until the helper's stop has brought it up to date
   job->tlsBelow = staticTlsBytes();
   job->deadStackCount = 0;
   for (uint32_t i = 0; i < deadStackCount && i < SnapshotJob::kMaxDeadStacks; ++i) {

@@ -299,6 +299,7 @@ int snapshotHelperMain(void* arg) {
   // The program may have marked more memory DONTFORK since the writer's listing (V8
   // growing its heap): catch up from what the hooks noted, or list again.
   if (!catchUpDontForkMappings(job)) listDontForkMappings(job);
+  job.listingCurrent = !job.incomplete;  // a thread left running may have changed more
   setForkable(job, true);
   job.childPid = clone(heapScanMain, job.childStack + sizeof job.childStack,
                        CLONE_PARENT | CLONE_UNTRACED, &job);
