@@ -1,7 +1,9 @@
 // tidemark record: runs a command with libtidemark_preload.so and lists the traces.
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -119,15 +121,20 @@ int runRecord(const RecordArgs& args) {
   signal(SIGQUIT, SIG_IGN);
   std::optional<RecordReport> report;
   if (args.report) report.emplace(manifest, args.output, 10);
+  // With --report, read the trace every 20 ms while the program runs, and notice its end
+  // at once (its pidfd becomes readable) rather than at the next tick.
+  int exited = report ? static_cast<int>(syscall(SYS_pidfd_open, child, 0)) : -1;
   int status = 0;
   for (;;) {
     pid_t ended = waitpid(child, &status, report ? WNOHANG : 0);
     if (ended == child || (ended < 0 && errno != EINTR)) break;
     if (ended == 0) {
       report->poll();
-      usleep(20'000);
+      pollfd end{exited, POLLIN, 0};
+      if (exited < 0 || poll(&end, 1, 20) < 0) usleep(20'000);
     }
   }
+  if (exited >= 0) close(exited);
   int exitStatus = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   // Before the trace is renamed below. A failing program's own status comes first.
   if (report) {
