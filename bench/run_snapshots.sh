@@ -3,8 +3,8 @@
 # heaps of 100 MB, 1 GB and 4 GB, next to what the kernel alone charges to copy or
 # write-protect that much memory on 4 KiB pages (page_table_floor); the cost of many small
 # blocks against heaptrack (the tracer's live-block table and the exit snapshot); the time
-# to a leak report for the sample server under load and for alloc_bench, tidemark (record
-# --report, and record then analyze) against valgrind --leak-check=full.
+# to a leak report for the sample server under load, alloc_bench and a python3 workload,
+# tidemark (record --report, and record then analyze) against valgrind --leak-check=full.
 #   bench/run_snapshots.sh [BUILD_DIR] [REQUESTS]
 set -uo pipefail
 build=$(cd "${1:-build}" && pwd)
@@ -74,19 +74,33 @@ grep -m1 "definitely lost:" "$work/valgrind.log" | sed 's/^==[0-9]*== */valgrind
 printf "tidemark record --report %.2f s, valgrind %.2f s: tidemark takes %.2f of valgrind's time\n" \
   "$tidemark_s" "$valgrind_s" "$(awk "BEGIN{print $tidemark_s / $valgrind_s}")"
 
+# report_time CMD...: tidemark record --report, and record then analyze, against valgrind
+# --leak-check=full, on the same command; prints both leak summaries and the ratios.
+report_time() {
+  local start report_s two_s valgrind_s
+  start=$(date +%s.%N)
+  "$bin/tidemark" record --report -o "$work/report.tmk" -- "$@" > /dev/null 2> "$work/report.log"
+  report_s=$(elapsed "$start")
+  start=$(date +%s.%N)
+  "$bin/tidemark" record -o "$work/two.tmk" -- "$@" > /dev/null 2>&1
+  "$bin/tidemark" analyze "$work/two.tmk" > /dev/null
+  two_s=$(elapsed "$start")
+  start=$(date +%s.%N)
+  valgrind --leak-check=full "$@" > /dev/null 2> "$work/valgrind-run.log"
+  valgrind_s=$(elapsed "$start")
+  grep -m1 "definitely lost" "$work/report.log" | sed 's/^ */tidemark: /'
+  grep -m1 -E "definitely lost:|All heap blocks were freed" "$work/valgrind-run.log" | sed 's/^==[0-9]*== */valgrind: /'
+  printf "tidemark record --report %.2f s, record + analyze %.2f s, valgrind %.2f s: %.3f / %.3f of valgrind's time\n" \
+    "$report_s" "$two_s" "$valgrind_s" "$(awk "BEGIN{print $report_s / $valgrind_s}")" \
+    "$(awk "BEGIN{print $two_s / $valgrind_s}")"
+}
+
 echo
-echo "time to a leak report: alloc_bench, 1M allocation calls (CPU-bound)"
-bench_command=("$bin/alloc_bench" --ops 1000000)
-start=$(date +%s.%N)
-"$bin/tidemark" record --report -o "$work/bench.tmk" -- "${bench_command[@]}" > /dev/null 2>&1
-report_s=$(elapsed "$start")
-start=$(date +%s.%N)
-"$bin/tidemark" record -o "$work/bench2.tmk" -- "${bench_command[@]}" > /dev/null 2>&1
-"$bin/tidemark" analyze "$work/bench2.tmk" > /dev/null
-two_s=$(elapsed "$start")
-start=$(date +%s.%N)
-valgrind --leak-check=full "${bench_command[@]}" > /dev/null 2>&1
-valgrind_s=$(elapsed "$start")
-printf "tidemark record --report %.2f s, record + analyze %.2f s, valgrind %.2f s: %.2f / %.2f of valgrind's time\n" \
-  "$report_s" "$two_s" "$valgrind_s" "$(awk "BEGIN{print $report_s / $valgrind_s}")" \
-  "$(awk "BEGIN{print $two_s / $valgrind_s}")"
+echo "time to a leak report: alloc_bench, 1M allocation calls in 2 threads (allocation-bound)"
+report_time "$bin/alloc_bench" --ops 1000000
+
+echo
+echo "time to a leak report: python3 bench/json_work.py (CPU-bound interpreter)"
+# The interpreter itself: valgrind would time a pyenv shim script instead.
+python=$(python3 -c 'import sys; print(sys.executable)')
+report_time "$python" "$(dirname "$0")/json_work.py"

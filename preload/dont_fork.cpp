@@ -58,6 +58,7 @@ bool parseMapping(const char* line, uint64_t* begin, uint64_t* end) {
 
 void listDontForkMappings(SnapshotJob& job) {
   job.changesFrom = mappingChangesNoted();
+  job.dontForkChangesFrom = dontForkChangesNoted();
   job.dontForkCount = 0;
   job.releasedSinceCount = 0;
   job.mappingCount = 0;
@@ -76,14 +77,14 @@ void listDontForkMappings(SnapshotJob& job) {
   });
 }
 
-bool catchUpDontForkMappings(SnapshotJob& job) {
+namespace {
+
+// The catching up proper: job.dontFork, job.mappedSince, job.releasedSince and
+// job.notedEdges from the changes noted in [job.changesFrom, last).
+bool applyNotedChanges(SnapshotJob& job, uint64_t last) {
   RangeSet dontFork(job.dontFork, SnapshotJob::kMaxDontFork, &job.dontForkCount);
-  job.mappedSinceCount = 0;
   RangeSet mappedSince(job.mappedSince, SnapshotJob::kMaxDontFork, &job.mappedSinceCount);
-  job.releasedSinceCount = 0;
   RangeSet releasedSince(job.releasedSince, SnapshotJob::kMaxDontFork, &job.releasedSinceCount);
-  job.notedEdgeCount = 0;
-  uint64_t last = mappingChangesNoted();
   for (uint64_t i = job.changesFrom; i < last; ++i) {
     MappingChangeRecord c;
     if (!mappingChange(i, &c)) return false;  // overrun: more than the edges can hold too
@@ -110,13 +111,30 @@ bool catchUpDontForkMappings(SnapshotJob& job) {
     }
     if (!kept) return false;
   }
+  std::sort(job.notedEdges, job.notedEdges + job.notedEdgeCount);
+  return true;
+}
+
+}  // namespace
+
+bool catchUpDontForkMappings(SnapshotJob& job) {
+  job.mappedSinceCount = 0;
+  job.releasedSinceCount = 0;
+  job.notedEdgeCount = 0;
+  uint64_t last = mappingChangesNoted();
+  uint64_t dontForkLast = dontForkChangesNoted();
+  // A program with no DONTFORK memory that marked none since (most programs) has none
+  // now, whatever else it mapped: no need to read the notes, even an overrun log.
+  bool noneMarked = job.dontForkCount == 0 && dontForkLast == job.dontForkChangesFrom;
+  if (!noneMarked && !applyNotedChanges(job, last)) return false;
+  RangeSet dontFork(job.dontFork, SnapshotJob::kMaxDontFork, &job.dontForkCount);
+  RangeSet mappedSince(job.mappedSince, SnapshotJob::kMaxDontFork, &job.mappedSinceCount);
   // Every mapping that overlaps a DONTFORK range must be made of mappings the listing
   // showed or the hooks saw made (a DONTFORK page mapped next to another merges with it),
   // and begin and end where one of them, or a noted change, did: a mapping made out of
   // the hooks' sight inside a listed one does not (nor does one that mprotect split).
-  uint64_t* edges = job.notedEdges;
-  uint64_t* edgesEnd = edges + job.notedEdgeCount;
-  std::sort(edges, edgesEnd);
+  const uint64_t* edges = job.notedEdges;
+  const uint64_t* edgesEnd = edges + job.notedEdgeCount;
   const SnapshotJob::Range* mappings = job.mappings;
   const SnapshotJob::Range* mappingsEnd = mappings + job.mappingCount;
   auto explained = [&](uint64_t edge) {
@@ -147,6 +165,7 @@ bool catchUpDontForkMappings(SnapshotJob& job) {
   memcpy(job.mappings, job.mappingsNow, job.mappingNowCount * sizeof *job.mappings);
   job.mappingCount = job.mappingNowCount;
   job.changesFrom = last;
+  job.dontForkChangesFrom = dontForkLast;
   return true;
 }
 

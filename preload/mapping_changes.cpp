@@ -15,10 +15,12 @@ struct Slot {
 constexpr uint64_t kSlots = kMappingChangeSlots;
 constinit Slot slots[kSlots];
 std::atomic<uint64_t> noted{0};
+std::atomic<uint64_t> dontForkNoted{0};
 
 }  // namespace
 
 void noteMappingChange(MappingChange change, uint64_t begin, uint64_t end) {
+  if (change == MappingChange::DontFork) dontForkNoted.fetch_add(1, std::memory_order_acq_rel);
   uint64_t index = noted.fetch_add(1, std::memory_order_acq_rel);
   Slot& slot = slots[index % kSlots];
   slot.sequence.store(0, std::memory_order_relaxed);
@@ -28,6 +30,8 @@ void noteMappingChange(MappingChange change, uint64_t begin, uint64_t end) {
 }
 
 uint64_t mappingChangesNoted() { return noted.load(std::memory_order_acquire); }
+
+uint64_t dontForkChangesNoted() { return dontForkNoted.load(std::memory_order_acquire); }
 
 bool mappingChange(uint64_t index, MappingChangeRecord* out) {
   const Slot& slot = slots[index % kSlots];

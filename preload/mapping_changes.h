@@ -36,6 +36,9 @@ void noteMappingChange(MappingChange change, uint64_t begin, uint64_t end);
 // How many changes were noted so far: the index the next one gets.
 uint64_t mappingChangesNoted();
 
+// How many of them were MappingChange::DontFork (counted apart: the log may overrun).
+uint64_t dontForkChangesNoted();
+
 // The change numbered `index`; false when the log no longer holds it (overrun) or it was
 // being written when its thread stopped.
 bool mappingChange(uint64_t index, MappingChangeRecord* out);

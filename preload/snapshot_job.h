@@ -60,7 +60,8 @@ struct SnapshotJob {
   uint32_t mappingCount;
   Range mappings[kMaxMappings];
   uint64_t changesFrom;
-  // The helper leaves all three as they were at its stop, for the next snapshot to start
+  uint64_t dontForkChangesFrom;  // dontForkChangesNoted() then
+  // The helper leaves them all as they were at its stop, for the next snapshot to start
   // from instead of listing again (reading smaps costs about 20 ms per GB of heap).
   bool listingCurrent;
   pid_t listedPid;  // a forked child has other mappings: it lists its own

@@ -88,8 +88,10 @@ TEST_CASE("range set: overlaps and coverage match an address-by-address model") 
 
 TEST_CASE("mapping change log: read back in order, overrun detected") {
   uint64_t first = tidemark::preload::mappingChangesNoted();
+  uint64_t marks = tidemark::preload::dontForkChangesNoted();
   tidemark::preload::noteMappingChange(MappingChange::DontFork, 0x1000, 0x3000);
   tidemark::preload::noteMappingChange(MappingChange::Unmapped, 0x2000, 0x3000);
+  CHECK(tidemark::preload::dontForkChangesNoted() == marks + 1);  // counted apart
   MappingChangeRecord r;
   REQUIRE(tidemark::preload::mappingChange(first, &r));
   CHECK(r.change == MappingChange::DontFork);
@@ -101,6 +103,7 @@ TEST_CASE("mapping change log: read back in order, overrun detected") {
   for (int i = 0; i < 100'000; ++i) {
     tidemark::preload::noteMappingChange(MappingChange::Mapped, 0x5000, 0x6000);
   }
-  CHECK_FALSE(tidemark::preload::mappingChange(first, &r));  // overwritten since
+  CHECK_FALSE(tidemark::preload::mappingChange(first, &r));       // overwritten since
+  CHECK(tidemark::preload::dontForkChangesNoted() == marks + 1);  // still known
   CHECK(tidemark::preload::mappingChange(tidemark::preload::mappingChangesNoted() - 1, &r));
 }
