@@ -10,8 +10,9 @@
 
 namespace tidemark::cli {
 
-std::optional<analysis::Analysis> loadAnalysis(const std::string& path) {
+std::optional<analysis::Analysis> loadAnalysis(const std::string& path, size_t stacksOfSites) {
   analysis::AnalyzeOptions options;
+  options.stacksOfSites = stacksOfSites;
   bool showProgress = isatty(STDERR_FILENO);
   options.progress = [&](uint64_t done, uint64_t total) {
     if (showProgress && total > 0) fprintf(stderr, "\rreading %3d%%", int(100.0 * done / total));

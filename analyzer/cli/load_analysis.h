@@ -9,8 +9,10 @@
 
 namespace tidemark::cli {
 
-// nullopt (after saying why) when the trace cannot be read.
-std::optional<analysis::Analysis> loadAnalysis(const std::string& path);
+// nullopt (after saying why) when the trace cannot be read. Call stacks for the first
+// `stacksOfSites` sites only (AnalyzeOptions).
+std::optional<analysis::Analysis> loadAnalysis(const std::string& path,
+                                               size_t stacksOfSites = SIZE_MAX);
 // Says on stderr what the analysis warns of, and when its trace was cut short.
 void reportProblems(const analysis::Analysis& result);
 

@@ -22,12 +22,18 @@ std::vector<std::string> RecordReport::listedTraces() const {
   return traces;
 }
 
+std::unique_ptr<analysis::TraceAnalyzer> RecordReport::openTrace(const std::string& path) const {
+  analysis::AnalyzeOptions options;
+  options.stacksOfSites = top_;
+  return std::make_unique<analysis::TraceAnalyzer>(path, options);
+}
+
 void RecordReport::poll() {
   if (failed_) return;
   std::vector<std::string> traces = listedTraces();
   if (traces.empty()) return;  // the program has not started its trace yet
   try {
-    if (!analyzer_) analyzer_ = std::make_unique<analysis::TraceAnalyzer>(traces[0]);
+    if (!analyzer_) analyzer_ = openTrace(traces[0]);
     if (analyzer_->readMore() > 0) analyzer_->prepareSymbols();
   } catch (const format::TraceError& error) {
     // A trace without its header yet is not an error; it is when the program is over.
@@ -46,7 +52,7 @@ bool RecordReport::followExec(const std::vector<std::string>& traces) {
     if (i < otherProcess_.size() && otherProcess_[i]) continue;
     std::unique_ptr<analysis::TraceAnalyzer> next;
     try {
-      next = std::make_unique<analysis::TraceAnalyzer>(traces[i]);
+      next = openTrace(traces[i]);
       next->readMore();
     } catch (const format::TraceError&) {
       return false;  // not readable yet: the next poll tries again

@@ -33,6 +33,8 @@ class RecordReport {
   // Moves to the trace of the program the current one exec'd, once it is listed and has
   // begun; false when it is not there yet.
   bool followExec(const std::vector<std::string>& traces);
+  // A trace analyzer that keeps the call stacks of only the sites the report shows.
+  std::unique_ptr<analysis::TraceAnalyzer> openTrace(const std::string& path) const;
 
   std::string manifest_, output_;
   size_t top_;

@@ -79,17 +79,19 @@ Analysis TraceAnalyzer::result() {
   for (const Site& counters : s.replay.sites()) {
     if (counters.allocations == 0 && counters.leakedBlocks == 0) continue;  // inherited too
     out.sites.push_back(counters);
-    out.sites.back().frames = framesOf(counters.stack);
     out.sites.back().history = s.replay.historyOf(counters);
   }
-  out.snapshots = s.snapshots.snapshots();
-  out.leaks = s.snapshots.leaks();
-  for (auto& group : out.leaks) group.frames = framesOf(group.stack);
   std::sort(out.sites.begin(), out.sites.end(), [](const Site& a, const Site& b) {
     if (a.leakedBytes != b.leakedBytes) return a.leakedBytes > b.leakedBytes;
     if (a.peakBytes != b.peakBytes) return a.peakBytes > b.peakBytes;
     return a.stack < b.stack;
   });
+  // Copying every frame of every site is most of the time here on a trace of many stacks.
+  size_t withStacks = std::min(out.sites.size(), s.options.stacksOfSites);
+  for (size_t i = 0; i < withStacks; ++i) out.sites[i].frames = framesOf(out.sites[i].stack);
+  out.snapshots = s.snapshots.snapshots();
+  out.leaks = s.snapshots.leaks();
+  for (auto& group : out.leaks) group.frames = framesOf(group.stack);
   out.warnings = symbolizer.warnings();
   static_assert(format::kAllocatorMappingSlots == 16384, "the warning below names it");
   for (const auto& snapshot : out.snapshots) {

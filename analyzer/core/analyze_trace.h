@@ -12,6 +12,9 @@ namespace tidemark::analysis {
 
 struct AnalyzeOptions {
   bool symbolize = true;
+  // Call stacks for only the first N sites in report order (a report's --top): the
+  // others' frames stay empty. Leak groups always have theirs.
+  size_t stacksOfSites = SIZE_MAX;
   // Called now and then with the bytes read so far and the file size.
   std::function<void(uint64_t done, uint64_t total)> progress;
 };

@@ -139,3 +139,24 @@ TEST_CASE("inherited blocks are live from the start but not allocations of the c
   CHECK(site(a, 1).leakedBytes == 100);
   CHECK(site(a, 1).allocations == 0);
 }
+
+TEST_CASE("call stacks for only the first sites in report order, when asked") {
+  test::TraceBuilder b;
+  b.attach(0, 10).time(0, 1000).stack(0, 1, {0x1}).stack(0, 2, {0x2}).stack(0, 3, {0x3});
+  b.alloc(0, 0x1000, 300, 1).alloc(0, 0x2000, 200, 2).alloc(0, 0x3000, 100, 3);
+  b.flushBatch(0).trailer(2000);
+  std::string path = test::tempPath("stacks-of-sites.tmk");
+  b.save(path);
+  analysis::AnalyzeOptions options;
+  options.stacksOfSites = 2;
+  auto a = analysis::analyzeTrace(path, options);
+  REQUIRE(a.sites.size() == 3);
+  CHECK(a.sites[0].stack == 1);  // 300 bytes left: first
+  CHECK_FALSE(a.sites[0].frames.empty());
+  CHECK(a.sites[1].stack == 2);
+  CHECK_FALSE(a.sites[1].frames.empty());
+  CHECK(a.sites[2].stack == 3);
+  CHECK(a.sites[2].frames.empty());  // not shown: not symbolized
+  options.stacksOfSites = SIZE_MAX;
+  CHECK_FALSE(analysis::analyzeTrace(path, options).sites[2].frames.empty());
+}
