@@ -18,6 +18,14 @@ namespace {
 
 using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;
 
+// A set with its storage, as the snapshot job holds them.
+template <uint32_t kCapacity>
+struct StoredRangeSet {
+  AddressRange storage[kCapacity];
+  uint32_t count = 0;
+  RangeSet set{storage, kCapacity, &count};
+};
+
 Ranges contents(const RangeSet& set) {
   Ranges out;
   for (const AddressRange& r : set) out.emplace_back(r.begin, r.end);
@@ -27,9 +35,8 @@ Ranges contents(const RangeSet& set) {
 }  // namespace
 
 TEST_CASE("range set: adding merges overlapping and touching ranges") {
-  AddressRange storage[8];
-  uint32_t count = 0;
-  RangeSet set(storage, 8, &count);
+  StoredRangeSet<8> stored;
+  RangeSet& set = stored.set;
   REQUIRE(set.add(100, 200));
   REQUIRE(set.add(300, 400));
   REQUIRE(set.add(500, 600));
@@ -43,9 +50,8 @@ TEST_CASE("range set: adding merges overlapping and touching ranges") {
 }
 
 TEST_CASE("range set: removing trims, splits and drops ranges") {
-  AddressRange storage[3];
-  uint32_t count = 0;
-  RangeSet set(storage, 3, &count);
+  StoredRangeSet<3> stored;
+  RangeSet& set = stored.set;
   REQUIRE(set.add(100, 200));
   REQUIRE(set.add(300, 400));
   REQUIRE(set.remove(150, 350));  // the end of one, the start of the next
@@ -59,9 +65,8 @@ TEST_CASE("range set: removing trims, splits and drops ranges") {
 }
 
 TEST_CASE("range set: overlaps and coverage match an address-by-address model") {
-  AddressRange aStorage[64], bStorage[64];
-  uint32_t aCount = 0, bCount = 0;
-  RangeSet a(aStorage, 64, &aCount), b(bStorage, 64, &bCount);
+  StoredRangeSet<64> storedA, storedB;
+  RangeSet &a = storedA.set, &b = storedB.set;
   std::set<uint64_t> inA, inB;
   uint64_t seed = 12345;
   auto next = [&] { return (seed = seed * 6364136223846793005ull + 1442695040888963407ull) >> 33; };
