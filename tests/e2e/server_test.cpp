@@ -153,14 +153,14 @@ TEST_CASE("sample server: a comparison between two load rounds shows each leak's
     return sum;
   };
   // Requests 701..1050 of the numbering in leaks.h, over 7 new connections.
-  int total = kRequests + kRequests / 2;
+  constexpr uint64_t total = kRequests + kRequests / 2;
   Leak a = growthAt("sample::leakErrorBuffer");
-  CHECK(a.blocks == total / 7 - kRequests / 7);
+  CHECK(a.blocks == total / 7 - kRequests / 7u);
   CHECK(a.bytes == 256 * a.blocks);
   CHECK(growthAt("sample::cacheResponse").blocks == kRequests / 2);
   CHECK(growthAt("sample::openSession").bytes == 64 * kConnections);
   Leak e = growthAt("sample::poolScratch");
-  CHECK(e.blocks == total / 10 - kRequests / 10);
+  CHECK(e.blocks == total / 10 - kRequests / 10u);
   // The biggest grower comes first: pool scratch buffers, 35 x 512 B (the cache grew by
   // 350 x 48 B).
   CHECK(comparison["sites"][0]["stack"][0]["function"].get<std::string>().find("poolScratch") !=
