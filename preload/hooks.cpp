@@ -35,18 +35,12 @@ bool haveReal(Fn* fn) {
   return *fn != nullptr;
 }
 
-// The kernel works in whole pages: a mapping of `length` bytes covers them all. A range
-// that does not start on a page is refused by the kernel: nothing to note.
-constexpr uint64_t kPage = 4096;
-void noteChange(tp::MappingChange change, uint64_t begin, size_t length) {
-  if (begin % kPage != 0) return;
-  tp::noteMappingChange(change, begin, (begin + length + kPage - 1) & ~(kPage - 1));
+void noteChange(tp::MappingChange change, const void* address, size_t length) {
+  tp::noteMappingChange(change, reinterpret_cast<uint64_t>(address), length);
 }
 
 // A change noted before its system call, which then failed: the snapshot lists again.
-void noteFailure(uint64_t begin) {
-  if (begin % kPage == 0) tp::noteMappingChange(tp::MappingChange::Failed, begin, begin);
-}
+void noteFailure(const void* address) { noteChange(tp::MappingChange::Failed, address, 0); }
 
 void* allocateNew(size_t size, AllocFunction function) {
   for (;;) {
@@ -212,15 +206,14 @@ void* pvalloc(size_t size) {
 
 void* mmap(void* address, size_t length, int protection, int flags, int fd, off_t offset) {
   if (!haveReal(&tp::real.mmap)) return MAP_FAILED;
-  auto hint = reinterpret_cast<uint64_t>(address);
-  if (flags & MAP_FIXED) noteChange(tp::MappingChange::Unmapped, hint, length);  // replaced
+  if (flags & MAP_FIXED) noteChange(tp::MappingChange::Unmapped, address, length);  // replaced
   void* p = tp::real.mmap(address, length, protection, flags, fd, offset);
   if (p == MAP_FAILED) {
-    if (flags & MAP_FIXED) noteFailure(hint);
+    if (flags & MAP_FIXED) noteFailure(address);
     return p;
   }
+  noteChange(tp::MappingChange::Mapped, p, length);
   auto begin = reinterpret_cast<uint64_t>(p);
-  noteChange(tp::MappingChange::Mapped, begin, length);
   if (!(flags & MAP_ANONYMOUS)) return p;  // file mappings are not heap
   if (tp::insideAllocator()) {
     tp::addAllocatorMapping(begin, begin + length);  // the allocator's heap, not a root
@@ -236,11 +229,11 @@ void* mmap64(void* address, size_t length, int protection, int flags, int fd, of
 int munmap(void* address, size_t length) {
   if (!haveReal(&tp::real.munmap)) return -1;
   tp::recordMunmap(address, length);
+  noteChange(tp::MappingChange::Unmapped, address, length);
   auto begin = reinterpret_cast<uint64_t>(address);
-  noteChange(tp::MappingChange::Unmapped, begin, length);
   tp::trimAllocatorMappings(begin, begin + length);
   int result = tp::real.munmap(address, length);
-  if (result != 0) noteFailure(begin);
+  if (result != 0) noteFailure(address);
   return result;
 }
 
@@ -252,16 +245,15 @@ void* mremap(void* old, size_t oldLength, size_t newLength, int flags, ...) {
     va_start(args, flags);
     target = va_arg(args, void*);
     va_end(args);
-    noteChange(tp::MappingChange::Unmapped, reinterpret_cast<uint64_t>(target), newLength);
+    noteChange(tp::MappingChange::Unmapped, target, newLength);
   }
-  auto from = reinterpret_cast<uint64_t>(old);
-  noteChange(tp::MappingChange::Moved, from, oldLength);
+  noteChange(tp::MappingChange::Moved, old, oldLength);
   void* p = tp::real.mremap(old, oldLength, newLength, flags, target);
-  if (p == MAP_FAILED && (flags & MREMAP_FIXED)) noteFailure(reinterpret_cast<uint64_t>(target));
+  if (p == MAP_FAILED && (flags & MREMAP_FIXED)) noteFailure(target);
   if (p != MAP_FAILED) {
     tp::recordMunmap(old, oldLength);
-    auto to = reinterpret_cast<uint64_t>(p);
-    noteChange(tp::MappingChange::Mapped, to, newLength);
+    noteChange(tp::MappingChange::Mapped, p, newLength);
+    auto from = reinterpret_cast<uint64_t>(old), to = reinterpret_cast<uint64_t>(p);
     tp::trimAllocatorMappings(from, from + oldLength);
     if (tp::insideAllocator()) {
       tp::addAllocatorMapping(to, to + newLength);
@@ -276,13 +268,13 @@ void* mremap(void* old, size_t oldLength, size_t newLength, int flags, ...) {
 int madvise(void* address, size_t length, int advice) {
   if (advice == MADV_DONTFORK || advice == MADV_DOFORK) {
     noteChange(advice == MADV_DONTFORK ? tp::MappingChange::DontFork : tp::MappingChange::DoFork,
-               reinterpret_cast<uint64_t>(address), length);
+               address, length);
   }
   // syscall() sets errno and returns -1 on failure, as madvise does.
   if (syscall(SYS_madvise, address, length, advice) == 0) return 0;
   // ENOMEM: a hole in the range, the rest changed as noted.
   if ((advice == MADV_DONTFORK || advice == MADV_DOFORK) && errno != ENOMEM) {
-    noteFailure(reinterpret_cast<uint64_t>(address));
+    noteFailure(address);
   }
   return -1;
 }

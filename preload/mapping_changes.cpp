@@ -3,6 +3,8 @@
 
 #include <atomic>
 
+#include "raw_memory.h"
+
 namespace tidemark::preload {
 
 namespace {
@@ -19,13 +21,14 @@ std::atomic<uint64_t> dontForkNoted{0};
 
 }  // namespace
 
-void noteMappingChange(MappingChange change, uint64_t begin, uint64_t end) {
+void noteMappingChange(MappingChange change, uint64_t address, uint64_t length) {
+  if (address % kPageBytes != 0) return;
   if (change == MappingChange::DontFork) dontForkNoted.fetch_add(1, std::memory_order_acq_rel);
   uint64_t index = noted.fetch_add(1, std::memory_order_acq_rel);
   Slot& slot = slots[index % kSlots];
   slot.sequence.store(0, std::memory_order_relaxed);
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  slot.record = {change, begin, end};
+  slot.record = {change, address, address + wholePages(length)};
   slot.sequence.store(index + 1, std::memory_order_release);
 }
 

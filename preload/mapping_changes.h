@@ -24,14 +24,17 @@ constexpr uint64_t kMappingChangeSlots = 8192;
 struct MappingChangeRecord {
   MappingChange change;
   uint64_t begin;
-  uint64_t end;
+  uint64_t end;  // whole pages
 };
 
-// Hooks note madvise, munmap and mremap before the system call and a new mapping after it.
-// A thread stopped in between leaves at worst a range marked DONTFORK that the program was
-// about to mark so, or a DONTFORK range left out of one snapshot; never a range marked
-// DONTFORK after the snapshot that the program had made forkable.
-void noteMappingChange(MappingChange change, uint64_t begin, uint64_t end);
+// Notes a change to [address, address + length) in whole pages, as the kernel applies it;
+// nothing for an address off a page boundary, which the kernel refuses (Failed: the
+// length does not matter). Hooks note madvise, munmap and mremap before the system call
+// and a new mapping after it. A thread stopped in between leaves at worst a range marked
+// DONTFORK that the program was about to mark so, or a DONTFORK range left out of one
+// snapshot; never a range marked DONTFORK after the snapshot that the program had made
+// forkable.
+void noteMappingChange(MappingChange change, uint64_t address, uint64_t length);
 
 // How many changes were noted so far: the index the next one gets.
 uint64_t mappingChangesNoted();

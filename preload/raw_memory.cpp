@@ -9,7 +9,6 @@ namespace tidemark::preload {
 namespace {
 
 constexpr size_t kReserve = size_t{64} << 30;  // address space only; pages come on first touch
-constexpr size_t kPage = 4096;
 constexpr size_t kHugePage = size_t{2} << 20;
 
 std::atomic<uintptr_t> arenaBegin{0};
@@ -36,7 +35,7 @@ bool reserve() {
 
 void* mapPages(size_t bytes) {
   if (!reserve()) return nullptr;
-  size_t rounded = (bytes + kPage - 1) & ~(kPage - 1);
+  size_t rounded = wholePages(bytes);
   uintptr_t at = arenaNext.fetch_add(rounded, std::memory_order_acq_rel);
   if (at + rounded > arenaEnd.load(std::memory_order_acquire)) return nullptr;
   return reinterpret_cast<void*>(at);
@@ -52,7 +51,7 @@ void* mapHugePages(size_t bytes) {
 }
 
 void unmapPages(void* p, size_t bytes) {
-  if (p) madvise(p, (bytes + kPage - 1) & ~(kPage - 1), MADV_DONTNEED);
+  if (p) madvise(p, wholePages(bytes), MADV_DONTNEED);
 }
 
 TracerRange tracerRange() {

@@ -8,6 +8,12 @@
 
 namespace tidemark::preload {
 
+constexpr uint64_t kPageBytes = 4096;
+// `bytes` in whole pages, as the kernel counts a mapping's length.
+constexpr uint64_t wholePages(uint64_t bytes) {
+  return (bytes + kPageBytes - 1) & ~(kPageBytes - 1);
+}
+
 // Zeroed, page-aligned memory; nullptr when exhausted. Thread-safe, lock-free.
 void* mapPages(size_t bytes);
 // The same for a big table: 2 MiB-aligned and marked for transparent huge pages, so that

@@ -91,22 +91,25 @@ TEST_CASE("range set: overlaps and coverage match an address-by-address model") 
   }
 }
 
-TEST_CASE("mapping change log: read back in order, overrun detected") {
+TEST_CASE("mapping change log: whole pages read back in order, overrun detected") {
   uint64_t first = tidemark::preload::mappingChangesNoted();
   uint64_t marks = tidemark::preload::dontForkChangesNoted();
-  tidemark::preload::noteMappingChange(MappingChange::DontFork, 0x1000, 0x3000);
-  tidemark::preload::noteMappingChange(MappingChange::Unmapped, 0x2000, 0x3000);
-  CHECK(tidemark::preload::dontForkChangesNoted() == marks + 1);  // counted apart
+  tidemark::preload::noteMappingChange(MappingChange::DontFork, 0x1000, 0x1800);
+  tidemark::preload::noteMappingChange(MappingChange::Unmapped, 0x2000, 0x1000);
+  tidemark::preload::noteMappingChange(MappingChange::DoFork, 0x2010, 0x1000);  // off a page
+  CHECK(tidemark::preload::dontForkChangesNoted() == marks + 1);                // counted apart
   MappingChangeRecord r;
   REQUIRE(tidemark::preload::mappingChange(first, &r));
   CHECK(r.change == MappingChange::DontFork);
   CHECK(r.begin == 0x1000);
-  CHECK(r.end == 0x3000);
+  CHECK(r.end == 0x3000);  // 0x1800 bytes cover two pages
   REQUIRE(tidemark::preload::mappingChange(first + 1, &r));
   CHECK(r.change == MappingChange::Unmapped);
-  CHECK_FALSE(tidemark::preload::mappingChange(first + 2, &r));  // not noted yet
+  CHECK(r.begin == 0x2000);
+  CHECK(r.end == 0x3000);
+  CHECK_FALSE(tidemark::preload::mappingChange(first + 2, &r));  // the kernel refuses 0x2010
   for (int i = 0; i < 100'000; ++i) {
-    tidemark::preload::noteMappingChange(MappingChange::Mapped, 0x5000, 0x6000);
+    tidemark::preload::noteMappingChange(MappingChange::Mapped, 0x5000, 0x1000);
   }
   CHECK_FALSE(tidemark::preload::mappingChange(first, &r));       // overwritten since
   CHECK(tidemark::preload::dontForkChangesNoted() == marks + 1);  // still known
