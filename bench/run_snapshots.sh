@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Heap-graph snapshot cost: pause seen by the program and scan throughput of the child for
 # heaps of 100 MB, 1 GB and 4 GB, next to what the kernel alone charges to copy,
-# write-protect or track the writes to that much memory on 4 KiB pages
-# (page_table_floor); the cost of many small
-# blocks against heaptrack (the tracer's live-block table and the exit snapshot); the time
-# to a leak report for the sample server under load, alloc_bench and a python3 workload,
-# tidemark (record --report, and record then analyze) against valgrind --leak-check=full.
+# write-protect or track the writes to that much memory on 4 KiB pages (page_table_floor);
+# the cost of many small blocks against heaptrack (the tracer's live-block table and the
+# exit snapshot); the time to a leak report for the sample server under load, alloc_bench
+# and a python3 workload, tidemark (record --report, and record then analyze) against
+# valgrind --leak-check=full.
 #   bench/run_snapshots.sh [BUILD_DIR] [REQUESTS]
 set -uo pipefail
 build=$(cd "${1:-build}" && pwd)
