@@ -23,6 +23,16 @@ format::SnapshotBeginRecord begin(uint32_t id, uint64_t timeUs, uint64_t blocks)
   return r;
 }
 
+// A trace whose one snapshot `write` makes must be rejected with `message`.
+template <typename Write>
+void expectRejected(const char* name, Write&& write, const char* message) {
+  test::TraceBuilder b;
+  b.snapshot(write);
+  std::string path = test::tempPath(name);
+  b.save(path);
+  CHECK_THROWS_WITH(analysis::analyzeTrace(path), Catch::Contains(message));
+}
+
 uint64_t kindBytes(const analysis::SnapshotSummary& s, LeakKind k) {
   return s.bytes[static_cast<int>(k)];
 }
@@ -139,30 +149,28 @@ TEST_CASE("a block stays first lost at the snapshot where it was first lost") {
 }
 
 TEST_CASE("a snapshot that refers to a block it does not list is corrupt") {
-  test::TraceBuilder b;
-  b.snapshot([](format::SnapshotWriter& w) {
-    w.begin(begin(0, 1, 1));
-    w.block(0x1000, 8, 1, 0);
-    w.edge(0, 7, format::PointerKind::Start);
-    w.end();
-  });
-  std::string path = test::tempPath("bad-snapshot.tmk");
-  b.save(path);
-  CHECK_THROWS_WITH(analysis::analyzeTrace(path), Catch::Contains("refers to a block it lacks"));
+  expectRejected(
+      "bad-snapshot.tmk",
+      [](format::SnapshotWriter& w) {
+        w.begin(begin(0, 1, 1));
+        w.block(0x1000, 8, 1, 0);
+        w.edge(0, 7, format::PointerKind::Start);
+        w.end();
+      },
+      "refers to a block it lacks");
 }
 
 TEST_CASE("a snapshot pointer of a kind no version defines is corrupt") {
-  test::TraceBuilder b;
-  b.snapshot([](format::SnapshotWriter& w) {
-    w.begin(begin(0, 1, 2));
-    w.block(0x1000, 8, 1, 0);
-    w.block(0x2000, 8, 1, 0);
-    w.edge(0, 1, static_cast<format::PointerKind>(format::kPointerKinds));
-    w.end();
-  });
-  std::string path = test::tempPath("bad-pointer-kind.tmk");
-  b.save(path);
-  CHECK_THROWS_WITH(analysis::analyzeTrace(path), Catch::Contains("unknown snapshot pointer kind"));
+  expectRejected(
+      "bad-pointer-kind.tmk",
+      [](format::SnapshotWriter& w) {
+        w.begin(begin(0, 1, 2));
+        w.block(0x1000, 8, 1, 0);
+        w.block(0x2000, 8, 1, 0);
+        w.edge(0, 1, static_cast<format::PointerKind>(format::kPointerKinds));
+        w.end();
+      },
+      "unknown snapshot pointer kind");
 }
 
 TEST_CASE("a pointer only a heuristic accepts makes its block reachable via that heuristic") {
