@@ -1,7 +1,6 @@
 // DONTFORK mappings around the snapshot's clone (see dont_fork.h).
 #include "dont_fork.h"
 
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -11,50 +10,10 @@
 #include <cstring>
 
 #include "mapping_changes.h"
+#include "proc_maps.h"
 #include "range_set.h"
 
 namespace tidemark::preload {
-
-namespace {
-
-// Calls visit(line) for each line of a /proc file, through a small buffer on the stack:
-// smaps of a big heap is megabytes. Raw system calls only.
-template <typename Visit>
-void forEachLine(const char* path, Visit&& visit) {
-  int fd = static_cast<int>(syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC));
-  if (fd < 0) return;
-  char buffer[16384];
-  size_t held = 0;
-  for (;;) {
-    long n = syscall(SYS_read, fd, buffer + held, sizeof buffer - 1 - held);
-    if (n <= 0) break;
-    held += static_cast<size_t>(n);
-    buffer[held] = '\0';
-    char* line = buffer;
-    for (char* newline; (newline = strchr(line, '\n')) != nullptr; line = newline + 1) {
-      *newline = '\0';
-      visit(line);
-    }
-    held = strlen(line);  // the unfinished last line moves to the front
-    memmove(buffer, line, held);
-    if (held == sizeof buffer - 1) held = 0;  // a line longer than the buffer: dropped
-  }
-  syscall(SYS_close, fd);
-}
-
-// A mapping's line, "begin-end perms offset dev inode [path]" (the first line of each
-// mapping in smaps; field lines such as "Size:" never start with hex up to a dash).
-bool parseMapping(const char* line, uint64_t* begin, uint64_t* end) {
-  const char* dash = strchr(line, '-');
-  if (!dash || line[0] == ' ') return false;
-  char* after;
-  *begin = strtoull(line, &after, 16);
-  if (after != dash) return false;
-  *end = strtoull(dash + 1, &after, 16);
-  return *after == ' ';
-}
-
-}  // namespace
 
 void listDontForkMappings(SnapshotJob& job) {
   job.changesFrom = mappingChangesNoted();
@@ -62,18 +21,18 @@ void listDontForkMappings(SnapshotJob& job) {
   job.dontForkCount = 0;
   job.releasedSinceCount = 0;
   job.mappingCount = 0;
-  uint64_t begin = 0, end = 0;
-  forEachLine("/proc/self/smaps", [&](const char* line) {
+  MappingLine mapping{};
+  forEachProcLine("/proc/self/smaps", [&](const char* line) {
     if (strncmp(line, "VmFlags:", 8) == 0) {
       // Two-letter flags separated by spaces; "dc": do not copy on fork.
       if (strstr(line + 8, " dc") && job.dontForkCount < SnapshotJob::kMaxDontFork) {
-        job.dontFork[job.dontForkCount++] = {begin, end};
+        job.dontFork[job.dontForkCount++] = {mapping.begin, mapping.end};
       }
       return;
     }
-    if (!parseMapping(line, &begin, &end)) return;
+    if (!parseMappingLine(line, &mapping)) return;
     if (job.mappingCount < SnapshotJob::kMaxMappings)
-      job.mappings[job.mappingCount++] = {begin, end};
+      job.mappings[job.mappingCount++] = {mapping.begin, mapping.end};
   });
 }
 
@@ -150,9 +109,10 @@ bool catchUpDontForkMappings(SnapshotJob& job) {
   RangeSet listed(job.mappings, SnapshotJob::kMaxMappings, &listedCount);
   bool trusted = true;
   job.mappingNowCount = 0;
-  forEachLine("/proc/self/maps", [&](const char* line) {
-    uint64_t begin, end;
-    if (!trusted || !parseMapping(line, &begin, &end)) return;
+  forEachProcLine("/proc/self/maps", [&](const char* line) {
+    MappingLine mapping;
+    if (!trusted || !parseMappingLine(line, &mapping)) return;
+    uint64_t begin = mapping.begin, end = mapping.end;
     if (job.mappingNowCount < SnapshotJob::kMaxMappings) {
       job.mappingsNow[job.mappingNowCount++] = {begin, end};
     }

@@ -1,7 +1,6 @@
 // Conservative scan of the frozen copy (SNAPSHOTS.md, step 8). See heap_scan.h.
 #include "heap_scan.h"
 
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -15,6 +14,7 @@
 #include "../format/snapshot_writer.h"
 #include "allocator_mappings.h"
 #include "live_blocks.h"
+#include "proc_maps.h"
 #include "raw_memory.h"
 #include "ring.h"
 #include "snapshot_job.h"
@@ -60,44 +60,21 @@ struct Readable {
   uint32_t count;
 
   void load() {
-    constexpr size_t kBytes = 4 << 20;
-    auto* text = static_cast<char*>(mapOrDie(kBytes));
-    int fd = static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY));
-    size_t used = 0;
-    for (long n; fd >= 0 && used + 1 < kBytes &&
-                 (n = syscall(SYS_read, fd, text + used, kBytes - 1 - used)) > 0;) {
-      used += static_cast<size_t>(n);
-    }
-    if (fd >= 0) syscall(SYS_close, fd);
-    text[used] = '\0';
-    ranges = static_cast<SnapshotJob::Range*>(mapOrDie((used / 20 + 1) * sizeof *ranges));
-    flags = static_cast<uint8_t*>(mapOrDie(used / 20 + 1));
+    constexpr uint32_t kCapacity = SnapshotJob::kMaxMappings;
+    ranges = static_cast<SnapshotJob::Range*>(mapOrDie(kCapacity * sizeof *ranges));
+    flags = static_cast<uint8_t*>(mapOrDie(kCapacity));
     count = 0;
-    for (char* line = text; *line;) {
-      char* end;
-      uint64_t begin = strtoull(line, &end, 16);
-      uint64_t finish = strtoull(end + 1, &end, 16);
-      char* next = strchr(end, '\n');
-      if (next) *next = '\0';
-      if (end[1] == 'r') {
-        // perms offset dev inode [path]: anonymous when the inode is 0 and the path is
-        // empty ([heap], [stack], [vvar] and the like have one).
-        char* field = end + 1;
-        for (int skip = 0; skip < 3 && field; ++skip) field = strchr(field + 1, ' ');
-        uint64_t inode = field ? strtoull(field, &field, 10) : 1;
-        while (field && *field == ' ') ++field;
-        bool named = field && *field;
-        uint8_t kind = 0;
-        if (end[2] == 'w') kind |= kWritable;
-        if (inode == 0 && !named) kind |= kAnonymous;
-        if (named && strcmp(field, "[heap]") == 0) kind |= kHeap;
-        if (inode != 0 && end[2] != 'w') kind |= kReadOnlyFile;  // where vtables live
-        flags[count] = kind;
-        ranges[count++] = {begin, finish};
-      }
-      if (!next) break;
-      line = next + 1;
-    }
+    forEachProcLine("/proc/self/maps", [&](const char* line) {
+      MappingLine m;
+      if (!parseMappingLine(line, &m) || !m.readable() || count == kCapacity) return;
+      uint8_t kind = 0;
+      if (m.writable()) kind |= kWritable;
+      if (m.anonymous()) kind |= kAnonymous;
+      if (strcmp(m.path, "[heap]") == 0) kind |= kHeap;
+      if (m.inode != 0 && !m.writable()) kind |= kReadOnlyFile;  // where vtables live
+      flags[count] = kind;
+      ranges[count++] = {m.begin, m.end};
+    });
   }
 
   // The readable mapping that contains `address`, or nullptr.
