@@ -63,8 +63,8 @@ int main(int argc, char** argv) {
   epoll_event ev{};
   ev.events = EPOLLIN;
   epoll_ctl(epoll, EPOLL_CTL_ADD, wake, &ev);
-  int pipeFds[2];
-  if (pipe(pipeFds) != 0) return 2;
+  int pipeFds[2], pollFds[2];  // poll has a pipe of its own: read would take its byte
+  if (pipe(pipeFds) != 0 || pipe(pollFds) != 0) return 2;
   int listener = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
     check(recv(pair[0], &c, 1, 0), "recv");
   });
   threads.emplace_back([&] {
-    pollfd p{pipeFds[0], POLLIN | POLLHUP, 0};
+    pollfd p{pollFds[0], POLLIN | POLLHUP, 0};
     check(poll(&p, 1, 30'000), "poll");
   });
   threads.emplace_back([&] {
@@ -128,6 +128,7 @@ int main(int argc, char** argv) {
   uint64_t one = 1;
   check(write(wake, &one, sizeof one), "write");
   check(write(pipeFds[1], "x", 1), "write");
+  check(write(pollFds[1], "x", 1), "write");
   int client = socket(AF_INET, SOCK_STREAM, 0);
   check(connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof addr), "connect");
   check(write(pair[1], "y", 1), "write");
