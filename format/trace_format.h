@@ -172,7 +172,7 @@ struct SnapshotBeginRecord {
   uint64_t reserved0;
   uint32_t id;       // 0, 1, 2, ... within the trace
   uint32_t trigger;  // SnapshotTrigger
-  uint32_t flags;    // kSnapshotIncomplete, kSnapshotAllocatorMappingsLost
+  uint32_t flags;    // kSnapshotIncomplete, kSnapshotAllocatorMappingsLost, kSnapshotGuarded
   uint32_t reserved;
   uint64_t blocks;
   uint64_t roots;  // 0: the scan does not know them when it begins (reserved)
@@ -184,6 +184,8 @@ inline constexpr uint32_t kSnapshotIncomplete = 1;
 // allocator memory was scanned as roots, which can hide leaks.
 inline constexpr uint32_t kSnapshotAllocatorMappingsLost = 2;
 inline constexpr uint32_t kAllocatorMappingSlots = 16384;
+// The tracer guarded the program's big mappings instead of copying them (--guard-heap).
+inline constexpr uint32_t kSnapshotGuarded = 4;
 
 // SnapshotBlocks: after {header, uint32_t snapshot id, uint32_t reserved}, per block:
 //   zz(address - previous address), size, stack id, allocation time µs (the tracer records

@@ -251,10 +251,10 @@ void TraceReader::decodeRecord(const uint8_t* data, size_t bytes, uint64_t at, R
       SnapshotBeginRecord r;
       if (!fixedPart(data, bytes, &r)) fail(at, "corrupt trace: bad snapshot record");
       snapshotAddress_ = snapshotSource_ = snapshotBlocks_ = 0;
-      v.onSnapshotBegin(SnapshotInfo{r.id, r.timeUs, r.pauseUs,
-                                     static_cast<SnapshotTrigger>(r.trigger),
-                                     (r.flags & kSnapshotIncomplete) == 0, r.blocks,
-                                     (r.flags & kSnapshotAllocatorMappingsLost) != 0});
+      v.onSnapshotBegin(SnapshotInfo{
+          r.id, r.timeUs, r.pauseUs, static_cast<SnapshotTrigger>(r.trigger),
+          (r.flags & kSnapshotIncomplete) == 0, r.blocks,
+          (r.flags & kSnapshotAllocatorMappingsLost) != 0, (r.flags & kSnapshotGuarded) != 0});
       return;
     }
     case RecordKind::SnapshotBlocks:

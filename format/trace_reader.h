@@ -73,6 +73,7 @@ struct SnapshotInfo {
   bool complete = true;
   uint64_t blocks = 0;
   bool allocatorMappingsLost = false;  // see kSnapshotAllocatorMappingsLost
+  bool guarded = false;                // see kSnapshotGuarded
 };
 
 struct SnapshotBlock {

@@ -13,6 +13,7 @@
 
 #include "../format/snapshot_writer.h"
 #include "allocator_mappings.h"
+#include "heap_guard.h"
 #include "live_blocks.h"
 #include "proc_maps.h"
 #include "raw_memory.h"
@@ -75,6 +76,42 @@ struct Readable {
       flags[count] = kind;
       ranges[count++] = {m.begin, m.end};
     });
+  }
+
+  // This child mapped the guarded mappings again (heap_guard.h): its maps show them
+  // without their names and maybe merged with a neighbour. Puts them back as they were.
+  void restoreGuarded(const HeapGuard& guard) {
+    struct Entry {
+      SnapshotJob::Range range;
+      uint8_t flags;
+    };
+    uint32_t guarded = guardedMappingCount(guard);
+    auto* entries = static_cast<Entry*>(mapOrDie((count * 2 + guarded * 2) * sizeof(Entry)));
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < count; ++i) {
+      uint64_t at = ranges[i].begin;
+      for (uint32_t g = 0; g < guarded && at < ranges[i].end; ++g) {
+        const GuardedMapping& m = guardedMapping(guard, g);
+        if (!m.active || m.range.end <= at || m.range.begin >= ranges[i].end) continue;
+        if (m.range.begin > at) entries[n++] = {{at, m.range.begin}, flags[i]};
+        at = m.range.end;
+      }
+      if (at < ranges[i].end) entries[n++] = {{at, ranges[i].end}, flags[i]};
+    }
+    for (uint32_t g = 0; g < guarded; ++g) {
+      const GuardedMapping& m = guardedMapping(guard, g);
+      uint8_t kind = m.mainHeap ? kWritable | kHeap : kWritable | kAnonymous;
+      if (m.active) entries[n++] = {m.range, kind};
+    }
+    std::sort(entries, entries + n,
+              [](const Entry& a, const Entry& b) { return a.range.begin < b.range.begin; });
+    ranges = static_cast<SnapshotJob::Range*>(mapOrDie(n * sizeof *ranges));
+    flags = static_cast<uint8_t*>(mapOrDie(n));
+    for (uint32_t i = 0; i < n; ++i) {
+      ranges[i] = entries[i].range;
+      flags[i] = entries[i].flags;
+    }
+    count = n;
   }
 
   // The readable mapping that contains `address`, or nullptr.
@@ -379,6 +416,7 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
   // mapping are left out: they are nodes of the graph, not roots.
   auto excluded = [&](uint64_t begin, uint64_t end) {
     if (mallocHeap(begin, end, index)) return true;
+    if (job.guard && heapGuardMemory(*job.guard).overlaps(begin, end)) return true;
     if (job.creatorStack >= begin && job.creatorStack < end) return true;
     for (uint32_t i = 0; i < job.threadCount; ++i) {
       uint64_t rsp = job.threads[i].regs.rsp;
@@ -434,6 +472,43 @@ void writeEdges(const BlockIndex& index, const Readable& readable, format::Snaps
   }
 }
 
+// Guarded memory whose content at the stop the child could not have (heap_guard.h): the
+// snapshot is incomplete if a live block was there.
+class LostMemory {
+ public:
+  static void note(void* self, uint64_t begin, uint64_t end) {
+    auto& lost = *static_cast<LostMemory*>(self);
+    if (!lost.ranges_)
+      lost.ranges_ = static_cast<AddressRange*>(mapOrDie(kMax * sizeof *lost.ranges_));
+    if (lost.count_ && lost.ranges_[lost.count_ - 1].end == begin) {
+      lost.ranges_[lost.count_ - 1].end = end;
+    } else if (lost.count_ < kMax) {
+      lost.ranges_[lost.count_++] = {begin, end};
+    } else {
+      lost.overflow_ = true;
+    }
+  }
+
+  bool holdsLiveBlocks(const BlockIndex& index) const {
+    if (overflow_) return true;
+    for (uint32_t i = 0; i < count_; ++i) {
+      uint64_t next = index.firstAtOrAfter(ranges_[i].begin);
+      if (next < index.count() && index.at(next).address < ranges_[i].end) return true;
+      if (next > 0) {
+        const LiveBlock& before = index.at(next - 1);
+        if (before.address + before.size > ranges_[i].begin) return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  static constexpr uint32_t kMax = 65536;
+  AddressRange* ranges_ = nullptr;
+  uint32_t count_ = 0;
+  bool overflow_ = false;
+};
+
 }  // namespace
 
 int heapScanMain(void* arg) {
@@ -442,8 +517,13 @@ int heapScanMain(void* arg) {
   // writer stopped reading (the program exited, or gave up on the snapshot); without it,
   // its writes then fail and it exits.
   syscall(SYS_close, job.inFd);
+  LostMemory lost;
+  if (job.guard) {
+    restoreGuardedMappings(*job.guard, job.memFd, LostMemory::note, &lost);
+  }
   Readable readable;
   readable.load();
+  if (job.guard) readable.restoreGuarded(*job.guard);
   BlockIndex index;
   index.build();
   PipeSink sink(job.outFd);
@@ -452,8 +532,10 @@ int heapScanMain(void* arg) {
   begin.timeUs = job.timeUs;
   begin.id = job.id;
   begin.trigger = static_cast<uint32_t>(job.trigger);
-  begin.flags = (job.incomplete ? format::kSnapshotIncomplete : 0) |
-                (allocatorMappingsLost() ? format::kSnapshotAllocatorMappingsLost : 0);
+  bool incomplete = job.incomplete || lost.holdsLiveBlocks(index);
+  begin.flags = (incomplete ? format::kSnapshotIncomplete : 0) |
+                (allocatorMappingsLost() ? format::kSnapshotAllocatorMappingsLost : 0) |
+                (job.guard ? format::kSnapshotGuarded : 0);
   begin.blocks = index.count();
   out->begin(begin);
   for (uint64_t i = 0; i < index.count(); ++i) {

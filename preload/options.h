@@ -18,7 +18,8 @@ namespace tidemark::preload {
   X(verifyUnwind, "TIDEMARK_VERIFY_UNWIND", bool, false)      \
   X(snapshotAtExit, "TIDEMARK_SNAPSHOT_AT_EXIT", bool, true)  \
   X(snapshotIntervalMs, "TIDEMARK_SNAPSHOT_MS", uint32_t, 0)  \
-  X(snapshotSignal, "TIDEMARK_SNAPSHOT_SIGNAL", uint32_t, 40)
+  X(snapshotSignal, "TIDEMARK_SNAPSHOT_SIGNAL", uint32_t, 40) \
+  X(guardHeap, "TIDEMARK_GUARD_HEAP", bool, false)
 
 struct Options {
 #define TIDEMARK_OPTION_FIELD(field, env, type, fallback) type field = fallback;

@@ -11,6 +11,8 @@ namespace tidemark::preload {
 struct AddressRange {
   uint64_t begin;
   uint64_t end;
+
+  bool overlaps(uint64_t b, uint64_t e) const { return b < end && begin < e; }
 };
 
 class RangeSet {

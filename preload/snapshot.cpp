@@ -18,9 +18,11 @@
 #include <cstring>
 
 #include "dont_fork.h"
+#include "heap_guard.h"
 #include "raw_memory.h"
 #include "snapshot_job.h"
 #include "snapshot_stop.h"
+#include "tracer.h"
 #include "writer.h"
 
 namespace tidemark::preload {
@@ -127,11 +129,35 @@ bool copyRecords(int fd, pid_t child, uint64_t pauseNs, uint64_t resumedNs,
   return ended;
 }
 
+void disarmGuard(SnapshotJob& j) {
+  disarmHeapGuard(j.guard);
+  if (j.memFd >= 0) close(j.memFd);
+  j.guard = nullptr;
+  j.memFd = -1;
+}
+
+// With --guard-heap: the guard for this snapshot, if the program has mappings to guard.
+void armGuard(SnapshotJob& j) {
+  j.memFd = -1;
+  j.guard = options().guardHeap ? armHeapGuard(j) : nullptr;
+  if (j.guard) j.memFd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+  if (j.guard && j.memFd < 0) disarmGuard(j);
+}
+
 }  // namespace
 
 bool initSnapshots() {
   job = static_cast<SnapshotJob*>(mapPages(sizeof(SnapshotJob)));
   return job != nullptr;
+}
+
+void abandonSnapshotAfterFork() {
+  if (!job || !job->guard) return;
+  // The guard's memory is shared with the parent, which still uses it: only the files go.
+  syscall(SYS_close, heapGuardFd(*job->guard));
+  syscall(SYS_close, job->memFd);
+  job->guard = nullptr;
+  job->memFd = -1;
 }
 
 bool takeSnapshot(format::SnapshotTrigger trigger, uint64_t nowUs, format::ChunkEncoder& encoder,
@@ -160,6 +186,7 @@ bool takeSnapshot(format::SnapshotTrigger trigger, uint64_t nowUs, format::Chunk
   }
   int local = 0;
   job->creatorStack = reinterpret_cast<uint64_t>(&local);
+  armGuard(*job);
   job->threadCount = 0;
   job->incomplete = false;
   job->pauseNs = 0;
@@ -178,20 +205,23 @@ bool takeSnapshot(format::SnapshotTrigger trigger, uint64_t nowUs, format::Chunk
   if (helper < 0) {
     close(fds[0]);
     close(fds[1]);
+    disarmGuard(*job);
     return false;
   }
-  prctl(PR_SET_PTRACER, helper, 0, 0, 0);  // Yama's ptrace_scope 1 asks for this
+  prctl(PR_SET_PTRACER, helper, 0, 0, 0);               // Yama's ptrace_scope 1 asks for this
+  if (job->guard) protectGuardedMappings(*job->guard);  // the helper serves the faults
   job->go.store(1, std::memory_order_release);
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(&job->go), FUTEX_WAKE, 1, nullptr, nullptr, 0);
   bool resumed = waitFlag(job->done, 5'000'000'000ull);
   uint64_t resumedNs = nowNs();
   if (!resumed) kill(helper, SIGKILL);  // its tracees are let go when it dies
-  waitpid(helper, nullptr, __WALL);
   close(fds[1]);
   bool ok = resumed && job->childPid > 0 &&
             copyRecords(fds[0], job->childPid, job->pauseNs, resumedNs, encoder);
   close(fds[0]);  // a child still writing (the copy gave up) now fails, and exits
+  waitpid(helper, nullptr, __WALL);  // with a guard, it served until the child had read
   if (job->childPid > 0) waitpid(job->childPid, nullptr, __WALL);
+  disarmGuard(*job);
   ++nextId;
   errno = savedErrno;
   return ok;

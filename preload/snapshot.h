@@ -22,4 +22,8 @@ struct StackRange {
 bool takeSnapshot(format::SnapshotTrigger trigger, uint64_t nowUs, format::ChunkEncoder& encoder,
                   const StackRange* deadStacks, uint32_t deadStackCount);
 
+// In a child the program forked while its parent took a snapshot: lets go of the
+// parent's heap guard, whose userfaultfd would otherwise live on in this process.
+void abandonSnapshotAfterFork();
+
 }  // namespace tidemark::preload

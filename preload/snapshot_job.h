@@ -17,6 +17,8 @@
 
 namespace tidemark::preload {
 
+struct HeapGuard;
+
 struct SnapshotJob {
   static constexpr uint32_t kMaxThreads = 4096;
   static constexpr uint32_t kMaxSegments = 1024;
@@ -77,6 +79,10 @@ struct SnapshotJob {
   uint64_t notedEdges[2 * kMappingChangeSlots];
   uint32_t mappingNowCount;  // the mappings at the stop, for the next snapshot
   Range mappingsNow[kMaxMappings];
+  // With --guard-heap (heap_guard.h): the guard, and the program's /proc/self/mem, which
+  // the child reads the guarded mappings through; nullptr and -1 without.
+  HeapGuard* guard;
+  int memFd;
   uint64_t tlsBelow;    // static TLS below a thread's fs_base
   uint64_t deadlineNs;  // CLOCK_MONOTONIC; threads not stopped by then: incomplete
 

@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "dont_fork.h"
+#include "heap_guard.h"
 #include "heap_scan.h"
 #include "ring.h"
 #include "snapshot_job.h"
@@ -26,13 +27,21 @@
 namespace tidemark::preload {
 namespace {
 
+constexpr uint64_t kGuardPatienceNs = 60'000'000'000;
+
 uint64_t nowNs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + ts.tv_nsec;
 }
 
-void pause(long ns) {
+// Waits a little; with a heap guard, answering its faults meanwhile: a thread may be
+// waiting for one to be answered before it can stop (a write inside a system call).
+void pause(const SnapshotJob& job, long ns) {
+  if (job.guard) {
+    serveHeapGuard(*job.guard, static_cast<uint64_t>(ns));
+    return;
+  }
   timespec ts{0, ns};
   nanosleep(&ts, nullptr);
 }
@@ -167,7 +176,7 @@ void waitForStops(SnapshotJob& job) {
         job.incomplete = true;
         return;
       }
-      pause(20'000);
+      pause(job, 20'000);
       continue;
     }
     SnapshotJob::Thread* t = findThread(job, tid);
@@ -213,7 +222,7 @@ void stopOutsideHooks(SnapshotJob& job) {
       job.incomplete = true;
       return;
     }
-    pause(50'000);
+    pause(job, 50'000);
     for (uint32_t i = 0; i < job.threadCount; ++i) {
       auto& t = job.threads[i];
       if (t.seized && !t.stopped && !t.gone) ptrace(PTRACE_INTERRUPT, t.tid, nullptr, nullptr);
@@ -287,7 +296,11 @@ int snapshotHelperMain(void* arg) {
   sigfillset(&all);
   syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, nullptr, _NSIG / 8);
   while (job.go.load(std::memory_order_acquire) == 0) {
-    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&job.go), FUTEX_WAIT, 0, nullptr, nullptr, 0);
+    if (job.guard) {
+      serveHeapGuard(*job.guard, 1'000'000);  // while the writer protects
+    } else {
+      syscall(SYS_futex, reinterpret_cast<uint32_t*>(&job.go), FUTEX_WAIT, 0, nullptr, nullptr, 0);
+    }
   }
   uint64_t start = nowNs();
   while (seizeNewThreads(job) > 0) waitForStops(job);
@@ -300,14 +313,21 @@ int snapshotHelperMain(void* arg) {
   // growing its heap): catch up from what the hooks noted, or list again.
   if (!catchUpDontForkMappings(job)) listDontForkMappings(job);
   job.listingCurrent = !job.incomplete;  // a thread left running may have changed more
+  if (job.guard) startCopyingBeforeWrites(*job.guard, job);
   setForkable(job, true);
+  if (job.guard) setGuardedForkable(*job.guard, false);
   job.childPid = clone(heapScanMain, job.childStack + sizeof job.childStack,
                        CLONE_PARENT | CLONE_UNTRACED, &job);
+  if (job.guard) setGuardedForkable(*job.guard, true);
   setForkable(job, false);
   resumeAll(job);
   job.pauseNs = nowNs() - start;
   job.done.store(1, std::memory_order_release);
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(&job.done), FUTEX_WAKE, 1, nullptr, nullptr, 0);
+  if (job.guard) {
+    uint64_t patience = job.childPid > 0 ? kGuardPatienceNs : 0;
+    serveUntilChildHasRead(*job.guard, nowNs() + patience);
+  }
   return 0;
 }
 

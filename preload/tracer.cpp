@@ -53,6 +53,7 @@ void afterForkInChild() {
   TracerScope scope;
   state.store(Lifecycle::Initializing, std::memory_order_release);
   abandonWriterAfterFork();
+  abandonSnapshotAfterFork();
   stacks.afterFork();
   rings.resetAfterFork(currentRing());
   beginTrace(0, true);

@@ -16,6 +16,7 @@ struct RecordArgs {
   bool snapshots = true;         // false: no live-block table, no snapshot of any kind
   uint64_t snapshotEveryMs = 0;  // 0: no periodic snapshots
   bool hugePages = false;        // glibc malloc's heaps on transparent huge pages
+  bool guardHeap = false;        // snapshots guard big mappings instead of copying them
   bool report = false;           // print the first trace's report when the program ends
   std::string failOn = "none";   // with report: status 3 for such leaks (analyze --fail-on)
   std::vector<std::string> command;

@@ -29,6 +29,13 @@ int main(int argc, char** argv) {
       "Let glibc malloc put its heaps on transparent huge pages (GLIBC_TUNABLES "
       "glibc.malloc.hugetlb=1): snapshots of big heaps pause the program far less, the "
       "program may keep more memory resident");
+  recordCommand->add_flag(
+      "--guard-heap", record.guardHeap,
+      "Snapshots leave the program's big anonymous mappings (its heap) out of the "
+      "copy-on-write child and guard them with userfaultfd write protection instead: the "
+      "pause no longer grows with the heap; the scan reads the heap again (it takes "
+      "longer, and as much memory again while it runs). Needs root, CAP_SYS_PTRACE or "
+      "vm.unprivileged_userfaultfd=1");
   recordCommand->add_flag("--report", record.report,
                           "When the program ends, print the report of its trace on stderr (as "
                           "tidemark analyze would; the trace is read while the program runs; "

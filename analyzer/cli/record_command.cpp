@@ -45,6 +45,15 @@ std::string manifestPath() {
   return path;
 }
 
+// Whether this process may make the userfaultfd --guard-heap needs (one that also sees the
+// kernel's own writes), as the traced program will try to.
+bool userfaultfdAllowed() {
+  int fd = static_cast<int>(syscall(SYS_userfaultfd, O_CLOEXEC));
+  if (fd < 0) return false;
+  close(fd);
+  return true;
+}
+
 }  // namespace
 
 int runView(const std::vector<std::string>& args) {
@@ -85,6 +94,13 @@ int runRecord(const RecordArgs& args) {
     fs::remove(out, ignored);
   }
 
+  if (args.guardHeap && !userfaultfdAllowed()) {
+    fprintf(stderr,
+            "tidemark: --guard-heap: no userfaultfd for this user (%s; it needs root, "
+            "CAP_SYS_PTRACE or vm.unprivileged_userfaultfd=1): snapshots copy the whole "
+            "heap\n",
+            strerror(errno));
+  }
   pid_t child = fork();
   if (child < 0) {
     fprintf(stderr, "tidemark: fork: %s\n", strerror(errno));
@@ -106,6 +122,7 @@ int runRecord(const RecordArgs& args) {
       }
       setenv("GLIBC_TUNABLES", tunables.c_str(), 1);
     }
+    if (args.guardHeap) setenv("TIDEMARK_GUARD_HEAP", "1", 1);
     if (args.snapshotEveryMs) {
       setenv("TIDEMARK_SNAPSHOT_MS", std::to_string(args.snapshotEveryMs).c_str(), 1);
     }

@@ -106,6 +106,7 @@ json jsonReport(const analysis::Analysis& a, size_t top) {
                          {"time_s", snap.timeS},
                          {"trigger", snap.trigger},
                          {"complete", snap.complete},
+                         {"guarded", snap.guarded},
                          {"pause_ms", snap.pauseMs},
                          {"scan_ms", snap.scanMs},
                          {"bytes", bytes},

@@ -117,14 +117,16 @@ double median(std::vector<double> values) {
 }
 
 // What the snapshots cost the program; a hint when the pauses are long enough to matter
-// to a server (they grow with the heap, and huge pages cut them tenfold).
+// to a server (they grow with the heap; huge pages cut them tenfold, the heap guard
+// takes the heap out of them).
 void printSnapshotCosts(const analysis::Analysis& a, std::FILE* out) {
   std::vector<double> pauses, scans;
-  size_t incomplete = 0;
+  size_t incomplete = 0, guarded = 0;
   for (const auto& snapshot : a.snapshots) {
     pauses.push_back(snapshot.pauseMs);
     scans.push_back(snapshot.scanMs);
     incomplete += !snapshot.complete;
+    guarded += snapshot.guarded;
   }
   double longest = *std::max_element(pauses.begin(), pauses.end());
   fmt::print(out,
@@ -132,10 +134,11 @@ void printSnapshotCosts(const analysis::Analysis& a, std::FILE* out) {
              "scans {:.0f} ms median\n",
              pauses.size(), incomplete ? fmt::format(" ({} incomplete)", incomplete) : "",
              median(pauses), longest, median(scans));
+  if (guarded) fmt::print(out, "               {} with the heap guarded\n", guarded);
   if (longest >= 20) {
     fmt::print(out,
                "               (pauses grow with the heap on 4 KiB pages; tidemark record "
-               "--huge-pages shortens them)\n");
+               "--guard-heap or --huge-pages shortens them)\n");
   }
 }
 

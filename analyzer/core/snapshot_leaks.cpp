@@ -58,6 +58,7 @@ void SnapshotLeaks::onSnapshotEnd(uint32_t id, uint64_t scanUs) {
   summary.trigger = triggerName(info_.trigger);
   summary.complete = info_.complete;
   summary.allocatorMappingsLost = info_.allocatorMappingsLost;
+  summary.guarded = info_.guarded;
   std::unordered_map<BlockKey, double, BlockKeyHash> firstLost;
   // (kind, stack, retainer stack) → group
   std::map<std::tuple<LeakKind, uint32_t, uint32_t>, LeakGroup> groups;

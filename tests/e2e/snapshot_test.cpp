@@ -238,6 +238,37 @@ TEST_CASE("100 snapshots while threads block in 8 kinds of call: no EINTR, all c
   CHECK(groupTotals(report, "definite", "keepFive") == Totals{});
 }
 
+TEST_CASE("every snapshot is one moment: no juggled node is lost, copied or guarded") {
+  // tests/programs/juggler.cpp: nodes move between two lists without pause, among 64 MB
+  // of heap, and a chain hangs from two anchors by turns. A snapshot that mixed memory
+  // from before and after a change would lose nodes.
+  for (bool guarded : {false, true}) {
+    INFO("guarded " << guarded);
+    std::string dir = freshDir(guarded ? "juggler-guarded" : "juggler");
+    std::vector<std::string> argv{tool("tidemark"), "record", "-o", dir + "/t.tmk"};
+    if (guarded) argv.push_back("--guard-heap");
+    argv.insert(argv.end(), {"--", tool("test_juggler"), "2"});
+    RunResult r = run(argv, 120);
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    auto report = analyze(dir + "/t.tmk");
+    REQUIRE(report["marks"].size() == 1);
+    double planted = report["marks"][0]["time_s"].get<double>();
+    size_t checked = 0;
+    for (const auto& s : report["snapshots"]) {
+      CHECK(s["guarded"] == guarded);
+      CHECK(s["complete"] == true);
+      if (s["time_s"].get<double>() < planted) continue;
+      ++checked;
+      CHECK(s["blocks"]["definite"] == 10);
+      CHECK(s["bytes"]["definite"] == 10000);
+      CHECK(s["blocks"]["indirect"] == 0);
+    }
+    CHECK(checked >= 10);
+    CHECK(groupTotals(report, "definite", "plantTen") == Totals{10000, 10});
+  }
+}
+
 TEST_CASE("another allocator's own mappings are never roots") {
   // tests/programs/registry_allocator.cpp, preloaded after the tracer, lists every block
   // it hands out in a registry inside the one mapping it makes on its first call. Scanned

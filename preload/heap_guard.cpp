@@ -1,0 +1,397 @@
+// The heap guard (see heap_guard.h). Raw system calls only: the helper and the child may
+// call nothing that locks or allocates. The guard's state lives in one shared anonymous
+// mapping, so the writer, the helper (which shares the program's memory) and the child
+// (which gets a copy of everything else) all see the same page table and copies.
+#include "heap_guard.h"
+
+#include <linux/futex.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+
+#include "proc_maps.h"
+#include "raw_memory.h"
+#include "ring.h"
+#include "snapshot_job.h"
+
+namespace tidemark::preload {
+
+namespace {
+
+constexpr uint64_t kMinimumBytes = uint64_t{1} << 20;
+// Linux 6.4 (Debian 12's headers predate it): unpopulated pages are protected too, so a
+// first write to one is seen like any other.
+constexpr uint64_t kFeatureWriteProtectUnpopulated = 1 << 13;
+constexpr uint64_t kFeatures = kFeatureWriteProtectUnpopulated | UFFD_FEATURE_EVENT_REMOVE |
+                               UFFD_FEATURE_EVENT_UNMAP | UFFD_FEATURE_EVENT_REMAP;
+
+uint64_t nowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + ts.tv_nsec;
+}
+
+void futexWake(std::atomic<uint32_t>& word) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE, 1, nullptr, nullptr, 0);
+}
+
+}  // namespace
+
+struct HeapGuard {
+  static constexpr uint32_t kMaxMappings = 1024;
+  static constexpr uint32_t kMaxWritten = 1 << 16;
+  static constexpr uint32_t kMaxLost = 1024;
+
+  size_t bytes;  // of this shared mapping
+  int uffd;
+  uint32_t mappingCount;
+  GuardedMapping mappings[kMaxMappings];  // sorted by address
+  // Before the stop: pages written since protection (protected again at the stop).
+  uint32_t writtenCount;
+  bool writtenOverflow;
+  uint64_t written[kMaxWritten];
+  // After the stop.
+  std::atomic<uint32_t> copying;
+  std::atomic<uint32_t>* copyOfPage;  // per guarded page: 1 + its copy's index, 0 none
+  unsigned char* copies;
+  uint32_t copyCapacity;
+  uint32_t copiesUsed;
+  std::atomic<uint32_t> lostCount;
+  bool lostOverflow;
+  AddressRange lost[kMaxLost];
+  // Guarded memory mremap moved elsewhere: still registered there, let go at the end too.
+  static constexpr uint32_t kMaxMoved = 256;
+  uint32_t movedCount;
+  AddressRange moved[kMaxMoved];
+  std::atomic<uint32_t> childHasRead;
+  std::atomic<uint32_t> released;   // the helper let the mappings go
+  std::atomic<uint32_t> abandoned;  // ... before the child had read them
+};
+
+namespace {
+
+GuardedMapping* mappingOf(HeapGuard& guard, uint64_t address) {
+  GuardedMapping* end = guard.mappings + guard.mappingCount;
+  GuardedMapping* it =
+      std::upper_bound(guard.mappings, end, address,
+                       [](uint64_t a, const GuardedMapping& m) { return a < m.range.begin; });
+  if (it == guard.mappings) return nullptr;
+  --it;
+  return address < it->range.end ? it : nullptr;
+}
+
+bool protect(const HeapGuard& guard, uint64_t begin, uint64_t bytes, bool on) {
+  uffdio_writeprotect wp{{begin, bytes}, on ? UFFDIO_WRITEPROTECT_MODE_WP : 0};
+  return ioctl(guard.uffd, UFFDIO_WRITEPROTECT, &wp) == 0;
+}
+
+void noteLost(HeapGuard& guard, uint64_t begin, uint64_t end) {
+  uint32_t n = guard.lostCount.load(std::memory_order_relaxed);
+  if (n == HeapGuard::kMaxLost) {
+    guard.lostOverflow = true;
+    return;
+  }
+  guard.lost[n] = {begin, end};
+  guard.lostCount.store(n + 1, std::memory_order_release);
+}
+
+// Memory in [begin, end) was unmapped, moved or discarded.
+void changed(HeapGuard& guard, uint64_t begin, uint64_t end) {
+  for (uint32_t i = 0; i < guard.mappingCount; ++i) {
+    GuardedMapping& m = guard.mappings[i];
+    if (!m.active || end <= m.range.begin || m.range.end <= begin) continue;
+    if (guard.copying.load(std::memory_order_relaxed)) {
+      noteLost(guard, std::max(begin, m.range.begin), std::min(end, m.range.end));
+    } else {
+      m.active = false;  // the clone copies it instead: what is there at the stop is right
+    }
+  }
+}
+
+// A write to a protected page: after the stop, its content goes to a copy first.
+void written(HeapGuard& guard, uint64_t address) {
+  uint64_t page = address & ~(kPageBytes - 1);
+  GuardedMapping* m = mappingOf(guard, page);
+  if (m && m->active && guard.copying.load(std::memory_order_relaxed)) {
+    std::atomic<uint32_t>& slot =
+        guard.copyOfPage[m->firstPage + (page - m->range.begin) / kPageBytes];
+    if (slot.load(std::memory_order_relaxed) == 0) {
+      if (guard.copiesUsed == guard.copyCapacity) {
+        noteLost(guard, page, page + kPageBytes);  // out of room: the write goes ahead
+      } else {
+        uint32_t index = guard.copiesUsed++;
+        memcpy(guard.copies + uint64_t{index} * kPageBytes, reinterpret_cast<void*>(page),
+               kPageBytes);
+        slot.store(index + 1, std::memory_order_seq_cst);
+      }
+    }
+  } else if (m && m->active) {
+    if (guard.writtenCount < HeapGuard::kMaxWritten) {
+      guard.written[guard.writtenCount++] = page;
+    } else {
+      guard.writtenOverflow = true;
+    }
+  }
+  protect(guard, page, kPageBytes, false);  // lets the write through and wakes the writer
+}
+
+// Mappings that must stay in the clone: the tracer's (the child runs on them), the
+// loaded objects' (a .bss beyond its file is anonymous), threads' stacks (written all
+// the time) and DONTFORK ones.
+bool excluded(const SnapshotJob& job, uint64_t begin, uint64_t end) {
+  auto overlaps = [&](uint64_t b, uint64_t e) { return b < end && begin < e; };
+  TracerRange tracer = tracerRange();
+  if (overlaps(tracer.begin, tracer.end)) return true;
+  for (uint32_t i = 0; i < job.ownSegmentCount; ++i) {
+    if (overlaps(job.ownSegments[i].begin, job.ownSegments[i].end)) return true;
+  }
+  for (uint32_t i = 0; i < job.segmentCount; ++i) {
+    if (overlaps(job.segments[i].begin, job.segments[i].end)) return true;
+  }
+  if (job.creatorStack >= begin && job.creatorStack < end) return true;
+  for (uint32_t i = 0; i < rings.count(); ++i) {
+    const Ring* ring = rings.at(i);
+    if (ring && ring->stackHigh && overlaps(ring->stackLow, ring->stackHigh)) return true;
+  }
+  for (uint32_t i = 0; i < job.dontForkCount; ++i) {
+    if (overlaps(job.dontFork[i].begin, job.dontFork[i].end)) return true;
+  }
+  return false;
+}
+
+int openUserfaultfd() {
+  // Not UFFD_USER_MODE_ONLY: a write by the kernel (read() into the heap) must wait for
+  // the helper like any other, not fail with EFAULT.
+  int fd = static_cast<int>(syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK));
+  if (fd < 0) return -1;
+  uffdio_api api{UFFD_API, kFeatures, 0};
+  if (ioctl(fd, UFFDIO_API, &api) != 0) {
+    syscall(SYS_close, fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+HeapGuard* armHeapGuard(const SnapshotJob& job) {
+  GuardedMapping chosen[HeapGuard::kMaxMappings];
+  uint32_t count = 0;
+  uint64_t pages = 0;
+  forEachProcLine("/proc/self/maps", [&](const char* line) {
+    MappingLine m;
+    if (!parseMappingLine(line, &m) || count == HeapGuard::kMaxMappings) return;
+    bool mainHeap = strcmp(m.path, "[heap]") == 0;
+    if (!m.readable() || !m.writable() || !m.isPrivate() || !(m.anonymous() || mainHeap)) return;
+    if (m.end - m.begin < kMinimumBytes || excluded(job, m.begin, m.end)) return;
+    chosen[count++] = {{m.begin, m.end}, mainHeap, true, pages};
+    pages += (m.end - m.begin) / kPageBytes;
+  });
+  if (count == 0) return nullptr;
+  int uffd = openUserfaultfd();
+  if (uffd < 0) return nullptr;
+  // The copies: as many pages as the child could need, reserved, not committed.
+  uint64_t copyPages = std::min<uint64_t>(pages, uint64_t{1} << 18);  // 1 GiB at most
+  size_t header = wholePages(sizeof(HeapGuard));
+  size_t table = wholePages(pages * sizeof(std::atomic<uint32_t>));
+  size_t bytes = header + table + copyPages * kPageBytes;
+  // Raw system calls: the tracer's own mappings are none of the hooks' business.
+  void* memory =
+      reinterpret_cast<void*>(syscall(SYS_mmap, nullptr, bytes, PROT_READ | PROT_WRITE,
+                                      MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
+  if (memory == MAP_FAILED) {
+    syscall(SYS_close, uffd);
+    return nullptr;
+  }
+  auto* guard = new (memory) HeapGuard();
+  guard->bytes = bytes;
+  guard->uffd = uffd;
+  guard->copyOfPage =
+      reinterpret_cast<std::atomic<uint32_t>*>(static_cast<unsigned char*>(memory) + header);
+  guard->copies = static_cast<unsigned char*>(memory) + header + table;
+  guard->copyCapacity = static_cast<uint32_t>(copyPages);
+  for (uint32_t i = 0; i < count; ++i) {
+    uffdio_register reg{{chosen[i].range.begin, chosen[i].range.end - chosen[i].range.begin},
+                        UFFDIO_REGISTER_MODE_WP,
+                        0};
+    // Refused (another userfaultfd has it, or it changed since the listing): left out.
+    if (ioctl(uffd, UFFDIO_REGISTER, &reg) == 0) guard->mappings[guard->mappingCount++] = chosen[i];
+  }
+  if (guard->mappingCount == 0) {
+    disarmHeapGuard(guard);
+    return nullptr;
+  }
+  return guard;
+}
+
+void protectGuardedMappings(HeapGuard& guard) {
+  for (uint32_t i = 0; i < guard.mappingCount; ++i) {
+    GuardedMapping& m = guard.mappings[i];
+    if (!protect(guard, m.range.begin, m.range.end - m.range.begin, true)) m.active = false;
+  }
+}
+
+void disarmHeapGuard(HeapGuard* guard) {
+  if (!guard) return;
+  syscall(SYS_close, guard->uffd);  // unregisters whatever is still registered
+  syscall(SYS_munmap, guard, guard->bytes);
+}
+
+void serveHeapGuard(HeapGuard& guard, uint64_t ns) {
+  timespec wait{static_cast<time_t>(ns / 1'000'000'000u), static_cast<long>(ns % 1'000'000'000u)};
+  pollfd poller{guard.uffd, POLLIN, 0};
+  if (syscall(SYS_ppoll, &poller, 1, &wait, nullptr, 0) <= 0) return;
+  uffd_msg messages[16];
+  for (;;) {
+    long n = syscall(SYS_read, guard.uffd, messages, sizeof messages);
+    if (n <= 0) return;  // EAGAIN: nothing more
+    for (long i = 0; i < n / static_cast<long>(sizeof(uffd_msg)); ++i) {
+      const uffd_msg& msg = messages[i];
+      switch (msg.event) {
+        case UFFD_EVENT_PAGEFAULT:
+          written(guard, msg.arg.pagefault.address);
+          break;
+        case UFFD_EVENT_REMOVE:
+        case UFFD_EVENT_UNMAP:
+          changed(guard, msg.arg.remove.start, msg.arg.remove.end);
+          break;
+        case UFFD_EVENT_REMAP:
+          changed(guard, msg.arg.remap.from, msg.arg.remap.from + msg.arg.remap.len);
+          if (guard.movedCount < HeapGuard::kMaxMoved) {
+            guard.moved[guard.movedCount++] = {msg.arg.remap.to,
+                                               msg.arg.remap.to + msg.arg.remap.len};
+          }
+          break;
+        default:
+          break;
+      }
+    }
+  }
+}
+
+void startCopyingBeforeWrites(HeapGuard& guard, const SnapshotJob& job) {
+  serveHeapGuard(guard, 0);  // faults that came in while the threads were being stopped
+  // A thread's stack (one that never allocated has no ring to say where it is) is written
+  // all the time: the clone copies it better.
+  for (uint32_t i = 0; i < job.threadCount; ++i) {
+    if (!job.threads[i].stopped) continue;
+    GuardedMapping* m = mappingOf(guard, job.threads[i].regs.rsp);
+    if (m) m->active = false;
+  }
+  if (guard.writtenOverflow) {
+    protectGuardedMappings(guard);
+  } else {
+    for (uint32_t i = 0; i < guard.writtenCount; ++i) {
+      const GuardedMapping* m = mappingOf(guard, guard.written[i]);
+      if (m && m->active) protect(guard, guard.written[i], kPageBytes, true);
+    }
+  }
+  guard.copying.store(1, std::memory_order_seq_cst);
+}
+
+void setGuardedForkable(const HeapGuard& guard, bool forkable) {
+  for (uint32_t i = 0; i < guard.mappingCount; ++i) {
+    const GuardedMapping& m = guard.mappings[i];
+    if (!m.active) continue;
+    syscall(SYS_madvise, m.range.begin, m.range.end - m.range.begin,
+            forkable ? MADV_DOFORK : MADV_DONTFORK);
+  }
+}
+
+void serveUntilChildHasRead(HeapGuard& guard, uint64_t deadlineNs) {
+  while (guard.childHasRead.load(std::memory_order_acquire) == 0) {
+    if (nowNs() > deadlineNs) {
+      guard.abandoned.store(1, std::memory_order_release);
+      break;
+    }
+    serveHeapGuard(guard, 1'000'000);
+  }
+  serveHeapGuard(guard, 0);  // changes the child may not have seen
+  auto unregister = [&](const AddressRange& r) {
+    uffdio_range range{r.begin, r.end - r.begin};
+    ioctl(guard.uffd, UFFDIO_UNREGISTER, &range);
+  };
+  for (uint32_t i = 0; i < guard.mappingCount; ++i) unregister(guard.mappings[i].range);
+  for (uint32_t i = 0; i < guard.movedCount; ++i) unregister(guard.moved[i]);
+  guard.released.store(1, std::memory_order_release);
+  futexWake(guard.released);
+}
+
+void restoreGuardedMappings(HeapGuard& guard, int memFd,
+                            void (*lost)(void* context, uint64_t begin, uint64_t end),
+                            void* context) {
+  constexpr uint64_t kChunk = uint64_t{4} << 20;
+  for (uint32_t i = 0; i < guard.mappingCount; ++i) {
+    const GuardedMapping& m = guard.mappings[i];
+    if (!m.active) continue;
+    uint64_t bytes = m.range.end - m.range.begin;
+    auto* at = reinterpret_cast<void*>(
+        syscall(SYS_mmap, m.range.begin, bytes, PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0));
+    if (at != reinterpret_cast<void*>(m.range.begin)) {
+      lost(context, m.range.begin, m.range.end);
+      continue;
+    }
+    for (uint64_t begin = m.range.begin; begin < m.range.end; begin += kChunk) {
+      uint64_t end = std::min(begin + kChunk, m.range.end);
+      long n = syscall(SYS_pread64, memFd, begin, end - begin, begin);
+      if (n != static_cast<long>(end - begin)) {
+        // Some of it is gone (unmapped since): page by page, to keep what is left.
+        for (uint64_t page = begin; page < end; page += kPageBytes) {
+          if (syscall(SYS_pread64, memFd, page, kPageBytes, page) != kPageBytes) {
+            lost(context, page, page + kPageBytes);
+          }
+        }
+      }
+      // Read before looking for copies: a page the program wrote since was copied before
+      // the write could happen, so a page whose copy is not there yet was read unchanged.
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      for (uint64_t page = begin; page < end; page += kPageBytes) {
+        uint32_t slot = guard.copyOfPage[m.firstPage + (page - m.range.begin) / kPageBytes].load(
+            std::memory_order_seq_cst);
+        if (slot) {
+          memcpy(reinterpret_cast<void*>(page), guard.copies + uint64_t{slot - 1} * kPageBytes,
+                 kPageBytes);
+        }
+      }
+    }
+  }
+  guard.childHasRead.store(1, std::memory_order_release);
+  // Changes the program made while the child read are known once the helper let go; a
+  // helper that was killed never does.
+  uint64_t deadline = nowNs() + 10'000'000'000;
+  bool released = false;
+  while (!(released = guard.released.load(std::memory_order_acquire)) && nowNs() < deadline) {
+    timespec slice{0, 20'000'000};
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&guard.released), FUTEX_WAIT, 0, &slice, nullptr,
+            0);
+  }
+  bool everything =
+      !released || guard.abandoned.load(std::memory_order_acquire) || guard.lostOverflow;
+  for (uint32_t i = 0; i < guard.mappingCount; ++i) {
+    const GuardedMapping& m = guard.mappings[i];
+    if (m.active && everything) lost(context, m.range.begin, m.range.end);
+  }
+  uint32_t n = guard.lostCount.load(std::memory_order_acquire);
+  for (uint32_t i = 0; i < n; ++i) lost(context, guard.lost[i].begin, guard.lost[i].end);
+}
+
+uint32_t guardedMappingCount(const HeapGuard& guard) { return guard.mappingCount; }
+int heapGuardFd(const HeapGuard& guard) { return guard.uffd; }
+AddressRange heapGuardMemory(const HeapGuard& guard) {
+  auto begin = reinterpret_cast<uint64_t>(&guard);
+  return {begin, begin + guard.bytes};
+}
+const GuardedMapping& guardedMapping(const HeapGuard& guard, uint32_t i) {
+  return guard.mappings[i];
+}
+
+}  // namespace tidemark::preload

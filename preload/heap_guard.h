@@ -1,0 +1,68 @@
+// The heap guard (`tidemark record --guard-heap`): a snapshot whose pause does not grow
+// with the heap. The copy-on-write child costs the kernel a page-table copy of every
+// mapping while all threads wait, about 20 ms per GB of 4 KiB pages. With the guard, the
+// program's big anonymous mappings stay out of that copy:
+//   1. the writer registers them with a userfaultfd and write-protects them while the
+//      program runs; the helper lets each first write through and notes its page;
+//   2. at the stop the helper protects again the pages written meanwhile, marks the
+//      mappings DONTFORK for the clone, and from then on copies a page into shared memory
+//      before it lets the first write to it through;
+//   3. the scanning child maps the mappings again at their addresses, reads them from the
+//      program through /proc/self/mem, and takes a page's copy wherever there is one: it
+//      has their content as it was at the stop. Then the helper lets them go.
+// What it cannot keep: memory the program (its allocator) unmaps, moves or discards while
+// the child reads; if live blocks were there, the snapshot says it is incomplete.
+// Needs the right to make a userfaultfd that sees the kernel's own writes (root,
+// CAP_SYS_PTRACE or vm.unprivileged_userfaultfd=1); without it, snapshots copy all.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "range_set.h"
+
+namespace tidemark::preload {
+
+struct SnapshotJob;
+struct HeapGuard;
+
+// The writer, before the helper starts: chooses the mappings (anonymous, private, writable,
+// at least 1 MiB, none of the tracer's, no thread's stack, none marked DONTFORK) and
+// registers them. nullptr when there is nothing to guard or no userfaultfd to be had.
+HeapGuard* armHeapGuard(const SnapshotJob& job);
+// The writer, while the helper serves: write-protects every guarded mapping.
+void protectGuardedMappings(HeapGuard& guard);
+// The writer, when the helper and the child are done.
+void disarmHeapGuard(HeapGuard* guard);
+
+// The helper: answers the faults and events that arrive within `ns` (0: those waiting).
+void serveHeapGuard(HeapGuard& guard, uint64_t ns);
+// The helper, every thread stopped: protects again what was written since protection and
+// starts copying before writes. Then guarded mappings are left out of the clone with
+// setGuardedForkable(false), and put back after it.
+void startCopyingBeforeWrites(HeapGuard& guard, const SnapshotJob& job);
+void setGuardedForkable(const HeapGuard& guard, bool forkable);
+// The helper, the program running again: serves until the child has read the mappings
+// (or `deadlineNs` passed: the child then finds the snapshot incomplete), then lets go.
+void serveUntilChildHasRead(HeapGuard& guard, uint64_t deadlineNs);
+
+// The scanning child: maps the guarded mappings at their addresses with their content at
+// the stop, read through `memFd` (the program's /proc/self/mem). Calls lost(begin, end)
+// for what it could not have.
+struct GuardedMapping {
+  AddressRange range;
+  bool mainHeap;       // "[heap]" in /proc/self/maps, which the child's own maps no longer says
+  bool active;         // left out of the clone (false: dropped before the stop, in the copy)
+  uint64_t firstPage;  // its pages' index in the guard's page table
+};
+void restoreGuardedMappings(HeapGuard& guard, int memFd,
+                            void (*lost)(void* context, uint64_t begin, uint64_t end),
+                            void* context);
+uint32_t guardedMappingCount(const HeapGuard& guard);
+// Its userfaultfd (a forked child closes its copy).
+int heapGuardFd(const HeapGuard& guard);
+// The guard's own shared memory (its copies of heap pages): never a root.
+AddressRange heapGuardMemory(const HeapGuard& guard);
+const GuardedMapping& guardedMapping(const HeapGuard& guard, uint32_t i);
+
+}  // namespace tidemark::preload
