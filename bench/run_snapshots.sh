@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Heap-graph snapshot cost: pause seen by the program and scan throughput of the child for
-# heaps of 100 MB, 1 GB and 4 GB, next to what the kernel alone charges to copy,
+# heaps of 100 MB, 1 GB and 4 GB (copied on 4 KiB pages, on huge pages, and guarded:
+# --guard-heap), next to what the kernel alone charges to copy,
 # write-protect or track the writes to that much memory on 4 KiB pages (page_table_floor);
 # the cost of many small blocks against heaptrack (the tracer's live-block table and the
 # exit snapshot); the time to a leak report for the sample server under load, alloc_bench
@@ -18,9 +19,10 @@ elapsed() { awk "BEGIN{print $(date +%s.%N) - $1}"; }  # seconds since a date +%
 
 printf "%-8s %-12s %10s %10s %12s %12s\n" heap pages pause_ms scan_ms "scan GB/s" "pause ms/GB"
 for mb in 100 1024 4096; do
-  for pages in 4k huge; do
+  for pages in 4k huge 4k-guarded; do
     option=()
     [ "$pages" = huge ] && option=(--huge-pages)
+    [ "$pages" = 4k-guarded ] && option=(--guard-heap)
     "$bin/tidemark" record "${option[@]}" -o "$work/h$mb.tmk" -- "$bin/snapshot_bench" "$mb" \
       > /dev/null 2>&1
     "$bin/tidemark" analyze --json --top 1 "$work/h$mb.tmk" > "$work/h$mb.json"

@@ -71,6 +71,7 @@ struct HeapGuard {
   static constexpr uint32_t kMaxMoved = 256;
   uint32_t movedCount;
   AddressRange moved[kMaxMoved];
+  std::atomic<uint64_t> bytesRead;  // by the child so far
   std::atomic<uint32_t> childHasRead;
   std::atomic<uint32_t> released;   // the helper let the mappings go
   std::atomic<uint32_t> abandoned;  // ... before the child had read them
@@ -354,6 +355,7 @@ void restoreGuardedMappings(HeapGuard& guard, int memFd,
       // Read before looking for copies: a page the program wrote since was copied before
       // the write could happen, so a page whose copy is not there yet was read unchanged.
       std::atomic_thread_fence(std::memory_order_seq_cst);
+      guard.bytesRead.fetch_add(end - begin, std::memory_order_relaxed);
       for (uint64_t page = begin; page < end; page += kPageBytes) {
         uint32_t slot = guard.copyOfPage[m.firstPage + (page - m.range.begin) / kPageBytes].load(
             std::memory_order_seq_cst);
@@ -386,6 +388,9 @@ void restoreGuardedMappings(HeapGuard& guard, int memFd,
 
 uint32_t guardedMappingCount(const HeapGuard& guard) { return guard.mappingCount; }
 int heapGuardFd(const HeapGuard& guard) { return guard.uffd; }
+uint64_t heapGuardBytesRead(const HeapGuard& guard) {
+  return guard.bytesRead.load(std::memory_order_relaxed);
+}
 AddressRange heapGuardMemory(const HeapGuard& guard) {
   auto begin = reinterpret_cast<uint64_t>(&guard);
   return {begin, begin + guard.bytes};

@@ -59,6 +59,8 @@ void restoreGuardedMappings(HeapGuard& guard, int memFd,
                             void (*lost)(void* context, uint64_t begin, uint64_t end),
                             void* context);
 uint32_t guardedMappingCount(const HeapGuard& guard);
+// How much of the guarded memory the child has read: progress before it writes anything.
+uint64_t heapGuardBytesRead(const HeapGuard& guard);
 // Its userfaultfd (a forked child closes its copy).
 int heapGuardFd(const HeapGuard& guard);
 // The guard's own shared memory (its copies of heap pages): never a root.

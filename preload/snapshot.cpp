@@ -95,6 +95,13 @@ bool readFully(int fd, void* out, size_t bytes, pid_t child) {
       // Nothing for a while: if the child is gone (crashed), stop waiting for it. A
       // child the program forked meanwhile may hold the pipe's write end open.
       if (waitpid(child, nullptr, __WALL | WNOHANG) == child) return false;
+      // A guarded snapshot's child reads the heap before it writes: that is progress too
+      // (an exiting program waits for the writer only while it makes some).
+      static uint64_t lastRead = 0;
+      if (job->guard && heapGuardBytesRead(*job->guard) != lastRead) {
+        lastRead = heapGuardBytesRead(*job->guard);
+        noteWriterProgress();
+      }
       continue;
     }
     ssize_t n = read(fd, p, bytes);
