@@ -47,9 +47,11 @@ class SnapshotWriter {
     return commit(putVarint(
         p, zigzag(static_cast<int64_t>(to - from)) << 3 | static_cast<uint64_t>(pointer)));
   }
-  bool end() {
+  // `complete`: false when the scan found it could not see all (kSnapshotIncomplete).
+  bool end(bool complete = true) {
     if (!flushPart()) return false;
-    SnapshotEndRecord record{{RecordKind::SnapshotEnd, 0, sizeof record}, id_, 0, 0};
+    SnapshotEndRecord record{
+        {RecordKind::SnapshotEnd, 0, sizeof record}, id_, complete ? 0 : kSnapshotIncomplete, 0};
     return out_->write(&record, sizeof record);
   }
 

@@ -227,7 +227,7 @@ inline constexpr uint8_t kPointerKinds = 6;
 struct SnapshotEndRecord {
   RecordHeader header;
   uint32_t snapshot;
-  uint32_t reserved;
+  uint32_t flags;   // kSnapshotIncomplete: found out during the scan (a guarded heap's)
   uint64_t scanUs;  // how long the scan took (the program ran meanwhile)
 };
 static_assert(sizeof(SnapshotEndRecord) == 24);

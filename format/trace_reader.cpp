@@ -265,7 +265,7 @@ void TraceReader::decodeRecord(const uint8_t* data, size_t bytes, uint64_t at, R
     case RecordKind::SnapshotEnd: {
       SnapshotEndRecord r;
       if (!fixedPart(data, bytes, &r)) fail(at, "corrupt trace: bad snapshot end");
-      v.onSnapshotEnd(r.snapshot, r.scanUs);
+      v.onSnapshotEnd(r.snapshot, r.scanUs, (r.flags & kSnapshotIncomplete) == 0);
       return;
     }
   }

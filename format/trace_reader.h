@@ -126,7 +126,8 @@ class RecordVisitor {
   virtual void onSnapshotBlocks(const std::vector<SnapshotBlock>&) {}
   virtual void onSnapshotRoots(const std::vector<SnapshotRoot>&) {}
   virtual void onSnapshotEdges(const std::vector<SnapshotEdge>&) {}
-  virtual void onSnapshotEnd(uint32_t /*id*/, uint64_t /*scanUs*/) {}
+  // `complete`: false when the scan found out it could not see everything.
+  virtual void onSnapshotEnd(uint32_t /*id*/, uint64_t /*scanUs*/, bool /*complete*/) {}
 };
 
 class TraceReader {

@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -307,14 +308,19 @@ void setGuardedForkable(const HeapGuard& guard, bool forkable) {
   }
 }
 
-void serveUntilChildHasRead(HeapGuard& guard, uint64_t deadlineNs) {
+void serveUntilChildHasRead(HeapGuard& guard, pid_t child, uint64_t deadlineNs) {
+  // A child that died (its writer gone with the program) never says it has read.
+  int childFd = child > 0 ? static_cast<int>(syscall(SYS_pidfd_open, child, 0)) : -1;
   while (guard.childHasRead.load(std::memory_order_acquire) == 0) {
-    if (nowNs() > deadlineNs) {
+    pollfd ended{childFd, POLLIN, 0};
+    bool gone = childFd < 0 || syscall(SYS_poll, &ended, 1, 0) != 0;
+    if (gone || nowNs() > deadlineNs) {
       guard.abandoned.store(1, std::memory_order_release);
       break;
     }
     serveHeapGuard(guard, 1'000'000);
   }
+  if (childFd >= 0) syscall(SYS_close, childFd);
   serveHeapGuard(guard, 0);  // changes the child may not have seen
   auto unregister = [&](const AddressRange& r) {
     uffdio_range range{r.begin, r.end - r.begin};
@@ -326,46 +332,54 @@ void serveUntilChildHasRead(HeapGuard& guard, uint64_t deadlineNs) {
   futexWake(guard.released);
 }
 
-void restoreGuardedMappings(HeapGuard& guard, int memFd,
-                            void (*lost)(void* context, uint64_t begin, uint64_t end),
-                            void* context) {
-  constexpr uint64_t kChunk = uint64_t{4} << 20;
-  for (uint32_t i = 0; i < guard.mappingCount; ++i) {
-    const GuardedMapping& m = guard.mappings[i];
-    if (!m.active) continue;
-    uint64_t bytes = m.range.end - m.range.begin;
-    auto* at = reinterpret_cast<void*>(
-        syscall(SYS_mmap, m.range.begin, bytes, PROT_READ | PROT_WRITE,
-                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0));
-    if (at != reinterpret_cast<void*>(m.range.begin)) {
-      lost(context, m.range.begin, m.range.end);
-      continue;
-    }
-    for (uint64_t begin = m.range.begin; begin < m.range.end; begin += kChunk) {
-      uint64_t end = std::min(begin + kChunk, m.range.end);
-      long n = syscall(SYS_pread64, memFd, begin, end - begin, begin);
-      if (n != static_cast<long>(end - begin)) {
-        // Some of it is gone (unmapped since): page by page, to keep what is left.
-        for (uint64_t page = begin; page < end; page += kPageBytes) {
-          if (syscall(SYS_pread64, memFd, page, kPageBytes, page) != kPageBytes) {
-            lost(context, page, page + kPageBytes);
-          }
-        }
-      }
-      // Read before looking for copies: a page the program wrote since was copied before
-      // the write could happen, so a page whose copy is not there yet was read unchanged.
-      std::atomic_thread_fence(std::memory_order_seq_cst);
-      guard.bytesRead.fetch_add(end - begin, std::memory_order_relaxed);
-      for (uint64_t page = begin; page < end; page += kPageBytes) {
-        uint32_t slot = guard.copyOfPage[m.firstPage + (page - m.range.begin) / kPageBytes].load(
-            std::memory_order_seq_cst);
-        if (slot) {
-          memcpy(reinterpret_cast<void*>(page), guard.copies + uint64_t{slot - 1} * kPageBytes,
-                 kPageBytes);
-        }
+bool mapGuardedMapping(const GuardedMapping& m) {
+  auto* at = reinterpret_cast<void*>(
+      syscall(SYS_mmap, m.range.begin, m.range.end - m.range.begin, PROT_READ | PROT_WRITE,
+              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0));
+  return at == reinterpret_cast<void*>(m.range.begin);
+}
+
+void readAtStop(HeapGuard& guard, const GuardedMapping& m, int memFd, uint64_t begin, uint64_t end,
+                LostMemoryFn lost, void* context) {
+  // process_vm_readv copies without a bounce page; /proc/self/mem needs no ptrace right.
+  iovec local{reinterpret_cast<void*>(begin), end - begin};
+  iovec remote{reinterpret_cast<void*>(begin), end - begin};
+  long n = syscall(SYS_process_vm_readv, getppid(), &local, 1, &remote, 1, 0);
+  if (n < 0) n = syscall(SYS_pread64, memFd, begin, end - begin, begin);
+  if (n != static_cast<long>(end - begin)) {
+    // Some of it is gone (unmapped since): page by page, to keep what is left.
+    for (uint64_t page = begin; page < end; page += kPageBytes) {
+      if (syscall(SYS_pread64, memFd, page, kPageBytes, page) != kPageBytes) {
+        lost(context, page, page + kPageBytes);
       }
     }
   }
+  // Read before looking for copies: a page the program wrote since was copied before the
+  // write could happen, so a page whose copy is not there yet was read unchanged.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  guard.bytesRead.fetch_add(end - begin, std::memory_order_relaxed);
+  for (uint64_t page = begin; page < end; page += kPageBytes) {
+    uint32_t slot = guard.copyOfPage[m.firstPage + (page - m.range.begin) / kPageBytes].load(
+        std::memory_order_seq_cst);
+    if (slot) {
+      memcpy(reinterpret_cast<void*>(page), guard.copies + uint64_t{slot - 1} * kPageBytes,
+             kPageBytes);
+    }
+  }
+}
+
+bool peekAtStop(const HeapGuard& guard, const GuardedMapping& m, int memFd, uint64_t address,
+                void* out, size_t bytes) {
+  if (syscall(SYS_pread64, memFd, out, bytes, address) != static_cast<long>(bytes)) return false;
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  uint64_t page = address & ~(kPageBytes - 1);
+  uint32_t slot = guard.copyOfPage[m.firstPage + (page - m.range.begin) / kPageBytes].load(
+      std::memory_order_seq_cst);
+  if (slot) memcpy(out, guard.copies + uint64_t{slot - 1} * kPageBytes + (address - page), bytes);
+  return true;
+}
+
+void finishReading(HeapGuard& guard, LostMemoryFn lost, void* context) {
   guard.childHasRead.store(1, std::memory_order_release);
   // Changes the program made while the child read are known once the helper let go; a
   // helper that was killed never does.

@@ -7,16 +7,19 @@
 //   2. at the stop the helper protects again the pages written meanwhile, marks the
 //      mappings DONTFORK for the clone, and from then on copies a page into shared memory
 //      before it lets the first write to it through;
-//   3. the scanning child maps the mappings again at their addresses, reads them from the
-//      program through /proc/self/mem, and takes a page's copy wherever there is one: it
-//      has their content as it was at the stop. Then the helper lets them go.
+//   3. the scanning child maps the mappings again at their addresses and fills them, a
+//      window at a time as its scan gets there, from the program (process_vm_readv, or
+//      /proc/self/mem), taking a page's copy wherever there is one: it sees their content
+//      as it was at the stop. When it is done, the helper lets them go.
 // What it cannot keep: memory the program (its allocator) unmaps, moves or discards while
 // the child reads; if live blocks were there, the snapshot says it is incomplete.
 // Needs the right to make a userfaultfd that sees the kernel's own writes (root,
 // CAP_SYS_PTRACE or vm.unprivileged_userfaultfd=1); without it, snapshots copy all.
 #pragma once
 
-#include <atomic>
+#include <sys/types.h>
+
+#include <cstddef>
 #include <cstdint>
 
 #include "range_set.h"
@@ -43,28 +46,40 @@ void serveHeapGuard(HeapGuard& guard, uint64_t ns);
 void startCopyingBeforeWrites(HeapGuard& guard, const SnapshotJob& job);
 void setGuardedForkable(const HeapGuard& guard, bool forkable);
 // The helper, the program running again: serves until the child has read the mappings
-// (or `deadlineNs` passed: the child then finds the snapshot incomplete), then lets go.
-void serveUntilChildHasRead(HeapGuard& guard, uint64_t deadlineNs);
+// (or ended, or `deadlineNs` passed: the child then finds the snapshot incomplete), then
+// lets go.
+void serveUntilChildHasRead(HeapGuard& guard, pid_t child, uint64_t deadlineNs);
 
-// The scanning child: maps the guarded mappings at their addresses with their content at
-// the stop, read through `memFd` (the program's /proc/self/mem). Calls lost(begin, end)
-// for what it could not have.
 struct GuardedMapping {
   AddressRange range;
   bool mainHeap;       // "[heap]" in /proc/self/maps, which the child's own maps no longer says
   bool active;         // left out of the clone (false: dropped before the stop, in the copy)
   uint64_t firstPage;  // its pages' index in the guard's page table
 };
-void restoreGuardedMappings(HeapGuard& guard, int memFd,
-                            void (*lost)(void* context, uint64_t begin, uint64_t end),
-                            void* context);
 uint32_t guardedMappingCount(const HeapGuard& guard);
+const GuardedMapping& guardedMapping(const HeapGuard& guard, uint32_t i);
+
+// The scanning child (guarded_memory.h drives these). `lost(context, begin, end)` hears of
+// guarded memory whose content at the stop could not be had.
+using LostMemoryFn = void (*)(void* context, uint64_t begin, uint64_t end);
+// Maps an active guarded mapping again, empty, at its address; false when it cannot.
+bool mapGuardedMapping(const GuardedMapping& m);
+// Fills [begin, end) (whole pages of `m`) with its content at the stop, read from the
+// program (`memFd`: its /proc/self/mem) and the helper's copies.
+void readAtStop(HeapGuard& guard, const GuardedMapping& m, int memFd, uint64_t begin, uint64_t end,
+                LostMemoryFn lost, void* context);
+// The same for `bytes` at `address` (within one page of `m`), into `out`; false when gone.
+bool peekAtStop(const HeapGuard& guard, const GuardedMapping& m, int memFd, uint64_t address,
+                void* out, size_t bytes);
+// Done reading: lets the helper let go, then tells what the program unmapped, discarded or
+// moved meanwhile (and everything, when the helper gave up or was killed).
+void finishReading(HeapGuard& guard, LostMemoryFn lost, void* context);
+
 // How much of the guarded memory the child has read: progress before it writes anything.
 uint64_t heapGuardBytesRead(const HeapGuard& guard);
 // Its userfaultfd (a forked child closes its copy).
 int heapGuardFd(const HeapGuard& guard);
 // The guard's own shared memory (its copies of heap pages): never a root.
 AddressRange heapGuardMemory(const HeapGuard& guard);
-const GuardedMapping& guardedMapping(const HeapGuard& guard, uint32_t i);
 
 }  // namespace tidemark::preload

@@ -13,6 +13,7 @@
 
 #include "../format/snapshot_writer.h"
 #include "allocator_mappings.h"
+#include "guarded_memory.h"
 #include "heap_guard.h"
 #include "live_blocks.h"
 #include "proc_maps.h"
@@ -80,7 +81,7 @@ struct Readable {
 
   // This child mapped the guarded mappings again (heap_guard.h): its maps show them
   // without their names and maybe merged with a neighbour. Puts them back as they were.
-  void restoreGuarded(const HeapGuard& guard) {
+  void restoreGuarded(const HeapGuard& guard, const GuardedMemory& memory) {
     struct Entry {
       SnapshotJob::Range range;
       uint8_t flags;
@@ -92,7 +93,7 @@ struct Readable {
       uint64_t at = ranges[i].begin;
       for (uint32_t g = 0; g < guarded && at < ranges[i].end; ++g) {
         const GuardedMapping& m = guardedMapping(guard, g);
-        if (!m.active || m.range.end <= at || m.range.begin >= ranges[i].end) continue;
+        if (!memory.holds(g) || m.range.end <= at || m.range.begin >= ranges[i].end) continue;
         if (m.range.begin > at) entries[n++] = {{at, m.range.begin}, flags[i]};
         at = m.range.end;
       }
@@ -101,7 +102,7 @@ struct Readable {
     for (uint32_t g = 0; g < guarded; ++g) {
       const GuardedMapping& m = guardedMapping(guard, g);
       uint8_t kind = m.mainHeap ? kWritable | kHeap : kWritable | kAnonymous;
-      if (m.active) entries[n++] = {m.range, kind};
+      if (memory.holds(g)) entries[n++] = {m.range, kind};
     }
     std::sort(entries, entries + n,
               [](const Entry& a, const Entry& b) { return a.range.begin < b.range.begin; });
@@ -257,8 +258,8 @@ class BlockIndex {
 //     (both in read-only parts of loaded files).
 class PointerFinder {
  public:
-  PointerFinder(const BlockIndex& index, const Readable& readable)
-      : index_(index), readable_(readable) {}
+  PointerFinder(const BlockIndex& index, const Readable& readable, const GuardedMemory& memory)
+      : index_(index), readable_(readable), memory_(memory) {}
 
   // `near`: the block being scanned (BlockIndex::lookup), kNoHint for roots.
   __attribute__((always_inline)) bool find(uint64_t value, uint64_t* block, PointerKind* pointer,
@@ -277,7 +278,15 @@ class PointerFinder {
     if (!mapping || b.address + std::min<uint64_t>(b.size, 24) > mapping->end) {
       return PointerKind::Interior;
     }
-    const auto* words = reinterpret_cast<const uint64_t*>(b.address);
+    // A block's first words sit in one page when it starts 24 bytes or more before its end.
+    uint64_t words[3] = {};
+    uint64_t head = std::min<uint64_t>(b.size, 24) & ~uint64_t{7};
+    uint64_t inPage = kPageBytes - (b.address & (kPageBytes - 1));
+    if (!memory_.read(b.address, words, std::min(head, inPage)) ||
+        (head > inPage && !memory_.read(b.address + inPage, reinterpret_cast<char*>(words) + inPage,
+                                        head - inPage))) {
+      return PointerKind::Interior;
+    }
     uint64_t offset = value - b.address;
     if (offset == 24 && b.size >= 24) {
       uint64_t length = words[0], capacity = words[1];
@@ -290,8 +299,10 @@ class PointerFinder {
       return PointerKind::NewArray;
     }
     if (value % 8 == 0 && value + 8 <= mapping->end) {
-      uint64_t inner = *reinterpret_cast<const uint64_t*>(value);
-      if (vtable(inner) && vtable(words[0])) return PointerKind::MultipleInheritance;
+      uint64_t inner = 0;
+      if (memory_.read(value, &inner, sizeof inner) && vtable(inner) && vtable(words[0])) {
+        return PointerKind::MultipleInheritance;
+      }
     }
     return PointerKind::Interior;
   }
@@ -306,6 +317,7 @@ class PointerFinder {
 
   const BlockIndex& index_;
   const Readable& readable_;
+  const GuardedMemory& memory_;
 };
 
 // `near`: the index of the block [begin, end) belongs to, or BlockIndex::kNoHint.
@@ -325,10 +337,11 @@ void scanWords(uint64_t begin, uint64_t end, const PointerFinder& finder, uint64
 // ([heap], named by the caller), a thread arena's heap (64 MiB aligned, starting with
 // glibc's heap_info: arena pointer, previous heap, size, mprotect size), or a chunk glibc
 // mapped for one large block (the mapping starts just before that block).
-bool mallocHeap(uint64_t begin, uint64_t end, const BlockIndex& index) {
+bool mallocHeap(uint64_t begin, uint64_t end, const BlockIndex& index,
+                const GuardedMemory& memory) {
   constexpr uint64_t kArenaHeap = uint64_t{64} << 20;
-  if (begin % kArenaHeap == 0 && end - begin >= 32) {
-    const auto* info = reinterpret_cast<const uint64_t*>(begin);
+  uint64_t info[4];
+  if (begin % kArenaHeap == 0 && end - begin >= 32 && memory.read(begin, info, sizeof info)) {
     uint64_t size = info[2], mprotectSize = info[3];
     if (info[0] != 0 && size > 0 && size <= kArenaHeap && mprotectSize >= size) return true;
   }
@@ -375,10 +388,11 @@ void forEachOwnPart(const SnapshotJob& job, uint64_t begin, uint64_t end, Visit&
 }
 
 void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable& readable,
-                format::SnapshotWriter& out) {
-  PointerFinder finder(index, readable);
+                GuardedMemory& memory, format::SnapshotWriter& out) {
+  PointerFinder finder(index, readable, memory);
   auto rootsIn = [&](RootKind kind, uint64_t begin, uint64_t end) {
     readable.clip(begin, end, [&](uint64_t b, uint64_t e) {
+      memory.fill(b, e);
       scanWords(b, e, finder, BlockIndex::kNoHint,
                 [&](uint64_t at, uint64_t block, PointerKind pointer) {
                   out.root(kind, pointer, block, at);
@@ -415,7 +429,7 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
   // and the objects' segments (scanned as data above). Live blocks inside a scanned
   // mapping are left out: they are nodes of the graph, not roots.
   auto excluded = [&](uint64_t begin, uint64_t end) {
-    if (mallocHeap(begin, end, index)) return true;
+    if (mallocHeap(begin, end, index, memory)) return true;
     if (job.guard && heapGuardMemory(*job.guard).overlaps(begin, end)) return true;
     if (job.creatorStack >= begin && job.creatorStack < end) return true;
     for (uint32_t i = 0; i < job.threadCount; ++i) {
@@ -456,12 +470,14 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
   }
 }
 
-void writeEdges(const BlockIndex& index, const Readable& readable, format::SnapshotWriter& out) {
-  PointerFinder finder(index, readable);
+void writeEdges(const BlockIndex& index, const Readable& readable, GuardedMemory& memory,
+                format::SnapshotWriter& out) {
+  PointerFinder finder(index, readable, memory);
   for (uint64_t from = 0; from < index.count(); ++from) {
     const LiveBlock& b = index.at(from);
     uint64_t previous = UINT64_MAX;
     readable.clip(b.address, b.address + b.size, [&](uint64_t begin, uint64_t end) {
+      memory.fill(begin, end);
       scanWords(begin, end, finder, from, [&](uint64_t, uint64_t to, PointerKind pointer) {
         uint64_t key = to << 3 | static_cast<uint64_t>(pointer);
         if (key == previous) return;  // runs of one pointer (arrays of it) count once
@@ -518,12 +534,10 @@ int heapScanMain(void* arg) {
   // its writes then fail and it exits.
   syscall(SYS_close, job.inFd);
   LostMemory lost;
-  if (job.guard) {
-    restoreGuardedMappings(*job.guard, job.memFd, LostMemory::note, &lost);
-  }
+  GuardedMemory memory(job.guard, job.memFd, LostMemory::note, &lost);
   Readable readable;
   readable.load();
-  if (job.guard) readable.restoreGuarded(*job.guard);
+  if (job.guard) readable.restoreGuarded(*job.guard, memory);
   BlockIndex index;
   index.build();
   PipeSink sink(job.outFd);
@@ -532,8 +546,7 @@ int heapScanMain(void* arg) {
   begin.timeUs = job.timeUs;
   begin.id = job.id;
   begin.trigger = static_cast<uint32_t>(job.trigger);
-  bool incomplete = job.incomplete || lost.holdsLiveBlocks(index);
-  begin.flags = (incomplete ? format::kSnapshotIncomplete : 0) |
+  begin.flags = (job.incomplete ? format::kSnapshotIncomplete : 0) |
                 (allocatorMappingsLost() ? format::kSnapshotAllocatorMappingsLost : 0) |
                 (job.guard ? format::kSnapshotGuarded : 0);
   begin.blocks = index.count();
@@ -542,9 +555,11 @@ int heapScanMain(void* arg) {
     const LiveBlock& b = index.at(i);
     out->block(b.address, b.size, b.stack, uint64_t{b.allocTimeMs} * 1000);
   }
-  writeRoots(job, index, readable, *out);
-  writeEdges(index, readable, *out);
-  out->end();
+  writeRoots(job, index, readable, memory, *out);
+  writeEdges(index, readable, memory, *out);
+  // What the program took away from under the guard is known once the scan is over.
+  memory.finish();
+  out->end(!lost.holdsLiveBlocks(index));
   syscall(SYS_exit_group, 0);
   return 0;
 }

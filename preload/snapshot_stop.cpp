@@ -325,8 +325,12 @@ int snapshotHelperMain(void* arg) {
   job.done.store(1, std::memory_order_release);
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(&job.done), FUTEX_WAKE, 1, nullptr, nullptr, 0);
   if (job.guard) {
-    uint64_t patience = job.childPid > 0 ? kGuardPatienceNs : 0;
-    serveUntilChildHasRead(*job.guard, nowNs() + patience);
+    // Serving on, the helper must not keep the program's files open after it: a table of
+    // its own, without the pipe (else a child writing into it would outlive the program).
+    syscall(SYS_unshare, CLONE_FILES);
+    syscall(SYS_close, job.inFd);
+    syscall(SYS_close, job.outFd);
+    serveUntilChildHasRead(*job.guard, job.childPid, nowNs() + kGuardPatienceNs);
   }
   return 0;
 }

@@ -43,7 +43,7 @@ void SnapshotLeaks::onSnapshotEdges(const std::vector<format::SnapshotEdge>& edg
   if (open_) edges_.insert(edges_.end(), edges.begin(), edges.end());
 }
 
-void SnapshotLeaks::onSnapshotEnd(uint32_t id, uint64_t scanUs) {
+void SnapshotLeaks::onSnapshotEnd(uint32_t id, uint64_t scanUs, bool complete) {
   if (!open_ || id != info_.id) return;
   open_ = false;
   graph_.setEdges(edges_);
@@ -56,7 +56,7 @@ void SnapshotLeaks::onSnapshotEnd(uint32_t id, uint64_t scanUs) {
   summary.pauseMs = info_.pauseUs / 1e3;
   summary.scanMs = scanUs / 1e3;
   summary.trigger = triggerName(info_.trigger);
-  summary.complete = info_.complete;
+  summary.complete = info_.complete && complete;
   summary.allocatorMappingsLost = info_.allocatorMappingsLost;
   summary.guarded = info_.guarded;
   std::unordered_map<BlockKey, double, BlockKeyHash> firstLost;

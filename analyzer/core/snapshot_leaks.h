@@ -19,7 +19,7 @@ class SnapshotLeaks : public format::RecordVisitor {
   void onSnapshotBlocks(const std::vector<format::SnapshotBlock>& blocks) override;
   void onSnapshotRoots(const std::vector<format::SnapshotRoot>& roots) override;
   void onSnapshotEdges(const std::vector<format::SnapshotEdge>& edges) override;
-  void onSnapshotEnd(uint32_t id, uint64_t scanUs) override;
+  void onSnapshotEnd(uint32_t id, uint64_t scanUs, bool complete) override;
 
   const std::vector<SnapshotSummary>& snapshots() const { return snapshots_; }
   // Leak groups of the last complete snapshot, without frames, largest first.

@@ -182,50 +182,56 @@ TEST_CASE("SIGKILL: the trace is readable up to its last chunk and marked incomp
 TEST_CASE("a snapshot's child ends when the program dies before reading all it wrote") {
   // The program is stopped while its exit snapshot's child writes (the pipe between them
   // fills), then killed. The child must see its writes fail and end, not wait forever
-  // holding a copy of the program's memory.
-  std::string dir = freshDir("orphan");
-  Background record(
-      {tool("tidemark"), "record", "-o", dir + "/t.tmk", "--", tool("snapshot_bench"), "50", "64"},
-      dir + "/log");
-  pid_t program = 0;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!program && std::chrono::steady_clock::now() < deadline) {
-    auto children = childrenOf(record.pid());
-    if (!children.empty()) program = children[0];
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  REQUIRE(program != 0);
-  // The snapshot's helper and then its child are children of the tracer's writer thread.
-  auto childOfProgram = [&] {
-    std::error_code error;
-    for (const auto& task :
-         std::filesystem::directory_iterator("/proc/" + std::to_string(program) + "/task", error)) {
-      std::istringstream children(readFile(task.path().string() + "/children"));
-      pid_t child = 0;
-      if (children >> child) return child;
+  // holding a copy of the program's memory; with --guard-heap, neither must the helper
+  // that guards the heap for it (it shares the program's files: it would keep the pipe
+  // open).
+  for (bool guarded : {false, true}) {
+    INFO("guarded " << guarded);
+    std::string dir = freshDir(guarded ? "orphan-guarded" : "orphan");
+    std::vector<std::string> argv{tool("tidemark"), "record", "-o", dir + "/t.tmk"};
+    if (guarded) argv.push_back("--guard-heap");
+    argv.insert(argv.end(), {"--", tool("snapshot_bench"), "50", "64"});
+    Background record(argv, dir + "/log");
+    pid_t program = 0;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!program && std::chrono::steady_clock::now() < deadline) {
+      auto children = childrenOf(record.pid());
+      if (!children.empty()) program = children[0];
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    return pid_t{0};
-  };
-  while (!childOfProgram() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    REQUIRE(program != 0);
+    // The snapshot's helper and then its child are children of the tracer's writer thread.
+    auto childOfProgram = [&] {
+      std::error_code error;
+      for (const auto& task : std::filesystem::directory_iterator(
+               "/proc/" + std::to_string(program) + "/task", error)) {
+        std::istringstream children(readFile(task.path().string() + "/children"));
+        pid_t child = 0;
+        if (children >> child) return child;
+      }
+      return pid_t{0};
+    };
+    while (!childOfProgram() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    // The helper is gone once the program runs on (milliseconds); the child scans 820k
+    // blocks for longer.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    pid_t scanner = childOfProgram();
+    REQUIRE(scanner != 0);
+    kill(program, SIGSTOP);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    kill(program, SIGKILL);
+    CHECK(record.wait(30) == 128 + SIGKILL);
+    bool ended = false;  // gone, or a zombie
+    for (int i = 0; i < 500 && !ended; ++i) {
+      std::string stat = readFile("/proc/" + std::to_string(scanner) + "/stat");
+      ended = stat.empty() || stat.find(") Z ") != std::string::npos;
+      if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    CHECK(ended);
+    if (!ended) kill(scanner, SIGKILL);
   }
-  // The helper is gone once the program runs on (milliseconds); the child scans 820k
-  // blocks for longer.
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  pid_t scanner = childOfProgram();
-  REQUIRE(scanner != 0);
-  kill(program, SIGSTOP);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  kill(program, SIGKILL);
-  CHECK(record.wait(30) == 128 + SIGKILL);
-  bool ended = false;  // gone, or a zombie
-  for (int i = 0; i < 500 && !ended; ++i) {
-    std::string stat = readFile("/proc/" + std::to_string(scanner) + "/stat");
-    ended = stat.empty() || stat.find(") Z ") != std::string::npos;
-    if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  CHECK(ended);
-  if (!ended) kill(scanner, SIGKILL);
 }
 
 TEST_CASE("a full disk stops tracing, not the program, and the trace keeps its whole chunks") {

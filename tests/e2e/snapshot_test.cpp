@@ -265,6 +265,7 @@ TEST_CASE("every snapshot is one moment: no juggled node is lost, copied or guar
       CHECK(s["blocks"]["indirect"] == 0);
     }
     CHECK(checked >= 10);
+    CHECK(report["snapshots"].back()["trigger"] == "exit");  // no scanning child crashed
     CHECK(groupTotals(report, "definite", "plantTen") == Totals{10000, 10});
   }
 }

@@ -1,0 +1,137 @@
+// The scanning child's windows over the guarded mappings (see guarded_memory.h). Raw
+// system calls only, memory from mmap: the child may call nothing that locks.
+#include "guarded_memory.h"
+
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace tidemark::preload {
+namespace {
+
+void* mapZeroed(size_t bytes) {
+  void* p =
+      reinterpret_cast<void*>(syscall(SYS_mmap, nullptr, bytes ? bytes : 1, PROT_READ | PROT_WRITE,
+                                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
+  if (p == MAP_FAILED) syscall(SYS_exit_group, 1);  // a child that cannot map cannot scan
+  return p;
+}
+
+}  // namespace
+
+GuardedMemory::GuardedMemory(HeapGuard* guard, int memFd, LostMemoryFn lost, void* context)
+    : guard_(guard), memFd_(memFd), lost_(lost), context_(context) {
+  if (!guard_) return;
+  uint32_t n = guardedMappingCount(*guard_);
+  held_ = static_cast<uint8_t*>(mapZeroed(n));
+  windowBase_ = static_cast<uint64_t*>(mapZeroed((n + 1) * sizeof(uint64_t)));
+  for (uint32_t i = 0; i < n; ++i) {
+    const GuardedMapping& m = guardedMapping(*guard_, i);
+    windowBase_[i] = windows_;
+    if (!m.active) continue;
+    if (mapGuardedMapping(m)) {
+      held_[i] = 1;
+      windows_ += (m.range.end - m.range.begin + kWindowBytes - 1) / kWindowBytes;
+    } else if (errno != EEXIST) {  // EEXIST: the clone has it after all (DONTFORK failed)
+      lost_(context_, m.range.begin, m.range.end);
+    }
+  }
+  windowBase_[n] = windows_;
+  filled_ = static_cast<uint8_t*>(mapZeroed(windows_));
+  filledOrder_ = static_cast<uint64_t*>(mapZeroed(windows_ * sizeof(uint64_t)));
+}
+
+int64_t GuardedMemory::heldAt(uint64_t address) const {
+  uint32_t n = guardedMappingCount(*guard_);
+  uint32_t low = 0, high = n;  // the first mapping that begins after `address`
+  while (low < high) {
+    uint32_t mid = (low + high) / 2;
+    if (guardedMapping(*guard_, mid).range.begin <= address) {
+      low = mid + 1;
+    } else {
+      high = mid;
+    }
+  }
+  if (low == 0) return -1;
+  uint32_t i = low - 1;
+  if (!held_[i] || address >= guardedMapping(*guard_, i).range.end) return -1;
+  return i;
+}
+
+uint64_t GuardedMemory::windowOf(uint32_t mapping, uint64_t address) const {
+  return windowBase_[mapping] +
+         (address - guardedMapping(*guard_, mapping).range.begin) / kWindowBytes;
+}
+
+void GuardedMemory::fillWindow(uint32_t mapping, uint64_t window) {
+  const GuardedMapping& m = guardedMapping(*guard_, mapping);
+  uint64_t begin = m.range.begin + (window - windowBase_[mapping]) * kWindowBytes;
+  uint64_t end = std::min(begin + kWindowBytes, m.range.end);
+  readAtStop(*guard_, m, memFd_, begin, end, lost_, context_);
+  filled_[window] = 1;
+  filledOrder_[(orderHead_ + orderCount_++) % windows_] = window;
+}
+
+void GuardedMemory::letGo(uint64_t window) {
+  const uint64_t* base =
+      std::upper_bound(windowBase_, windowBase_ + guardedMappingCount(*guard_), window) - 1;
+  auto mapping = static_cast<uint32_t>(base - windowBase_);
+  const GuardedMapping& m = guardedMapping(*guard_, mapping);
+  uint64_t begin = m.range.begin + (window - *base) * kWindowBytes;
+  uint64_t end = std::min(begin + kWindowBytes, m.range.end);
+  syscall(SYS_madvise, begin, end - begin, MADV_DONTNEED);
+  filled_[window] = 0;
+}
+
+void GuardedMemory::fill(uint64_t begin, uint64_t end) {
+  if (!guard_ || begin >= end) return;
+  // The first mapping that ends after `begin` (they are sorted and disjoint).
+  uint32_t n = guardedMappingCount(*guard_);
+  uint32_t low = 0, high = n;
+  while (low < high) {
+    uint32_t mid = (low + high) / 2;
+    if (guardedMapping(*guard_, mid).range.end <= begin) {
+      low = mid + 1;
+    } else {
+      high = mid;
+    }
+  }
+  for (uint32_t i = low; i < n && guardedMapping(*guard_, i).range.begin < end; ++i) {
+    const GuardedMapping& m = guardedMapping(*guard_, i);
+    if (!held_[i]) continue;
+    uint64_t from = windowOf(i, std::max(begin, m.range.begin));
+    uint64_t to = windowOf(i, std::min(end, m.range.end) - 1);
+    for (uint64_t w = from; w <= to; ++w) {
+      if (filled_[w]) continue;
+      // Room first, from the oldest windows, but never one this range needs.
+      while (orderCount_ >= kBudgetWindows) {
+        uint64_t oldest = filledOrder_[orderHead_];
+        if (oldest >= from && oldest <= to) break;
+        orderHead_ = (orderHead_ + 1) % windows_;
+        --orderCount_;
+        letGo(oldest);
+      }
+      fillWindow(i, w);
+    }
+  }
+}
+
+bool GuardedMemory::read(uint64_t address, void* out, size_t bytes) const {
+  int64_t i = guard_ ? heldAt(address) : -1;
+  if (i < 0 || filled_[windowOf(static_cast<uint32_t>(i), address)]) {
+    memcpy(out, reinterpret_cast<const void*>(address), bytes);
+    return true;
+  }
+  return peekAtStop(*guard_, guardedMapping(*guard_, static_cast<uint32_t>(i)), memFd_, address,
+                    out, bytes);
+}
+
+void GuardedMemory::finish() {
+  if (guard_) finishReading(*guard_, lost_, context_);
+}
+
+}  // namespace tidemark::preload

@@ -1,0 +1,54 @@
+// The scanning child's view of the guarded mappings (heap_guard.h): their content at the
+// stop, filled in 2 MiB windows as the scan reaches them. At most 128 MiB of windows stay
+// filled at a time (a heap is scanned in address order; a window let go is read again if
+// the scan comes back), so the child never holds a second copy of a big heap. Small
+// reads elsewhere (a pointer's target) peek without filling a window.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "heap_guard.h"
+
+namespace tidemark::preload {
+
+class GuardedMemory {
+ public:
+  // `guard` may be nullptr: then all memory is the child's copy, readable as it is.
+  GuardedMemory(HeapGuard* guard, int memFd, LostMemoryFn lost, void* context);
+
+  // Makes [begin, end) readable in place, for a scan in address order: may let windows
+  // go, never one of [begin, end).
+  void fill(uint64_t begin, uint64_t end);
+  // Copies `bytes` (at most a page's worth, within one page) at `address`; false when that
+  // memory is gone.
+  bool read(uint64_t address, void* out, size_t bytes) const;
+  // The scan is over: the helper stops guarding; `lost` hears of what changed meanwhile.
+  void finish();
+  // Whether guarded mapping i is this view's to fill: false when it is not active, or this
+  // child could not map it again (then what the clone gave it, if anything, is read).
+  bool holds(uint32_t i) const { return guard_ && held_[i]; }
+
+ private:
+  static constexpr uint64_t kWindowBytes = uint64_t{2} << 20;
+  static constexpr uint64_t kBudgetWindows = 64;
+
+  // The held mapping that contains `address`, or -1.
+  int64_t heldAt(uint64_t address) const;
+  uint64_t windowOf(uint32_t mapping, uint64_t address) const;
+  void fillWindow(uint32_t mapping, uint64_t window);
+  void letGo(uint64_t window);
+
+  HeapGuard* guard_;
+  int memFd_;
+  LostMemoryFn lost_;
+  void* context_;
+  uint8_t* held_ = nullptr;          // per guarded mapping
+  uint64_t* windowBase_ = nullptr;   // per guarded mapping (and one past): its first window
+  uint8_t* filled_ = nullptr;        // per window
+  uint64_t* filledOrder_ = nullptr;  // the filled windows, oldest first (a ring)
+  uint64_t windows_ = 0;
+  uint64_t orderHead_ = 0, orderCount_ = 0;
+};
+
+}  // namespace tidemark::preload
