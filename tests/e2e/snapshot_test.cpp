@@ -239,7 +239,7 @@ TEST_CASE("100 snapshots while threads block in 8 kinds of call: no EINTR, all c
 }
 
 TEST_CASE("every snapshot is one moment: no juggled node is lost, copied or guarded") {
-  // tests/programs/juggler.cpp: nodes move between two lists without pause, among 64 MB
+  // tests/programs/juggler.cpp: nodes move between two lists without pause, among 240 MB
   // of heap, and a chain hangs from two anchors by turns. A snapshot that mixed memory
   // from before and after a change would lose nodes.
   for (bool guarded : {false, true}) {
@@ -247,7 +247,7 @@ TEST_CASE("every snapshot is one moment: no juggled node is lost, copied or guar
     std::string dir = freshDir(guarded ? "juggler-guarded" : "juggler");
     std::vector<std::string> argv{tool("tidemark"), "record", "-o", dir + "/t.tmk"};
     if (guarded) argv.push_back("--guard-heap");
-    argv.insert(argv.end(), {"--", tool("test_juggler"), "2"});
+    argv.insert(argv.end(), {"--", tool("test_juggler"), "3"});
     RunResult r = run(argv, 120);
     INFO(r.output);
     REQUIRE(r.status == 0);
@@ -264,7 +264,7 @@ TEST_CASE("every snapshot is one moment: no juggled node is lost, copied or guar
       CHECK(s["bytes"]["definite"] == 10000);
       CHECK(s["blocks"]["indirect"] == 0);
     }
-    CHECK(checked >= 10);
+    CHECK(checked >= 5);
     CHECK(report["snapshots"].back()["trigger"] == "exit");  // no scanning child crashed
     CHECK(groupTotals(report, "definite", "plantTen") == Totals{10000, 10});
   }

@@ -4,8 +4,9 @@
 // hangs a chain of 100 nodes from two anchors on pages of their own by turns, never from
 // neither, and never holds it in a register (lock xor in memory). A snapshot that saw
 // some heap pages before a change and others after it would find nodes on no list, or
-// the chain on no anchor: definitely lost. Around them, 64 MB of 4 KiB blocks chained
-// from a global (all reachable), the heap a guarded snapshot keeps out of its copy, and
+// the chain on no anchor: definitely lost. Around them, 240 MB of 4 KiB blocks chained
+// from a global (all reachable), the heap a guarded snapshot keeps out of its copy (more
+// than the scan holds at once: it lets windows go and reads them again), and
 // the planted leak: plantTen drops 10 blocks of 1,000 bytes before the juggling starts
 // (marked "planted"). Asks for a snapshot every 20 ms by itself.
 //   juggler SECONDS
@@ -47,12 +48,12 @@ __attribute__((noinline)) void plantTen() {
 
 // Big blocks with the nodes among them, so that the lists run across many pages.
 void build() {
-  for (int i = 0; i < 12'000; ++i) {
+  for (int i = 0; i < 40'000; ++i) {
     auto* big = static_cast<Big*>(malloc(sizeof(Big)));
     memset(big->payload, 1, sizeof big->payload);
     big->next = chain;
     chain = big;
-    if (i % 6 == 0) {
+    if (i % 20 == 0) {
       auto* node = static_cast<Node*>(calloc(1, sizeof(Node)));
       node->next = lists[0];
       lists[0] = node;
@@ -114,7 +115,7 @@ void buildChain() {
     spares[i] = static_cast<Node*>(calloc(1, sizeof(Node)));
     anchors[i] = static_cast<Big*>(calloc(1, sizeof(Big)));
     anchors[i]->next = reinterpret_cast<Big*>(chainHead);
-    for (int k = 0; k < 2'000; ++k) {  // pages apart: the child reads them at other times
+    for (int k = 0; k < 10'000; ++k) {  // far apart: the child reads them at other times
       auto* big = static_cast<Big*>(malloc(sizeof(Big)));
       big->next = chain;
       chain = big;
