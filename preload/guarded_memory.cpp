@@ -46,20 +46,8 @@ GuardedMemory::GuardedMemory(HeapGuard* guard, int memFd, LostMemoryFn lost, voi
 }
 
 int64_t GuardedMemory::heldAt(uint64_t address) const {
-  uint32_t n = guardedMappingCount(*guard_);
-  uint32_t low = 0, high = n;  // the first mapping that begins after `address`
-  while (low < high) {
-    uint32_t mid = (low + high) / 2;
-    if (guardedMapping(*guard_, mid).range.begin <= address) {
-      low = mid + 1;
-    } else {
-      high = mid;
-    }
-  }
-  if (low == 0) return -1;
-  uint32_t i = low - 1;
-  if (!held_[i] || address >= guardedMapping(*guard_, i).range.end) return -1;
-  return i;
+  int64_t i = guardedMappingAt(*guard_, address);
+  return i >= 0 && held_[i] ? i : -1;
 }
 
 uint64_t GuardedMemory::windowOf(uint32_t mapping, uint64_t address) const {
@@ -88,35 +76,22 @@ void GuardedMemory::letGo(uint64_t window) {
 }
 
 void GuardedMemory::fill(uint64_t begin, uint64_t end) {
-  if (!guard_ || begin >= end) return;
-  // The first mapping that ends after `begin` (they are sorted and disjoint).
-  uint32_t n = guardedMappingCount(*guard_);
-  uint32_t low = 0, high = n;
-  while (low < high) {
-    uint32_t mid = (low + high) / 2;
-    if (guardedMapping(*guard_, mid).range.end <= begin) {
-      low = mid + 1;
-    } else {
-      high = mid;
+  int64_t held = guard_ && begin < end ? heldAt(begin) : -1;
+  if (held < 0) return;
+  auto i = static_cast<uint32_t>(held);
+  uint64_t from = windowOf(i, begin);
+  uint64_t to = windowOf(i, std::min(end, guardedMapping(*guard_, i).range.end) - 1);
+  for (uint64_t w = from; w <= to; ++w) {
+    if (filled_[w]) continue;
+    // Room first, from the oldest windows, but never one this range needs.
+    while (orderCount_ >= kBudgetWindows) {
+      uint64_t oldest = filledOrder_[orderHead_];
+      if (oldest >= from && oldest <= to) break;
+      orderHead_ = (orderHead_ + 1) % windows_;
+      --orderCount_;
+      letGo(oldest);
     }
-  }
-  for (uint32_t i = low; i < n && guardedMapping(*guard_, i).range.begin < end; ++i) {
-    const GuardedMapping& m = guardedMapping(*guard_, i);
-    if (!held_[i]) continue;
-    uint64_t from = windowOf(i, std::max(begin, m.range.begin));
-    uint64_t to = windowOf(i, std::min(end, m.range.end) - 1);
-    for (uint64_t w = from; w <= to; ++w) {
-      if (filled_[w]) continue;
-      // Room first, from the oldest windows, but never one this range needs.
-      while (orderCount_ >= kBudgetWindows) {
-        uint64_t oldest = filledOrder_[orderHead_];
-        if (oldest >= from && oldest <= to) break;
-        orderHead_ = (orderHead_ + 1) % windows_;
-        --orderCount_;
-        letGo(oldest);
-      }
-      fillWindow(i, w);
-    }
+    fillWindow(i, w);
   }
 }
 

@@ -18,7 +18,8 @@ class GuardedMemory {
   GuardedMemory(HeapGuard* guard, int memFd, LostMemoryFn lost, void* context);
 
   // Makes [begin, end) readable in place, for a scan in address order: may let windows
-  // go, never one of [begin, end).
+  // go, never one of [begin, end). The range lies in one mapping of the child (the scan
+  // clips to them, and a guarded mapping is one).
   void fill(uint64_t begin, uint64_t end);
   // Copies `bytes` (at most a page's worth, within one page) at `address`; false when that
   // memory is gone.

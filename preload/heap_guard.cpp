@@ -81,13 +81,8 @@ struct HeapGuard {
 namespace {
 
 GuardedMapping* mappingOf(HeapGuard& guard, uint64_t address) {
-  GuardedMapping* end = guard.mappings + guard.mappingCount;
-  GuardedMapping* it =
-      std::upper_bound(guard.mappings, end, address,
-                       [](uint64_t a, const GuardedMapping& m) { return a < m.range.begin; });
-  if (it == guard.mappings) return nullptr;
-  --it;
-  return address < it->range.end ? it : nullptr;
+  int64_t i = guardedMappingAt(guard, address);
+  return i < 0 ? nullptr : &guard.mappings[i];
 }
 
 bool protect(const HeapGuard& guard, uint64_t begin, uint64_t bytes, bool on) {
@@ -401,6 +396,14 @@ void finishReading(HeapGuard& guard, LostMemoryFn lost, void* context) {
 }
 
 uint32_t guardedMappingCount(const HeapGuard& guard) { return guard.mappingCount; }
+int64_t guardedMappingAt(const HeapGuard& guard, uint64_t address) {
+  const GuardedMapping* end = guard.mappings + guard.mappingCount;
+  const GuardedMapping* it =
+      std::upper_bound(guard.mappings, end, address,
+                       [](uint64_t a, const GuardedMapping& m) { return a < m.range.begin; });
+  if (it == guard.mappings || address >= (it - 1)->range.end) return -1;
+  return it - 1 - guard.mappings;
+}
 int heapGuardFd(const HeapGuard& guard) { return guard.uffd; }
 uint64_t heapGuardBytesRead(const HeapGuard& guard) {
   return guard.bytesRead.load(std::memory_order_relaxed);

@@ -58,6 +58,8 @@ struct GuardedMapping {
 };
 uint32_t guardedMappingCount(const HeapGuard& guard);
 const GuardedMapping& guardedMapping(const HeapGuard& guard, uint32_t i);
+// The index of the guarded mapping that contains `address`, or -1 (they are sorted).
+int64_t guardedMappingAt(const HeapGuard& guard, uint64_t address);
 
 // The scanning child (guarded_memory.h drives these). `lost(context, begin, end)` hears of
 // guarded memory whose content at the stop could not be had.

@@ -28,6 +28,15 @@ std::string freshDir(const std::string& name) {
   return dir.string();
 }
 
+std::vector<std::string> recordArgv(const std::string& trace, bool guarded,
+                                    const std::vector<std::string>& command) {
+  std::vector<std::string> argv{tool("tidemark"), "record", "-o", trace};
+  if (guarded) argv.push_back("--guard-heap");
+  argv.push_back("--");
+  argv.insert(argv.end(), command.begin(), command.end());
+  return argv;
+}
+
 namespace {
 
 pid_t spawn(const std::vector<std::string>& argv, int outFd) {

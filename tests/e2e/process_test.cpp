@@ -188,10 +188,8 @@ TEST_CASE("a snapshot's child ends when the program dies before reading all it w
   for (bool guarded : {false, true}) {
     INFO("guarded " << guarded);
     std::string dir = freshDir(guarded ? "orphan-guarded" : "orphan");
-    std::vector<std::string> argv{tool("tidemark"), "record", "-o", dir + "/t.tmk"};
-    if (guarded) argv.push_back("--guard-heap");
-    argv.insert(argv.end(), {"--", tool("snapshot_bench"), "50", "64"});
-    Background record(argv, dir + "/log");
+    Background record(recordArgv(dir + "/t.tmk", guarded, {tool("snapshot_bench"), "50", "64"}),
+                      dir + "/log");
     pid_t program = 0;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (!program && std::chrono::steady_clock::now() < deadline) {

@@ -245,10 +245,7 @@ TEST_CASE("every snapshot is one moment: no juggled node is lost, copied or guar
   for (bool guarded : {false, true}) {
     INFO("guarded " << guarded);
     std::string dir = freshDir(guarded ? "juggler-guarded" : "juggler");
-    std::vector<std::string> argv{tool("tidemark"), "record", "-o", dir + "/t.tmk"};
-    if (guarded) argv.push_back("--guard-heap");
-    argv.insert(argv.end(), {"--", tool("test_juggler"), "3"});
-    RunResult r = run(argv, 120);
+    RunResult r = run(recordArgv(dir + "/t.tmk", guarded, {tool("test_juggler"), "3"}), 120);
     INFO(r.output);
     REQUIRE(r.status == 0);
     auto report = analyze(dir + "/t.tmk");
