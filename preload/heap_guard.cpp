@@ -304,6 +304,12 @@ void setGuardedForkable(const HeapGuard& guard, bool forkable) {
 }
 
 void serveUntilChildHasRead(HeapGuard& guard, pid_t child, uint64_t deadlineNs) {
+  // Mappings the clone copied after all (a thread's stack, memory the program discarded
+  // before the stop) need no guard: their writes go ahead from now on.
+  for (uint32_t i = 0; i < guard.mappingCount; ++i) {
+    const GuardedMapping& m = guard.mappings[i];
+    if (!m.active) protect(guard, m.range.begin, m.range.end - m.range.begin, false);
+  }
   // A child that died (its writer gone with the program) never says it has read.
   int childFd = child > 0 ? static_cast<int>(syscall(SYS_pidfd_open, child, 0)) : -1;
   while (guard.childHasRead.load(std::memory_order_acquire) == 0) {
