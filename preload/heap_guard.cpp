@@ -195,8 +195,9 @@ HeapGuard* armHeapGuard(const SnapshotJob& job) {
   if (count == 0) return nullptr;
   int uffd = openUserfaultfd();
   if (uffd < 0) return nullptr;
-  // The copies: as many pages as the child could need, reserved, not committed.
-  uint64_t copyPages = std::min<uint64_t>(pages, uint64_t{1} << 18);  // 1 GiB at most
+  // The copies: room for every page (the program may write them all while the child
+  // scans), reserved, not committed: only pages copied take memory, as with fork's.
+  uint64_t copyPages = pages;
   size_t header = wholePages(sizeof(HeapGuard));
   size_t table = wholePages(pages * sizeof(std::atomic<uint32_t>));
   size_t bytes = header + table + copyPages * kPageBytes;
