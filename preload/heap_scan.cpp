@@ -489,7 +489,8 @@ void writeEdges(const BlockIndex& index, const Readable& readable, GuardedMemory
 }
 
 // Guarded memory whose content at the stop the child could not have (heap_guard.h): the
-// snapshot is incomplete if a live block was there.
+// snapshot is incomplete if a live block was there, or if it was a root (a mapping of the
+// program's own, such as pymalloc's arenas or V8's heap, rather than malloc's).
 class LostMemory {
  public:
   static void note(void* self, uint64_t begin, uint64_t end) {
@@ -505,7 +506,8 @@ class LostMemory {
     }
   }
 
-  bool holdsLiveBlocks(const BlockIndex& index) const {
+  bool mattered(const HeapGuard* guard, const BlockIndex& index,
+                const GuardedMemory& memory) const {
     if (overflow_) return true;
     for (uint32_t i = 0; i < count_; ++i) {
       uint64_t next = index.firstAtOrAfter(ranges_[i].begin);
@@ -514,6 +516,10 @@ class LostMemory {
         const LiveBlock& before = index.at(next - 1);
         if (before.address + before.size > ranges_[i].begin) return true;
       }
+      int64_t g = guard ? guardedMappingAt(*guard, ranges_[i].begin) : -1;
+      if (g < 0) return true;
+      const GuardedMapping& m = guardedMapping(*guard, static_cast<uint32_t>(g));
+      if (!m.mainHeap && !mallocHeap(m.range.begin, m.range.end, index, memory)) return true;
     }
     return false;
   }
@@ -559,7 +565,7 @@ int heapScanMain(void* arg) {
   writeEdges(index, readable, memory, *out);
   // What the program took away from under the guard is known once the scan is over.
   memory.finish();
-  out->end(!lost.holdsLiveBlocks(index));
+  out->end(!lost.mattered(job.guard, index, memory));
   syscall(SYS_exit_group, 0);
   return 0;
 }
