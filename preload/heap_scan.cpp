@@ -2,6 +2,7 @@
 #include "heap_scan.h"
 
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -535,6 +536,7 @@ class LostMemory {
 
 int heapScanMain(void* arg) {
   const auto& job = *static_cast<const SnapshotJob*>(arg);
+  syscall(SYS_prctl, PR_SET_NAME, "tidemark-scan");  // what ps shows: not the writer
   // Holding a read end itself, the child would wait forever on a full pipe once the
   // writer stopped reading (the program exited, or gave up on the snapshot); without it,
   // its writes then fail and it exits.

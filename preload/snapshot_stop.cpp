@@ -6,6 +6,7 @@
 #include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -292,6 +293,7 @@ void resumeAll(SnapshotJob& job) {
 
 int snapshotHelperMain(void* arg) {
   auto& job = *static_cast<SnapshotJob*>(arg);
+  syscall(SYS_prctl, PR_SET_NAME, "tidemark-stop");  // what ps shows: not the writer
   sigset_t all;
   sigfillset(&all);
   syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, nullptr, _NSIG / 8);

@@ -171,6 +171,23 @@ std::vector<pid_t> childrenOf(pid_t pid) {
   return out;
 }
 
+pid_t snapshotScanner(pid_t program, int timeoutSeconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeoutSeconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::error_code error;
+    for (const auto& task :
+         fs::directory_iterator("/proc/" + std::to_string(program) + "/task", error)) {
+      std::istringstream in(readFile(task.path().string() + "/children"));
+      for (pid_t child; in >> child;) {
+        if (readFile("/proc/" + std::to_string(child) + "/comm") == "tidemark-scan\n") {
+          return child;
+        }
+      }
+    }
+  }
+  return 0;
+}
+
 void waitForText(const std::string& path, const std::string& text, int timeoutSeconds) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeoutSeconds);
   while (readFile(path).find(text) == std::string::npos) {

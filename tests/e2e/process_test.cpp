@@ -198,25 +198,11 @@ TEST_CASE("a snapshot's child ends when the program dies before reading all it w
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     REQUIRE(program != 0);
-    // The snapshot's helper and then its child are children of the tracer's writer thread.
-    auto childOfProgram = [&] {
-      std::error_code error;
-      for (const auto& task : std::filesystem::directory_iterator(
-               "/proc/" + std::to_string(program) + "/task", error)) {
-        std::istringstream children(readFile(task.path().string() + "/children"));
-        pid_t child = 0;
-        if (children >> child) return child;
-      }
-      return pid_t{0};
-    };
-    while (!childOfProgram() && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    // The helper is gone once the program runs on (milliseconds); the child scans 820k
-    // blocks for longer.
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    pid_t scanner = childOfProgram();
+    // The exit snapshot's child scans 820k blocks: long enough to stop the program meanwhile,
+    // once its helper let the threads go (milliseconds).
+    pid_t scanner = snapshotScanner(program, 60);
     REQUIRE(scanner != 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
     kill(program, SIGSTOP);
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     kill(program, SIGKILL);

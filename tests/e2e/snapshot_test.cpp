@@ -1,9 +1,11 @@
 // Heap-graph snapshots of real processes: every root and pointer kind classified as
 // valgrind memcheck classifies it, the same lost totals as valgrind on the samples, no
 // EINTR seen by a program under 100 snapshots, and the --fail-on gate.
+#include <signal.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
@@ -264,6 +266,40 @@ TEST_CASE("every snapshot is one moment: no juggled node is lost, copied or guar
     CHECK(checked >= 5);
     CHECK(report["snapshots"].back()["trigger"] == "exit");  // no scanning child crashed
     CHECK(groupTotals(report, "definite", "plantTen") == Totals{10000, 10});
+  }
+}
+
+TEST_CASE("memory unmapped before a guarded scan read it makes the snapshot incomplete") {
+  // tests/programs/root_unmap.cpp: the scanning child is stopped while it writes block
+  // records, the program unmaps a mapping of its own that held a pointer, then the child
+  // goes on. Copied, the child has the mapping as it was; guarded, it cannot read it and
+  // must say so, rather than call what only that mapping pointed at lost.
+  for (bool guarded : {false, true}) {
+    INFO("guarded " << guarded);
+    std::string dir = freshDir(guarded ? "root-unmap-guarded" : "root-unmap");
+    Background record(recordArgv(dir + "/t.tmk", guarded, {tool("test_root_unmap"), dir}),
+                      dir + "/log");
+    waitForText(dir + "/log", "ready", 60);
+    std::vector<pid_t> program = childrenOf(record.pid());
+    REQUIRE(program.size() == 1);
+    REQUIRE(run({tool("tidemark"), "snapshot", std::to_string(program[0])}).status == 0);
+    pid_t scanner = snapshotScanner(program[0]);
+    REQUIRE(scanner != 0);
+    kill(scanner, SIGSTOP);
+    std::ofstream(dir + "/unmap").close();
+    waitForText(dir + "/log", "unmapped", 30);
+    kill(scanner, SIGCONT);
+    std::ofstream(dir + "/exit").close();
+    REQUIRE(record.wait(120) == 0);
+    auto report = analyze(dir + "/t.tmk");
+    bool found = false;
+    for (const auto& s : report["snapshots"]) {
+      if (s["trigger"] != "signal") continue;
+      found = true;
+      CHECK(s["complete"] == !guarded);
+      CHECK(s["guarded"] == guarded);
+    }
+    CHECK(found);
   }
 }
 
