@@ -73,9 +73,9 @@ struct HeapGuard {
   uint32_t movedCount;
   AddressRange moved[kMaxMoved];
   std::atomic<uint64_t> bytesRead;  // by the child so far
-  std::atomic<uint32_t> childHasRead;
+  std::atomic<uint32_t> scanDone;   // the child has read all it will
   std::atomic<uint32_t> released;   // the helper let the mappings go
-  std::atomic<uint32_t> abandoned;  // ... before the child had read them
+  std::atomic<uint32_t> abandoned;  // ... before the scan was over
 };
 
 namespace {
@@ -304,7 +304,7 @@ void setGuardedForkable(const HeapGuard& guard, bool forkable) {
   }
 }
 
-void serveUntilChildHasRead(HeapGuard& guard, pid_t child, uint64_t deadlineNs) {
+void serveUntilScanDone(HeapGuard& guard, pid_t child, uint64_t deadlineNs) {
   // Mappings the clone copied after all (a thread's stack, memory the program discarded
   // before the stop) need no guard: their writes go ahead from now on.
   for (uint32_t i = 0; i < guard.mappingCount; ++i) {
@@ -313,7 +313,7 @@ void serveUntilChildHasRead(HeapGuard& guard, pid_t child, uint64_t deadlineNs) 
   }
   // A child that died (its writer gone with the program) never says it has read.
   int childFd = child > 0 ? static_cast<int>(syscall(SYS_pidfd_open, child, 0)) : -1;
-  while (guard.childHasRead.load(std::memory_order_acquire) == 0) {
+  while (guard.scanDone.load(std::memory_order_acquire) == 0) {
     pollfd ended{childFd, POLLIN, 0};
     bool gone = childFd < 0 || syscall(SYS_poll, &ended, 1, 0) != 0;
     if (gone || nowNs() > deadlineNs) {
@@ -382,7 +382,7 @@ bool peekAtStop(const HeapGuard& guard, const GuardedMapping& m, int memFd, uint
 }
 
 void finishReading(HeapGuard& guard, LostMemoryFn lost, void* context) {
-  guard.childHasRead.store(1, std::memory_order_release);
+  guard.scanDone.store(1, std::memory_order_release);
   // Changes the program made while the child read are known once the helper let go; a
   // helper that was killed never does.
   uint64_t deadline = nowNs() + 10'000'000'000;

@@ -45,10 +45,10 @@ void serveHeapGuard(HeapGuard& guard, uint64_t ns);
 // setGuardedForkable(false), and put back after it.
 void startCopyingBeforeWrites(HeapGuard& guard, const SnapshotJob& job);
 void setGuardedForkable(const HeapGuard& guard, bool forkable);
-// The helper, the program running again: serves until the child has read the mappings
-// (or ended, or `deadlineNs` passed: the child then finds the snapshot incomplete), then
-// lets go.
-void serveUntilChildHasRead(HeapGuard& guard, pid_t child, uint64_t deadlineNs);
+// The helper, the program running again: serves until the child's scan is over (or the
+// child ended, or `deadlineNs` passed: the child then finds the snapshot incomplete),
+// then lets go.
+void serveUntilScanDone(HeapGuard& guard, pid_t child, uint64_t deadlineNs);
 
 struct GuardedMapping {
   AddressRange range;

@@ -332,7 +332,7 @@ int snapshotHelperMain(void* arg) {
     syscall(SYS_unshare, CLONE_FILES);
     syscall(SYS_close, job.inFd);
     syscall(SYS_close, job.outFd);
-    serveUntilChildHasRead(*job.guard, job.childPid, nowNs() + kGuardPatienceNs);
+    serveUntilScanDone(*job.guard, job.childPid, nowNs() + kGuardPatienceNs);
   }
   return 0;
 }
