@@ -10,25 +10,15 @@
 #include <cerrno>
 #include <cstring>
 
+#include "raw_memory.h"
+
 namespace tidemark::preload {
-namespace {
-
-void* mapZeroed(size_t bytes) {
-  void* p =
-      reinterpret_cast<void*>(syscall(SYS_mmap, nullptr, bytes ? bytes : 1, PROT_READ | PROT_WRITE,
-                                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
-  if (p == MAP_FAILED) syscall(SYS_exit_group, 1);  // a child that cannot map cannot scan
-  return p;
-}
-
-}  // namespace
-
 GuardedMemory::GuardedMemory(HeapGuard* guard, int memFd, LostMemoryFn lost, void* context)
     : guard_(guard), memFd_(memFd), lost_(lost), context_(context) {
   if (!guard_) return;
   uint32_t n = guardedMappingCount(*guard_);
-  held_ = static_cast<uint8_t*>(mapZeroed(n));
-  windowBase_ = static_cast<uint64_t*>(mapZeroed((n + 1) * sizeof(uint64_t)));
+  held_ = static_cast<uint8_t*>(mapChildMemory(n));
+  windowBase_ = static_cast<uint64_t*>(mapChildMemory((n + 1) * sizeof(uint64_t)));
   for (uint32_t i = 0; i < n; ++i) {
     const GuardedMapping& m = guardedMapping(*guard_, i);
     windowBase_[i] = windows_;
@@ -41,8 +31,8 @@ GuardedMemory::GuardedMemory(HeapGuard* guard, int memFd, LostMemoryFn lost, voi
     }
   }
   windowBase_[n] = windows_;
-  filled_ = static_cast<uint8_t*>(mapZeroed(windows_));
-  filledOrder_ = static_cast<uint64_t*>(mapZeroed(windows_ * sizeof(uint64_t)));
+  filled_ = static_cast<uint8_t*>(mapChildMemory(windows_));
+  filledOrder_ = static_cast<uint64_t*>(mapChildMemory(windows_ * sizeof(uint64_t)));
 }
 
 int64_t GuardedMemory::heldAt(uint64_t address) const {

@@ -1,7 +1,6 @@
 // Conservative scan of the frozen copy (SNAPSHOTS.md, step 8). See heap_scan.h.
 #include "heap_scan.h"
 
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -28,13 +27,6 @@ namespace {
 
 using format::PointerKind;
 using format::RootKind;
-
-void* mapOrDie(size_t bytes) {
-  void* p = mmap(nullptr, bytes ? bytes : 1, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) syscall(SYS_exit_group, 1);
-  return p;
-}
 
 class PipeSink final : public format::ByteSink {
  public:
@@ -64,8 +56,8 @@ struct Readable {
 
   void load() {
     constexpr uint32_t kCapacity = SnapshotJob::kMaxMappings;
-    ranges = static_cast<SnapshotJob::Range*>(mapOrDie(kCapacity * sizeof *ranges));
-    flags = static_cast<uint8_t*>(mapOrDie(kCapacity));
+    ranges = static_cast<SnapshotJob::Range*>(mapChildMemory(kCapacity * sizeof *ranges));
+    flags = static_cast<uint8_t*>(mapChildMemory(kCapacity));
     count = 0;
     forEachProcLine("/proc/self/maps", [&](const char* line) {
       MappingLine m;
@@ -88,7 +80,7 @@ struct Readable {
       uint8_t flags;
     };
     uint32_t guarded = guardedMappingCount(guard);
-    auto* entries = static_cast<Entry*>(mapOrDie((count * 2 + guarded * 2) * sizeof(Entry)));
+    auto* entries = static_cast<Entry*>(mapChildMemory((count * 2 + guarded * 2) * sizeof(Entry)));
     uint32_t n = 0;
     for (uint32_t i = 0; i < count; ++i) {
       uint64_t at = ranges[i].begin;
@@ -107,8 +99,8 @@ struct Readable {
     }
     std::sort(entries, entries + n,
               [](const Entry& a, const Entry& b) { return a.range.begin < b.range.begin; });
-    ranges = static_cast<SnapshotJob::Range*>(mapOrDie(n * sizeof *ranges));
-    flags = static_cast<uint8_t*>(mapOrDie(n));
+    ranges = static_cast<SnapshotJob::Range*>(mapChildMemory(n * sizeof *ranges));
+    flags = static_cast<uint8_t*>(mapChildMemory(n));
     for (uint32_t i = 0; i < n; ++i) {
       ranges[i] = entries[i].range;
       flags[i] = entries[i].flags;
@@ -147,7 +139,7 @@ class BlockIndex {
  public:
   void build() {
     count_ = rings.liveBlockCount();
-    blocks_ = static_cast<LiveBlock*>(mapOrDie(count_ * sizeof(LiveBlock)));
+    blocks_ = static_cast<LiveBlock*>(mapChildMemory(count_ * sizeof(LiveBlock)));
     uint64_t n = 0;
     for (uint32_t r = 0; r < rings.count(); ++r) {
       if (const Ring* ring = rings.at(r)) {
@@ -171,7 +163,7 @@ class BlockIndex {
     }
     mask_ = 1;
     while (mask_ < count_ * 2) mask_ <<= 1;
-    slots_ = static_cast<uint64_t*>(mapOrDie(mask_ * sizeof(uint64_t)));
+    slots_ = static_cast<uint64_t*>(mapChildMemory(mask_ * sizeof(uint64_t)));
     --mask_;
     for (uint64_t i = 0; i < count_; ++i) {
       uint64_t at = hash(blocks_[i].address) & mask_;
@@ -497,7 +489,7 @@ class LostMemory {
   static void note(void* self, uint64_t begin, uint64_t end) {
     auto& lost = *static_cast<LostMemory*>(self);
     if (!lost.ranges_)
-      lost.ranges_ = static_cast<AddressRange*>(mapOrDie(kMax * sizeof *lost.ranges_));
+      lost.ranges_ = static_cast<AddressRange*>(mapChildMemory(kMax * sizeof *lost.ranges_));
     if (lost.count_ && lost.ranges_[lost.count_ - 1].end == begin) {
       lost.ranges_[lost.count_ - 1].end = end;
     } else if (lost.count_ < kMax) {
@@ -549,7 +541,7 @@ int heapScanMain(void* arg) {
   BlockIndex index;
   index.build();
   PipeSink sink(job.outFd);
-  auto* out = new (mapOrDie(sizeof(format::SnapshotWriter))) format::SnapshotWriter(&sink);
+  auto* out = new (mapChildMemory(sizeof(format::SnapshotWriter))) format::SnapshotWriter(&sink);
   format::SnapshotBeginRecord begin{};
   begin.timeUs = job.timeUs;
   begin.id = job.id;

@@ -2,6 +2,8 @@
 #include "raw_memory.h"
 
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
 
@@ -52,6 +54,14 @@ void* mapHugePages(size_t bytes) {
 
 void unmapPages(void* p, size_t bytes) {
   if (p) madvise(p, wholePages(bytes), MADV_DONTNEED);
+}
+
+void* mapChildMemory(size_t bytes) {
+  void* p =
+      reinterpret_cast<void*>(syscall(SYS_mmap, nullptr, bytes ? bytes : 1, PROT_READ | PROT_WRITE,
+                                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
+  if (p == MAP_FAILED) syscall(SYS_exit_group, 1);
+  return p;
 }
 
 TracerRange tracerRange() {

@@ -24,6 +24,11 @@ void* mapHugePages(size_t bytes);
 // Gives the pages back to the kernel (the address range is not reused).
 void unmapPages(void* p, size_t bytes);
 
+// Zeroed memory for the snapshot's scanning child, outside the arena (the child's copy
+// of the arena is the program's state it reads); a child that cannot map cannot scan, so
+// it exits. Raw system calls only.
+void* mapChildMemory(size_t bytes);
+
 // The reserved range all tracer memory comes from: [begin, end).
 struct TracerRange {
   uint64_t begin;
