@@ -143,23 +143,22 @@ void written(HeapGuard& guard, uint64_t address) {
 // Mappings that must stay in the clone: the tracer's (the child runs on them), the
 // loaded objects' (a .bss beyond its file is anonymous), threads' stacks (written all
 // the time) and DONTFORK ones.
-bool excluded(const SnapshotJob& job, uint64_t begin, uint64_t end) {
-  auto overlaps = [&](uint64_t b, uint64_t e) { return b < end && begin < e; };
+bool excluded(const SnapshotJob& job, const AddressRange& mapping) {
   TracerRange tracer = tracerRange();
-  if (overlaps(tracer.begin, tracer.end)) return true;
+  if (mapping.overlaps(tracer.begin, tracer.end)) return true;
   for (uint32_t i = 0; i < job.ownSegmentCount; ++i) {
-    if (overlaps(job.ownSegments[i].begin, job.ownSegments[i].end)) return true;
+    if (mapping.overlaps(job.ownSegments[i].begin, job.ownSegments[i].end)) return true;
   }
   for (uint32_t i = 0; i < job.segmentCount; ++i) {
-    if (overlaps(job.segments[i].begin, job.segments[i].end)) return true;
+    if (mapping.overlaps(job.segments[i].begin, job.segments[i].end)) return true;
   }
-  if (job.creatorStack >= begin && job.creatorStack < end) return true;
+  if (mapping.overlaps(job.creatorStack, job.creatorStack + 1)) return true;
   for (uint32_t i = 0; i < rings.count(); ++i) {
     const Ring* ring = rings.at(i);
-    if (ring && ring->stackHigh && overlaps(ring->stackLow, ring->stackHigh)) return true;
+    if (ring && ring->stackHigh && mapping.overlaps(ring->stackLow, ring->stackHigh)) return true;
   }
   for (uint32_t i = 0; i < job.dontForkCount; ++i) {
-    if (overlaps(job.dontFork[i].begin, job.dontFork[i].end)) return true;
+    if (mapping.overlaps(job.dontFork[i].begin, job.dontFork[i].end)) return true;
   }
   return false;
 }
@@ -188,7 +187,7 @@ HeapGuard* armHeapGuard(const SnapshotJob& job) {
     if (!parseMappingLine(line, &m) || count == HeapGuard::kMaxMappings) return;
     bool mainHeap = strcmp(m.path, "[heap]") == 0;
     if (!m.readable() || !m.writable() || !m.isPrivate() || !(m.anonymous() || mainHeap)) return;
-    if (m.end - m.begin < kMinimumBytes || excluded(job, m.begin, m.end)) return;
+    if (m.end - m.begin < kMinimumBytes || excluded(job, {m.begin, m.end})) return;
     chosen[count++] = {{m.begin, m.end}, mainHeap, true, pages};
     pages += (m.end - m.begin) / kPageBytes;
   });

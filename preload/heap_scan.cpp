@@ -271,7 +271,8 @@ class PointerFinder {
     if (!mapping || b.address + std::min<uint64_t>(b.size, 24) > mapping->end) {
       return PointerKind::Interior;
     }
-    // A block's first words sit in one page when it starts 24 bytes or more before its end.
+    // Its first words (up to three), read a page at a time: they may straddle two pages,
+    // and a guarded page is read on its own.
     uint64_t words[3] = {};
     uint64_t head = std::min<uint64_t>(b.size, 24) & ~uint64_t{7};
     uint64_t inPage = kPageBytes - (b.address & (kPageBytes - 1));
