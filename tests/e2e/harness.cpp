@@ -171,7 +171,7 @@ std::vector<pid_t> childrenOf(pid_t pid) {
   return out;
 }
 
-pid_t snapshotScanner(pid_t program, int timeoutSeconds) {
+pid_t snapshotProcess(pid_t program, const std::string& name, int timeoutSeconds) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeoutSeconds);
   while (std::chrono::steady_clock::now() < deadline) {
     std::error_code error;
@@ -179,7 +179,7 @@ pid_t snapshotScanner(pid_t program, int timeoutSeconds) {
          fs::directory_iterator("/proc/" + std::to_string(program) + "/task", error)) {
       std::istringstream in(readFile(task.path().string() + "/children"));
       for (pid_t child; in >> child;) {
-        if (readFile("/proc/" + std::to_string(child) + "/comm") == "tidemark-scan\n") {
+        if (readFile("/proc/" + std::to_string(child) + "/comm") == name + "\n") {
           return child;
         }
       }

@@ -64,10 +64,10 @@ std::vector<std::string> tracesIn(const std::string& dir);
 
 // The children of `pid` (from /proc).
 std::vector<pid_t> childrenOf(pid_t pid);
-// The scanning child of a snapshot the traced `program` is taking ("tidemark-scan", a
-// child of the tracer's writer thread, as is the helper, "tidemark-stop"); waits for it
-// up to timeoutSeconds and returns 0 when there is none by then.
-pid_t snapshotScanner(pid_t program, int timeoutSeconds = 30);
+// A process of a snapshot the traced `program` is taking, by name: its scanning child
+// "tidemark-scan" or its helper "tidemark-stop" (children of the tracer's writer
+// thread); waits for it up to timeoutSeconds and returns 0 when there is none by then.
+pid_t snapshotProcess(pid_t program, const std::string& name, int timeoutSeconds = 30);
 
 std::string readFile(const std::string& path);
 // Waits until `path` contains `text`, or fails the test after timeoutSeconds.

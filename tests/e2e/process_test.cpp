@@ -182,9 +182,8 @@ TEST_CASE("SIGKILL: the trace is readable up to its last chunk and marked incomp
 TEST_CASE("a snapshot's child ends when the program dies before reading all it wrote") {
   // The program is stopped while its exit snapshot's child writes (the pipe between them
   // fills), then killed. The child must see its writes fail and end, not wait forever
-  // holding a copy of the program's memory; with --guard-heap, neither must the helper
-  // that guards the heap for it (it shares the program's files: it would keep the pipe
-  // open).
+  // holding a copy of the program's memory; with --guard-heap, the helper that guards the
+  // heap for the child (and would wait a minute for it to say it is done) must end too.
   for (bool guarded : {false, true}) {
     INFO("guarded " << guarded);
     std::string dir = freshDir(guarded ? "orphan-guarded" : "orphan");
@@ -200,21 +199,27 @@ TEST_CASE("a snapshot's child ends when the program dies before reading all it w
     REQUIRE(program != 0);
     // The exit snapshot's child scans 820k blocks: long enough to stop the program meanwhile,
     // once its helper let the threads go (milliseconds).
-    pid_t scanner = snapshotScanner(program, 60);
+    pid_t scanner = snapshotProcess(program, "tidemark-scan", 60);
     REQUIRE(scanner != 0);
+    pid_t helper = guarded ? snapshotProcess(program, "tidemark-stop", 1) : 0;
+    CHECK(guarded == (helper != 0));
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     kill(program, SIGSTOP);
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     kill(program, SIGKILL);
     CHECK(record.wait(30) == 128 + SIGKILL);
-    bool ended = false;  // gone, or a zombie
-    for (int i = 0; i < 500 && !ended; ++i) {
-      std::string stat = readFile("/proc/" + std::to_string(scanner) + "/stat");
-      ended = stat.empty() || stat.find(") Z ") != std::string::npos;
-      if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (pid_t process : {scanner, helper}) {
+      if (!process) continue;
+      INFO("process " << readFile("/proc/" + std::to_string(process) + "/comm"));
+      bool ended = false;  // gone, or a zombie
+      for (int i = 0; i < 500 && !ended; ++i) {
+        std::string stat = readFile("/proc/" + std::to_string(process) + "/stat");
+        ended = stat.empty() || stat.find(") Z ") != std::string::npos;
+        if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      CHECK(ended);
+      if (!ended) kill(process, SIGKILL);
     }
-    CHECK(ended);
-    if (!ended) kill(scanner, SIGKILL);
   }
 }
 

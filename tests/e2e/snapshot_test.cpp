@@ -283,7 +283,7 @@ TEST_CASE("memory unmapped before a guarded scan read it makes the snapshot inco
     std::vector<pid_t> program = childrenOf(record.pid());
     REQUIRE(program.size() == 1);
     REQUIRE(run({tool("tidemark"), "snapshot", std::to_string(program[0])}).status == 0);
-    pid_t scanner = snapshotScanner(program[0]);
+    pid_t scanner = snapshotProcess(program[0], "tidemark-scan");
     REQUIRE(scanner != 0);
     kill(scanner, SIGSTOP);
     std::ofstream(dir + "/unmap").close();
