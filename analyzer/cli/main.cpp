@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
       "Snapshots leave the program's big anonymous mappings (its heap) out of the "
       "copy-on-write child and guard them with userfaultfd write protection instead: the "
       "pause no longer grows with the heap; the scan reads the heap from the program "
-      "and takes longer. Needs root, CAP_SYS_PTRACE or "
+      "and takes longer. Needs Linux 6.4 or later, and root, CAP_SYS_PTRACE or "
       "vm.unprivileged_userfaultfd=1");
   recordCommand->add_flag("--report", record.report,
                           "When the program ends, print the report of its trace on stderr (as "
