@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -35,12 +36,14 @@ class AddressMap {
     return {&slots_[i].value, true};
   }
 
-  // Removes `key`; later entries of its probe run move back so lookups stay short.
-  bool erase(uint64_t key) {
+  // Removes `key` and hands back its value (one probe where find + erase took two);
+  // later entries of its probe run move back so lookups stay short.
+  std::optional<Value> take(uint64_t key) {
     size_t i = home(key);
     for (; slots_[i].key != key; i = (i + 1) & mask()) {
-      if (slots_[i].key == 0) return false;
+      if (slots_[i].key == 0) return std::nullopt;
     }
+    Value taken = slots_[i].value;
     for (size_t next = (i + 1) & mask(); slots_[next].key != 0; next = (next + 1) & mask()) {
       size_t wanted = home(slots_[next].key);
       // Move `next` into the hole at i unless its home lies cyclically in (i, next].
@@ -52,7 +55,7 @@ class AddressMap {
     }
     slots_[i].key = 0;
     --count_;
-    return true;
+    return taken;
   }
 
   size_t size() const { return count_; }

@@ -96,7 +96,7 @@ void HeapReplay::inherit(uint64_t address, uint64_t size, uint32_t stack) {
 }
 
 bool HeapReplay::release(uint64_t address) {
-  const LiveBlock* block = live_.find(address);
+  std::optional<LiveBlock> block = live_.take(address);
   if (!block) return false;
   Site& s = site(block->stack);
   history_.touch(block->stack);
@@ -104,7 +104,6 @@ bool HeapReplay::release(uint64_t address) {
   --s.leakedBlocks;
   liveBytes_ -= block->size;
   ++summary_.frees;
-  live_.erase(address);
   return true;
 }
 

@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "code_scopes.h"
+
 namespace tidemark::analysis {
 namespace {
 
@@ -175,39 +177,28 @@ std::vector<Frame> Symbolizer::lookup(uint64_t returnAddress) {
     }
   }
 
-  // Inlined calls, innermost first. dwarf_getscopes continues past the first inlined
-  // subroutine with its abstract definition, so each further level is found from the
-  // concrete DIE with dwarf_getscopes_die. Each inlined subroutine is a frame; its call
-  // site (DW_AT_call_file/line) is the position in the frame around it.
+  // Inlined calls, innermost first: each is a frame, and its call site
+  // (DW_AT_call_file/line) is the position in the frame around it.
   std::vector<Frame> result;
   Dwarf_Addr bias = 0;
   Dwarf_Die* cu = dwfl_module_addrdie(mod, pc, &bias);
-  Dwarf_Die* scopes = nullptr;
-  int n = cu ? dwarf_getscopes(cu, pc - bias, &scopes) : 0;
   std::string file = outer.file;
   int lineNumber = outer.line;
-  for (int i = 0; i < n && result.size() < 64;) {
-    int tag = dwarf_tag(&scopes[i]);
-    if (tag == DW_TAG_subprogram) break;
-    if (tag != DW_TAG_inlined_subroutine) {
-      ++i;
-      continue;
+  if (cu) {
+    auto [scopes, inserted] = codeScopes_.try_emplace(cu->addr);
+    if (inserted) scopes->second = std::make_unique<CodeScopes>(cu);
+    for (Dwarf_Die& call : scopes->second->inlinedCallsAt(pc - bias)) {
+      if (result.size() == 64) break;
+      Frame frame = outer;
+      frame.function = dieName(&call);
+      frame.file = file;
+      frame.line = lineNumber;
+      frame.inlined = true;
+      result.push_back(frame);
+      file = callFile(cu, &call);
+      lineNumber = callLine(&call);
     }
-    Frame frame = outer;
-    frame.function = dieName(&scopes[i]);
-    frame.file = file;
-    frame.line = lineNumber;
-    frame.inlined = true;
-    result.push_back(frame);
-    file = callFile(cu, &scopes[i]);
-    lineNumber = callLine(&scopes[i]);
-    Dwarf_Die inlined = scopes[i];
-    free(scopes);
-    scopes = nullptr;
-    n = dwarf_getscopes_die(&inlined, &scopes);  // [0] is `inlined` itself
-    i = 1;
   }
-  free(scopes);
   outer.file = file;
   outer.line = lineNumber;
   result.push_back(outer);

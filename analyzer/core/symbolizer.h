@@ -16,6 +16,8 @@ struct Dwfl_Module;
 
 namespace tidemark::analysis {
 
+class CodeScopes;
+
 class Symbolizer {
  public:
   explicit Symbolizer(const std::vector<format::ModuleInfo>& modules);
@@ -42,6 +44,8 @@ class Symbolizer {
     int rank;          // of aliases at one address the global one wins, as in libdw
   };
   std::unordered_map<::Dwfl_Module*, std::vector<Symbol>> symbols_;
+  // Per compile unit (by its DIE's address in the debug data), read when first needed.
+  std::unordered_map<const void*, std::unique_ptr<CodeScopes>> codeScopes_;
 
   ::Dwfl* dwfl_ = nullptr;
   std::unordered_map<uint64_t, std::vector<Frame>> cache_;

@@ -7,7 +7,7 @@
 
 using tidemark::analysis::AddressMap;
 
-TEST_CASE("address map: finds, inserts and erases as std::unordered_map does") {
+TEST_CASE("address map: finds, inserts and takes as std::unordered_map does") {
   AddressMap<uint32_t> map;
   std::unordered_map<uint64_t, uint32_t> reference;
   std::mt19937_64 random(7);
@@ -23,9 +23,16 @@ TEST_CASE("address map: finds, inserts and erases as std::unordered_map does") {
         REQUIRE(*value == it->second);
         break;
       }
-      case 1:
-        REQUIRE(map.erase(k) == (reference.erase(k) == 1));
+      case 1: {
+        auto it = reference.find(k);
+        std::optional<uint32_t> taken = map.take(k);
+        REQUIRE(taken.has_value() == (it != reference.end()));
+        if (taken) {
+          REQUIRE(*taken == it->second);
+          reference.erase(it);
+        }
         break;
+      }
       default: {
         auto* value = map.find(k);
         auto it = reference.find(k);

@@ -20,6 +20,25 @@ __attribute__((noinline)) void* markerCaller() {
   return ip;
 }
 
+// Two calls inlined into one another: the symbolizer must name both, with the lines of
+// their calls, before the function they were inlined into.
+const int kInnerCallLine = __LINE__ + 2;
+__attribute__((always_inline)) inline void* innerInlined() { return returnAddressOfCaller(); }
+
+const int kMiddleCallLine = __LINE__ + 2;
+__attribute__((always_inline)) inline void* middleInlined() {
+  void* ip = innerInlined();
+  asm volatile("");
+  return ip;
+}
+
+const int kOuterCallLine = __LINE__ + 2;
+__attribute__((noinline)) void* outerCaller() {
+  void* ip = middleInlined();
+  asm volatile("");
+  return ip;
+}
+
 std::vector<format::ModuleInfo> ownModules() {
   std::vector<format::ModuleInfo> modules;
   dl_iterate_phdr(
@@ -51,6 +70,26 @@ TEST_CASE("a return address in this program names its function, file and line") 
   CHECK(f.line == kMarkerLine);
   CHECK_FALSE(f.inlined);
   CHECK(f.address == ip);
+}
+
+TEST_CASE("a return address inside inlined calls names each of them, innermost first") {
+  auto ip = reinterpret_cast<uint64_t>(outerCaller());
+  analysis::Symbolizer symbolizer(ownModules());
+  const auto& frames = symbolizer.frames(ip);
+  REQUIRE(frames.size() == 3);
+  CHECK(frames[0].function.find("innerInlined") != std::string::npos);
+  CHECK(frames[0].line == kInnerCallLine);
+  CHECK(frames[0].inlined);
+  CHECK(frames[1].function.find("middleInlined") != std::string::npos);
+  CHECK(frames[1].line == kMiddleCallLine);
+  CHECK(frames[1].inlined);
+  CHECK(frames[2].function.find("outerCaller") != std::string::npos);
+  CHECK(frames[2].line == kOuterCallLine);
+  CHECK_FALSE(frames[2].inlined);
+  for (const auto& f : frames) {
+    CHECK(f.file.find("symbolizer_test.cpp") != std::string::npos);
+    CHECK(f.address == ip);
+  }
 }
 
 TEST_CASE("an address outside every module is unknown, not an error") {
