@@ -352,6 +352,15 @@ void TraceReader::decodeBatch(const uint8_t* data, size_t bytes, uint64_t at, Re
     return value;
   };
   auto address = [&](uint64_t base) { return base + static_cast<uint64_t>(unzigzag(number())); };
+  // Events go to the visitor in runs, and any other record first hands over the run
+  // before it, so that the visitor sees everything in trace order.
+  constexpr size_t kEventRun = 64;
+  events_.clear();
+  auto handOver = [&] {
+    if (events_.empty()) return;
+    v.onEvents(events_);
+    events_.clear();
+  };
   while (pos < end) {
     uint8_t opcode = *pos++;
     Event e{};
@@ -392,6 +401,7 @@ void TraceReader::decodeBatch(const uint8_t* data, size_t bytes, uint64_t at, Re
         ips_.resize(depth);
         uint64_t ip = 0;
         for (auto& slot : ips_) slot = ip = address(ip);
+        handOver();
         v.onStack(static_cast<uint32_t>(id), ips_);
         continue;
       }
@@ -400,6 +410,7 @@ void TraceReader::decodeBatch(const uint8_t* data, size_t bytes, uint64_t at, Re
         ring.tid = static_cast<int32_t>(number());
         continue;
       case PackedOp::ThreadDetach:
+        handOver();
         v.onThreadEnd(ring.tid, ring.timeUs);
         continue;
       case PackedOp::Mark: {
@@ -409,6 +420,7 @@ void TraceReader::decodeBatch(const uint8_t* data, size_t bytes, uint64_t at, Re
         }
         std::string label(reinterpret_cast<const char*>(pos), length);
         pos += length;
+        handOver();
         v.onMark(ring.tid, ring.timeUs, label);
         continue;
       }
@@ -416,8 +428,10 @@ void TraceReader::decodeBatch(const uint8_t* data, size_t bytes, uint64_t at, Re
         fail(at, "corrupt trace: unknown packed event " + std::to_string(opcode));
     }
     e.timeUs = ring.timeUs;
-    v.onEvent(e);
+    events_.push_back(e);
+    if (events_.size() == kEventRun) handOver();
   }
+  handOver();
 }
 
 }  // namespace tidemark::format

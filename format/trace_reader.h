@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -116,7 +117,9 @@ class RecordVisitor {
   virtual void onModuleUnload(uint64_t /*timeUs*/, uint64_t /*loadBias*/) {}
   virtual void onThreadInfo(const ThreadInfo&) {}
   virtual void onStack(uint32_t /*id*/, const std::vector<uint64_t>& /*ips*/) {}
-  virtual void onEvent(const Event&) {}
+  // A run of consecutive events (allocations, frees, mappings), in trace order. Runs, not
+  // single events, so that a visitor can start loading what the later ones will touch.
+  virtual void onEvents(std::span<const Event>) {}
   virtual void onThreadEnd(int32_t /*tid*/, uint64_t /*timeUs*/) {}
   virtual void onMark(int32_t /*tid*/, uint64_t /*timeUs*/, const std::string& /*label*/) {}
   virtual void onSample(const ProcessSample&) {}
@@ -169,6 +172,7 @@ class TraceReader {
   std::vector<uint8_t> compressed_;
   std::vector<uint8_t> raw_;
   std::vector<uint64_t> ips_;
+  std::vector<Event> events_;  // the run decoded but not handed over yet
   // Snapshot decoding state: delta bases, and the sizes that indexes must stay below.
   uint64_t snapshotAddress_ = 0;
   uint64_t snapshotSource_ = 0;

@@ -58,6 +58,17 @@ class AddressMap {
     return taken;
   }
 
+  // Starts loading the slot where a lookup of `key` begins. (GCC 12 removed a
+  // __builtin_prefetch here as dead code; an asm statement it must keep.)
+  void prefetch(uint64_t key) const {
+    const Slot* slot = &slots_[home(key)];
+#if defined(__x86_64__)
+    asm volatile("prefetcht0 %0" : : "m"(*slot));
+#else
+    __builtin_prefetch(slot);
+#endif
+  }
+
   size_t size() const { return count_; }
 
  private:

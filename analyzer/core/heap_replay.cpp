@@ -112,7 +112,23 @@ void HeapReplay::freeBeforeAlloc(uint64_t address, uint64_t timeUs) {
   times.insert(std::upper_bound(times.begin(), times.end(), timeUs), timeUs);
 }
 
-void HeapReplay::onEvent(const format::Event& e) {
+void HeapReplay::onEvents(std::span<const format::Event> run) {
+  // The live-block map is the replay's one big structure: with millions of live blocks
+  // nearly every event misses the cache there. Loading the slots a few events ahead lets
+  // those misses overlap instead of coming one after another.
+  constexpr size_t kAhead = 16;
+  auto prefetch = [&](const format::Event& e) {
+    live_.prefetch(e.address);
+    if (e.op == PackedOp::Realloc) live_.prefetch(e.oldAddress);
+  };
+  for (size_t i = 0; i < std::min(kAhead, run.size()); ++i) prefetch(run[i]);
+  for (size_t i = 0; i < run.size(); ++i) {
+    if (i + kAhead < run.size()) prefetch(run[i + kAhead]);
+    replay(run[i]);
+  }
+}
+
+void HeapReplay::replay(const format::Event& e) {
   lastTimeUs_ = std::max(lastTimeUs_, e.timeUs);
   if (e.tid != lastTid_ || !lastAlloc_) {  // cheap: events come in runs of one thread
     thread(e.tid, e.timeUs);

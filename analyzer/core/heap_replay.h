@@ -20,7 +20,7 @@ class HeapReplay : public format::RecordVisitor {
   void onModuleLoad(const format::ModuleInfo& module) override;
   void onThreadInfo(const format::ThreadInfo& thread) override;
   void onStack(uint32_t id, const std::vector<uint64_t>& ips) override;
-  void onEvent(const format::Event& event) override;
+  void onEvents(std::span<const format::Event> run) override;
   void onThreadEnd(int32_t tid, uint64_t timeUs) override;
   void onMark(int32_t tid, uint64_t timeUs, const std::string& label) override;
   void onSample(const format::ProcessSample& sample) override;
@@ -47,6 +47,7 @@ class HeapReplay : public format::RecordVisitor {
   }
 
  private:
+  void replay(const format::Event& event);
   Site& site(uint32_t stack);
   ThreadSummary& thread(int32_t tid, uint64_t timeUs);
   void allocate(uint64_t address, uint64_t size, uint32_t stack, uint64_t timeUs);

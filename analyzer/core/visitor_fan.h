@@ -20,7 +20,7 @@ class VisitorFan : public format::RecordVisitor {
   TIDEMARK_FAN(onProcessInfo, const format::ProcessInfo&)
   TIDEMARK_FAN(onModuleLoad, const format::ModuleInfo&)
   TIDEMARK_FAN(onThreadInfo, const format::ThreadInfo&)
-  TIDEMARK_FAN(onEvent, const format::Event&)
+  TIDEMARK_FAN(onEvents, std::span<const format::Event>)
   TIDEMARK_FAN(onSample, const format::ProcessSample&)
   TIDEMARK_FAN(onTrailer, const format::Trailer&)
   TIDEMARK_FAN(onSnapshotBegin, const format::SnapshotInfo&)

@@ -23,7 +23,9 @@ struct Collect : RecordVisitor {
   std::vector<int32_t> ended;
   int trailers = 0;
   void onProcessInfo(const ProcessInfo& p) override { process = p; }
-  void onEvent(const Event& e) override { events.push_back(e); }
+  void onEvents(std::span<const Event> run) override {
+    events.insert(events.end(), run.begin(), run.end());
+  }
   void onStack(uint32_t id, const std::vector<uint64_t>& ips) override { stacks[id] = ips; }
   void onThreadEnd(int32_t tid, uint64_t) override { ended.push_back(tid); }
   void onTrailer(const Trailer&) override { ++trailers; }

@@ -23,7 +23,11 @@ __attribute__((noinline)) void* markerCaller() {
 // Two calls inlined into one another: the symbolizer must name both, with the lines of
 // their calls, before the function they were inlined into.
 const int kInnerCallLine = __LINE__ + 2;
-__attribute__((always_inline)) inline void* innerInlined() { return returnAddressOfCaller(); }
+__attribute__((always_inline)) inline void* innerInlined() {
+  void* ip = returnAddressOfCaller();
+  asm volatile("");
+  return ip;
+}
 
 const int kMiddleCallLine = __LINE__ + 2;
 __attribute__((always_inline)) inline void* middleInlined() {
