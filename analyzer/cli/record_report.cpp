@@ -34,7 +34,7 @@ void RecordReport::poll() {
   if (traces.empty()) return;  // the program has not started its trace yet
   try {
     if (!analyzer_) analyzer_ = openTrace(traces[0]);
-    if (analyzer_->readMore() > 0) analyzer_->prepareSymbols();
+    analyzer_->readMore();
   } catch (const format::TraceError& error) {
     // A trace without its header yet is not an error; it is when the program is over.
     if (analyzer_) {
@@ -63,7 +63,6 @@ bool RecordReport::followExec(const std::vector<std::string>& traces) {
       continue;
     }
     analyzer_ = std::move(next);
-    analyzer_->prepareSymbols();
     current_ = i;
     output_.clear();  // -o names the first program's trace, not this one
     return true;

@@ -2,6 +2,11 @@
 #include "analyze_trace.h"
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 
 #include "heap_replay.h"
 #include "snapshot_leaks.h"
@@ -11,6 +16,57 @@
 
 namespace tidemark::analysis {
 
+// The symbolizer, and a thread that looks up the stacks read so far while the reading
+// goes on: libdw's work (decompressing and parsing debug information, walking units)
+// overlaps the replay instead of following it, and result() has only what the thread
+// has not reached yet left to do. result() and the thread take turns under the mutex.
+struct SymbolizerThread {
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::vector<format::ModuleInfo> modules;  // what addresses map through
+  // Rebuilt when modules were loaded since: it maps addresses through them.
+  std::unique_ptr<Symbolizer> symbolizer;
+  size_t symbolizedModules = 0;
+  std::deque<uint64_t> pending;  // return addresses not looked up yet
+  bool stopping = false;
+  std::atomic<bool> resultWaiting{false};  // the thread yields to result() between lookups
+  std::thread thread;
+
+  // With the mutex held.
+  Symbolizer& current() {
+    if (!symbolizer || symbolizedModules != modules.size()) {
+      symbolizer = std::make_unique<Symbolizer>(modules);
+      symbolizedModules = modules.size();
+    }
+    return *symbolizer;
+  }
+
+  void start() {
+    thread = std::thread([this] {
+      std::unique_lock lock(mutex);
+      for (;;) {
+        wake.wait(lock, [&] { return stopping || (!pending.empty() && !resultWaiting); });
+        if (stopping) return;
+        uint64_t ip = pending.front();
+        pending.pop_front();
+        current().frames(ip);
+        lock.unlock();  // let a waiting result() in between two lookups
+        lock.lock();
+      }
+    });
+  }
+
+  ~SymbolizerThread() {
+    if (!thread.joinable()) return;
+    {
+      std::lock_guard lock(mutex);
+      stopping = true;
+    }
+    wake.notify_all();
+    thread.join();
+  }
+};
+
 struct TraceAnalyzer::State {
   State(const std::string& path, AnalyzeOptions options)
       : options(std::move(options)), reader(path), fan({&replay, &snapshots}) {}
@@ -19,31 +75,43 @@ struct TraceAnalyzer::State {
   HeapReplay replay;
   SnapshotLeaks snapshots;
   VisitorFan fan;
-  // Rebuilt when modules were loaded since: it maps addresses through them.
-  std::unique_ptr<Symbolizer> symbolizer;
-  size_t symbolizedModules = 0;
-  size_t sitesPrepared = 0;  // sites whose stacks the symbolizer has looked up
+  size_t sitesQueued = 0;    // sites whose stacks went to the symbolizer thread
+  SymbolizerThread symbols;  // last: its thread stops before the rest goes
 
-  Symbolizer& currentSymbolizer() {
-    if (!symbolizer || symbolizedModules != replay.modules().size()) {
-      symbolizer = std::make_unique<Symbolizer>(replay.modules());
-      symbolizedModules = replay.modules().size();
-      sitesPrepared = 0;
+  // Hands the stacks of sites new since the last call to the symbolizer thread.
+  void queueNewStacks() {
+    const auto& sites = replay.sites();  // every stack a report names is a site's
+    std::vector<uint64_t> ips;
+    for (; sitesQueued < sites.size(); ++sitesQueued) {
+      auto stack = replay.stacks().find(sites[sitesQueued].stack);
+      if (stack != replay.stacks().end())
+        ips.insert(ips.end(), stack->second.begin(), stack->second.end());
     }
-    return *symbolizer;
+    bool modulesChanged = replay.modules().size() != symbols.modules.size();
+    if (ips.empty() && !modulesChanged) return;
+    {
+      std::lock_guard lock(symbols.mutex);
+      if (modulesChanged) symbols.modules = replay.modules();
+      symbols.pending.insert(symbols.pending.end(), ips.begin(), ips.end());
+    }
+    symbols.wake.notify_one();
   }
 };
 
 TraceAnalyzer::TraceAnalyzer(const std::string& path, AnalyzeOptions options)
-    : state_(std::make_unique<State>(path, std::move(options))) {}
+    : state_(std::make_unique<State>(path, std::move(options))) {
+  if (state_->options.symbolize) state_->symbols.start();
+}
 
 TraceAnalyzer::~TraceAnalyzer() = default;
 
 uint64_t TraceAnalyzer::readMore() {
   uint64_t chunks = 0;
-  // A few chunks at a time, so that progress is reported while a big file is read.
-  while (uint64_t n = state_->reader.readAvailable(state_->fan, 16)) {
+  // A chunk at a time: progress is reported and new stacks go to the symbolizer thread
+  // while a big file is read.
+  while (uint64_t n = state_->reader.readAvailable(state_->fan, 1)) {
     chunks += n;
+    if (state_->options.symbolize) state_->queueNewStacks();
     if (state_->options.progress) {
       state_->options.progress(state_->reader.bytesRead(), state_->reader.fileBytes());
     }
@@ -65,7 +133,10 @@ Analysis TraceAnalyzer::result() {
   out.path = s.reader.path();
   s.replay.fillSummary(out, s.reader.truncated());
 
-  Symbolizer& symbolizer = s.currentSymbolizer();
+  if (s.options.symbolize) s.queueNewStacks();  // the module list, even with no new stack
+  s.symbols.resultWaiting = true;
+  std::unique_lock symbolsLock(s.symbols.mutex);
+  Symbolizer& symbolizer = s.symbols.current();
   auto framesOf = [&](uint32_t stack) {
     std::vector<Frame> frames;
     auto ips = s.replay.stacks().find(stack);
@@ -102,19 +173,10 @@ Analysis TraceAnalyzer::result() {
                            "can hide leaks");
     break;
   }
+  s.symbols.resultWaiting = false;
+  symbolsLock.unlock();
+  s.symbols.wake.notify_one();
   return out;
-}
-
-void TraceAnalyzer::prepareSymbols() {
-  State& s = *state_;
-  if (!s.options.symbolize) return;
-  Symbolizer& symbolizer = s.currentSymbolizer();
-  const auto& sites = s.replay.sites();  // every stack a report names is a site's
-  for (; s.sitesPrepared < sites.size(); ++s.sitesPrepared) {
-    auto ips = s.replay.stacks().find(sites[s.sitesPrepared].stack);
-    if (ips == s.replay.stacks().end()) continue;
-    for (uint64_t ip : ips->second) symbolizer.frames(ip);
-  }
 }
 
 Analysis analyzeTrace(const std::string& path, const AnalyzeOptions& options) {

@@ -30,10 +30,6 @@ class TraceAnalyzer {
   uint64_t readMore();
   // The analysis of everything read so far (symbolized as options say).
   Analysis result();
-  // Symbolizes the call stacks read so far, so that a later result() has only the new
-  // ones left to do: for a reader that follows a growing trace and wants its result
-  // soon after the trace ends.
-  void prepareSymbols();
   // The trace has its trailer: nothing more will be written.
   bool finished() const;
   // The traced process (0 until the trace's process record was read).
