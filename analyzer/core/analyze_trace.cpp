@@ -7,6 +7,7 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <unordered_set>
 
 #include "heap_replay.h"
 #include "snapshot_leaks.h"
@@ -67,33 +68,46 @@ struct SymbolizerThread {
   }
 };
 
+// The return addresses of the stacks read, each once, as their definitions come:
+// stacks share most of theirs, so what goes to the symbolizer thread stays as small as
+// the code the stacks run through.
+struct NewAddresses : format::RecordVisitor {
+  std::unordered_set<uint64_t> seen;
+  std::vector<uint64_t> fresh;  // seen since the last take
+  void onStack(uint32_t, const std::vector<uint64_t>& ips) override {
+    for (uint64_t ip : ips) {
+      if (seen.insert(ip).second) fresh.push_back(ip);
+    }
+  }
+};
+
 struct TraceAnalyzer::State {
   State(const std::string& path, AnalyzeOptions options)
-      : options(std::move(options)), reader(path), fan({&replay, &snapshots}) {}
+      : options(std::move(options)), reader(path), fan({&replay, &snapshots, &addresses}) {}
   AnalyzeOptions options;
   format::TraceReader reader;
   HeapReplay replay;
   SnapshotLeaks snapshots;
+  NewAddresses addresses;
   VisitorFan fan;
-  size_t sitesQueued = 0;    // sites whose stacks went to the symbolizer thread
   SymbolizerThread symbols;  // last: its thread stops before the rest goes
 
-  // Hands the stacks of sites new since the last call to the symbolizer thread.
-  void queueNewStacks() {
-    const auto& sites = replay.sites();  // every stack a report names is a site's
-    std::vector<uint64_t> ips;
-    for (; sitesQueued < sites.size(); ++sitesQueued) {
-      auto stack = replay.stacks().find(sites[sitesQueued].stack);
-      if (stack != replay.stacks().end())
-        ips.insert(ips.end(), stack->second.begin(), stack->second.end());
-    }
+  // Hands the addresses read since the last call to the symbolizer thread; all of them
+  // again when modules were loaded since (its symbolizer then starts over).
+  void queueNewAddresses() {
     bool modulesChanged = replay.modules().size() != symbols.modules.size();
-    if (ips.empty() && !modulesChanged) return;
+    if (addresses.fresh.empty() && !modulesChanged) return;
     {
       std::lock_guard lock(symbols.mutex);
-      if (modulesChanged) symbols.modules = replay.modules();
-      symbols.pending.insert(symbols.pending.end(), ips.begin(), ips.end());
+      if (modulesChanged) {
+        symbols.modules = replay.modules();
+        symbols.pending.assign(addresses.seen.begin(), addresses.seen.end());
+      } else {
+        symbols.pending.insert(symbols.pending.end(), addresses.fresh.begin(),
+                               addresses.fresh.end());
+      }
     }
+    addresses.fresh.clear();
     symbols.wake.notify_one();
   }
 };
@@ -111,7 +125,7 @@ uint64_t TraceAnalyzer::readMore() {
   // while a big file is read.
   while (uint64_t n = state_->reader.readAvailable(state_->fan, 1)) {
     chunks += n;
-    if (state_->options.symbolize) state_->queueNewStacks();
+    if (state_->options.symbolize) state_->queueNewAddresses();
     if (state_->options.progress) {
       state_->options.progress(state_->reader.bytesRead(), state_->reader.fileBytes());
     }
@@ -133,7 +147,7 @@ Analysis TraceAnalyzer::result() {
   out.path = s.reader.path();
   s.replay.fillSummary(out, s.reader.truncated());
 
-  if (s.options.symbolize) s.queueNewStacks();  // the module list, even with no new stack
+  if (s.options.symbolize) s.queueNewAddresses();  // the module list, even with no new stack
   s.symbols.resultWaiting = true;
   std::unique_lock symbolsLock(s.symbols.mutex);
   Symbolizer& symbolizer = s.symbols.current();
