@@ -18,6 +18,7 @@
 #include <cstring>
 #include <new>
 
+#include "monotonic_clock.h"
 #include "proc_maps.h"
 #include "raw_memory.h"
 #include "ring.h"
@@ -33,12 +34,6 @@ constexpr uint64_t kMinimumBytes = uint64_t{1} << 20;
 constexpr uint64_t kFeatureWriteProtectUnpopulated = 1 << 13;
 constexpr uint64_t kFeatures = kFeatureWriteProtectUnpopulated | UFFD_FEATURE_EVENT_REMOVE |
                                UFFD_FEATURE_EVENT_UNMAP | UFFD_FEATURE_EVENT_REMAP;
-
-uint64_t nowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + ts.tv_nsec;
-}
 
 void futexWake(std::atomic<uint32_t>& word) {
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word), FUTEX_WAKE, 1, nullptr, nullptr, 0);
@@ -315,7 +310,7 @@ void serveUntilScanDone(HeapGuard& guard, pid_t child, uint64_t deadlineNs) {
   while (guard.scanDone.load(std::memory_order_acquire) == 0) {
     pollfd ended{childFd, POLLIN, 0};
     bool gone = childFd < 0 || syscall(SYS_poll, &ended, 1, 0) != 0;
-    if (gone || nowNs() > deadlineNs) {
+    if (gone || monotonicNs() > deadlineNs) {
       guard.abandoned.store(1, std::memory_order_release);
       break;
     }
@@ -384,9 +379,9 @@ void finishReading(HeapGuard& guard, LostMemoryFn lost, void* context) {
   guard.scanDone.store(1, std::memory_order_release);
   // Changes the program made while the child read are known once the helper let go; a
   // helper that was killed never does.
-  uint64_t deadline = nowNs() + 10'000'000'000;
+  uint64_t deadline = monotonicNs() + 10'000'000'000;
   bool released = false;
-  while (!(released = guard.released.load(std::memory_order_acquire)) && nowNs() < deadline) {
+  while (!(released = guard.released.load(std::memory_order_acquire)) && monotonicNs() < deadline) {
     timespec slice{0, 20'000'000};
     syscall(SYS_futex, reinterpret_cast<uint32_t*>(&guard.released), FUTEX_WAIT, 0, &slice, nullptr,
             0);

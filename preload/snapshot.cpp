@@ -19,6 +19,7 @@
 
 #include "dont_fork.h"
 #include "heap_guard.h"
+#include "monotonic_clock.h"
 #include "raw_memory.h"
 #include "snapshot_job.h"
 #include "snapshot_stop.h"
@@ -31,12 +32,6 @@ namespace {
 SnapshotJob* job = nullptr;
 uint32_t nextId = 0;
 constexpr uint64_t kRelistNs = 10'000'000'000;  // the longest a listing is caught up from
-
-uint64_t nowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + ts.tv_nsec;
-}
 
 // Writable segments of every loaded object but the tracer's own: its state is never a root.
 void collectSegments(SnapshotJob& j) {
@@ -78,9 +73,9 @@ uint64_t staticTlsBytes() {
 }
 
 bool waitFlag(std::atomic<uint32_t>& flag, uint64_t timeoutNs) {
-  uint64_t deadline = nowNs() + timeoutNs;
+  uint64_t deadline = monotonicNs() + timeoutNs;
   while (flag.load(std::memory_order_acquire) == 0) {
-    if (nowNs() > deadline) return false;
+    if (monotonicNs() > deadline) return false;
     timespec slice{0, 20'000'000};
     syscall(SYS_futex, reinterpret_cast<uint32_t*>(&flag), FUTEX_WAIT, 0, &slice, nullptr, 0);
   }
@@ -127,7 +122,8 @@ bool copyRecords(int fd, pid_t child, uint64_t pauseNs, uint64_t resumedNs,
       reinterpret_cast<format::SnapshotBeginRecord*>(record)->pauseUs = pauseNs / 1000;
     }
     if (header->kind == format::RecordKind::SnapshotEnd) {
-      reinterpret_cast<format::SnapshotEndRecord*>(record)->scanUs = (nowNs() - resumedNs) / 1000;
+      reinterpret_cast<format::SnapshotEndRecord*>(record)->scanUs =
+          (monotonicNs() - resumedNs) / 1000;
       ended = true;
     }
     if (!encoder.appendRecord(record, header->length)) return false;
@@ -179,7 +175,7 @@ bool takeSnapshot(format::SnapshotTrigger trigger, uint64_t nowUs, format::Chunk
   collectSegments(*job);
   // The last stop left a listing to catch up from; list again now and then anyway, so
   // that what the notes cannot show (dont_fork.h) does not last.
-  uint64_t now = nowNs();
+  uint64_t now = monotonicNs();
   if (!job->listingCurrent || job->listedPid != job->pid || now - job->listedNs > kRelistNs) {
     listDontForkMappings(*job);
     job->listedPid = job->pid;
@@ -204,7 +200,7 @@ bool takeSnapshot(format::SnapshotTrigger trigger, uint64_t nowUs, format::Chunk
   if (pipe2(fds, O_CLOEXEC) != 0) return false;
   job->outFd = fds[1];
   job->inFd = fds[0];
-  job->deadlineNs = nowNs() + 500'000'000;
+  job->deadlineNs = monotonicNs() + 500'000'000;
   // The helper shares our memory and files but is a process of its own, so it can
   // ptrace every thread of ours; exit signal 0: the program never sees a SIGCHLD.
   pid_t helper = clone(snapshotHelperMain, job->helperStack + sizeof job->helperStack,
@@ -220,7 +216,7 @@ bool takeSnapshot(format::SnapshotTrigger trigger, uint64_t nowUs, format::Chunk
   job->go.store(1, std::memory_order_release);
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(&job->go), FUTEX_WAKE, 1, nullptr, nullptr, 0);
   bool resumed = waitFlag(job->done, 5'000'000'000ull);
-  uint64_t resumedNs = nowNs();
+  uint64_t resumedNs = monotonicNs();
   if (!resumed) kill(helper, SIGKILL);  // its tracees are let go when it dies
   close(fds[1]);
   bool ok = resumed && job->childPid > 0 &&

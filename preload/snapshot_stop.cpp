@@ -21,6 +21,7 @@
 #include "dont_fork.h"
 #include "heap_guard.h"
 #include "heap_scan.h"
+#include "monotonic_clock.h"
 #include "ring.h"
 #include "snapshot_job.h"
 #include "wait_deadline.h"
@@ -29,12 +30,6 @@ namespace tidemark::preload {
 namespace {
 
 constexpr uint64_t kGuardPatienceNs = 60'000'000'000;
-
-uint64_t nowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + ts.tv_nsec;
-}
 
 // Waits a little; with a heap guard, answering its faults meanwhile: a thread may be
 // waiting for one to be answered before it can stop (a write inside a system call).
@@ -173,7 +168,7 @@ void waitForStops(SnapshotJob& job) {
     int status = 0;
     pid_t tid = static_cast<pid_t>(wait4(-1, &status, __WALL | WNOHANG, nullptr));
     if (tid <= 0) {
-      if (nowNs() > job.deadlineNs) {
+      if (monotonicNs() > job.deadlineNs) {
         job.incomplete = true;
         return;
       }
@@ -219,7 +214,7 @@ void stopOutsideHooks(SnapshotJob& job) {
       retried = true;
     }
     if (!retried) return;
-    if (nowNs() > job.deadlineNs) {
+    if (monotonicNs() > job.deadlineNs) {
       job.incomplete = true;
       return;
     }
@@ -241,7 +236,7 @@ void restartWithTimeLeft(user_regs_struct& r) {
   bool timespecPointer = r.orig_rax == SYS_epoll_pwait2;
   TimedWait wait = ms || timespecPointer ? timedWaitOf(r.fs_base) : TimedWait{};
   if (wait.deadlineNs == 0) return;
-  uint64_t now = nowNs();
+  uint64_t now = monotonicNs();
   uint64_t left = now >= wait.deadlineNs ? 0 : wait.deadlineNs - now;
   if (ms) {
     r.r10 = (left + 999'999) / 1'000'000;
@@ -304,7 +299,7 @@ int snapshotHelperMain(void* arg) {
       syscall(SYS_futex, reinterpret_cast<uint32_t*>(&job.go), FUTEX_WAIT, 0, nullptr, nullptr, 0);
     }
   }
-  uint64_t start = nowNs();
+  uint64_t start = monotonicNs();
   while (seizeNewThreads(job) > 0) waitForStops(job);
   waitForStops(job);
   stopOutsideHooks(job);
@@ -323,7 +318,7 @@ int snapshotHelperMain(void* arg) {
   if (job.guard) setGuardedForkable(*job.guard, true);
   setForkable(job, false);
   resumeAll(job);
-  job.pauseNs = nowNs() - start;
+  job.pauseNs = monotonicNs() - start;
   job.done.store(1, std::memory_order_release);
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(&job.done), FUTEX_WAKE, 1, nullptr, nullptr, 0);
   if (job.guard) {
@@ -332,7 +327,7 @@ int snapshotHelperMain(void* arg) {
     syscall(SYS_unshare, CLONE_FILES);
     syscall(SYS_close, job.inFd);
     syscall(SYS_close, job.outFd);
-    serveUntilScanDone(*job.guard, job.childPid, nowNs() + kGuardPatienceNs);
+    serveUntilScanDone(*job.guard, job.childPid, monotonicNs() + kGuardPatienceNs);
   }
   return 0;
 }

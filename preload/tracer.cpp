@@ -9,6 +9,7 @@
 
 #include <atomic>
 
+#include "monotonic_clock.h"
 #include "real_functions.h"
 #include "recorder.h"
 #include "ring.h"
@@ -28,12 +29,6 @@ constinit StackTable stacks;
 bool snapshots = false;
 uint64_t startNs = 0;
 pid_t tracedPid = 0;
-
-uint64_t monotonicNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + ts.tv_nsec;
-}
 
 // Opens a trace for the current process image and enables recording. A forked child's
 // trace starts with the heap it inherited.

@@ -1,6 +1,8 @@
 // Deadlines of timed waits (see wait_deadline.h).
 #include "wait_deadline.h"
 
+#include "monotonic_clock.h"
+
 namespace tidemark::preload {
 
 namespace {
@@ -10,12 +12,6 @@ namespace {
 thread_local TimedWait tWait __attribute__((tls_model("initial-exec")));
 intptr_t waitOffset = 0;
 bool offsetKnown = false;
-
-uint64_t monotonicNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + ts.tv_nsec;
-}
 
 }  // namespace
 

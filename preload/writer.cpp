@@ -21,6 +21,7 @@
 #include "../format/chunk_encoder.h"
 #include "../format/packed_writer.h"
 #include "module_map.h"
+#include "monotonic_clock.h"
 #include "process_probe.h"
 #include "raw_memory.h"
 #include "recorder.h"
@@ -87,12 +88,7 @@ long futex(std::atomic<uint32_t>* word, int op, uint32_t value, const timespec* 
   return syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), op, value, timeout, nullptr, 0);
 }
 
-uint64_t monotonicUs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  uint64_t ns = static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + ts.tv_nsec;
-  return (ns - traceStartMonotonicNs()) / 1000;
-}
+uint64_t monotonicUs() { return (monotonicNs() - traceStartMonotonicNs()) / 1000; }
 
 // ----- the trace file -----
 
