@@ -83,12 +83,16 @@ struct NewAddresses : format::RecordVisitor {
 
 struct TraceAnalyzer::State {
   State(const std::string& path, AnalyzeOptions options)
-      : options(std::move(options)), reader(path), fan({&replay, &snapshots, &addresses}) {}
+      : options(std::move(options)),
+        reader(path),
+        fan(this->options.symbolize
+                ? std::vector<format::RecordVisitor*>{&replay, &snapshots, &addresses}
+                : std::vector<format::RecordVisitor*>{&replay, &snapshots}) {}
   AnalyzeOptions options;
   format::TraceReader reader;
   HeapReplay replay;
   SnapshotLeaks snapshots;
-  NewAddresses addresses;
+  NewAddresses addresses;  // read into only when symbolizing
   VisitorFan fan;
   SymbolizerThread symbols;  // last: its thread stops before the rest goes
 
