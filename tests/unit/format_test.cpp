@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <string>
 
 #include "trace_builder.h"
 #include "trace_reader.h"
@@ -110,6 +111,57 @@ TEST_CASE("events written by the encoder come back exactly from the reader") {
   CHECK(c.events[3].timeUs == 30);
   CHECK(c.ended == std::vector<int32_t>{501});
   CHECK(c.trailers == 1);
+}
+
+TEST_CASE("events reach the visitor in runs, in trace order with the records between them") {
+  // What each callback saw, in the order they came: "S<id>", "A<address>", "F<address>",
+  // "D<tid>", and "|" where a run of events ended.
+  struct Order : RecordVisitor {
+    std::vector<std::string> seen;
+    void onEvents(std::span<const Event> run) override {
+      for (const Event& e : run) {
+        seen.push_back((e.op == PackedOp::Free ? "F" : "A") + std::to_string(e.address));
+      }
+      seen.push_back("|");
+    }
+    void onStack(uint32_t id, const std::vector<uint64_t>&) override {
+      seen.push_back("S" + std::to_string(id));
+    }
+    void onThreadEnd(int32_t tid, uint64_t) override { seen.push_back("D" + std::to_string(tid)); }
+  };
+  test::TraceBuilder b;
+  std::vector<std::string> expected;
+  b.attach(0, 7).time(0, 1).stack(0, 1, {0x401000});
+  expected.push_back("S1");
+  for (uint64_t i = 1; i <= 100; ++i) {  // more than one run holds
+    b.alloc(0, 0x1000 * i, 16, 1);
+    expected.push_back("A" + std::to_string(0x1000 * i));
+  }
+  b.stack(0, 2, {0x402000});
+  b.free(0, 0x1000);
+  b.detach(0).flushBatch(0).chunk().trailer(2);
+  std::string path = test::tempPath("event-runs.tmk");
+  b.save(path);
+
+  TraceReader reader(path);
+  Order o;
+  reader.readAvailable(o);
+  std::vector<std::string> withoutRunEnds;
+  size_t runs = 0, longest = 0, current = 0;
+  for (const auto& item : o.seen) {
+    if (item == "|") {
+      ++runs;
+      longest = std::max(longest, current);
+      current = 0;
+      continue;
+    }
+    withoutRunEnds.push_back(item);
+    if (item[0] == 'A' || item[0] == 'F') ++current;
+  }
+  expected.insert(expected.end(), {"S2", "F4096", "D7"});
+  CHECK(withoutRunEnds == expected);
+  CHECK(runs == 3);      // 64 + 36 allocations, then the free after the second stack
+  CHECK(longest == 64);  // no run longer than the reader's
 }
 
 TEST_CASE("a trace cut inside its last chunk is read up to the last whole chunk") {
