@@ -13,6 +13,18 @@
 #include "raw_memory.h"
 
 namespace tidemark::preload {
+
+namespace {
+
+// Moves the pages of [from, from + bytes) to `to`, leaving `from` mapped and empty.
+bool movePages(uint64_t from, uint64_t to, uint64_t bytes) {
+  long at = syscall(SYS_mremap, from, bytes, bytes, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP,
+                    to);
+  return at == static_cast<long>(to);
+}
+
+}  // namespace
+
 GuardedMemory::GuardedMemory(HeapGuard* guard, int memFd, LostMemoryFn lost, void* context)
     : guard_(guard), memFd_(memFd), lost_(lost), context_(context) {
   if (!guard_) return;
@@ -33,6 +45,10 @@ GuardedMemory::GuardedMemory(HeapGuard* guard, int memFd, LostMemoryFn lost, voi
   windowBase_[n] = windows_;
   filled_ = static_cast<uint8_t*>(mapChildMemory(windows_));
   filledOrder_ = static_cast<uint64_t*>(mapChildMemory(windows_ * sizeof(uint64_t)));
+  windowSlot_ = static_cast<uint32_t*>(mapChildMemory(windows_ * sizeof(uint32_t)));
+  slots_ = static_cast<uint8_t*>(mapChildMemory(kBudgetWindows * kWindowBytes));
+  freeSlots_ = static_cast<uint32_t*>(mapChildMemory(kBudgetWindows * sizeof(uint32_t)));
+  for (uint32_t slot = 0; slot < kBudgetWindows; ++slot) freeSlots_[freeSlotCount_++] = slot;
 }
 
 int64_t GuardedMemory::heldAt(uint64_t address) const {
@@ -45,23 +61,41 @@ uint64_t GuardedMemory::windowOf(uint32_t mapping, uint64_t address) const {
          (address - guardedMapping(*guard_, mapping).range.begin) / kWindowBytes;
 }
 
+void GuardedMemory::windowRange(uint64_t window, uint64_t* begin, uint64_t* end) const {
+  const uint64_t* base =
+      std::upper_bound(windowBase_, windowBase_ + guardedMappingCount(*guard_), window) - 1;
+  const GuardedMapping& m = guardedMapping(*guard_, static_cast<uint32_t>(base - windowBase_));
+  *begin = m.range.begin + (window - *base) * kWindowBytes;
+  *end = std::min(*begin + kWindowBytes, m.range.end);
+}
+
 void GuardedMemory::fillWindow(uint32_t mapping, uint64_t window) {
-  const GuardedMapping& m = guardedMapping(*guard_, mapping);
-  uint64_t begin = m.range.begin + (window - windowBase_[mapping]) * kWindowBytes;
-  uint64_t end = std::min(begin + kWindowBytes, m.range.end);
-  readAtStop(*guard_, m, memFd_, begin, end, lost_, context_);
+  uint64_t begin, end;
+  windowRange(window, &begin, &end);
+  // Pages from a free slot when there is one (a block bigger than the budget takes more
+  // windows than there are slots: those get fresh pages).
+  windowSlot_[window] = kNoSlot;
+  if (freeSlotCount_ > 0) {
+    uint32_t slot = freeSlots_[freeSlotCount_ - 1];
+    if (movePages(reinterpret_cast<uint64_t>(slots_) + slot * kWindowBytes, begin, end - begin)) {
+      windowSlot_[window] = slot;
+      --freeSlotCount_;
+    }
+  }
+  readAtStop(*guard_, guardedMapping(*guard_, mapping), memFd_, begin, end, lost_, context_);
   filled_[window] = 1;
   filledOrder_[(orderHead_ + orderCount_++) % windows_] = window;
 }
 
 void GuardedMemory::letGo(uint64_t window) {
-  const uint64_t* base =
-      std::upper_bound(windowBase_, windowBase_ + guardedMappingCount(*guard_), window) - 1;
-  auto mapping = static_cast<uint32_t>(base - windowBase_);
-  const GuardedMapping& m = guardedMapping(*guard_, mapping);
-  uint64_t begin = m.range.begin + (window - *base) * kWindowBytes;
-  uint64_t end = std::min(begin + kWindowBytes, m.range.end);
-  syscall(SYS_madvise, begin, end - begin, MADV_DONTNEED);
+  uint64_t begin, end;
+  windowRange(window, &begin, &end);
+  uint32_t slot = windowSlot_[window];
+  if (slot == kNoSlot ||
+      !movePages(begin, reinterpret_cast<uint64_t>(slots_) + slot * kWindowBytes, end - begin)) {
+    syscall(SYS_madvise, begin, end - begin, MADV_DONTNEED);
+  }
+  if (slot != kNoSlot) freeSlots_[freeSlotCount_++] = slot;
   filled_[window] = 0;
 }
 
