@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Heap-graph snapshot cost: pause seen by the program and scan throughput of the child for
-# heaps of 100 MB, 1 GB and 4 GB (copied on 4 KiB pages, on huge pages, and guarded:
-# --guard-heap), next to what the kernel alone charges to copy,
+# heaps of 100 MB, 1 GB and 4 GB (the exit snapshot: copied on 4 KiB pages, on huge pages,
+# and guarded: --guard-heap), next to what the kernel alone charges to copy,
 # write-protect or track the writes to that much memory on 4 KiB pages (page_table_floor);
-# what periodic snapshots cost a program that writes its heap, copied and guarded;
+# what periodic snapshots cost a program that writes its heap, copied, by default and guarded;
 # the cost of many small blocks against heaptrack (the tracer's live-block table and the
 # exit snapshot); the time to a leak report for the sample server under load, alloc_bench
 # and a python3 workload, tidemark (record --report, and record then analyze) against
@@ -41,9 +41,11 @@ done
 
 echo
 echo "a program writing random words of its 1 GB heap, a snapshot every second (write_bench 1024 6)"
+echo "(default: guarded while it runs, copied at exit)"
 printf "  %-10s %s\n" untraced "$("$bin/write_bench" 1024 6)"
-for mode in copied guarded; do
+for mode in copied default guarded; do
   option=()
+  [ "$mode" = copied ] && option=(--copy-heap)
   [ "$mode" = guarded ] && option=(--guard-heap)
   printf "  %-10s %s\n" "$mode" "$("$bin/tidemark" record "${option[@]}" --snapshot-every 1s \
     -o "$work/w.tmk" -- "$bin/write_bench" 1024 6 2> /dev/null)"

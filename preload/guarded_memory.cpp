@@ -18,8 +18,8 @@ namespace {
 
 // Moves the pages of [from, from + bytes) to `to`, leaving `from` mapped and empty.
 bool movePages(uint64_t from, uint64_t to, uint64_t bytes) {
-  long at = syscall(SYS_mremap, from, bytes, bytes, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP,
-                    to);
+  long at =
+      syscall(SYS_mremap, from, bytes, bytes, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, to);
   return at == static_cast<long>(to);
 }
 
@@ -48,7 +48,6 @@ GuardedMemory::GuardedMemory(HeapGuard* guard, int memFd, LostMemoryFn lost, voi
   windowSlot_ = static_cast<uint32_t*>(mapChildMemory(windows_ * sizeof(uint32_t)));
   slots_ = static_cast<uint8_t*>(mapChildMemory(kBudgetWindows * kWindowBytes));
   freeSlots_ = static_cast<uint32_t*>(mapChildMemory(kBudgetWindows * sizeof(uint32_t)));
-  for (uint32_t slot = 0; slot < kBudgetWindows; ++slot) freeSlots_[freeSlotCount_++] = slot;
 }
 
 int64_t GuardedMemory::heldAt(uint64_t address) const {
@@ -72,8 +71,7 @@ void GuardedMemory::windowRange(uint64_t window, uint64_t* begin, uint64_t* end)
 void GuardedMemory::fillWindow(uint32_t mapping, uint64_t window) {
   uint64_t begin, end;
   windowRange(window, &begin, &end);
-  // Pages from a free slot when there is one (a block bigger than the budget takes more
-  // windows than there are slots: those get fresh pages).
+  // Pages from a slot a window gave back, when there is one; fresh ones until then.
   windowSlot_[window] = kNoSlot;
   if (freeSlotCount_ > 0) {
     uint32_t slot = freeSlots_[freeSlotCount_ - 1];
@@ -90,12 +88,18 @@ void GuardedMemory::fillWindow(uint32_t mapping, uint64_t window) {
 void GuardedMemory::letGo(uint64_t window) {
   uint64_t begin, end;
   windowRange(window, &begin, &end);
+  // Its pages go to its slot, or to one never used (a block bigger than the budget keeps
+  // more windows than there are slots: the rest is given back to the kernel).
   uint32_t slot = windowSlot_[window];
-  if (slot == kNoSlot ||
-      !movePages(begin, reinterpret_cast<uint64_t>(slots_) + slot * kWindowBytes, end - begin)) {
+  if (slot == kNoSlot && slotsUsed_ < kBudgetWindows) slot = slotsUsed_++;
+  if (slot != kNoSlot) {
+    if (!movePages(begin, reinterpret_cast<uint64_t>(slots_) + slot * kWindowBytes, end - begin)) {
+      syscall(SYS_madvise, begin, end - begin, MADV_DONTNEED);
+    }
+    freeSlots_[freeSlotCount_++] = slot;
+  } else {
     syscall(SYS_madvise, begin, end - begin, MADV_DONTNEED);
   }
-  if (slot != kNoSlot) freeSlots_[freeSlotCount_++] = slot;
   filled_[window] = 0;
 }
 

@@ -3,10 +3,10 @@
 // filled at a time (a heap is scanned in address order; a window let go is read again if
 // the scan comes back), so the child never holds a second copy of a big heap. Small
 // reads elsewhere (a pointer's target) peek without filling a window.
-// A window's pages are the child's own, moved in from a pool of 2 MiB slots and back out
-// when it is let go (mremap, leaving both places mapped): a page the kernel hands out
-// costs more than reading 4 KiB into it (2-3 us each on this machine, two thirds of a
-// guarded scan when every window took fresh ones).
+// A window let go moves its pages out to a pool of 2 MiB slots, and a window filled later
+// moves them in (mremap, leaving both places mapped): a page the kernel hands out costs
+// more than reading 4 KiB into it (2-3 us each on this machine, two thirds of a guarded
+// scan of 1 GB when every window took fresh ones).
 #pragma once
 
 #include <cstddef>
@@ -35,7 +35,7 @@ class GuardedMemory {
   bool holds(uint32_t i) const { return guard_ && held_[i]; }
 
  private:
-  static constexpr uint64_t kWindowBytes = uint64_t{2} << 20;
+  static constexpr uint64_t kWindowBytes = kMaxReadBytes;
   static constexpr uint64_t kBudgetWindows = 64;
 
   // The held mapping that contains `address`, or -1.
@@ -57,10 +57,11 @@ class GuardedMemory {
   uint64_t windows_ = 0;
   uint64_t orderHead_ = 0, orderCount_ = 0;
   static constexpr uint32_t kNoSlot = UINT32_MAX;
-  uint8_t* slots_ = nullptr;          // kBudgetWindows slots of kWindowBytes
-  uint32_t* freeSlots_ = nullptr;     // a stack of the slots not in a window
+  uint8_t* slots_ = nullptr;       // kBudgetWindows slots of kWindowBytes
+  uint32_t* freeSlots_ = nullptr;  // a stack of the slots not in a window
   uint32_t freeSlotCount_ = 0;
-  uint32_t* windowSlot_ = nullptr;    // per window: the slot its pages came from, or kNoSlot
+  uint32_t slotsUsed_ = 0;          // slots [0, slotsUsed_) have held a window's pages
+  uint32_t* windowSlot_ = nullptr;  // per window: the slot its pages came from, or kNoSlot
 };
 
 }  // namespace tidemark::preload

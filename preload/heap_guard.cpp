@@ -41,6 +41,24 @@ void futexWake(std::atomic<uint32_t>& word) {
 
 }  // namespace
 
+std::atomic<HeapGuard*> guardedScan{nullptr};
+
+namespace {
+
+std::atomic<uint32_t> guardedScanUsers{0};
+
+// The free hooks may use the guard from now on (until stopKeeping).
+void startKeeping(HeapGuard& guard) { guardedScan.store(&guard, std::memory_order_seq_cst); }
+
+// ... and no longer: once this returns, no hook uses it any more.
+void stopKeeping() {
+  if (!guardedScan.load(std::memory_order_relaxed)) return;
+  guardedScan.store(nullptr, std::memory_order_seq_cst);
+  while (guardedScanUsers.load(std::memory_order_seq_cst) != 0) syscall(SYS_sched_yield);
+}
+
+}  // namespace
+
 struct HeapGuard {
   static constexpr uint32_t kMaxMappings = 1024;
   static constexpr uint32_t kMaxWritten = 1 << 16;
@@ -59,7 +77,7 @@ struct HeapGuard {
   std::atomic<uint32_t>* copyOfPage;  // per guarded page: 1 + its copy's index, 0 none
   unsigned char* copies;
   uint32_t copyCapacity;
-  uint32_t copiesUsed;
+  std::atomic<uint32_t> copiesUsed;  // the helper's and the free hooks' (keepForGuardedScan)
   std::atomic<uint32_t> lostCount;
   bool lostOverflow;
   AddressRange lost[kMaxLost];
@@ -95,17 +113,43 @@ void noteLost(HeapGuard& guard, uint64_t begin, uint64_t end) {
   guard.lostCount.store(n + 1, std::memory_order_release);
 }
 
-// Memory in [begin, end) was unmapped, moved or discarded.
+// Memory in [begin, end) was unmapped, moved or discarded: after the stop, what of it had
+// no copy is lost to the child.
 void changed(HeapGuard& guard, uint64_t begin, uint64_t end) {
   for (uint32_t i = 0; i < guard.mappingCount; ++i) {
     GuardedMapping& m = guard.mappings[i];
     if (!m.active || end <= m.range.begin || m.range.end <= begin) continue;
     if (guard.copying.load(std::memory_order_relaxed)) {
-      noteLost(guard, std::max(begin, m.range.begin), std::min(end, m.range.end));
+      uint64_t from = std::max(begin, m.range.begin), to = std::min(end, m.range.end);
+      uint64_t run = from;  // the start of the current run of pages without a copy
+      for (uint64_t page = from; page < to; page += kPageBytes) {
+        if (guard.copyOfPage[m.firstPage + (page - m.range.begin) / kPageBytes].load(
+                std::memory_order_acquire) == 0) {
+          continue;
+        }
+        if (run < page) noteLost(guard, run, page);
+        run = page + kPageBytes;
+      }
+      if (run < to) noteLost(guard, run, to);
     } else {
       m.active = false;  // the clone copies it instead: what is there at the stop is right
     }
   }
+}
+
+// Gives a page of an active mapping a copy, after the stop, unless it has one: by the helper
+// before the first write to it, or by a free hook before the allocator takes it back. The
+// page is still protected until its slot is set, so the copy is what it held at the stop;
+// whoever sets the slot first wins, a copy that lost is not used. False when out of room.
+bool copyPage(HeapGuard& guard, const GuardedMapping& m, uint64_t page) {
+  std::atomic<uint32_t>& slot = guard.copyOfPage[m.firstPage + (page - m.range.begin) / kPageBytes];
+  if (slot.load(std::memory_order_acquire) != 0) return true;
+  uint32_t index = guard.copiesUsed.fetch_add(1, std::memory_order_relaxed);
+  if (index >= guard.copyCapacity) return false;
+  memcpy(guard.copies + uint64_t{index} * kPageBytes, reinterpret_cast<void*>(page), kPageBytes);
+  uint32_t none = 0;
+  slot.compare_exchange_strong(none, index + 1, std::memory_order_seq_cst);
+  return true;
 }
 
 // A write to a protected page: after the stop, its content goes to a copy first.
@@ -113,18 +157,7 @@ void written(HeapGuard& guard, uint64_t address) {
   uint64_t page = address & ~(kPageBytes - 1);
   GuardedMapping* m = mappingOf(guard, page);
   if (m && m->active && guard.copying.load(std::memory_order_relaxed)) {
-    std::atomic<uint32_t>& slot =
-        guard.copyOfPage[m->firstPage + (page - m->range.begin) / kPageBytes];
-    if (slot.load(std::memory_order_relaxed) == 0) {
-      if (guard.copiesUsed == guard.copyCapacity) {
-        noteLost(guard, page, page + kPageBytes);  // out of room: the write goes ahead
-      } else {
-        uint32_t index = guard.copiesUsed++;
-        memcpy(guard.copies + uint64_t{index} * kPageBytes, reinterpret_cast<void*>(page),
-               kPageBytes);
-        slot.store(index + 1, std::memory_order_seq_cst);
-      }
-    }
+    if (!copyPage(guard, *m, page)) noteLost(guard, page, page + kPageBytes);  // the write goes on
   } else if (m && m->active) {
     if (guard.writtenCount < HeapGuard::kMaxWritten) {
       guard.written[guard.writtenCount++] = page;
@@ -158,6 +191,25 @@ bool excluded(const SnapshotJob& job, const AddressRange& mapping) {
   return false;
 }
 
+// Whether at least `bytes` of these mappings are resident: what the copy would have to
+// map for the child (a thread's stack is 8 MiB of which a few pages are used).
+bool residentAtLeast(const GuardedMapping* mappings, uint32_t count, uint64_t bytes) {
+  if (bytes == 0) return true;
+  unsigned char resident[4096];
+  uint64_t found = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    for (uint64_t at = mappings[i].range.begin; at < mappings[i].range.end;) {
+      uint64_t pages =
+          std::min<uint64_t>(sizeof resident, (mappings[i].range.end - at) / kPageBytes);
+      if (syscall(SYS_mincore, at, pages * kPageBytes, resident) != 0) break;
+      for (uint64_t p = 0; p < pages; ++p) found += (resident[p] & 1) * kPageBytes;
+      if (found >= bytes) return true;
+      at += pages * kPageBytes;
+    }
+  }
+  return found >= bytes;
+}
+
 int openUserfaultfd() {
   // Not UFFD_USER_MODE_ONLY: a write by the kernel (read() into the heap) must wait for
   // the helper like any other, not fail with EFAULT.
@@ -173,7 +225,7 @@ int openUserfaultfd() {
 
 }  // namespace
 
-HeapGuard* armHeapGuard(const SnapshotJob& job) {
+HeapGuard* armHeapGuard(const SnapshotJob& job, uint64_t minimumBytes) {
   GuardedMapping chosen[HeapGuard::kMaxMappings];
   uint32_t count = 0;
   uint64_t pages = 0;
@@ -186,7 +238,7 @@ HeapGuard* armHeapGuard(const SnapshotJob& job) {
     chosen[count++] = {{m.begin, m.end}, mainHeap, true, pages};
     pages += (m.end - m.begin) / kPageBytes;
   });
-  if (count == 0) return nullptr;
+  if (count == 0 || !residentAtLeast(chosen, count, minimumBytes)) return nullptr;
   int uffd = openUserfaultfd();
   if (uffd < 0) return nullptr;
   // The copies: room for every page (the program may write them all while the child
@@ -233,6 +285,7 @@ void protectGuardedMappings(HeapGuard& guard) {
 
 void disarmHeapGuard(HeapGuard* guard) {
   if (!guard) return;
+  stopKeeping();                    // a helper that was killed did not
   syscall(SYS_close, guard->uffd);  // unregisters whatever is still registered
   syscall(SYS_munmap, guard, guard->bytes);
 }
@@ -287,6 +340,26 @@ void startCopyingBeforeWrites(HeapGuard& guard, const SnapshotJob& job) {
     }
   }
   guard.copying.store(1, std::memory_order_seq_cst);
+  startKeeping(guard);
+}
+
+void keepForGuardedScan(uint64_t begin, uint64_t end) {
+  // Counted in before looking (stopKeeping clears, then waits for the count): a hook that
+  // still finds the guard here uses memory that stays mapped until it is done.
+  guardedScanUsers.fetch_add(1, std::memory_order_seq_cst);
+  if (HeapGuard* guard = guardedScan.load(std::memory_order_seq_cst)) {
+    for (uint64_t page = begin & ~(kPageBytes - 1); page < end; page += kPageBytes) {
+      const GuardedMapping* m = mappingOf(*guard, page);
+      // Out of room: the helper notes the page lost when the memory goes.
+      if (m && m->active) copyPage(*guard, *m, page);
+    }
+  }
+  guardedScanUsers.fetch_sub(1, std::memory_order_release);
+}
+
+void forgetGuardedScanAfterFork() {
+  guardedScan.store(nullptr, std::memory_order_relaxed);
+  guardedScanUsers.store(0, std::memory_order_relaxed);
 }
 
 void setGuardedForkable(const HeapGuard& guard, bool forkable) {
@@ -317,6 +390,7 @@ void serveUntilScanDone(HeapGuard& guard, pid_t child, uint64_t deadlineNs) {
     serveHeapGuard(guard, 1'000'000);
   }
   if (childFd >= 0) syscall(SYS_close, childFd);
+  stopKeeping();
   serveHeapGuard(guard, 0);  // changes the child may not have seen
   auto unregister = [&](const AddressRange& r) {
     uffdio_range range{r.begin, r.end - r.begin};
@@ -342,11 +416,14 @@ void readAtStop(HeapGuard& guard, const GuardedMapping& m, int memFd, uint64_t b
   iovec remote{reinterpret_cast<void*>(begin), end - begin};
   long n = syscall(SYS_process_vm_readv, getppid(), &local, 1, &remote, 1, 0);
   if (n < 0) n = syscall(SYS_pread64, memFd, begin, end - begin, begin);
+  // Some of it is gone (unmapped since): page by page, to keep what is left.
+  constexpr uint64_t kMaxPages = kMaxReadBytes / kPageBytes;
+  uint64_t unread[kMaxPages / 64] = {};
   if (n != static_cast<long>(end - begin)) {
-    // Some of it is gone (unmapped since): page by page, to keep what is left.
-    for (uint64_t page = begin; page < end; page += kPageBytes) {
+    for (uint64_t i = 0; i < (end - begin) / kPageBytes && i < kMaxPages; ++i) {
+      uint64_t page = begin + i * kPageBytes;
       if (syscall(SYS_pread64, memFd, page, kPageBytes, page) != kPageBytes) {
-        lost(context, page, page + kPageBytes);
+        unread[i / 64] |= uint64_t{1} << (i % 64);
       }
     }
   }
@@ -360,6 +437,8 @@ void readAtStop(HeapGuard& guard, const GuardedMapping& m, int memFd, uint64_t b
     if (slot) {
       memcpy(reinterpret_cast<void*>(page), guard.copies + uint64_t{slot - 1} * kPageBytes,
              kPageBytes);
+    } else if (uint64_t i = (page - begin) / kPageBytes; unread[i / 64] >> (i % 64) & 1) {
+      lost(context, page, page + kPageBytes);  // gone before anything copied it
     }
   }
 }

@@ -11,14 +11,18 @@
 //      window at a time as its scan gets there, from the program (process_vm_readv, or
 //      /proc/self/mem), taking a page's copy wherever there is one: it sees their content
 //      as it was at the stop. When it is done, the helper lets them go.
-// What it cannot keep: memory the program (its allocator) unmaps, moves or discards while
-// the child reads; if live blocks were there, the snapshot says it is incomplete.
+// A block freed while the child reads is copied first (keepForGuardedScan), so that what
+// the allocator gives back to the kernel keeps its content. What it cannot keep: memory
+// the program itself unmaps, moves or discards while the child reads; if live blocks or
+// roots were there, the snapshot says it is incomplete. snapshot.cpp decides which
+// snapshots are guarded (by default those of a big heap while the program runs).
 // Needs the right to make a userfaultfd that sees the kernel's own writes (root,
 // CAP_SYS_PTRACE or vm.unprivileged_userfaultfd=1); without it, snapshots copy all.
 #pragma once
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -31,12 +35,24 @@ struct HeapGuard;
 
 // The writer, before the helper starts: chooses the mappings (anonymous, private, writable,
 // at least 1 MiB, none of the tracer's, no thread's stack, none marked DONTFORK) and
-// registers them. nullptr when there is nothing to guard or no userfaultfd to be had.
-HeapGuard* armHeapGuard(const SnapshotJob& job);
+// registers them. nullptr when there is nothing to guard, less than `minimumBytes` of it
+// resident, or no userfaultfd to be had.
+HeapGuard* armHeapGuard(const SnapshotJob& job, uint64_t minimumBytes);
 // The writer, while the helper serves: write-protects every guarded mapping.
 void protectGuardedMappings(HeapGuard& guard);
 // The writer, when the helper and the child are done.
 void disarmHeapGuard(HeapGuard* guard);
+
+// Any thread, in the free and realloc hooks before the allocator gets a block back, when
+// guardedScanRunning(): copies the guarded pages of [begin, end) that have no copy yet, so
+// that memory the allocator then gives back to the kernel (a big block's own mapping, the
+// trimmed top of a heap) loses nothing the child has still to read. No lock, no
+// allocation, no system call.
+extern std::atomic<HeapGuard*> guardedScan;
+inline bool guardedScanRunning() { return guardedScan.load(std::memory_order_relaxed) != nullptr; }
+void keepForGuardedScan(uint64_t begin, uint64_t end);
+// In a forked child: the guard belongs to the parent's snapshot.
+void forgetGuardedScanAfterFork();
 
 // The helper: answers the faults and events that arrive within `ns` (0: those waiting).
 void serveHeapGuard(HeapGuard& guard, uint64_t ns);
@@ -66,8 +82,9 @@ int64_t guardedMappingAt(const HeapGuard& guard, uint64_t address);
 using LostMemoryFn = void (*)(void* context, uint64_t begin, uint64_t end);
 // Maps an active guarded mapping again, empty, at its address; false when it cannot.
 bool mapGuardedMapping(const GuardedMapping& m);
-// Fills [begin, end) (whole pages of `m`) with its content at the stop, read from the
-// program (`memFd`: its /proc/self/mem) and the helper's copies.
+// Fills [begin, end) (whole pages of `m`, at most kMaxReadBytes) with its content at the
+// stop, read from the program (`memFd`: its /proc/self/mem) and the helper's copies.
+inline constexpr uint64_t kMaxReadBytes = uint64_t{2} << 20;
 void readAtStop(HeapGuard& guard, const GuardedMapping& m, int memFd, uint64_t begin, uint64_t end,
                 LostMemoryFn lost, void* context);
 // The same for `bytes` at `address` (within one page of `m`), into `out`; false when gone.

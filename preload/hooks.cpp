@@ -13,6 +13,7 @@
 #include <new>
 
 #include "allocator_mappings.h"
+#include "heap_guard.h"
 #include "mapping_changes.h"
 #include "real_functions.h"
 #include "recorder.h"
@@ -87,8 +88,18 @@ void* allocateNewAlignedNothrow(size_t size, size_t alignment, AllocFunction fun
   }
 }
 
+// While a guarded snapshot's scan runs, what the allocator may give back to the kernel on
+// a free must keep its content at the stop for the child (heap_guard.h).
+void keepForScan(void* p) {
+  if (tp::guardedScanRunning() && haveReal(&tp::real.malloc_usable_size)) {
+    auto begin = reinterpret_cast<uint64_t>(p);
+    tp::keepForGuardedScan(begin, begin + tp::real.malloc_usable_size(p));
+  }
+}
+
 void release(void* p, AllocFunction function) noexcept {
   if (!p || tp::isBootstrapBlock(p)) return;
+  keepForScan(p);
   tp::recordFree(function, p);
   if (haveReal(&tp::real.free)) tp::callAllocator(tp::real.free, p);
 }
@@ -159,6 +170,7 @@ void* realloc(void* old, size_t size) {
   }
   if (!haveReal(&tp::real.realloc)) return nullptr;
   if (!old) return recorded(tp::callAllocator(tp::real.realloc, nullptr, size), size);
+  keepForScan(old);
   void* p = tp::callAllocator(tp::real.realloc, old, size);
   if (p) {
     tp::recordRealloc(old, p, size);

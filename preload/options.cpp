@@ -9,6 +9,15 @@ namespace {
 
 void parse(const char* text, const char** out) { *out = text; }
 void parse(const char* text, bool* out) { *out = strcmp(text, "0") != 0 && *text != '\0'; }
+void parse(const char* text, GuardHeap* out) {
+  if (strcmp(text, "auto") == 0) {
+    *out = GuardHeap::Auto;
+  } else {
+    bool on;
+    parse(text, &on);
+    *out = on ? GuardHeap::Always : GuardHeap::Never;
+  }
+}
 void parse(const char* text, uint32_t* out) {
   char* end;
   unsigned long value = strtoul(text, &end, 10);

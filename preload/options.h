@@ -6,6 +6,10 @@
 
 namespace tidemark::preload {
 
+// When a snapshot guards the heap instead of copying it (heap_guard.h): TIDEMARK_GUARD_HEAP
+// is "0", "1" or "auto".
+enum class GuardHeap : uint8_t { Never, Auto, Always };
+
 // X(field, environment variable, type, default)
 #define TIDEMARK_OPTIONS(X)                                   \
   X(outputPrefix, "TIDEMARK_OUTPUT", const char*, "tidemark") \
@@ -19,7 +23,7 @@ namespace tidemark::preload {
   X(snapshotAtExit, "TIDEMARK_SNAPSHOT_AT_EXIT", bool, true)  \
   X(snapshotIntervalMs, "TIDEMARK_SNAPSHOT_MS", uint32_t, 0)  \
   X(snapshotSignal, "TIDEMARK_SNAPSHOT_SIGNAL", uint32_t, 40) \
-  X(guardHeap, "TIDEMARK_GUARD_HEAP", bool, false)
+  X(guardHeap, "TIDEMARK_GUARD_HEAP", GuardHeap, GuardHeap::Auto)
 
 struct Options {
 #define TIDEMARK_OPTION_FIELD(field, env, type, fallback) type field = fallback;

@@ -35,7 +35,8 @@ namespace tidemark::preload {
   X(epoll_wait, int, (int, epoll_event*, int, int))                                \
   X(epoll_pwait, int, (int, epoll_event*, int, int, const sigset_t*))              \
   X(epoll_pwait2, int, (int, epoll_event*, int, const timespec*, const sigset_t*)) \
-  X(calloc, void*, (size_t, size_t))
+  X(calloc, void*, (size_t, size_t))                                               \
+  X(malloc_usable_size, size_t, (void*))
 
 struct RealFunctions {
 #define TIDEMARK_REAL_POINTER(name, ret, params) ret(*name) params = nullptr;

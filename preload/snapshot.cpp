@@ -139,10 +139,21 @@ void disarmGuard(SnapshotJob& j) {
   j.memFd = -1;
 }
 
-// With --guard-heap: the guard for this snapshot, if the program has mappings to guard.
+// The guard for this snapshot, if it gets one: with --guard-heap whenever the program has
+// mappings to guard; by default for a snapshot taken while the program runs on, when enough
+// of them is resident for the copy's pause to count (64 MiB: about 1.5 ms of page tables).
+// Never at exit: the exiting thread waits for the scan as well, and a copied heap scans
+// two to four times faster than one read from the program.
 void armGuard(SnapshotJob& j) {
+  constexpr uint64_t kAutoGuardBytes = uint64_t{64} << 20;
   j.memFd = -1;
-  j.guard = options().guardHeap ? armHeapGuard(j) : nullptr;
+  j.guard = nullptr;
+  GuardHeap mode = options().guardHeap;
+  if (mode == GuardHeap::Always) {
+    j.guard = armHeapGuard(j, 0);
+  } else if (mode == GuardHeap::Auto && j.trigger != format::SnapshotTrigger::Exit) {
+    j.guard = armHeapGuard(j, kAutoGuardBytes);
+  }
   if (j.guard) j.memFd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
   if (j.guard && j.memFd < 0) disarmGuard(j);
 }
@@ -155,6 +166,7 @@ bool initSnapshots() {
 }
 
 void abandonSnapshotAfterFork() {
+  forgetGuardedScanAfterFork();
   if (!job || !job->guard) return;
   // The guard's memory is shared with the parent, which still uses it: only the files go.
   syscall(SYS_close, heapGuardFd(*job->guard));

@@ -29,13 +29,19 @@ int main(int argc, char** argv) {
       "Let glibc malloc put its heaps on transparent huge pages (GLIBC_TUNABLES "
       "glibc.malloc.hugetlb=1): snapshots of big heaps pause the program far less, the "
       "program may keep more memory resident");
-  recordCommand->add_flag(
+  auto* guardHeap = recordCommand->add_flag(
       "--guard-heap", record.guardHeap,
-      "Snapshots leave the program's big anonymous mappings (its heap) out of the "
-      "copy-on-write child and guard them with userfaultfd write protection instead: the "
-      "pause no longer grows with the heap; the scan reads the heap from the program "
-      "and takes longer. Needs Linux 6.4 or later, and root, CAP_SYS_PTRACE or "
-      "vm.unprivileged_userfaultfd=1");
+      "Every snapshot, the one at exit too, leaves the program's big anonymous mappings (its "
+      "heap) out of the copy-on-write child and guards them with userfaultfd write "
+      "protection instead: the pause no longer grows with the heap; the scan reads the heap "
+      "from the program and takes longer. By default only snapshots taken while the program "
+      "runs do, when there are 64 MiB or more to guard. Needs Linux 6.4 or later, and root, "
+      "CAP_SYS_PTRACE or vm.unprivileged_userfaultfd=1 (else snapshots copy)");
+  recordCommand
+      ->add_flag("--copy-heap", record.copyHeap,
+                 "No snapshot guards the heap: each copies all of the program's memory, with "
+                 "a pause of about 20 ms per GB on 4 KiB pages")
+      ->excludes(guardHeap);
   recordCommand->add_flag("--report", record.report,
                           "When the program ends, print the report of its trace on stderr (as "
                           "tidemark analyze would; the trace is read while the program runs; "

@@ -122,7 +122,9 @@ int runRecord(const RecordArgs& args) {
       }
       setenv("GLIBC_TUNABLES", tunables.c_str(), 1);
     }
-    if (args.guardHeap) setenv("TIDEMARK_GUARD_HEAP", "1", 1);
+    if (args.guardHeap || args.copyHeap) {
+      setenv("TIDEMARK_GUARD_HEAP", args.guardHeap ? "1" : "0", 1);
+    }
     if (args.snapshotEveryMs) {
       setenv("TIDEMARK_SNAPSHOT_MS", std::to_string(args.snapshotEveryMs).c_str(), 1);
     }

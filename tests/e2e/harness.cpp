@@ -31,7 +31,7 @@ std::string freshDir(const std::string& name) {
 std::vector<std::string> recordArgv(const std::string& trace, bool guarded,
                                     const std::vector<std::string>& command) {
   std::vector<std::string> argv{tool("tidemark"), "record", "-o", trace};
-  if (guarded) argv.push_back("--guard-heap");
+  argv.push_back(guarded ? "--guard-heap" : "--copy-heap");
   argv.push_back("--");
   argv.insert(argv.end(), command.begin(), command.end());
   return argv;

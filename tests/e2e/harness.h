@@ -17,8 +17,8 @@ std::string sourcePath(const std::string& relative);
 // A fresh, empty directory for one test.
 std::string freshDir(const std::string& name);
 
-// `tidemark record -o TRACE [--guard-heap] -- COMMAND...`: for tests that take their
-// snapshots both ways, copied and guarded.
+// `tidemark record -o TRACE --guard-heap|--copy-heap -- COMMAND...`: for tests that take
+// their snapshots both ways, copied and guarded.
 std::vector<std::string> recordArgv(const std::string& trace, bool guarded,
                                     const std::vector<std::string>& command);
 

@@ -227,7 +227,10 @@ TEST_CASE("100 snapshots while threads block in 8 kinds of call: no EINTR, all c
   auto report = analyze(dir + "/b.tmk");
   const auto& snapshots = report["snapshots"];
   CHECK(snapshots.size() >= 100);
-  for (const auto& s : snapshots) CHECK(s["complete"] == true);
+  for (const auto& s : snapshots) {
+    CHECK(s["complete"] == true);
+    CHECK(s["guarded"] == false);  // by default a heap this small is copied
+  }
   CHECK(snapshots.back()["trigger"] == "exit");
   CHECK(snapshots.front()["trigger"] == "periodic");
   CHECK(groupTotals(report, "definite", "leakThree") == Totals{288, 3});
@@ -362,6 +365,31 @@ TEST_CASE("huge pages: the same leaks found in a heap that madvise split into ma
     CHECK(blocks["indirect"] == 0);
     CHECK(blocks["possible"] == 0);
   }
+}
+
+TEST_CASE("by default a big heap is guarded while the program runs and copied at exit") {
+  // write_bench builds 100 MB of chained blocks (120 of them dropped, as snapshot_bench's),
+  // then writes words of random blocks for 1.5 s while snapshots are taken.
+  std::string dir = freshDir("guard-auto");
+  RunResult r = run({tool("tidemark"), "record", "--snapshot-every", "250ms", "-o", dir + "/t.tmk",
+                     "--", tool("write_bench"), "100", "1.5"});
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  auto report = analyze(dir + "/t.tmk");
+  const auto& snapshots = report["snapshots"];
+  REQUIRE(snapshots.size() >= 3);
+  const auto& atExit = snapshots.back();
+  const auto& lastRunning = snapshots[snapshots.size() - 2];
+  CHECK(atExit["trigger"] == "exit");
+  CHECK(atExit["guarded"] == false);
+  CHECK(lastRunning["trigger"] == "periodic");
+  CHECK(lastRunning["guarded"] == true);
+  for (const auto* s : {&lastRunning, &atExit}) {
+    CHECK((*s)["complete"] == true);
+    CHECK((*s)["blocks"]["definite"] == 120);
+    CHECK((*s)["blocks"]["indirect"] == 0);
+  }
+  CHECK(lastRunning["bytes"]["definite"] == atExit["bytes"]["definite"]);
 }
 
 TEST_CASE("the fail-on gate counts lost blocks, and no snapshot is taken at exit when asked") {
