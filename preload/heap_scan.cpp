@@ -534,12 +534,10 @@ int heapScanMain(void* arg) {
   // writer stopped reading (the program exited, or gave up on the snapshot); without it,
   // its writes then fail and it exits.
   syscall(SYS_close, job.inFd);
-  // The mappings first: what this child maps for itself from here on (the guarded
-  // memory's windows and pool among it) is no root.
-  Readable readable;
-  readable.load();
   LostMemory lost;
   GuardedMemory memory(job.guard, job.memFd, LostMemory::note, &lost);
+  Readable readable;
+  readable.load();
   if (job.guard) readable.restoreGuarded(*job.guard, memory);
   BlockIndex index;
   index.build();
