@@ -425,6 +425,7 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
   auto excluded = [&](uint64_t begin, uint64_t end) {
     if (mallocHeap(begin, end, index, memory)) return true;
     if (job.guard && heapGuardMemory(*job.guard).overlaps(begin, end)) return true;
+    if (memory.ownsAny(begin, end)) return true;
     if (job.creatorStack >= begin && job.creatorStack < end) return true;
     for (uint32_t i = 0; i < job.threadCount; ++i) {
       uint64_t rsp = job.threads[i].regs.rsp;
