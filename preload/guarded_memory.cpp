@@ -28,17 +28,29 @@ bool movePages(uint64_t from, uint64_t to, uint64_t bytes) {
 GuardedMemory::GuardedMemory(HeapGuard* guard, int memFd, LostMemoryFn lost, void* context)
     : guard_(guard), memFd_(memFd), lost_(lost), context_(context) {
   if (!guard_) return;
+  // The guarded mappings are holes in this child's address space: anything it mapped
+  // before filling them could land in one, and the mapping would then look like one the
+  // clone has (EEXIST). So they are mapped first, noted on the stack.
   uint32_t n = guardedMappingCount(*guard_);
+  uint64_t mapped[kMaxGuardedMappings / 64] = {}, failed[kMaxGuardedMappings / 64] = {};
+  for (uint32_t i = 0; i < n; ++i) {
+    const GuardedMapping& m = guardedMapping(*guard_, i);
+    if (!m.active) continue;
+    if (mapGuardedMapping(m)) {
+      mapped[i / 64] |= uint64_t{1} << (i % 64);
+    } else if (errno != EEXIST) {  // EEXIST: the clone has it after all (DONTFORK failed)
+      failed[i / 64] |= uint64_t{1} << (i % 64);
+    }
+  }
   held_ = static_cast<uint8_t*>(mapChildMemory(n));
   windowBase_ = static_cast<uint64_t*>(mapChildMemory((n + 1) * sizeof(uint64_t)));
   for (uint32_t i = 0; i < n; ++i) {
     const GuardedMapping& m = guardedMapping(*guard_, i);
     windowBase_[i] = windows_;
-    if (!m.active) continue;
-    if (mapGuardedMapping(m)) {
+    if (mapped[i / 64] >> (i % 64) & 1) {
       held_[i] = 1;
       windows_ += (m.range.end - m.range.begin + kWindowBytes - 1) / kWindowBytes;
-    } else if (errno != EEXIST) {  // EEXIST: the clone has it after all (DONTFORK failed)
+    } else if (failed[i / 64] >> (i % 64) & 1) {
       lost_(context_, m.range.begin, m.range.end);
     }
   }

@@ -60,7 +60,7 @@ void stopKeeping() {
 }  // namespace
 
 struct HeapGuard {
-  static constexpr uint32_t kMaxMappings = 1024;
+  static constexpr uint32_t kMaxMappings = kMaxGuardedMappings;
   static constexpr uint32_t kMaxWritten = 1 << 16;
   static constexpr uint32_t kMaxLost = 1024;
 
@@ -170,7 +170,7 @@ void written(HeapGuard& guard, uint64_t address) {
 
 // Mappings that must stay in the clone: the tracer's (the child runs on them), the
 // loaded objects' (a .bss beyond its file is anonymous), threads' stacks (written all
-// the time) and DONTFORK ones.
+// the time), ended threads' cached stacks and DONTFORK ones.
 bool excluded(const SnapshotJob& job, const AddressRange& mapping) {
   TracerRange tracer = tracerRange();
   if (mapping.overlaps(tracer.begin, tracer.end)) return true;
@@ -184,6 +184,11 @@ bool excluded(const SnapshotJob& job, const AddressRange& mapping) {
   for (uint32_t i = 0; i < rings.count(); ++i) {
     const Ring* ring = rings.at(i);
     if (ring && ring->stackHigh && mapping.overlaps(ring->stackLow, ring->stackHigh)) return true;
+  }
+  // A cached stack of a thread that ended: its top holds the thread's TLS and DTV
+  // pointer, a root; glibc discards most of the rest (MADV_DONTNEED) as the thread ends.
+  for (uint32_t i = 0; i < job.deadStackCount; ++i) {
+    if (mapping.overlaps(job.deadStacks[i].begin, job.deadStacks[i].end)) return true;
   }
   for (uint32_t i = 0; i < job.dontForkCount; ++i) {
     if (mapping.overlaps(job.dontFork[i].begin, job.dontFork[i].end)) return true;

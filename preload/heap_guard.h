@@ -66,6 +66,7 @@ void setGuardedForkable(const HeapGuard& guard, bool forkable);
 // then lets go.
 void serveUntilScanDone(HeapGuard& guard, pid_t child, uint64_t deadlineNs);
 
+inline constexpr uint32_t kMaxGuardedMappings = 1024;
 struct GuardedMapping {
   AddressRange range;
   bool mainHeap;       // "[heap]" in /proc/self/maps, which the child's own maps no longer says

@@ -535,6 +535,8 @@ int heapScanMain(void* arg) {
   // writer stopped reading (the program exited, or gave up on the snapshot); without it,
   // its writes then fail and it exits.
   syscall(SYS_close, job.inFd);
+  // The guarded memory first: it maps the guarded mappings again before this child maps
+  // anything else (guarded_memory.cpp), and the mappings are listed with them in.
   LostMemory lost;
   GuardedMemory memory(job.guard, job.memFd, LostMemory::note, &lost);
   Readable readable;
