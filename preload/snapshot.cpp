@@ -166,7 +166,6 @@ bool initSnapshots() {
 }
 
 void abandonSnapshotAfterFork() {
-  forgetGuardedScanAfterFork();
   if (!job || !job->guard) return;
   // The guard's memory is shared with the parent, which still uses it: only the files go.
   syscall(SYS_close, heapGuardFd(*job->guard));

@@ -9,6 +9,7 @@
 
 #include <atomic>
 
+#include "heap_guard.h"
 #include "monotonic_clock.h"
 #include "real_functions.h"
 #include "recorder.h"
@@ -44,6 +45,8 @@ void beginTrace(uint32_t execGeneration, bool inheritedHeap) {
 }
 
 void afterForkInChild() {
+  // Whatever the tracer's state: a parent's guarded scan is none of this child's frees.
+  forgetGuardedScanAfterFork();
   if (state.load(std::memory_order_acquire) != Lifecycle::Enabled) return;
   TracerScope scope;
   state.store(Lifecycle::Initializing, std::memory_order_release);
