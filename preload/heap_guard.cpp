@@ -18,6 +18,7 @@
 #include <cstring>
 #include <new>
 
+#include "allocator_mappings.h"
 #include "monotonic_clock.h"
 #include "proc_maps.h"
 #include "raw_memory.h"
@@ -215,6 +216,30 @@ bool residentAtLeast(const GuardedMapping* mappings, uint32_t count, uint64_t by
   return found >= bytes;
 }
 
+// Memory the allocator owns, which it gives back to the kernel only through a free or
+// realloc hook (keepForGuardedScan copies it first): glibc's arenas' heaps (64 MiB aligned,
+// starting with heap_info: arena, previous heap, size, mprotect size), a chunk glibc
+// mapped for one big block (its size field, after prev_size, says so), and what another
+// allocator mapped inside a hooked call. The program's own mappings are not: it may unmap
+// one the scan still needs. ([heap] is the caller's to name.)
+bool allocatorOwned(uint64_t begin, uint64_t end) {
+  constexpr uint64_t kArenaHeap = uint64_t{64} << 20, kMmappedBit = 2;
+  const auto* words = reinterpret_cast<const uint64_t*>(begin);
+  if (begin % kArenaHeap == 0 && words[0] != 0 && words[2] > 0 && words[2] <= kArenaHeap &&
+      words[3] >= words[2]) {
+    return true;
+  }
+  if ((words[1] & kMmappedBit) && (words[1] & ~uint64_t{7}) == end - begin) return true;
+  constexpr size_t kPieces = 8;
+  AddressRange pieces[kPieces];
+  size_t n = std::min(allocatorMappingsIn(begin, end, pieces, kPieces), kPieces);
+  uint64_t covered = 0;
+  for (size_t i = 0; i < n; ++i) {
+    covered += std::min(end, pieces[i].end) - std::max(begin, pieces[i].begin);
+  }
+  return covered == end - begin;
+}
+
 int openUserfaultfd() {
   // Not UFFD_USER_MODE_ONLY: a write by the kernel (read() into the heap) must wait for
   // the helper like any other, not fail with EFAULT.
@@ -230,7 +255,9 @@ int openUserfaultfd() {
 
 }  // namespace
 
-HeapGuard* armHeapGuard(const SnapshotJob& job, uint64_t minimumBytes) {
+HeapGuard* armHeapGuard(const SnapshotJob& job, bool automatic) {
+  // 64 MiB resident: about 1.5 ms of page tables to copy.
+  constexpr uint64_t kAutomaticMinimumBytes = uint64_t{64} << 20;
   GuardedMapping chosen[HeapGuard::kMaxMappings];
   uint32_t count = 0;
   uint64_t pages = 0;
@@ -240,10 +267,13 @@ HeapGuard* armHeapGuard(const SnapshotJob& job, uint64_t minimumBytes) {
     bool mainHeap = strcmp(m.path, "[heap]") == 0;
     if (!m.readable() || !m.writable() || !m.isPrivate() || !(m.anonymous() || mainHeap)) return;
     if (m.end - m.begin < kMinimumBytes || excluded(job, {m.begin, m.end})) return;
+    if (automatic && !mainHeap && !allocatorOwned(m.begin, m.end)) return;
     chosen[count++] = {{m.begin, m.end}, mainHeap, true, pages};
     pages += (m.end - m.begin) / kPageBytes;
   });
-  if (count == 0 || !residentAtLeast(chosen, count, minimumBytes)) return nullptr;
+  if (count == 0 || !residentAtLeast(chosen, count, automatic ? kAutomaticMinimumBytes : 0)) {
+    return nullptr;
+  }
   int uffd = openUserfaultfd();
   if (uffd < 0) return nullptr;
   // The copies: room for every page (the program may write them all while the child

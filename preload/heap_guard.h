@@ -35,9 +35,10 @@ struct HeapGuard;
 
 // The writer, before the helper starts: chooses the mappings (anonymous, private, writable,
 // at least 1 MiB, none of the tracer's, no thread's stack, none marked DONTFORK) and
-// registers them. nullptr when there is nothing to guard, less than `minimumBytes` of it
-// resident, or no userfaultfd to be had.
-HeapGuard* armHeapGuard(const SnapshotJob& job, uint64_t minimumBytes);
+// registers them. `automatic` (the default, not --guard-heap): only the allocator's own
+// memory, and only when 64 MiB or more of it is resident. nullptr when there is nothing
+// to guard or no userfaultfd to be had.
+HeapGuard* armHeapGuard(const SnapshotJob& job, bool automatic);
 // The writer, while the helper serves: write-protects every guarded mapping.
 void protectGuardedMappings(HeapGuard& guard);
 // The writer, when the helper and the child are done.

@@ -140,19 +140,18 @@ void disarmGuard(SnapshotJob& j) {
 }
 
 // The guard for this snapshot, if it gets one: with --guard-heap whenever the program has
-// mappings to guard; by default for a snapshot taken while the program runs on, when enough
-// of them is resident for the copy's pause to count (64 MiB: about 1.5 ms of page tables).
-// Never at exit: the exiting thread waits for the scan as well, and a copied heap scans
-// two to four times faster than one read from the program.
+// mappings to guard; by default for a snapshot taken while the program runs on, when the
+// allocator's heap is big enough for the copy's pause to count (heap_guard.h). Never at
+// exit by default: the exiting thread waits for the scan as well, and a copied heap scans
+// about twice as fast as one read from the program.
 void armGuard(SnapshotJob& j) {
-  constexpr uint64_t kAutoGuardBytes = uint64_t{64} << 20;
   j.memFd = -1;
   j.guard = nullptr;
   GuardHeap mode = options().guardHeap;
   if (mode == GuardHeap::Always) {
-    j.guard = armHeapGuard(j, 0);
+    j.guard = armHeapGuard(j, false);
   } else if (mode == GuardHeap::Auto && j.trigger != format::SnapshotTrigger::Exit) {
-    j.guard = armHeapGuard(j, kAutoGuardBytes);
+    j.guard = armHeapGuard(j, true);
   }
   if (j.guard) j.memFd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
   if (j.guard && j.memFd < 0) disarmGuard(j);
