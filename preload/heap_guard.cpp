@@ -18,7 +18,6 @@
 #include <cstring>
 #include <new>
 
-#include "allocator_mappings.h"
 #include "monotonic_clock.h"
 #include "proc_maps.h"
 #include "raw_memory.h"
@@ -216,30 +215,6 @@ bool residentAtLeast(const GuardedMapping* mappings, uint32_t count, uint64_t by
   return found >= bytes;
 }
 
-// Memory the allocator owns, which it gives back to the kernel only through a free or
-// realloc hook (keepForGuardedScan copies it first): glibc's arenas' heaps (64 MiB aligned,
-// starting with heap_info: arena, previous heap, size, mprotect size), a chunk glibc
-// mapped for one big block (its size field, after prev_size, says so), and what another
-// allocator mapped inside a hooked call. The program's own mappings are not: it may unmap
-// one the scan still needs. ([heap] is the caller's to name.)
-bool allocatorOwned(uint64_t begin, uint64_t end) {
-  constexpr uint64_t kArenaHeap = uint64_t{64} << 20, kMmappedBit = 2;
-  const auto* words = reinterpret_cast<const uint64_t*>(begin);
-  if (begin % kArenaHeap == 0 && words[0] != 0 && words[2] > 0 && words[2] <= kArenaHeap &&
-      words[3] >= words[2]) {
-    return true;
-  }
-  if ((words[1] & kMmappedBit) && (words[1] & ~uint64_t{7}) == end - begin) return true;
-  constexpr size_t kPieces = 8;
-  AddressRange pieces[kPieces];
-  size_t n = std::min(allocatorMappingsIn(begin, end, pieces, kPieces), kPieces);
-  uint64_t covered = 0;
-  for (size_t i = 0; i < n; ++i) {
-    covered += std::min(end, pieces[i].end) - std::max(begin, pieces[i].begin);
-  }
-  return covered == end - begin;
-}
-
 int openUserfaultfd() {
   // Not UFFD_USER_MODE_ONLY: a write by the kernel (read() into the heap) must wait for
   // the helper like any other, not fail with EFAULT.
@@ -267,7 +242,6 @@ HeapGuard* armHeapGuard(const SnapshotJob& job, bool automatic) {
     bool mainHeap = strcmp(m.path, "[heap]") == 0;
     if (!m.readable() || !m.writable() || !m.isPrivate() || !(m.anonymous() || mainHeap)) return;
     if (m.end - m.begin < kMinimumBytes || excluded(job, {m.begin, m.end})) return;
-    if (automatic && !mainHeap && !allocatorOwned(m.begin, m.end)) return;
     chosen[count++] = {{m.begin, m.end}, mainHeap, true, pages};
     pages += (m.end - m.begin) / kPageBytes;
   });

@@ -11,11 +11,11 @@
 //      window at a time as its scan gets there, from the program (process_vm_readv, or
 //      /proc/self/mem), taking a page's copy wherever there is one: it sees their content
 //      as it was at the stop. When it is done, the helper lets them go.
-// A block freed while the child reads is copied first (keepForGuardedScan), so that what
-// the allocator gives back to the kernel keeps its content. What it cannot keep: memory
-// the program itself unmaps, moves or discards while the child reads; if live blocks or
-// roots were there, the snapshot says it is incomplete. snapshot.cpp decides which
-// snapshots are guarded (by default those of a big heap while the program runs).
+// A block freed or memory unmapped, moved or discarded while the child reads is copied
+// first (keepForGuardedScan). What it cannot keep: memory that goes without a hooked call
+// (a raw system call, glibc's own munmap of a cached thread stack, which is never
+// guarded); if live blocks or roots were there, the snapshot says it is incomplete. snapshot.cpp
+// decides which snapshots are guarded (by default those of a big heap while the program runs).
 // Needs the right to make a userfaultfd that sees the kernel's own writes (root,
 // CAP_SYS_PTRACE or vm.unprivileged_userfaultfd=1); without it, snapshots copy all.
 #pragma once
@@ -35,19 +35,19 @@ struct HeapGuard;
 
 // The writer, before the helper starts: chooses the mappings (anonymous, private, writable,
 // at least 1 MiB, none of the tracer's, no thread's stack, none marked DONTFORK) and
-// registers them. `automatic` (the default, not --guard-heap): only the allocator's own
-// memory, and only when 64 MiB or more of it is resident. nullptr when there is nothing
-// to guard or no userfaultfd to be had.
+// registers them. `automatic` (the default, not --guard-heap): only when 64 MiB or more of
+// them is resident. nullptr when there is nothing to guard or no userfaultfd to be had.
 HeapGuard* armHeapGuard(const SnapshotJob& job, bool automatic);
 // The writer, while the helper serves: write-protects every guarded mapping.
 void protectGuardedMappings(HeapGuard& guard);
 // The writer, when the helper and the child are done.
 void disarmHeapGuard(HeapGuard* guard);
 
-// Any thread, in the free and realloc hooks before the allocator gets a block back, when
-// guardedScanRunning(): copies the guarded pages of [begin, end) that have no copy yet, so
-// that memory the allocator then gives back to the kernel (a big block's own mapping, the
-// trimmed top of a heap) loses nothing the child has still to read. No lock, no
+// Any thread, when guardedScanRunning(), in the free and realloc hooks before the allocator
+// gets a block back and in the munmap, mremap, mmap (MAP_FIXED) and madvise (discarding)
+// hooks before the call: copies the guarded pages of [begin, end) that have no copy yet,
+// so that memory given back to the kernel (a big block's own mapping, the trimmed top of a
+// heap, an arena of the program's) loses nothing the child has still to read. No lock, no
 // allocation, no system call.
 extern std::atomic<HeapGuard*> guardedScan;
 inline bool guardedScanRunning() { return guardedScan.load(std::memory_order_relaxed) != nullptr; }

@@ -88,13 +88,27 @@ void* allocateNewAlignedNothrow(size_t size, size_t alignment, AllocFunction fun
   }
 }
 
-// While a guarded snapshot's scan runs, what the allocator may give back to the kernel on
-// a free must keep its content at the stop for the child (heap_guard.h).
+// While a guarded snapshot's scan runs, memory about to be unmapped, replaced, moved or
+// discarded keeps its content at the stop for the child (heap_guard.h).
+void keepRangeForScan(const void* address, size_t length) {
+  if (tp::guardedScanRunning()) {
+    auto begin = reinterpret_cast<uint64_t>(address);
+    tp::keepForGuardedScan(begin, begin + length);
+  }
+}
+
+// ... and so does a block about to be freed: the allocator may give its memory back.
 void keepForScan(void* p) {
   if (tp::guardedScanRunning() && haveReal(&tp::real.malloc_usable_size)) {
-    auto begin = reinterpret_cast<uint64_t>(p);
-    tp::keepForGuardedScan(begin, begin + tp::real.malloc_usable_size(p));
+    keepRangeForScan(p, tp::real.malloc_usable_size(p));
   }
+}
+
+// The advice that takes a range's content away.
+bool discards(int advice) {
+  constexpr int kDontNeedLocked = 24;  // Linux 5.18; Debian 12's headers predate it
+  return advice == MADV_DONTNEED || advice == MADV_FREE || advice == MADV_REMOVE ||
+         advice == kDontNeedLocked;
 }
 
 void release(void* p, AllocFunction function) noexcept {
@@ -218,7 +232,10 @@ void* pvalloc(size_t size) {
 
 void* mmap(void* address, size_t length, int protection, int flags, int fd, off_t offset) {
   if (!haveReal(&tp::real.mmap)) return MAP_FAILED;
-  if (flags & MAP_FIXED) noteChange(tp::MappingChange::Unmapped, address, length);  // replaced
+  if (flags & MAP_FIXED) {
+    keepRangeForScan(address, length);
+    noteChange(tp::MappingChange::Unmapped, address, length);  // replaced
+  }
   void* p = tp::real.mmap(address, length, protection, flags, fd, offset);
   if (p == MAP_FAILED) {
     if (flags & MAP_FIXED) noteFailure(address);
@@ -240,6 +257,7 @@ void* mmap64(void* address, size_t length, int protection, int flags, int fd, of
 
 int munmap(void* address, size_t length) {
   if (!haveReal(&tp::real.munmap)) return -1;
+  keepRangeForScan(address, length);
   tp::recordMunmap(address, length);
   noteChange(tp::MappingChange::Unmapped, address, length);
   auto begin = reinterpret_cast<uint64_t>(address);
@@ -257,8 +275,10 @@ void* mremap(void* old, size_t oldLength, size_t newLength, int flags, ...) {
     va_start(args, flags);
     target = va_arg(args, void*);
     va_end(args);
+    keepRangeForScan(target, newLength);
     noteChange(tp::MappingChange::Unmapped, target, newLength);
   }
+  keepRangeForScan(old, oldLength);
   noteChange(tp::MappingChange::Moved, old, oldLength);
   void* p = tp::real.mremap(old, oldLength, newLength, flags, target);
   if (p == MAP_FAILED && (flags & MREMAP_FIXED)) noteFailure(target);
@@ -278,6 +298,7 @@ void* mremap(void* old, size_t oldLength, size_t newLength, int flags, ...) {
 
 // A raw system call, as glibc's madvise is: nothing to resolve before the first call.
 int madvise(void* address, size_t length, int advice) {
+  if (discards(advice)) keepRangeForScan(address, length);
   if (advice == MADV_DONTFORK || advice == MADV_DOFORK) {
     noteChange(advice == MADV_DONTFORK ? tp::MappingChange::DontFork : tp::MappingChange::DoFork,
                address, length);

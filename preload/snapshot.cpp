@@ -140,8 +140,8 @@ void disarmGuard(SnapshotJob& j) {
 }
 
 // The guard for this snapshot, if it gets one: with --guard-heap whenever the program has
-// mappings to guard; by default for a snapshot taken while the program runs on, when the
-// allocator's heap is big enough for the copy's pause to count (heap_guard.h). Never at
+// mappings to guard; by default for a snapshot taken while the program runs on, when they
+// are big enough for the copy's pause to count (heap_guard.h). Never at
 // exit by default: the exiting thread waits for the scan as well, and a copied heap scans
 // about twice as fast as one read from the program.
 void armGuard(SnapshotJob& j) {

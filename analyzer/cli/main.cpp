@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
       "heap) out of the copy-on-write child and guards them with userfaultfd write "
       "protection instead: the pause no longer grows with the heap; the scan reads the heap "
       "from the program and takes longer. By default only snapshots taken while the program "
-      "runs do, for the allocator's heap when 64 MiB or more of it is resident. Needs Linux 6.4 or "
+      "runs do, when 64 MiB or more of the heap is resident. Needs Linux 6.4 or "
       "later, and root, "
       "CAP_SYS_PTRACE or vm.unprivileged_userfaultfd=1 (else snapshots copy)");
   recordCommand

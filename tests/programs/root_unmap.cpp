@@ -2,9 +2,11 @@
 // read it yet. Makes 2M small blocks (the scanning child writes their records before it
 // reads any root: time for a test to stop it there), then a 4 MiB mapping of its own
 // holding the only pointer to a block, prints "ready", and unmaps that mapping when the
-// file DIR/unmap appears ("unmapped"); exits when DIR/exit appears.
-//   root_unmap DIR
+// file DIR/unmap appears ("unmapped"); exits when DIR/exit appears. With "raw", unmaps
+// by the system call itself, out of the tracer's sight.
+//   root_unmap DIR [raw]
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -29,6 +31,7 @@ __attribute__((noinline)) void* keptByRegion() { return calloc(1, 1000); }
 int main(int argc, char** argv) {
   if (argc < 2) return 2;
   std::string dir = argv[1];
+  bool raw = argc > 2 && std::string(argv[2]) == "raw";
   std::vector<void*> many(2'000'000);
   for (auto& p : many) p = malloc(16);
   constexpr size_t kRegion = size_t{4} << 20;
@@ -40,7 +43,11 @@ int main(int argc, char** argv) {
   printf("ready\n");
   fflush(stdout);
   waitForFile(dir + "/unmap");
-  munmap(region, kRegion);
+  if (raw) {
+    syscall(SYS_munmap, region, kRegion);
+  } else {
+    munmap(region, kRegion);
+  }
   printf("unmapped\n");
   fflush(stdout);
   waitForFile(dir + "/exit");
