@@ -357,10 +357,19 @@ void keepForGuardedScan(uint64_t begin, uint64_t end) {
   // still finds the guard here uses memory that stays mapped until it is done.
   guardedScanUsers.fetch_add(1, std::memory_order_seq_cst);
   if (HeapGuard* guard = guardedScan.load(std::memory_order_seq_cst)) {
-    for (uint64_t page = begin & ~(kPageBytes - 1); page < end; page += kPageBytes) {
-      const GuardedMapping* m = mappingOf(*guard, page);
-      // Out of room: the helper notes the page lost when the memory goes.
-      if (m && m->active) copyPage(*guard, *m, page);
+    // The guarded mappings in the range (sorted), not every page of it: a program may
+    // replace gigabytes of reservation at once.
+    begin &= ~(kPageBytes - 1);
+    int64_t first = guardedMappingAt(*guard, begin);
+    for (uint32_t i = first < 0 ? 0 : static_cast<uint32_t>(first); i < guard->mappingCount; ++i) {
+      const GuardedMapping& m = guard->mappings[i];
+      if (m.range.begin >= end) break;
+      if (!m.active || m.range.end <= begin) continue;
+      uint64_t to = std::min(end, m.range.end);
+      // Out of room: the helper notes a page lost when the memory goes.
+      for (uint64_t page = std::max(begin, m.range.begin); page < to; page += kPageBytes) {
+        copyPage(*guard, m, page);
+      }
     }
   }
   guardedScanUsers.fetch_sub(1, std::memory_order_release);
