@@ -3,8 +3,9 @@
 // reads any root: time for a test to stop it there), then a 4 MiB mapping of its own
 // holding the only pointer to a block, prints "ready", and unmaps that mapping when the
 // file DIR/unmap appears ("unmapped"); exits when DIR/exit appears. With "raw", unmaps
-// by the system call itself, out of the tracer's sight.
-//   root_unmap DIR [raw]
+// by the system call itself, out of the tracer's sight; with "discard", empties the
+// mapping with madvise(MADV_DONTNEED) instead.
+//   root_unmap DIR [raw|discard]
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -31,7 +32,7 @@ __attribute__((noinline)) void* keptByRegion() { return calloc(1, 1000); }
 int main(int argc, char** argv) {
   if (argc < 2) return 2;
   std::string dir = argv[1];
-  bool raw = argc > 2 && std::string(argv[2]) == "raw";
+  std::string how = argc > 2 ? argv[2] : "";
   std::vector<void*> many(2'000'000);
   for (auto& p : many) p = malloc(16);
   constexpr size_t kRegion = size_t{4} << 20;
@@ -43,8 +44,10 @@ int main(int argc, char** argv) {
   printf("ready\n");
   fflush(stdout);
   waitForFile(dir + "/unmap");
-  if (raw) {
+  if (how == "raw") {
     syscall(SYS_munmap, region, kRegion);
+  } else if (how == "discard") {
+    madvise(region, kRegion, MADV_DONTNEED);
   } else {
     munmap(region, kRegion);
   }
