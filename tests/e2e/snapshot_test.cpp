@@ -430,6 +430,36 @@ TEST_CASE("by default a big heap is guarded while the program runs and copied at
   CHECK(lastRunning["bytes"]["definite"] == atExit["bytes"]["definite"]);
 }
 
+TEST_CASE(
+    "a program that forks while its heap is guarded: children exit and every snapshot is whole") {
+  // tests/programs/fork_scan.cpp: children free inherited blocks while the parent's
+  // guarded scans run (a child shares the guard's memory and its registration).
+  std::string dir = freshDir("fork-scan");
+  RunResult r = recordWithSnapshots("100ms", dir + "/t.tmk", {tool("test_fork_scan"), "1.5"});
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  auto report = analyze(dir + "/t.tmk");
+  REQUIRE(report["marks"].size() == 1);
+  double built = report["marks"][0]["time_s"].get<double>();
+  size_t guarded = 0;
+  for (const auto& s : report["snapshots"]) {
+    CHECK(s["complete"] == true);
+    if (s["time_s"].get<double>() < built) continue;
+    guarded += s["guarded"].get<bool>();
+    CHECK(s["blocks"]["definite"] == 120);
+    CHECK(s["blocks"]["indirect"] == 0);
+  }
+  CHECK(guarded >= 5);
+  // Every child wrote a trace of its own (beside -o) and ended it.
+  size_t children = 0;
+  for (const auto& path : tracesIn(dir)) {
+    if (path == dir + "/t.tmk") continue;
+    ++children;
+    CHECK(analyze(path)["summary"]["complete"] == true);
+  }
+  CHECK(children >= 5);
+}
+
 TEST_CASE("the fail-on gate counts lost blocks, and no snapshot is taken at exit when asked") {
   std::string dir = freshDir("gate");
   run({tool("tidemark"), "record", "-o", dir + "/t.tmk", "--", tool("test_leak_kinds")});
