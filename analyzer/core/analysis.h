@@ -121,7 +121,7 @@ struct SnapshotSummary {
   std::string trigger;
   bool complete = true;
   bool allocatorMappingsLost = false;  // some allocator memory was scanned as roots
-  bool guarded = false;                // taken with --guard-heap
+  bool guarded = false;                // the heap was guarded, not copied (heap_guard.h)
   uint64_t bytes[4] = {};
   uint64_t blocks[4] = {};
   // Of the reachable ones, those only a heuristic's pointer makes reachable, by
