@@ -13,9 +13,10 @@
 //      as it was at the stop. When it is done, the helper lets them go.
 // A block freed or memory unmapped, moved or discarded while the child reads is copied
 // first (keepForGuardedScan). What it cannot keep: memory that goes without a hooked call
-// (a raw system call, glibc's own munmap of a cached thread stack, which is never
-// guarded); if live blocks or roots were there, the snapshot says it is incomplete. snapshot.cpp
-// decides which snapshots are guarded (by default those of a big heap while the program runs).
+// (a raw system call; glibc's own munmap of a cached thread stack, which is never
+// guarded); if live blocks or roots were there, the snapshot says it is incomplete.
+// snapshot.cpp decides which snapshots are guarded (by default those of a big heap while
+// the program runs).
 // Needs the right to make a userfaultfd that sees the kernel's own writes (root,
 // CAP_SYS_PTRACE or vm.unprivileged_userfaultfd=1); without it, snapshots copy all.
 #pragma once
@@ -34,7 +35,8 @@ struct SnapshotJob;
 struct HeapGuard;
 
 // The writer, before the helper starts: chooses the mappings (anonymous, private, writable,
-// at least 1 MiB, none of the tracer's, no thread's stack, none marked DONTFORK) and
+// at least 1 MiB, none of the tracer's, no thread's stack or ended thread's cached one,
+// none marked DONTFORK) and
 // registers them. `automatic` (the default, not --guard-heap): only when 64 MiB or more of
 // them is resident. nullptr when there is nothing to guard or no userfaultfd to be had.
 HeapGuard* armHeapGuard(const SnapshotJob& job, bool automatic);
