@@ -1,10 +1,10 @@
 // Test program: forks while guarded snapshots scan its heap. Builds about 100 MB of
-// chained blocks (bench/chained_heap.h: 120 of 12,045 dropped), marks "built", then for
-// SECONDS forks a child every 100 ms. Each child frees the first 1,000 blocks of its copy
-// of the chain (its frees are its own business, not the parent's scan's) and leaves with
-// _exit(0); a child stuck on the parent's guard would never be reaped. Prints
+// chained blocks (bench/chained_heap.h: 120 of 12,045 dropped), marks "built", then forks
+// COUNT children, one every 100 ms or so. Each child frees the first 1,000 blocks of its
+// copy of the chain (its frees are its own business, not the parent's scan's) and leaves
+// with _exit(0); a child stuck on the parent's guard would never be reaped. Prints
 // "children=N exited0=M".
-//   fork_scan SECONDS
+//   fork_scan COUNT
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,12 +19,11 @@
 ChainedBlock* head;  // a root: every block but the dropped ones is reachable
 
 int main(int argc, char** argv) {
-  double seconds = argc > 1 ? atof(argv[1]) : 1.5;
+  int count = argc > 1 ? atoi(argv[1]) : 8;
   head = buildChainedHeap(100).head;
   tidemark_mark("built");
   int children = 0, exited0 = 0;
-  auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < end) {
+  while (children < count) {
     pid_t child = fork();
     if (child == 0) {
       ChainedBlock* b = head;
