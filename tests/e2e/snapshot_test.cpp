@@ -107,6 +107,12 @@ RunResult recordWithSnapshots(const std::string& every, const std::string& trace
   return run(argv, timeoutSeconds);
 }
 
+// The time of the one tidemark_mark() of the run.
+double onlyMarkTime(const nlohmann::json& report) {
+  REQUIRE(report["marks"].size() == 1);
+  return report["marks"][0]["time_s"].get<double>();
+}
+
 }  // namespace
 
 TEST_CASE("leak kinds: every root and pointer kind gets memcheck's class") {
@@ -278,8 +284,7 @@ TEST_CASE("every snapshot is one moment: no juggled node is lost, copied or guar
     INFO(r.output);
     REQUIRE(r.status == 0);
     auto report = analyze(dir + "/t.tmk");
-    REQUIRE(report["marks"].size() == 1);
-    double planted = report["marks"][0]["time_s"].get<double>();
+    double planted = onlyMarkTime(report);
     size_t checked = 0;
     for (const auto& s : report["snapshots"]) {
       CHECK(s["guarded"] == guarded);
@@ -439,8 +444,7 @@ TEST_CASE(
   INFO(r.output);
   REQUIRE(r.status == 0);
   auto report = analyze(dir + "/t.tmk");
-  REQUIRE(report["marks"].size() == 1);
-  double built = report["marks"][0]["time_s"].get<double>();
+  double built = onlyMarkTime(report);
   size_t guarded = 0;
   for (const auto& s : report["snapshots"]) {
     CHECK(s["complete"] == true);
