@@ -138,15 +138,21 @@ void changed(HeapGuard& guard, uint64_t begin, uint64_t end) {
 }
 
 // Gives a page of an active mapping a copy, after the stop, unless it has one: by the helper
-// before the first write to it, or by a free hook before the allocator takes it back. The
-// page is still protected until its slot is set, so the copy is what it held at the stop;
-// whoever sets the slot first wins, a copy that lost is not used. False when out of room.
+// before the first write to it, or by a hook before the memory goes. The page is still
+// protected until its slot is set, so the copy is what it held at the stop; whoever sets
+// the slot first wins, a copy that lost is not used. Read by a system call, not memcpy:
+// the program may have made the page unreadable (or another thread unmapped it), and the
+// read then fails where a load would fault in the program. False when out of room or
+// unreadable.
 bool copyPage(HeapGuard& guard, const GuardedMapping& m, uint64_t page) {
   std::atomic<uint32_t>& slot = guard.copyOfPage[m.firstPage + (page - m.range.begin) / kPageBytes];
   if (slot.load(std::memory_order_acquire) != 0) return true;
   uint32_t index = guard.copiesUsed.fetch_add(1, std::memory_order_relaxed);
   if (index >= guard.copyCapacity) return false;
-  memcpy(guard.copies + uint64_t{index} * kPageBytes, reinterpret_cast<void*>(page), kPageBytes);
+  iovec to{guard.copies + uint64_t{index} * kPageBytes, kPageBytes};
+  iovec from{reinterpret_cast<void*>(page), kPageBytes};
+  pid_t self = static_cast<pid_t>(syscall(SYS_getpid));  // the helper's own, sharing this memory
+  if (syscall(SYS_process_vm_readv, self, &to, 1, &from, 1, 0) != kPageBytes) return false;
   uint32_t none = 0;
   slot.compare_exchange_strong(none, index + 1, std::memory_order_seq_cst);
   return true;
@@ -157,7 +163,7 @@ void written(HeapGuard& guard, uint64_t address) {
   uint64_t page = address & ~(kPageBytes - 1);
   GuardedMapping* m = mappingOf(guard, page);
   if (m && m->active && guard.copying.load(std::memory_order_relaxed)) {
-    if (!copyPage(guard, *m, page)) noteLost(guard, page, page + kPageBytes);  // the write goes on
+    if (!copyPage(guard, *m, page)) noteLost(guard, page, page + kPageBytes);  // it goes on
   } else if (m && m->active) {
     if (guard.writtenCount < HeapGuard::kMaxWritten) {
       guard.written[guard.writtenCount++] = page;
@@ -366,7 +372,7 @@ void keepForGuardedScan(uint64_t begin, uint64_t end) {
       if (m.range.begin >= end) break;
       if (!m.active || m.range.end <= begin) continue;
       uint64_t to = std::min(end, m.range.end);
-      // Out of room: the helper notes a page lost when the memory goes.
+      // Out of room or unreadable: the helper notes a page lost when the memory goes.
       for (uint64_t page = std::max(begin, m.range.begin); page < to; page += kPageBytes) {
         copyPage(*guard, m, page);
       }

@@ -36,9 +36,9 @@ struct HeapGuard;
 
 // The writer, before the helper starts: chooses the mappings (anonymous, private, writable,
 // at least 1 MiB, none of the tracer's, no thread's stack or ended thread's cached one,
-// none marked DONTFORK) and
-// registers them. `automatic` (the default, not --guard-heap): only when 64 MiB or more of
-// them is resident. nullptr when there is nothing to guard or no userfaultfd to be had.
+// none marked DONTFORK) and registers them. `automatic` (the default, not --guard-heap):
+// only when 64 MiB or more of them is resident. nullptr when there is nothing to guard or
+// no userfaultfd to be had.
 HeapGuard* armHeapGuard(const SnapshotJob& job, bool automatic);
 // The writer, while the helper serves: write-protects every guarded mapping.
 void protectGuardedMappings(HeapGuard& guard);
@@ -50,7 +50,8 @@ void disarmHeapGuard(HeapGuard* guard);
 // hooks before the call: copies the guarded pages of [begin, end) that have no copy yet,
 // so that memory given back to the kernel (a big block's own mapping, the trimmed top of a
 // heap, an arena of the program's) loses nothing the child has still to read. No lock, no
-// allocation, no system call.
+// allocation; one system call per page it copies (a read that fails instead of faulting
+// where the program made the memory unreadable).
 extern std::atomic<HeapGuard*> guardedScan;
 inline bool guardedScanRunning() { return guardedScan.load(std::memory_order_relaxed) != nullptr; }
 void keepForGuardedScan(uint64_t begin, uint64_t end);

@@ -308,14 +308,15 @@ TEST_CASE("memory the program unmaps during a guarded scan is kept unless the tr
   // goes on. Copied, the child has the mapping as it was. Guarded (by default too: its 2M
   // blocks are over 64 MiB), the munmap hook copies the mapping first; unmapped by the
   // system call itself, the child cannot read it and must say so, rather than call what
-  // only that mapping pointed at lost.
+  // only that mapping pointed at lost. Made unreadable before it is unmapped, the hook
+  // cannot copy it either, and must not fault in the program trying.
   struct Case {
     std::string option, unmap;
     bool complete, guarded;
   };
-  for (const Case& c :
-       {Case{"--copy-heap", "raw", true, false}, Case{"", "libc", true, true},
-        Case{"", "discard", true, true}, Case{"--guard-heap", "raw", false, true}}) {
+  for (const Case& c : {Case{"--copy-heap", "raw", true, false}, Case{"", "libc", true, true},
+                        Case{"", "discard", true, true}, Case{"", "sealed", false, true},
+                        Case{"--guard-heap", "raw", false, true}}) {
     INFO(c.option << " " << c.unmap);
     std::string dir = freshDir("root-unmap" + c.option + c.unmap);
     std::vector<std::string> argv{tool("tidemark"), "record", "-o", dir + "/t.tmk"};

@@ -4,8 +4,9 @@
 // holding the only pointer to a block, prints "ready", and unmaps that mapping when the
 // file DIR/unmap appears ("unmapped"); exits when DIR/exit appears. With "raw", unmaps
 // by the system call itself, out of the tracer's sight; with "discard", empties the
-// mapping with madvise(MADV_DONTNEED) instead.
-//   root_unmap DIR [raw|discard]
+// mapping with madvise(MADV_DONTNEED) instead; with "sealed", makes it unreadable
+// (PROT_NONE) first, then unmaps it.
+//   root_unmap DIR [raw|discard|sealed]
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -48,6 +49,9 @@ int main(int argc, char** argv) {
     syscall(SYS_munmap, region, kRegion);
   } else if (how == "discard") {
     madvise(region, kRegion, MADV_DONTNEED);
+  } else if (how == "sealed") {
+    mprotect(region, kRegion, PROT_NONE);
+    munmap(region, kRegion);
   } else {
     munmap(region, kRegion);
   }
