@@ -4,6 +4,7 @@
 # and guarded: --guard-heap), next to what the kernel alone charges to copy,
 # write-protect or track the writes to that much memory on 4 KiB pages (page_table_floor);
 # what periodic snapshots cost a program that writes its heap, copied, by default and guarded;
+# node's periodic pauses (V8's heap), copied and by default;
 # the cost of many small blocks against heaptrack (the tracer's live-block table and the
 # exit snapshot); the time to a leak report for the sample server under load, alloc_bench
 # and a python3 workload, tidemark (record --report, and record then analyze) against
@@ -50,6 +51,28 @@ for mode in copied default guarded; do
   printf "  %-10s %s\n" "$mode" "$("$bin/tidemark" record "${option[@]}" --snapshot-every 1s \
     -o "$work/w.tmk" -- "$bin/write_bench" 1024 6 2> /dev/null)"
   "$bin/tidemark" analyze "$work/w.tmk" | grep -m1 "snapshots " | sed 's/^ */             /'
+done
+
+echo
+echo "node samples/node/big_heap.js (V8's heap: ~1,700 DONTFORK pages of 256 KiB), a snapshot every second"
+for mode in copied default; do
+  option=()
+  [ "$mode" = copied ] && option=(--copy-heap)
+  "$bin/tidemark" record "${option[@]}" --snapshot-every 1s -o "$work/n.tmk" -- \
+    node "$(dirname "$0")/../samples/node/big_heap.js" > /dev/null 2>&1
+  "$bin/tidemark" analyze --json --top 1 "$work/n.tmk" > "$work/n.json"
+  python3 - "$work/n.json" "$mode" << 'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+rss_gb = report["summary"]["peak_rss_bytes"] / 2**30
+for s in report["snapshots"]:
+    if s["trigger"] != "periodic":
+        continue
+    kind = "guarded" if s["guarded"] else "copied"
+    print(f"  {sys.argv[2]:<8} {kind:<8} pause {s['pause_ms']:5.1f} ms ({s['pause_ms'] / rss_gb:4.1f} ms per GB"
+          f" of peak RSS {rss_gb:.2f} GB), scan {s['scan_ms']:6.0f} ms, complete {s['complete']},"
+          f" definitely lost {s['blocks']['definite']}")
+PY
 done
 
 echo

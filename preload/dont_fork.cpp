@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "heap_guard.h"
 #include "mapping_changes.h"
 #include "proc_maps.h"
 #include "range_set.h"
@@ -132,6 +133,7 @@ bool catchUpDontForkMappings(SnapshotJob& job) {
 void setForkable(const SnapshotJob& job, bool forkable) {
   for (uint32_t i = 0; i < job.dontForkCount; ++i) {
     const auto& r = job.dontFork[i];
+    if (guardKeepsOutOfClone(job.guard, r.begin, r.end)) continue;
     syscall(SYS_madvise, r.begin, r.end - r.begin, forkable ? MADV_DOFORK : MADV_DONTFORK);
   }
   if (!forkable) return;

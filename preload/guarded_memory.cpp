@@ -25,8 +25,8 @@ bool movePages(uint64_t from, uint64_t to, uint64_t bytes) {
 
 }  // namespace
 
-GuardedMemory::GuardedMemory(HeapGuard* guard, int memFd, LostMemoryFn lost, void* context)
-    : guard_(guard), memFd_(memFd), lost_(lost), context_(context) {
+GuardedMemory::GuardedMemory(HeapGuard* guard, LostMemoryFn lost, void* context)
+    : guard_(guard), lost_(lost), context_(context) {
   if (!guard_) return;
   // The guarded mappings are holes in this child's address space: anything it mapped
   // before filling them could land in one, and the mapping would then look like one the
@@ -92,7 +92,7 @@ void GuardedMemory::fillWindow(uint32_t mapping, uint64_t window) {
       --freeSlotCount_;
     }
   }
-  readAtStop(*guard_, guardedMapping(*guard_, mapping), memFd_, begin, end, lost_, context_);
+  readAtStop(*guard_, guardedMapping(*guard_, mapping), begin, end, lost_, context_);
   filled_[window] = 1;
   filledOrder_[(orderHead_ + orderCount_++) % windows_] = window;
 }
@@ -141,8 +141,8 @@ bool GuardedMemory::read(uint64_t address, void* out, size_t bytes) const {
     memcpy(out, reinterpret_cast<const void*>(address), bytes);
     return true;
   }
-  return peekAtStop(*guard_, guardedMapping(*guard_, static_cast<uint32_t>(i)), memFd_, address,
-                    out, bytes);
+  return peekAtStop(*guard_, guardedMapping(*guard_, static_cast<uint32_t>(i)), address, out,
+                    bytes);
 }
 
 void GuardedMemory::finish() {

@@ -19,7 +19,7 @@ namespace tidemark::preload {
 class GuardedMemory {
  public:
   // `guard` may be nullptr: then all memory is the child's copy, readable as it is.
-  GuardedMemory(HeapGuard* guard, int memFd, LostMemoryFn lost, void* context);
+  GuardedMemory(HeapGuard* guard, LostMemoryFn lost, void* context);
 
   // Makes [begin, end) readable in place, for a scan in address order: may let windows
   // go, never one of [begin, end). The range lies in one mapping of the child (the scan
@@ -52,7 +52,6 @@ class GuardedMemory {
   void windowRange(uint64_t window, uint64_t* begin, uint64_t* end) const;
 
   HeapGuard* guard_;
-  int memFd_;
   LostMemoryFn lost_;
   void* context_;
   uint8_t* held_ = nullptr;          // per guarded mapping

@@ -4,6 +4,7 @@
 // (which gets a copy of everything else) all see the same page table and copies.
 #include "heap_guard.h"
 
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
@@ -28,7 +29,7 @@ namespace tidemark::preload {
 
 namespace {
 
-constexpr uint64_t kMinimumBytes = uint64_t{1} << 20;
+constexpr uint64_t kMinimumBytes = uint64_t{256} << 10;
 // Linux 6.4 (Debian 12's headers predate it): unpopulated pages are protected too, so a
 // first write to one is seen like any other.
 constexpr uint64_t kFeatureWriteProtectUnpopulated = 1 << 13;
@@ -66,6 +67,7 @@ struct HeapGuard {
 
   size_t bytes;  // of this shared mapping
   int uffd;
+  int memFd;  // the program's /proc/self/mem: reads what the program made unreadable
   uint32_t mappingCount;
   GuardedMapping mappings[kMaxMappings];  // sorted by address
   // Before the stop: pages written since protection (protected again at the stop).
@@ -141,9 +143,10 @@ void changed(HeapGuard& guard, uint64_t begin, uint64_t end) {
 // before the first write to it, or by a hook before the memory goes. The page is still
 // protected until its slot is set, so the copy is what it held at the stop; whoever sets
 // the slot first wins, a copy that lost is not used. Read by a system call, not memcpy:
-// the program may have made the page unreadable (or another thread unmapped it), and the
-// read then fails where a load would fault in the program. False when out of room or
-// unreadable.
+// another thread may have unmapped the page, and the read then fails where a load would
+// fault in the program. A page the program made unreadable is read through
+// /proc/self/mem, which may: V8 makes a page PROT_NONE before it discards it. False when
+// out of room or gone.
 bool copyPage(HeapGuard& guard, const GuardedMapping& m, uint64_t page) {
   std::atomic<uint32_t>& slot = guard.copyOfPage[m.firstPage + (page - m.range.begin) / kPageBytes];
   if (slot.load(std::memory_order_acquire) != 0) return true;
@@ -152,7 +155,10 @@ bool copyPage(HeapGuard& guard, const GuardedMapping& m, uint64_t page) {
   iovec to{guard.copies + uint64_t{index} * kPageBytes, kPageBytes};
   iovec from{reinterpret_cast<void*>(page), kPageBytes};
   pid_t self = static_cast<pid_t>(syscall(SYS_getpid));  // the helper's own, sharing this memory
-  if (syscall(SYS_process_vm_readv, self, &to, 1, &from, 1, 0) != kPageBytes) return false;
+  if (syscall(SYS_process_vm_readv, self, &to, 1, &from, 1, 0) != kPageBytes &&
+      syscall(SYS_pread64, guard.memFd, to.iov_base, kPageBytes, page) != kPageBytes) {
+    return false;
+  }
   uint32_t none = 0;
   slot.compare_exchange_strong(none, index + 1, std::memory_order_seq_cst);
   return true;
@@ -176,7 +182,7 @@ void written(HeapGuard& guard, uint64_t address) {
 
 // Mappings that must stay in the clone: the tracer's (the child runs on them), the
 // loaded objects' (a .bss beyond its file is anonymous), threads' stacks (written all
-// the time), ended threads' cached stacks and DONTFORK ones.
+// the time) and ended threads' cached stacks.
 bool excluded(const SnapshotJob& job, const AddressRange& mapping) {
   TracerRange tracer = tracerRange();
   if (mapping.overlaps(tracer.begin, tracer.end)) return true;
@@ -196,10 +202,16 @@ bool excluded(const SnapshotJob& job, const AddressRange& mapping) {
   for (uint32_t i = 0; i < job.deadStackCount; ++i) {
     if (mapping.overlaps(job.deadStacks[i].begin, job.deadStacks[i].end)) return true;
   }
-  for (uint32_t i = 0; i < job.dontForkCount; ++i) {
-    if (mapping.overlaps(job.dontFork[i].begin, job.dontFork[i].end)) return true;
-  }
   return false;
+}
+
+// Whether the program marked (part of) the mapping MADV_DONTFORK (job.dontFork is sorted).
+bool markedDontFork(const SnapshotJob& job, const AddressRange& mapping) {
+  const SnapshotJob::Range* end = job.dontFork + job.dontForkCount;
+  const SnapshotJob::Range* it =
+      std::upper_bound(job.dontFork, end, mapping.begin,
+                       [](uint64_t a, const SnapshotJob::Range& r) { return a < r.end; });
+  return it != end && it->begin < mapping.end;
 }
 
 // Whether at least `bytes` of these mappings are resident: what the copy would have to
@@ -239,7 +251,9 @@ int openUserfaultfd() {
 HeapGuard* armHeapGuard(const SnapshotJob& job, bool automatic) {
   // 64 MiB resident: about 1.5 ms of page tables to copy.
   constexpr uint64_t kAutomaticMinimumBytes = uint64_t{64} << 20;
-  GuardedMapping chosen[HeapGuard::kMaxMappings];
+  // Too big for the stack of whichever thread takes the snapshot; snapshots are taken one
+  // at a time (snapshot.cpp's job), so one list serves them all.
+  static GuardedMapping chosen[HeapGuard::kMaxMappings];
   uint32_t count = 0;
   uint64_t pages = 0;
   forEachProcLine("/proc/self/maps", [&](const char* line) {
@@ -248,7 +262,8 @@ HeapGuard* armHeapGuard(const SnapshotJob& job, bool automatic) {
     bool mainHeap = strcmp(m.path, "[heap]") == 0;
     if (!m.readable() || !m.writable() || !m.isPrivate() || !(m.anonymous() || mainHeap)) return;
     if (m.end - m.begin < kMinimumBytes || excluded(job, {m.begin, m.end})) return;
-    chosen[count++] = {{m.begin, m.end}, mainHeap, true, pages};
+    chosen[count++] = {
+        {m.begin, m.end}, mainHeap, true, markedDontFork(job, {m.begin, m.end}), pages};
     pages += (m.end - m.begin) / kPageBytes;
   });
   if (count == 0 || !residentAtLeast(chosen, count, automatic ? kAutomaticMinimumBytes : 0)) {
@@ -256,6 +271,12 @@ HeapGuard* armHeapGuard(const SnapshotJob& job, bool automatic) {
   }
   int uffd = openUserfaultfd();
   if (uffd < 0) return nullptr;
+  int memFd =
+      static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/proc/self/mem", O_RDONLY | O_CLOEXEC));
+  if (memFd < 0) {
+    syscall(SYS_close, uffd);
+    return nullptr;
+  }
   // The copies: room for every page (the program may write them all while the child
   // scans), reserved, not committed: only pages copied take memory, as with fork's.
   uint64_t copyPages = pages;
@@ -268,11 +289,13 @@ HeapGuard* armHeapGuard(const SnapshotJob& job, bool automatic) {
                                       MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
   if (memory == MAP_FAILED) {
     syscall(SYS_close, uffd);
+    syscall(SYS_close, memFd);
     return nullptr;
   }
   auto* guard = new (memory) HeapGuard();
   guard->bytes = bytes;
   guard->uffd = uffd;
+  guard->memFd = memFd;
   guard->copyOfPage =
       reinterpret_cast<std::atomic<uint32_t>*>(static_cast<unsigned char*>(memory) + header);
   guard->copies = static_cast<unsigned char*>(memory) + header + table;
@@ -302,6 +325,7 @@ void disarmHeapGuard(HeapGuard* guard) {
   if (!guard) return;
   stopKeeping();                    // a helper that was killed did not
   syscall(SYS_close, guard->uffd);  // unregisters whatever is still registered
+  syscall(SYS_close, guard->memFd);
   syscall(SYS_munmap, guard, guard->bytes);
 }
 
@@ -389,7 +413,7 @@ void forgetGuardedScanAfterFork() {
 void setGuardedForkable(const HeapGuard& guard, bool forkable) {
   for (uint32_t i = 0; i < guard.mappingCount; ++i) {
     const GuardedMapping& m = guard.mappings[i];
-    if (!m.active) continue;
+    if (!m.active || m.dontFork) continue;
     syscall(SYS_madvise, m.range.begin, m.range.end - m.range.begin,
             forkable ? MADV_DOFORK : MADV_DONTFORK);
   }
@@ -433,8 +457,9 @@ bool mapGuardedMapping(const GuardedMapping& m) {
   return at == reinterpret_cast<void*>(m.range.begin);
 }
 
-void readAtStop(HeapGuard& guard, const GuardedMapping& m, int memFd, uint64_t begin, uint64_t end,
+void readAtStop(HeapGuard& guard, const GuardedMapping& m, uint64_t begin, uint64_t end,
                 LostMemoryFn lost, void* context) {
+  int memFd = guard.memFd;
   // process_vm_readv copies without a bounce page; /proc/self/mem needs no ptrace right.
   iovec local{reinterpret_cast<void*>(begin), end - begin};
   iovec remote{reinterpret_cast<void*>(begin), end - begin};
@@ -467,9 +492,10 @@ void readAtStop(HeapGuard& guard, const GuardedMapping& m, int memFd, uint64_t b
   }
 }
 
-bool peekAtStop(const HeapGuard& guard, const GuardedMapping& m, int memFd, uint64_t address,
-                void* out, size_t bytes) {
-  if (syscall(SYS_pread64, memFd, out, bytes, address) != static_cast<long>(bytes)) return false;
+bool peekAtStop(const HeapGuard& guard, const GuardedMapping& m, uint64_t address, void* out,
+                size_t bytes) {
+  if (syscall(SYS_pread64, guard.memFd, out, bytes, address) != static_cast<long>(bytes))
+    return false;
   std::atomic_thread_fence(std::memory_order_seq_cst);
   uint64_t page = address & ~(kPageBytes - 1);
   uint32_t slot = guard.copyOfPage[m.firstPage + (page - m.range.begin) / kPageBytes].load(
@@ -500,6 +526,12 @@ void finishReading(HeapGuard& guard, LostMemoryFn lost, void* context) {
 }
 
 uint32_t guardedMappingCount(const HeapGuard& guard) { return guard.mappingCount; }
+bool guardKeepsOutOfClone(const HeapGuard* guard, uint64_t begin, uint64_t end) {
+  int64_t i = guard ? guardedMappingAt(*guard, begin) : -1;
+  if (i < 0) return false;
+  const GuardedMapping& m = guard->mappings[i];
+  return m.active && m.dontFork && end <= m.range.end;
+}
 int64_t guardedMappingAt(const HeapGuard& guard, uint64_t address) {
   const GuardedMapping* end = guard.mappings + guard.mappingCount;
   const GuardedMapping* it =
@@ -508,7 +540,10 @@ int64_t guardedMappingAt(const HeapGuard& guard, uint64_t address) {
   if (it == guard.mappings || address >= (it - 1)->range.end) return -1;
   return it - 1 - guard.mappings;
 }
-int heapGuardFd(const HeapGuard& guard) { return guard.uffd; }
+void closeHeapGuardFiles(const HeapGuard& guard) {
+  syscall(SYS_close, guard.uffd);
+  syscall(SYS_close, guard.memFd);
+}
 uint64_t heapGuardBytesRead(const HeapGuard& guard) {
   return guard.bytesRead.load(std::memory_order_relaxed);
 }

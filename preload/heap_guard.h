@@ -1,12 +1,14 @@
 // The heap guard (`tidemark record --guard-heap`): a snapshot whose pause does not grow
 // with the heap. The copy-on-write child costs the kernel a page-table copy of every
-// mapping while all threads wait, about 20 ms per GB of 4 KiB pages. With the guard, the
-// program's big anonymous mappings stay out of that copy:
+// mapping while all threads wait, about 20 ms per GB of 4 KiB pages, and a few
+// microseconds per mapping. With the guard, the program's anonymous mappings of 256 KiB
+// or more (glibc's heaps, big blocks, an interpreter's arenas, V8's pages) stay out of it:
 //   1. the writer registers them with a userfaultfd and write-protects them while the
 //      program runs; the helper lets each first write through and notes its page;
 //   2. at the stop the helper protects again the pages written meanwhile, marks the
-//      mappings DONTFORK for the clone, and from then on copies a page into shared memory
-//      before it lets the first write to it through;
+//      mappings DONTFORK for the clone (those the program marked so already, V8's, keep
+//      their mark: no system call for them), and from then on copies a page into shared
+//      memory before it lets the first write to it through;
 //   3. the scanning child maps the mappings again at their addresses and fills them, a
 //      window at a time as its scan gets there, from the program (process_vm_readv, or
 //      /proc/self/mem), taking a page's copy wherever there is one: it sees their content
@@ -35,8 +37,8 @@ struct SnapshotJob;
 struct HeapGuard;
 
 // The writer, before the helper starts: chooses the mappings (anonymous, private, writable,
-// at least 1 MiB, none of the tracer's, no thread's stack or ended thread's cached one,
-// none marked DONTFORK) and registers them. `automatic` (the default, not --guard-heap):
+// at least 256 KiB, none of the tracer's, no thread's stack or ended thread's cached one)
+// and registers them. `automatic` (the default, not --guard-heap):
 // only when 64 MiB or more of them is resident. nullptr when there is nothing to guard or
 // no userfaultfd to be had.
 HeapGuard* armHeapGuard(const SnapshotJob& job, bool automatic);
@@ -50,8 +52,8 @@ void disarmHeapGuard(HeapGuard* guard);
 // hooks before the call: copies the guarded pages of [begin, end) that have no copy yet,
 // so that memory given back to the kernel (a big block's own mapping, the trimmed top of a
 // heap, an arena of the program's) loses nothing the child has still to read. No lock, no
-// allocation; one system call per page it copies (a read that fails instead of faulting
-// where the program made the memory unreadable).
+// allocation; one system call per page it copies (a read that fails instead of faulting;
+// memory the program made unreadable is read through /proc/self/mem).
 extern std::atomic<HeapGuard*> guardedScan;
 inline bool guardedScanRunning() { return guardedScan.load(std::memory_order_relaxed) != nullptr; }
 void keepForGuardedScan(uint64_t begin, uint64_t end);
@@ -70,14 +72,18 @@ void setGuardedForkable(const HeapGuard& guard, bool forkable);
 // then lets go.
 void serveUntilScanDone(HeapGuard& guard, pid_t child, uint64_t deadlineNs);
 
-inline constexpr uint32_t kMaxGuardedMappings = 1024;
+inline constexpr uint32_t kMaxGuardedMappings = 4096;
 struct GuardedMapping {
   AddressRange range;
   bool mainHeap;       // "[heap]" in /proc/self/maps, which the child's own maps no longer says
   bool active;         // left out of the clone (false: dropped before the stop, in the copy)
+  bool dontFork;       // the program marked it MADV_DONTFORK: out of the clone anyway
   uint64_t firstPage;  // its pages' index in the guard's page table
 };
 uint32_t guardedMappingCount(const HeapGuard& guard);
+// Whether [begin, end) lies in a guarded mapping the program marked DONTFORK and that is
+// still active: the clone must not have it, so setForkable leaves its mark alone.
+bool guardKeepsOutOfClone(const HeapGuard* guard, uint64_t begin, uint64_t end);
 const GuardedMapping& guardedMapping(const HeapGuard& guard, uint32_t i);
 // The index of the guarded mapping that contains `address`, or -1 (they are sorted).
 int64_t guardedMappingAt(const HeapGuard& guard, uint64_t address);
@@ -88,13 +94,13 @@ using LostMemoryFn = void (*)(void* context, uint64_t begin, uint64_t end);
 // Maps an active guarded mapping again, empty, at its address; false when it cannot.
 bool mapGuardedMapping(const GuardedMapping& m);
 // Fills [begin, end) (whole pages of `m`, at most kMaxReadBytes) with its content at the
-// stop, read from the program (`memFd`: its /proc/self/mem) and the helper's copies.
+// stop, read from the program and the helper's copies.
 inline constexpr uint64_t kMaxReadBytes = uint64_t{2} << 20;
-void readAtStop(HeapGuard& guard, const GuardedMapping& m, int memFd, uint64_t begin, uint64_t end,
+void readAtStop(HeapGuard& guard, const GuardedMapping& m, uint64_t begin, uint64_t end,
                 LostMemoryFn lost, void* context);
 // The same for `bytes` at `address` (within one page of `m`), into `out`; false when gone.
-bool peekAtStop(const HeapGuard& guard, const GuardedMapping& m, int memFd, uint64_t address,
-                void* out, size_t bytes);
+bool peekAtStop(const HeapGuard& guard, const GuardedMapping& m, uint64_t address, void* out,
+                size_t bytes);
 // Done reading: lets the helper let go, then tells what the program unmapped, discarded or
 // moved meanwhile (and everything, when the helper gave up or was killed).
 void finishReading(HeapGuard& guard, LostMemoryFn lost, void* context);
@@ -102,7 +108,7 @@ void finishReading(HeapGuard& guard, LostMemoryFn lost, void* context);
 // How much of the guarded memory the child has read: progress before it writes anything.
 uint64_t heapGuardBytesRead(const HeapGuard& guard);
 // Its userfaultfd (a forked child closes its copy).
-int heapGuardFd(const HeapGuard& guard);
+void closeHeapGuardFiles(const HeapGuard& guard);
 // The guard's own shared memory (its copies of heap pages): never a root.
 AddressRange heapGuardMemory(const HeapGuard& guard);
 

@@ -538,7 +538,7 @@ int heapScanMain(void* arg) {
   // The guarded memory first: it maps the guarded mappings again before this child maps
   // anything else (guarded_memory.cpp), and the mappings are listed with them in.
   LostMemory lost;
-  GuardedMemory memory(job.guard, job.memFd, LostMemory::note, &lost);
+  GuardedMemory memory(job.guard, LostMemory::note, &lost);
   Readable readable;
   readable.load();
   if (job.guard) readable.restoreGuarded(*job.guard, memory);

@@ -134,9 +134,7 @@ bool copyRecords(int fd, pid_t child, uint64_t pauseNs, uint64_t resumedNs,
 
 void disarmGuard(SnapshotJob& j) {
   disarmHeapGuard(j.guard);
-  if (j.memFd >= 0) close(j.memFd);
   j.guard = nullptr;
-  j.memFd = -1;
 }
 
 // The guard for this snapshot, if it gets one: with --guard-heap whenever the program has
@@ -145,7 +143,6 @@ void disarmGuard(SnapshotJob& j) {
 // exit by default: the exiting thread waits for the scan as well, and a copied heap scans
 // about twice as fast as one read from the program.
 void armGuard(SnapshotJob& j) {
-  j.memFd = -1;
   j.guard = nullptr;
   GuardHeap mode = options().guardHeap;
   if (mode == GuardHeap::Always) {
@@ -153,8 +150,6 @@ void armGuard(SnapshotJob& j) {
   } else if (mode == GuardHeap::Auto && j.trigger != format::SnapshotTrigger::Exit) {
     j.guard = armHeapGuard(j, true);
   }
-  if (j.guard) j.memFd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
-  if (j.guard && j.memFd < 0) disarmGuard(j);
 }
 
 }  // namespace
@@ -167,10 +162,8 @@ bool initSnapshots() {
 void abandonSnapshotAfterFork() {
   if (!job || !job->guard) return;
   // The guard's memory is shared with the parent, which still uses it: only the files go.
-  syscall(SYS_close, heapGuardFd(*job->guard));
-  syscall(SYS_close, job->memFd);
+  closeHeapGuardFiles(*job->guard);
   job->guard = nullptr;
-  job->memFd = -1;
 }
 
 bool takeSnapshot(format::SnapshotTrigger trigger, uint64_t nowUs, format::ChunkEncoder& encoder,

@@ -79,10 +79,8 @@ struct SnapshotJob {
   uint64_t notedEdges[2 * kMappingChangeSlots];
   uint32_t mappingNowCount;  // the mappings at the stop, for the next snapshot
   Range mappingsNow[kMaxMappings];
-  // With --guard-heap (heap_guard.h): the guard, and the program's /proc/self/mem, which
-  // the child reads the guarded mappings through; nullptr and -1 without.
+  // With the heap guarded (heap_guard.h): the guard; nullptr without.
   HeapGuard* guard;
-  int memFd;
   uint64_t tlsBelow;    // static TLS below a thread's fs_base
   uint64_t deadlineNs;  // CLOCK_MONOTONIC; threads not stopped by then: incomplete
 
