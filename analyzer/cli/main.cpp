@@ -31,13 +31,12 @@ int main(int argc, char** argv) {
       "program may keep more memory resident");
   auto* guardHeap = recordCommand->add_flag(
       "--guard-heap", record.guardHeap,
-      "Every snapshot, the one at exit too, leaves the program's big anonymous mappings (its "
+      "Every snapshot, of a small heap too, leaves the program's anonymous mappings (its "
       "heap) out of the copy-on-write child and guards them with userfaultfd write "
       "protection instead: the pause no longer grows with the heap; the scan reads the heap "
-      "from the program and takes longer. By default only snapshots taken while the program "
-      "runs do, when 64 MiB or more of the heap is resident. Needs Linux 6.4 or "
-      "later, and root, "
-      "CAP_SYS_PTRACE or vm.unprivileged_userfaultfd=1 (else snapshots copy)");
+      "from the program and takes longer. By default only snapshots of a heap with 64 MiB "
+      "or more resident do. Needs Linux 6.4 or later, and root, CAP_SYS_PTRACE or "
+      "vm.unprivileged_userfaultfd=1 (else snapshots copy)");
   recordCommand
       ->add_flag("--copy-heap", record.copyHeap,
                  "No snapshot guards the heap: each copies all of the program's memory, with "

@@ -122,15 +122,13 @@ double median(std::vector<double> values) {
 void printSnapshotCosts(const analysis::Analysis& a, std::FILE* out) {
   std::vector<double> pauses, scans;
   size_t incomplete = 0, guarded = 0;
-  double longestCopiedWhileRunning = 0;
+  double longestCopied = 0;
   for (const auto& snapshot : a.snapshots) {
     pauses.push_back(snapshot.pauseMs);
     scans.push_back(snapshot.scanMs);
     incomplete += !snapshot.complete;
     guarded += snapshot.guarded;
-    if (!snapshot.guarded && snapshot.trigger != "exit") {
-      longestCopiedWhileRunning = std::max(longestCopiedWhileRunning, snapshot.pauseMs);
-    }
+    if (!snapshot.guarded) longestCopied = std::max(longestCopied, snapshot.pauseMs);
   }
   double longest = *std::max_element(pauses.begin(), pauses.end());
   fmt::print(out,
@@ -139,9 +137,7 @@ void printSnapshotCosts(const analysis::Analysis& a, std::FILE* out) {
              pauses.size(), incomplete ? fmt::format(" ({} incomplete)", incomplete) : "",
              median(pauses), longest, median(scans));
   if (guarded) fmt::print(out, "               {} with the heap guarded\n", guarded);
-  // The exit snapshot is copied on purpose (its scan is shorter so): only a pause the
-  // running program felt calls for advice.
-  if (longestCopiedWhileRunning >= 20) {
+  if (longestCopied >= 20) {
     fmt::print(out,
                "               (a copied snapshot's pause grows with the heap on 4 KiB pages: "
                "tidemark record --huge-pages shortens them; a heap of 64 MiB or more is "
