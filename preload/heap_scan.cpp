@@ -82,11 +82,14 @@ struct Readable {
     uint32_t guarded = guardedMappingCount(guard);
     auto* entries = static_cast<Entry*>(mapChildMemory((count * 2 + guarded * 2) * sizeof(Entry)));
     uint32_t n = 0;
+    uint32_t first = 0;  // the first guarded mapping not wholly below ranges[i] (both sorted)
     for (uint32_t i = 0; i < count; ++i) {
       uint64_t at = ranges[i].begin;
-      for (uint32_t g = 0; g < guarded && at < ranges[i].end; ++g) {
+      while (first < guarded && guardedMapping(guard, first).range.end <= at) ++first;
+      for (uint32_t g = first; g < guarded && at < ranges[i].end; ++g) {
         const GuardedMapping& m = guardedMapping(guard, g);
-        if (!memory.holds(g) || m.range.end <= at || m.range.begin >= ranges[i].end) continue;
+        if (m.range.begin >= ranges[i].end) break;
+        if (!memory.holds(g)) continue;
         if (m.range.begin > at) entries[n++] = {{at, m.range.begin}, flags[i]};
         at = m.range.end;
       }
