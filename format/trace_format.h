@@ -184,8 +184,8 @@ inline constexpr uint32_t kSnapshotIncomplete = 1;
 // allocator memory was scanned as roots, which can hide leaks.
 inline constexpr uint32_t kSnapshotAllocatorMappingsLost = 2;
 inline constexpr uint32_t kAllocatorMappingSlots = 16384;
-// The tracer guarded the program's big mappings instead of copying them (by default while
-// the program runs, or --guard-heap).
+// The tracer guarded the program's big mappings instead of copying them (by default for a
+// heap of 64 MiB or more resident, or --guard-heap).
 inline constexpr uint32_t kSnapshotGuarded = 4;
 
 // SnapshotBlocks: after {header, uint32_t snapshot id, uint32_t reserved}, per block:

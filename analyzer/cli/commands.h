@@ -17,7 +17,7 @@ struct RecordArgs {
   uint64_t snapshotEveryMs = 0;  // 0: no periodic snapshots
   bool hugePages = false;        // glibc malloc's heaps on transparent huge pages
   bool guardHeap = false;        // every snapshot guards big mappings instead of copying them
-  bool copyHeap = false;         // ... none does (the default: those of a big heap, not at exit)
+  bool copyHeap = false;         // ... none does (the default: those of a big heap)
   bool report = false;           // print the first trace's report when the program ends
   std::string failOn = "none";   // with report: status 3 for such leaks (analyze --fail-on)
   std::vector<std::string> command;
