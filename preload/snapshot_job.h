@@ -31,6 +31,7 @@ struct SnapshotJob {
     bool seized;
     bool stopped;
     bool gone;
+    bool interrupted;  // since it was last resumed
     user_regs_struct regs;
   };
 

@@ -144,6 +144,7 @@ uint32_t seizeNewThreads(SnapshotJob& job) {
       if (ptrace(PTRACE_SEIZE, tid, nullptr, nullptr) == 0) {
         t.seized = true;
         ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr);
+        t.interrupted = true;
       } else if (errno == ESRCH || (errno == EPERM && exiting(job.pid, tid))) {
         t.gone = true;
       } else {
@@ -156,25 +157,14 @@ uint32_t seizeNewThreads(SnapshotJob& job) {
   return added;
 }
 
-// Waits until every seized thread reported a stop or its end, or the deadline passed.
-void waitForStops(SnapshotJob& job) {
+// Takes the stops and ends threads reported, without waiting; false when there were none.
+bool takeReports(SnapshotJob& job) {
+  bool any = false;
   for (;;) {
-    bool waiting = false;
-    for (uint32_t i = 0; i < job.threadCount; ++i) {
-      const auto& t = job.threads[i];
-      waiting = waiting || (t.seized && !t.stopped && !t.gone);
-    }
-    if (!waiting) return;
     int status = 0;
     pid_t tid = static_cast<pid_t>(wait4(-1, &status, __WALL | WNOHANG, nullptr));
-    if (tid <= 0) {
-      if (monotonicNs() > job.deadlineNs) {
-        job.incomplete = true;
-        return;
-      }
-      pause(job, 20'000);
-      continue;
-    }
+    if (tid <= 0) return any;
+    any = true;
     SnapshotJob::Thread* t = findThread(job, tid);
     if (!t) continue;
     if (WIFEXITED(status) || WIFSIGNALED(status)) {
@@ -184,6 +174,23 @@ void waitForStops(SnapshotJob& job) {
       // A signal-delivery stop holds a signal for the thread: give it back at detach.
       if ((status >> 16) == 0 && WSTOPSIG(status) != SIGTRAP) t->pendingSignal = WSTOPSIG(status);
     }
+  }
+}
+
+bool running(const SnapshotJob::Thread& t) { return t.seized && !t.stopped && !t.gone; }
+
+// Waits until every seized thread reported a stop or its end, or the deadline passed.
+void waitForStops(SnapshotJob& job) {
+  for (;;) {
+    bool waiting = false;
+    for (uint32_t i = 0; i < job.threadCount; ++i) waiting = waiting || running(job.threads[i]);
+    if (!waiting) return;
+    if (takeReports(job)) continue;
+    if (monotonicNs() > job.deadlineNs) {
+      job.incomplete = true;
+      return;
+    }
+    pause(job, 20'000);
   }
 }
 
@@ -201,29 +208,41 @@ bool insideHook(const SnapshotJob::Thread& t) {
   return false;
 }
 
+// A thread stopped inside a hook runs on until it is seen outside the hook, and is only
+// then interrupted again. An interrupt that reaches a thread already stopped for
+// something else (a signal it is being given: SIGCHLD, in a program that forks) stays
+// pending and stops it again the moment it is resumed, before it runs an instruction;
+// interrupted blindly after each resume, such a thread went round inside its hook until
+// the deadline, and the snapshot paused the program 500 ms to come out incomplete. And a
+// thread that stops for a signal inside a hook is resumed at once: it may hold a table
+// lock another resumed thread spins on.
 void stopOutsideHooks(SnapshotJob& job) {
   for (;;) {
-    bool retried = false;
+    takeReports(job);
+    bool waiting = false;
     for (uint32_t i = 0; i < job.threadCount; ++i) {
       auto& t = job.threads[i];
-      if (!t.stopped || t.gone || !insideHook(t)) continue;
-      ptrace(PTRACE_CONT, t.tid, nullptr,
-             reinterpret_cast<void*>(static_cast<long>(t.pendingSignal)));
-      t.pendingSignal = 0;
-      t.stopped = false;
-      retried = true;
+      if (!t.seized || t.gone) continue;
+      if (t.stopped) {
+        if (!insideHook(t)) continue;  // where it must be
+        ptrace(PTRACE_CONT, t.tid, nullptr,
+               reinterpret_cast<void*>(static_cast<long>(t.pendingSignal)));
+        t.pendingSignal = 0;
+        t.stopped = false;
+        t.interrupted = false;
+      }
+      waiting = true;
+      if (!t.interrupted && !insideHook(t)) {
+        ptrace(PTRACE_INTERRUPT, t.tid, nullptr, nullptr);
+        t.interrupted = true;
+      }
     }
-    if (!retried) return;
+    if (!waiting) return;
     if (monotonicNs() > job.deadlineNs) {
       job.incomplete = true;
       return;
     }
-    pause(job, 50'000);
-    for (uint32_t i = 0; i < job.threadCount; ++i) {
-      auto& t = job.threads[i];
-      if (t.seized && !t.stopped && !t.gone) ptrace(PTRACE_INTERRUPT, t.tid, nullptr, nullptr);
-    }
-    waitForStops(job);
+    pause(job, 20'000);
   }
 }
 
