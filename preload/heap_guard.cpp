@@ -323,9 +323,8 @@ void protectGuardedMappings(HeapGuard& guard) {
 
 void disarmHeapGuard(HeapGuard* guard) {
   if (!guard) return;
-  stopKeeping();                    // a helper that was killed did not
-  syscall(SYS_close, guard->uffd);  // unregisters whatever is still registered
-  syscall(SYS_close, guard->memFd);
+  stopKeeping();                // a helper that was killed did not
+  closeHeapGuardFiles(*guard);  // the userfaultfd's end unregisters whatever is still registered
   syscall(SYS_munmap, guard, guard->bytes);
 }
 
