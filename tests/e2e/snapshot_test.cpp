@@ -96,16 +96,23 @@ void expectSameAsMemcheck(const nlohmann::json& report, const std::string& valgr
   CHECK(ourLostFunctions(report) == m.lostFunctions);
 }
 
-// Runs `command` under tidemark record with a snapshot every `every` (and `options`),
-// writing `trace`; fails the test when it takes longer than timeoutSeconds.
-RunResult recordWithSnapshots(const std::string& every, const std::string& trace,
-                              const std::vector<std::string>& command, int timeoutSeconds = 120,
-                              const std::vector<std::string>& options = {}) {
-  std::vector<std::string> argv{tool("tidemark"), "record", "--snapshot-every", every, "-o", trace};
+// Records `command` (with `options`) with a snapshot every `every` into DIR/t.tmk, checks
+// that it exited 0 within two minutes having printed each of `says`, and returns the
+// analysis of its trace.
+nlohmann::json analyzeSnapshotRun(const std::string& dir, const std::string& every,
+                                  const std::vector<std::string>& command,
+                                  const std::vector<std::string>& says,
+                                  const std::vector<std::string>& options = {}) {
+  std::vector<std::string> argv{tool("tidemark"), "record", "--snapshot-every", every, "-o",
+                                dir + "/t.tmk"};
   argv.insert(argv.end(), options.begin(), options.end());
   argv.push_back("--");
   argv.insert(argv.end(), command.begin(), command.end());
-  return run(argv, timeoutSeconds);
+  RunResult r = run(argv, 120);
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  for (const auto& text : says) CHECK(r.output.find(text) != std::string::npos);
+  return analyze(dir + "/t.tmk");
 }
 
 // The time of the one tidemark_mark() of the run.
@@ -228,12 +235,8 @@ TEST_CASE("valgrind differential: the sample server under load") {
 }
 
 TEST_CASE("100 snapshots while threads block in 8 kinds of call: no EINTR, all complete") {
-  std::string dir = freshDir("blocking");
-  RunResult r = recordWithSnapshots("10ms", dir + "/b.tmk", {tool("test_blocking"), "6"});
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output.find("eintr=0") != std::string::npos);
-  auto report = analyze(dir + "/b.tmk");
+  auto report =
+      analyzeSnapshotRun(freshDir("blocking"), "10ms", {tool("test_blocking"), "6"}, {"eintr=0"});
   const auto& snapshots = report["snapshots"];
   CHECK(snapshots.size() >= 100);
   for (const auto& s : snapshots) {
@@ -256,13 +259,8 @@ TEST_CASE("guarded snapshots while threads block in 8 kinds of call: no EINTR an
   // With --guard-heap the threads' stacks (8 MiB each) are guarded until the stop: a call
   // whose kernel side writes into a page of one (read, recv, epoll_wait's events) waits
   // for the helper to let the write through, and must neither fail nor see EINTR.
-  std::string dir = freshDir("blocking-guarded");
-  RunResult r = recordWithSnapshots("10ms", dir + "/b.tmk", {tool("test_blocking"), "4"}, 120,
-                                    {"--guard-heap"});
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output.find("eintr=0") != std::string::npos);
-  auto report = analyze(dir + "/b.tmk");
+  auto report = analyzeSnapshotRun(freshDir("blocking-guarded"), "10ms",
+                                   {tool("test_blocking"), "4"}, {"eintr=0"}, {"--guard-heap"});
   size_t guarded = 0;
   for (const auto& s : report["snapshots"]) {
     CHECK(s["complete"] == true);
@@ -474,10 +472,7 @@ TEST_CASE(
   // tests/programs/fork_scan.cpp: children free inherited blocks while the parent's
   // guarded scans run (a child shares the guard's memory and its registration).
   std::string dir = freshDir("fork-scan");
-  RunResult r = recordWithSnapshots("100ms", dir + "/t.tmk", {tool("test_fork_scan"), "8"});
-  INFO(r.output);
-  REQUIRE(r.status == 0);
-  auto report = analyze(dir + "/t.tmk");
+  auto report = analyzeSnapshotRun(dir, "100ms", {tool("test_fork_scan"), "8"}, {});
   double built = onlyMarkTime(report);
   size_t guarded = 0;
   for (const auto& s : report["snapshots"]) {
@@ -563,12 +558,8 @@ TEST_CASE("memory marked DONTFORK while snapshots run is scanned in every snapsh
   // blocks only they pointed at were reported lost.
   // The stop brings the listing up to date from what the hooks saw; regions the program
   // made forkable again, or replaced, must stay forkable: the program's fork checks.
-  std::string dir = freshDir("dontfork-growth");
-  RunResult r = recordWithSnapshots("20ms", dir + "/g.tmk", {tool("test_dontfork_growth")}, 60);
-  INFO(r.output);
-  REQUIRE(r.status == 0);
-  CHECK(r.output.find("the fork's copy is right") != std::string::npos);
-  auto report = analyze(dir + "/g.tmk");
+  auto report = analyzeSnapshotRun(freshDir("dontfork-growth"), "20ms",
+                                   {tool("test_dontfork_growth")}, {"the fork's copy is right"});
   REQUIRE(report["snapshots"].size() >= 10);
   for (const auto& s : report["snapshots"]) {
     INFO("snapshot at " << s["time_s"]);
@@ -583,12 +574,9 @@ TEST_CASE("snapshots of a program that forks all the time are all complete") {
   // exits send SIGCHLD. A thread stopped inside a hook is let run on; when such a
   // thread was stopped for the signal as well, the stop used to go round until its 500
   // ms deadline and leave the snapshot incomplete (several in every run).
-  std::string dir = freshDir("fork-churn-snapshots");
-  RunResult r = recordWithSnapshots("20ms", dir + "/t.tmk", {tool("test_fork_churn")}, 120);
-  INFO(r.output);
-  REQUIRE(r.status == 0);
-  CHECK(r.output.find("fork_churn: 200 of 200 children exited 0") != std::string::npos);
-  auto report = analyze(dir + "/t.tmk");
+  auto report =
+      analyzeSnapshotRun(freshDir("fork-churn-snapshots"), "20ms", {tool("test_fork_churn")},
+                         {"fork_churn: 200 of 200 children exited 0"});
   CHECK(report["snapshots"].size() >= 20);
   for (const auto& s : report["snapshots"]) {
     INFO("snapshot at " << s["time_s"] << " paused " << s["pause_ms"] << " ms");
@@ -599,14 +587,9 @@ TEST_CASE("snapshots of a program that forks all the time are all complete") {
 TEST_CASE("a timed epoll_wait still times out while every snapshot restarts it") {
   // Each snapshot's stop makes epoll_wait return EINTR, and the helper restarts it. With
   // its whole 1.5 s timeout each time, a wait under snapshots every 100 ms never ended.
-  std::string dir = freshDir("timed-wait");
-  RunResult r = recordWithSnapshots("100ms", dir + "/w.tmk", {tool("test_timed_wait")}, 30);
-  INFO(r.output);
-  CHECK(r.status == 0);
-  CHECK(r.output.find("epoll_wait returned 0 (ok)") != std::string::npos);
-  CHECK(r.output.find("epoll_pwait returned 0 (ok)") != std::string::npos);
-  CHECK(r.output.find("epoll_pwait2 returned 0 (ok)") != std::string::npos);
-  auto report = analyze(dir + "/w.tmk");
+  auto report = analyzeSnapshotRun(freshDir("timed-wait"), "100ms", {tool("test_timed_wait")},
+                                   {"epoll_wait returned 0 (ok)", "epoll_pwait returned 0 (ok)",
+                                    "epoll_pwait2 returned 0 (ok)"});
   CHECK(report["snapshots"].size() >= 10);  // the waits were restarted many times
 }
 
