@@ -70,10 +70,14 @@ struct HeapGuard {
   int memFd;  // the program's /proc/self/mem: reads what the program made unreadable
   uint32_t mappingCount;
   GuardedMapping mappings[kMaxMappings];  // sorted by address
-  // Before the stop: pages written since protection (protected again at the stop).
+  // Before the stop: pages written since protection, and ranges discarded (madvise), which
+  // lose their protection; both are protected again at the stop.
   uint32_t writtenCount;
   bool writtenOverflow;
   uint64_t written[kMaxWritten];
+  static constexpr uint32_t kMaxDiscarded = 4096;
+  uint32_t discardedCount;
+  AddressRange discarded[kMaxDiscarded];
   // After the stop.
   std::atomic<uint32_t> copying;
   std::atomic<uint32_t>* copyOfPage;  // per guarded page: 1 + its copy's index, 0 none
@@ -94,6 +98,15 @@ struct HeapGuard {
 };
 
 namespace {
+
+// The index of the first guarded mapping that ends after `address` (they are sorted).
+uint32_t firstEndingAfter(const HeapGuard& guard, uint64_t address) {
+  const GuardedMapping* end = guard.mappings + guard.mappingCount;
+  return static_cast<uint32_t>(
+      std::upper_bound(guard.mappings, end, address,
+                       [](uint64_t a, const GuardedMapping& m) { return a < m.range.end; }) -
+      guard.mappings);
+}
 
 GuardedMapping* mappingOf(HeapGuard& guard, uint64_t address) {
   int64_t i = guardedMappingAt(guard, address);
@@ -164,6 +177,19 @@ bool copyPage(HeapGuard& guard, const GuardedMapping& m, uint64_t page) {
   return true;
 }
 
+// Memory discarded (MADV_DONTNEED and the like) but still mapped. Before the stop the
+// mapping stays guarded and the range is protected again at the stop (V8 discards pages
+// of its heap all the time: dropping each such mapping from the guard left it to the
+// clone); after it, or with no room to note it, it is a change like an unmap.
+void discarded(HeapGuard& guard, uint64_t begin, uint64_t end) {
+  if (guard.copying.load(std::memory_order_relaxed) ||
+      guard.discardedCount == HeapGuard::kMaxDiscarded) {
+    changed(guard, begin, end);
+    return;
+  }
+  guard.discarded[guard.discardedCount++] = {begin, end};
+}
+
 // A write to a protected page: after the stop, its content goes to a copy first.
 void written(HeapGuard& guard, uint64_t address) {
   uint64_t page = address & ~(kPageBytes - 1);
@@ -205,13 +231,13 @@ bool excluded(const SnapshotJob& job, const AddressRange& mapping) {
   return false;
 }
 
-// Whether the program marked (part of) the mapping MADV_DONTFORK (job.dontFork is sorted).
+// Whether the program marked the whole mapping MADV_DONTFORK (job.dontFork is sorted).
 bool markedDontFork(const SnapshotJob& job, const AddressRange& mapping) {
   const SnapshotJob::Range* end = job.dontFork + job.dontForkCount;
   const SnapshotJob::Range* it =
       std::upper_bound(job.dontFork, end, mapping.begin,
                        [](uint64_t a, const SnapshotJob::Range& r) { return a < r.end; });
-  return it != end && it->begin < mapping.end;
+  return it != end && it->begin <= mapping.begin && mapping.end <= it->end;
 }
 
 // Whether at least `bytes` of these mappings are resident: what the copy would have to
@@ -262,8 +288,7 @@ HeapGuard* armHeapGuard(const SnapshotJob& job, bool automatic) {
     bool mainHeap = strcmp(m.path, "[heap]") == 0;
     if (!m.readable() || !m.writable() || !m.isPrivate() || !(m.anonymous() || mainHeap)) return;
     if (m.end - m.begin < kMinimumBytes || excluded(job, {m.begin, m.end})) return;
-    chosen[count++] = {
-        {m.begin, m.end}, mainHeap, true, markedDontFork(job, {m.begin, m.end}), pages};
+    chosen[count++] = {{m.begin, m.end}, mainHeap, true, false, pages};
     pages += (m.end - m.begin) / kPageBytes;
   });
   if (count == 0 || !residentAtLeast(chosen, count, automatic ? kAutomaticMinimumBytes : 0)) {
@@ -343,6 +368,8 @@ void serveHeapGuard(HeapGuard& guard, uint64_t ns) {
           written(guard, msg.arg.pagefault.address);
           break;
         case UFFD_EVENT_REMOVE:
+          discarded(guard, msg.arg.remove.start, msg.arg.remove.end);
+          break;
         case UFFD_EVENT_UNMAP:
           changed(guard, msg.arg.remove.start, msg.arg.remove.end);
           break;
@@ -369,12 +396,27 @@ void startCopyingBeforeWrites(HeapGuard& guard, const SnapshotJob& job) {
     GuardedMapping* m = mappingOf(guard, job.threads[i].regs.rsp);
     if (m) m->active = false;
   }
+  // Which ones the program marked DONTFORK, from the list the stop brought up to date:
+  // V8 marks each page it maps, and maps many between two snapshots.
+  for (uint32_t i = 0; i < guard.mappingCount; ++i) {
+    guard.mappings[i].dontFork = markedDontFork(job, guard.mappings[i].range);
+  }
   if (guard.writtenOverflow) {
     protectGuardedMappings(guard);
   } else {
     for (uint32_t i = 0; i < guard.writtenCount; ++i) {
       const GuardedMapping* m = mappingOf(guard, guard.written[i]);
       if (m && m->active) protect(guard, guard.written[i], kPageBytes, true);
+    }
+    for (uint32_t i = 0; i < guard.discardedCount; ++i) {
+      const AddressRange& d = guard.discarded[i];
+      for (uint32_t g = firstEndingAfter(guard, d.begin); g < guard.mappingCount; ++g) {
+        GuardedMapping& m = guard.mappings[g];
+        if (m.range.begin >= d.end) break;
+        if (!m.active || m.range.end <= d.begin) continue;
+        uint64_t from = std::max(d.begin, m.range.begin), to = std::min(d.end, m.range.end);
+        if (!protect(guard, from, to - from, true)) m.active = false;
+      }
     }
   }
   guard.copying.store(1, std::memory_order_seq_cst);
@@ -389,8 +431,7 @@ void keepForGuardedScan(uint64_t begin, uint64_t end) {
     // The guarded mappings in the range (sorted), not every page of it: a program may
     // replace gigabytes of reservation at once.
     begin &= ~(kPageBytes - 1);
-    int64_t first = guardedMappingAt(*guard, begin);
-    for (uint32_t i = first < 0 ? 0 : static_cast<uint32_t>(first); i < guard->mappingCount; ++i) {
+    for (uint32_t i = firstEndingAfter(*guard, begin); i < guard->mappingCount; ++i) {
       const GuardedMapping& m = guard->mappings[i];
       if (m.range.begin >= end) break;
       if (!m.active || m.range.end <= begin) continue;

@@ -62,7 +62,8 @@ void forgetGuardedScanAfterFork();
 
 // The helper: answers the faults and events that arrive within `ns` (0: those waiting).
 void serveHeapGuard(HeapGuard& guard, uint64_t ns);
-// The helper, every thread stopped: protects again what was written since protection and
+// The helper, every thread stopped, job.dontFork brought up to date: protects again what
+// was written since protection, notes which mappings the program marked DONTFORK, and
 // starts copying before writes. Then guarded mappings are left out of the clone with
 // setGuardedForkable(false), and put back after it.
 void startCopyingBeforeWrites(HeapGuard& guard, const SnapshotJob& job);
@@ -72,12 +73,13 @@ void setGuardedForkable(const HeapGuard& guard, bool forkable);
 // then lets go.
 void serveUntilScanDone(HeapGuard& guard, pid_t child, uint64_t deadlineNs);
 
-inline constexpr uint32_t kMaxGuardedMappings = 4096;
+inline constexpr uint32_t kMaxGuardedMappings = 16384;
 struct GuardedMapping {
   AddressRange range;
   bool mainHeap;       // "[heap]" in /proc/self/maps, which the child's own maps no longer says
   bool active;         // left out of the clone (false: dropped before the stop, in the copy)
-  bool dontFork;       // the program marked it MADV_DONTFORK: out of the clone anyway
+  bool dontFork;       // the program marked it MADV_DONTFORK (known at the stop): out of the
+                       // clone anyway
   uint64_t firstPage;  // its pages' index in the guard's page table
 };
 uint32_t guardedMappingCount(const HeapGuard& guard);
