@@ -132,9 +132,14 @@ bool copyRecords(int fd, pid_t child, uint64_t pauseNs, uint64_t resumedNs,
   return ended;
 }
 
+// The job lets go of the guard before the guard's memory goes: a program thread may fork
+// at any moment, and its child looks at job->guard (abandonSnapshotAfterFork); a child
+// forked after the memory went died of it. One forked in between keeps the guard's two
+// files open, which do nothing more: the helper unregistered every range before.
 void disarmGuard(SnapshotJob& j) {
-  disarmHeapGuard(j.guard);
+  HeapGuard* guard = j.guard;
   j.guard = nullptr;
+  disarmHeapGuard(guard);
 }
 
 // The guard for this snapshot, if it gets one: with --guard-heap whenever the program has
