@@ -303,8 +303,12 @@ HeapGuard* armHeapGuard(const SnapshotJob& job, bool automatic) {
     return nullptr;
   }
   // The copies: room for every page (the program may write them all while the child
-  // scans), reserved, not committed: only pages copied take memory, as with fork's.
-  uint64_t copyPages = pages;
+  // scans) twice over, reserved, not committed: only pages copied take memory, as with
+  // fork's. Twice: a copy that loses the race for its page's slot is not used, and its
+  // room is not given back; threads freeing blocks on the same pages while the helper
+  // copies them for writes wasted enough to run out (test_fork_churn, guarded: its two
+  // arenas of 66 pages each had every page copied, and 1-4 copies more were wanted).
+  uint64_t copyPages = 2 * pages;
   size_t header = wholePages(sizeof(HeapGuard));
   size_t table = wholePages(pages * sizeof(std::atomic<uint32_t>));
   size_t bytes = header + table + copyPages * kPageBytes;

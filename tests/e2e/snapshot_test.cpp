@@ -610,12 +610,18 @@ TEST_CASE("snapshots of a program that forks all the time: all complete, every c
     CHECK(s["complete"] == true);
   }
   // Guarded, a child forked just after a snapshot's guard let its memory go found the
-  // guard still named in its copy of the job and died reading it (2-6 of 200 per run).
+  // guard still named in its copy of the job and died reading it (2-6 of 200 per run);
+  // and the guard ran out of room for copies of the arenas' pages, all written while the
+  // child scanned, and some snapshots came out incomplete (0-2 of ~150 per run).
   auto guarded =
       analyzeSnapshotRun(freshDir("fork-churn-guarded"), "20ms", {tool("test_fork_churn")},
                          {"fork_churn: 200 of 200 children exited 0"}, {"--guard-heap"});
   size_t count = 0;
-  for (const auto& s : guarded["snapshots"]) count += s["guarded"].get<bool>();
+  for (const auto& s : guarded["snapshots"]) {
+    INFO("guarded snapshot at " << s["time_s"]);
+    CHECK(s["complete"] == true);
+    count += s["guarded"].get<bool>();
+  }
   CHECK(count >= 20);
 }
 
