@@ -115,6 +115,23 @@ nlohmann::json analyzeSnapshotRun(const std::string& dir, const std::string& eve
   return analyze(dir + "/t.tmk");
 }
 
+// Records `program`, which asks for one snapshot (tidemark.h) of a heap big enough to be
+// guarded by default, into DIR/t.tmk; checks that it exited 0 and that its snapshots are
+// that one, guarded, and the one at exit. Returns its output and the analysis.
+std::pair<std::string, nlohmann::json> recordGuardedApiSnapshot(const std::string& dir,
+                                                                const std::string& program) {
+  RunResult r = run({tool("tidemark"), "record", "-o", dir + "/t.tmk", "--", tool(program)});
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  auto report = analyze(dir + "/t.tmk");
+  const auto& snapshots = report["snapshots"];
+  REQUIRE(snapshots.size() == 2);
+  CHECK(snapshots[0]["trigger"] == "api");
+  CHECK(snapshots[0]["guarded"] == true);
+  CHECK(snapshots[1]["trigger"] == "exit");
+  return {r.output, report};
+}
+
 // The time of the one tidemark_mark() of the run.
 double onlyMarkTime(const nlohmann::json& report) {
   REQUIRE(report["marks"].size() == 1);
@@ -354,24 +371,15 @@ TEST_CASE("memory discarded before a guarded snapshot's stop is seen as it was a
   // the program runs again (the scanning child exists) it zeroes the page. A discarded
   // page loses its write protection: unless the stop protects it again, the zeroing goes
   // through uncopied and the child, which reads roots last, finds the block lost.
-  std::string dir = freshDir("discard-scan");
-  RunResult r =
-      run({tool("tidemark"), "record", "-o", dir + "/t.tmk", "--", tool("test_discard_scan")});
-  INFO(r.output);
-  REQUIRE(r.status == 0);
-  bool ordered = r.output.find("discard_scan: rewritten") != std::string::npos;
-  CHECK((ordered || r.output.find("discard_scan: missed") != std::string::npos));
-  auto report = analyze(dir + "/t.tmk");
-  const auto& snapshots = report["snapshots"];
-  REQUIRE(snapshots.size() == 2);
-  CHECK(snapshots[0]["trigger"] == "api");
-  CHECK(snapshots[0]["guarded"] == true);
-  CHECK(snapshots[0]["complete"] == true);
+  auto [output, report] = recordGuardedApiSnapshot(freshDir("discard-scan"), "test_discard_scan");
+  bool ordered = output.find("discard_scan: rewritten") != std::string::npos;
+  CHECK((ordered || output.find("discard_scan: missed") != std::string::npos));
+  const auto& snapshot = report["snapshots"][0];
+  CHECK(snapshot["complete"] == true);
   if (ordered) {  // the block reachable, as the page held it at the stop
-    CHECK(snapshots[0]["blocks"]["definite"] == 0);
-    CHECK(snapshots[0]["blocks"]["possible"] == 0);
+    CHECK(snapshot["blocks"]["definite"] == 0);
+    CHECK(snapshot["blocks"]["possible"] == 0);
   }
-  CHECK(snapshots[1]["trigger"] == "exit");
   CHECK(groupTotals(report, "definite", "keepBlock") == Totals{100, 1});
 }
 
@@ -381,18 +389,10 @@ TEST_CASE("V8-shaped memory: small DONTFORK regions are guarded and keep their m
   // resident); were the regions left out of the guard, they would be copied (not
   // guarded), and were they left out of both, their 320 blocks would be lost. The
   // program's fork checks that no region lost its mark.
-  std::string dir = freshDir("dontfork-pages");
-  RunResult r =
-      run({tool("tidemark"), "record", "-o", dir + "/t.tmk", "--", tool("test_dontfork_pages")});
-  INFO(r.output);
-  REQUIRE(r.status == 0);
-  CHECK(r.output.find("marks kept") != std::string::npos);
-  auto report = analyze(dir + "/t.tmk");
+  auto [output, report] =
+      recordGuardedApiSnapshot(freshDir("dontfork-pages"), "test_dontfork_pages");
+  CHECK(output.find("marks kept") != std::string::npos);
   const auto& snapshots = report["snapshots"];
-  REQUIRE(snapshots.size() == 2);
-  CHECK(snapshots[0]["trigger"] == "api");
-  CHECK(snapshots[0]["guarded"] == true);
-  CHECK(snapshots[1]["trigger"] == "exit");
   for (const auto& s : snapshots) {
     INFO("snapshot at " << s["time_s"]);
     CHECK(s["complete"] == true);
