@@ -33,11 +33,6 @@ class GuardedMemory {
   // Whether guarded mapping i is this view's to fill: false when it is not active, or this
   // child could not map it again (then what the clone gave it, if anything, is read).
   bool holds(uint32_t i) const { return guard_ && held_[i]; }
-  // Whether [begin, end) overlaps this view's own pool of window pages (never a root).
-  bool ownsAny(uint64_t begin, uint64_t end) const {
-    auto pool = reinterpret_cast<uint64_t>(slots_);
-    return slots_ && begin < pool + kBudgetWindows * kWindowBytes && pool < end;
-  }
 
  private:
   static constexpr uint64_t kWindowBytes = kMaxReadBytes;

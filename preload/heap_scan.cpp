@@ -330,18 +330,23 @@ void scanWords(uint64_t begin, uint64_t end, const PointerFinder& finder, uint64
   }
 }
 
+constexpr uint64_t kArenaHeapBytes = uint64_t{64} << 20;
+
+// Whether a thread arena's heap starts at `base` (64 MiB aligned, starting with glibc's
+// heap_info: arena pointer, previous heap, size, mprotect size). `base` must be readable.
+bool arenaHeapAt(uint64_t base, const GuardedMemory& memory) {
+  uint64_t info[4];
+  if (base % kArenaHeapBytes != 0 || !memory.read(base, info, sizeof info)) return false;
+  uint64_t size = info[2], mprotectSize = info[3];
+  return info[0] != 0 && size > 0 && size <= kArenaHeapBytes && mprotectSize >= size;
+}
+
 // glibc malloc's own memory, whose free chunks hold stale pointers: the main heap
-// ([heap], named by the caller), a thread arena's heap (64 MiB aligned, starting with
-// glibc's heap_info: arena pointer, previous heap, size, mprotect size), or a chunk glibc
-// mapped for one large block (the mapping starts just before that block).
+// ([heap], named by the caller), a thread arena's heap, or a chunk glibc mapped for one
+// large block (the mapping starts just before that block).
 bool mallocHeap(uint64_t begin, uint64_t end, const BlockIndex& index,
                 const GuardedMemory& memory) {
-  constexpr uint64_t kArenaHeap = uint64_t{64} << 20;
-  uint64_t info[4];
-  if (begin % kArenaHeap == 0 && end - begin >= 32 && memory.read(begin, info, sizeof info)) {
-    uint64_t size = info[2], mprotectSize = info[3];
-    if (info[0] != 0 && size > 0 && size <= kArenaHeap && mprotectSize >= size) return true;
-  }
+  if (end - begin >= 32 && arenaHeapAt(begin, memory)) return true;
   uint64_t first = index.firstAtOrAfter(begin);
   if (first < index.count()) {
     const LiveBlock& b = index.at(first);
@@ -355,13 +360,14 @@ bool mallocHeap(uint64_t begin, uint64_t end, const BlockIndex& index,
 
 // Calls visit(begin, end) for the parts of [begin, end) that are the program's own memory
 // still to scan: not the tracer's arena, not what an allocator mapped inside a hooked
-// call, and not the objects' writable segments (scanned as data, or the tracer's own).
+// call, not the objects' writable segments (scanned as data, or the tracer's own), and
+// not this child's own memory (its lists of mappings hold addresses inside blocks).
 // The kernel merges adjacent anonymous mappings with the same flags into one, so these
 // holes can sit inside a mapping of the program's: a region mapped right after a
 // library's .bss is one mapping with it.
 template <typename Visit>
 void forEachOwnPart(const SnapshotJob& job, uint64_t begin, uint64_t end, Visit&& visit) {
-  constexpr size_t kMaxAllocatorHoles = 256, kMaxHoles = kMaxAllocatorHoles + 64;
+  constexpr size_t kMaxAllocatorHoles = 256, kMaxHoles = kMaxAllocatorHoles + 64 + 128;
   AddressRange holes[kMaxHoles];
   size_t n = allocatorMappingsIn(begin, end, holes, kMaxAllocatorHoles);
   if (n > kMaxAllocatorHoles) return;  // a mapping made of that many allocator pieces
@@ -374,6 +380,7 @@ void forEachOwnPart(const SnapshotJob& job, uint64_t begin, uint64_t end, Visit&
   for (uint32_t i = 0; i < job.ownSegmentCount; ++i) {
     hole(job.ownSegments[i].begin, job.ownSegments[i].end);
   }
+  for (size_t i = 0; i < childMemoryCount(); ++i) hole(childMemory(i).begin, childMemory(i).end);
   std::sort(holes, holes + n,
             [](const AddressRange& a, const AddressRange& b) { return a.begin < b.begin; });
   uint64_t at = begin;
@@ -427,8 +434,11 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
   // mapping are left out: they are nodes of the graph, not roots.
   auto excluded = [&](uint64_t begin, uint64_t end) {
     if (mallocHeap(begin, end, index, memory)) return true;
+    // What a thread arena's heap grew by after its guard was armed is a mapping of its own
+    // here (the guarded part was mapped again apart): part of the heap all the same.
+    uint64_t base = begin & ~(kArenaHeapBytes - 1);
+    if (base != begin && readable.find(base) && arenaHeapAt(base, memory)) return true;
     if (job.guard && heapGuardMemory(*job.guard).overlaps(begin, end)) return true;
-    if (memory.ownsAny(begin, end)) return true;
     if (job.creatorStack >= begin && job.creatorStack < end) return true;
     for (uint32_t i = 0; i < job.threadCount; ++i) {
       uint64_t rsp = job.threads[i].regs.rsp;

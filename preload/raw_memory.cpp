@@ -56,13 +56,25 @@ void unmapPages(void* p, size_t bytes) {
   if (p) madvise(p, wholePages(bytes), MADV_DONTNEED);
 }
 
+namespace {
+// The child is single-threaded and maps a few dozen pieces; more than this is a bug.
+constexpr size_t kMaxChildMappings = 128;
+AddressRange childMappings[kMaxChildMappings];
+size_t childMappingCount = 0;
+}  // namespace
+
 void* mapChildMemory(size_t bytes) {
   void* p =
       reinterpret_cast<void*>(syscall(SYS_mmap, nullptr, bytes ? bytes : 1, PROT_READ | PROT_WRITE,
                                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
-  if (p == MAP_FAILED) syscall(SYS_exit_group, 1);
+  if (p == MAP_FAILED || childMappingCount == kMaxChildMappings) syscall(SYS_exit_group, 1);
+  auto begin = reinterpret_cast<uint64_t>(p);
+  childMappings[childMappingCount++] = {begin, begin + wholePages(bytes ? bytes : 1)};
   return p;
 }
+
+size_t childMemoryCount() { return childMappingCount; }
+AddressRange childMemory(size_t i) { return childMappings[i]; }
 
 TracerRange tracerRange() {
   return {arenaBegin.load(std::memory_order_acquire), arenaEnd.load(std::memory_order_acquire)};

@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "range_set.h"
+
 namespace tidemark::preload {
 
 constexpr uint64_t kPageBytes = 4096;
@@ -26,8 +28,11 @@ void unmapPages(void* p, size_t bytes);
 
 // Zeroed memory for the snapshot's scanning child, outside the arena (the child's copy
 // of the arena is the program's state it reads); a child that cannot map cannot scan, so
-// it exits. Raw system calls only.
+// it exits. Raw system calls only. The child's own memory is never a root: each mapping
+// is noted, and childMemory(i) gives the i-th of childMemoryCount() of them.
 void* mapChildMemory(size_t bytes);
+size_t childMemoryCount();
+AddressRange childMemory(size_t i);
 
 // The reserved range all tracer memory comes from: [begin, end).
 struct TracerRange {
