@@ -395,7 +395,8 @@ TEST_CASE("memory the program unmaps during a guarded scan is kept unless the tr
 
 TEST_CASE("memory discarded before a guarded snapshot's stop is seen as it was at the stop") {
   // tests/programs/discard_scan.cpp: between the guard's arming and its stop the program
-  // discards a page of a guarded mapping and puts the only pointer to a block there; once
+  // discards a page of a guarded DONTFORK mapping (which stays guarded, as V8's pages do)
+  // and puts the only pointer to a block there; once
   // the program runs again (the scanning child exists) it zeroes the page. A discarded
   // page loses its write protection: unless the stop protects it again, the zeroing goes
   // through uncopied and the child, which reads roots last, finds the block lost.

@@ -1,6 +1,7 @@
 // Test program: memory discarded while a guarded snapshot is being prepared, written, and
 // written again once the snapshot has stopped the program. Makes 1M small blocks (the
 // scanning child indexes them before it reads any root) and a 1 GiB mapping of its own,
+// marked DONTFORK as V8 marks its heap (a discarded mapping stays guarded only then),
 // 80 MiB of it written (over the 64 MiB from which snapshots are guarded by default; the
 // rest makes the tracer's write protection of it, one call from its start to its end
 // before it stops the program, last some milliseconds), asks for a snapshot (tidemark.h),
@@ -93,7 +94,7 @@ int main() {
   auto* region =
       static_cast<unsigned char*>(mmap(nullptr, kRegionBytes, PROT_READ | PROT_WRITE,
                                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
-  if (region == MAP_FAILED) return 2;
+  if (region == MAP_FAILED || madvise(region, kRegionBytes, MADV_DONTFORK) != 0) return 2;
   memset(region, 1, kWrittenBytes);
   // Next to the probed first page: the protection has passed it when the probe notices.
   auto** page = reinterpret_cast<void**>(region + kPage);
