@@ -108,6 +108,18 @@ uint32_t firstEndingAfter(const HeapGuard& guard, uint64_t address) {
       guard.mappings);
 }
 
+// Calls visit(m, from, to) for each active guarded mapping m that overlaps [begin, end),
+// with [from, to) the overlap: a binary search, not a walk over every mapping (there may
+// be thousands, and the hooks call this).
+template <typename Visit>
+void forEachActiveIn(HeapGuard& guard, uint64_t begin, uint64_t end, Visit&& visit) {
+  for (uint32_t i = firstEndingAfter(guard, begin); i < guard.mappingCount; ++i) {
+    GuardedMapping& m = guard.mappings[i];
+    if (m.range.begin >= end) break;
+    if (m.active) visit(m, std::max(begin, m.range.begin), std::min(end, m.range.end));
+  }
+}
+
 GuardedMapping* mappingOf(HeapGuard& guard, uint64_t address) {
   int64_t i = guardedMappingAt(guard, address);
   return i < 0 ? nullptr : &guard.mappings[i];
@@ -131,11 +143,8 @@ void noteLost(HeapGuard& guard, uint64_t begin, uint64_t end) {
 // Memory in [begin, end) was unmapped, moved or discarded: after the stop, what of it had
 // no copy is lost to the child.
 void changed(HeapGuard& guard, uint64_t begin, uint64_t end) {
-  for (uint32_t i = 0; i < guard.mappingCount; ++i) {
-    GuardedMapping& m = guard.mappings[i];
-    if (!m.active || end <= m.range.begin || m.range.end <= begin) continue;
+  forEachActiveIn(guard, begin, end, [&](GuardedMapping& m, uint64_t from, uint64_t to) {
     if (guard.copying.load(std::memory_order_relaxed)) {
-      uint64_t from = std::max(begin, m.range.begin), to = std::min(end, m.range.end);
       uint64_t run = from;  // the start of the current run of pages without a copy
       for (uint64_t page = from; page < to; page += kPageBytes) {
         if (guard.copyOfPage[m.firstPage + (page - m.range.begin) / kPageBytes].load(
@@ -149,7 +158,7 @@ void changed(HeapGuard& guard, uint64_t begin, uint64_t end) {
     } else {
       m.active = false;  // the clone copies it instead: what is there at the stop is right
     }
-  }
+  });
 }
 
 // Gives a page of an active mapping a copy, after the stop, unless it has one: by the helper
@@ -412,13 +421,9 @@ void startCopyingBeforeWrites(HeapGuard& guard, const SnapshotJob& job) {
   // child reads it.
   for (uint32_t i = 0; i < guard.discardedCount; ++i) {
     const AddressRange& d = guard.discarded[i];
-    for (uint32_t g = firstEndingAfter(guard, d.begin); g < guard.mappingCount; ++g) {
-      GuardedMapping& m = guard.mappings[g];
-      if (m.range.begin >= d.end) break;
-      if (!m.active || m.range.end <= d.begin) continue;
-      uint64_t from = std::max(d.begin, m.range.begin), to = std::min(d.end, m.range.end);
+    forEachActiveIn(guard, d.begin, d.end, [&](GuardedMapping& m, uint64_t from, uint64_t to) {
       if (!m.dontFork || !protect(guard, from, to - from, true)) m.active = false;
-    }
+    });
   }
   if (guard.writtenOverflow) {
     protectGuardedMappings(guard);
@@ -440,16 +445,12 @@ void keepForGuardedScan(uint64_t begin, uint64_t end) {
     // The guarded mappings in the range (sorted), not every page of it: a program may
     // replace gigabytes of reservation at once.
     begin &= ~(kPageBytes - 1);
-    for (uint32_t i = firstEndingAfter(*guard, begin); i < guard->mappingCount; ++i) {
-      const GuardedMapping& m = guard->mappings[i];
-      if (m.range.begin >= end) break;
-      if (!m.active || m.range.end <= begin) continue;
-      uint64_t to = std::min(end, m.range.end);
+    forEachActiveIn(*guard, begin, end, [&](GuardedMapping& m, uint64_t from, uint64_t to) {
       // Out of room or unreadable: the helper notes a page lost when the memory goes.
-      for (uint64_t page = std::max(begin, m.range.begin); page < to; page += kPageBytes) {
+      for (uint64_t page = from; page < to; page += kPageBytes) {
         copyPage(*guard, m, page);
       }
-    }
+    });
   }
   guardedScanUsers.fetch_sub(1, std::memory_order_release);
 }
@@ -582,12 +583,8 @@ bool guardKeepsOutOfClone(const HeapGuard* guard, uint64_t begin, uint64_t end) 
   return m.active && m.dontFork && end <= m.range.end;
 }
 int64_t guardedMappingAt(const HeapGuard& guard, uint64_t address) {
-  const GuardedMapping* end = guard.mappings + guard.mappingCount;
-  const GuardedMapping* it =
-      std::upper_bound(guard.mappings, end, address,
-                       [](uint64_t a, const GuardedMapping& m) { return a < m.range.begin; });
-  if (it == guard.mappings || address >= (it - 1)->range.end) return -1;
-  return it - 1 - guard.mappings;
+  uint32_t i = firstEndingAfter(guard, address);
+  return i < guard.mappingCount && guard.mappings[i].range.begin <= address ? int64_t{i} : -1;
 }
 void closeHeapGuardFiles(const HeapGuard& guard) {
   syscall(SYS_close, guard.uffd);
