@@ -332,21 +332,27 @@ void scanWords(uint64_t begin, uint64_t end, const PointerFinder& finder, uint64
 
 constexpr uint64_t kArenaHeapBytes = uint64_t{64} << 20;
 
-// Whether a thread arena's heap starts at `base` (64 MiB aligned, starting with glibc's
-// heap_info: arena pointer, previous heap, size, mprotect size). `base` must be readable.
+// Whether a thread arena's heap starts at `base` (64 MiB aligned, readable): it starts
+// with glibc's heap_info (arena pointer, previous heap, size, mprotect size).
 bool arenaHeapAt(uint64_t base, const GuardedMemory& memory) {
   uint64_t info[4];
-  if (base % kArenaHeapBytes != 0 || !memory.read(base, info, sizeof info)) return false;
+  if (!memory.read(base, info, sizeof info)) return false;
   uint64_t size = info[2], mprotectSize = info[3];
   return info[0] != 0 && size > 0 && size <= kArenaHeapBytes && mprotectSize >= size;
 }
 
 // glibc malloc's own memory, whose free chunks hold stale pointers: the main heap
 // ([heap], named by the caller), a thread arena's heap, or a chunk glibc mapped for one
-// large block (the mapping starts just before that block).
-bool mallocHeap(uint64_t begin, uint64_t end, const BlockIndex& index,
+// large block (the mapping starts just before that block). A thread arena's heap may show
+// as several mappings, only the first at its start: a part guarded by an earlier snapshot
+// stays a mapping apart from what the heap grew by since.
+bool mallocHeap(uint64_t begin, uint64_t end, const BlockIndex& index, const Readable& readable,
                 const GuardedMemory& memory) {
-  if (end - begin >= 32 && arenaHeapAt(begin, memory)) return true;
+  uint64_t base = begin & ~(kArenaHeapBytes - 1);
+  if (end - base <= kArenaHeapBytes && (base == begin || readable.find(base)) &&
+      arenaHeapAt(base, memory)) {
+    return true;
+  }
   uint64_t first = index.firstAtOrAfter(begin);
   if (first < index.count()) {
     const LiveBlock& b = index.at(first);
@@ -433,11 +439,7 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
   // and the objects' segments (scanned as data above). Live blocks inside a scanned
   // mapping are left out: they are nodes of the graph, not roots.
   auto excluded = [&](uint64_t begin, uint64_t end) {
-    if (mallocHeap(begin, end, index, memory)) return true;
-    // What a thread arena's heap grew by after its guard was armed is a mapping of its own
-    // here (the guarded part was mapped again apart): part of the heap all the same.
-    uint64_t base = begin & ~(kArenaHeapBytes - 1);
-    if (base != begin && readable.find(base) && arenaHeapAt(base, memory)) return true;
+    if (mallocHeap(begin, end, index, readable, memory)) return true;
     if (job.guard && heapGuardMemory(*job.guard).overlaps(begin, end)) return true;
     if (job.creatorStack >= begin && job.creatorStack < end) return true;
     for (uint32_t i = 0; i < job.threadCount; ++i) {
@@ -514,7 +516,7 @@ class LostMemory {
     }
   }
 
-  bool mattered(const HeapGuard* guard, const BlockIndex& index,
+  bool mattered(const HeapGuard* guard, const BlockIndex& index, const Readable& readable,
                 const GuardedMemory& memory) const {
     if (overflow_) return true;
     for (uint32_t i = 0; i < count_; ++i) {
@@ -527,7 +529,8 @@ class LostMemory {
       int64_t g = guard ? guardedMappingAt(*guard, ranges_[i].begin) : -1;
       if (g < 0) return true;
       const GuardedMapping& m = guardedMapping(*guard, static_cast<uint32_t>(g));
-      if (!m.mainHeap && !mallocHeap(m.range.begin, m.range.end, index, memory)) return true;
+      if (!m.mainHeap && !mallocHeap(m.range.begin, m.range.end, index, readable, memory))
+        return true;
     }
     return false;
   }
@@ -576,7 +579,7 @@ int heapScanMain(void* arg) {
   writeEdges(index, readable, memory, *out);
   // What the program took away from under the guard is known once the scan is over.
   memory.finish();
-  out->end(!lost.mattered(job.guard, index, memory));
+  out->end(!lost.mattered(job.guard, index, readable, memory));
   syscall(SYS_exit_group, 0);
   return 0;
 }

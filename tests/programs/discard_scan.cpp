@@ -19,11 +19,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <string>
-#include <thread>
 #include <vector>
+
+#include "scan_child.h"
 
 namespace {
 
@@ -58,31 +56,6 @@ bool waitForProtection(volatile unsigned char* probe) {
     if (after - before > std::chrono::microseconds(20)) return true;
     if (after > deadline) return false;
   }
-}
-
-// Whether the snapshot's scanning child exists, which the helper creates while the program
-// is stopped (and which names itself at once).
-bool scanning() {
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-    std::ifstream children(task.path() / "children");
-    for (int pid; children >> pid;) {
-      std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
-      std::string name;
-      std::getline(comm, name);
-      if (name == "tidemark-scan") return true;
-    }
-  }
-  return false;
-}
-
-template <typename Condition>
-bool waitFor(Condition condition) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::microseconds(100));
-  }
-  return true;
 }
 
 }  // namespace
