@@ -133,8 +133,7 @@ bool catchUpDontForkMappings(SnapshotJob& job) {
 void setForkable(const SnapshotJob& job, bool forkable) {
   for (uint32_t i = 0; i < job.dontForkCount; ++i) {
     const auto& r = job.dontFork[i];
-    if (guardKeepsOutOfClone(job.guard, r.begin, r.end)) continue;
-    syscall(SYS_madvise, r.begin, r.end - r.begin, forkable ? MADV_DOFORK : MADV_DONTFORK);
+    adviseOutsideGuard(job.guard, r.begin, r.end, forkable ? MADV_DOFORK : MADV_DONTFORK);
   }
   if (!forkable) return;
   for (uint32_t i = 0; i < job.releasedSinceCount; ++i) {  // never marked again after

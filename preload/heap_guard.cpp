@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <new>
 
@@ -91,6 +92,11 @@ struct HeapGuard {
   static constexpr uint32_t kMaxMoved = 256;
   uint32_t movedCount;
   AddressRange moved[kMaxMoved];
+  // Writes the helper could not let through yet (letWriteThrough): their threads wait.
+  // Slots (0: free) the helper fills and the helper or a hook empties.
+  static constexpr uint32_t kMaxWaiting = 256;
+  std::atomic<uint32_t> waitingCount;
+  std::atomic<uint64_t> waiting[kMaxWaiting];
   std::atomic<uint64_t> bytesRead;  // by the child so far
   std::atomic<uint32_t> scanDone;   // the child has read all it will
   std::atomic<uint32_t> released;   // the helper let the mappings go
@@ -125,10 +131,31 @@ GuardedMapping* mappingOf(HeapGuard& guard, uint64_t address) {
   return i < 0 ? nullptr : &guard.mappings[i];
 }
 
-bool protect(const HeapGuard& guard, uint64_t begin, uint64_t bytes, bool on) {
-  uffdio_writeprotect wp{{begin, bytes}, on ? UFFDIO_WRITEPROTECT_MODE_WP : 0};
-  return ioctl(guard.uffd, UFFDIO_WRITEPROTECT, &wp) == 0;
+// A system call's result (-errno on failure) without errno: the helper runs on the
+// writer thread's TLS (a raw clone), and the two would race for it.
+long rawSyscall3(long number, long a, long b, long c) {
+  long result;
+  asm volatile("syscall"
+               : "=a"(result)
+               : "a"(number), "D"(a), "S"(b), "d"(c)
+               : "rcx", "r11", "memory");
+  return result;
 }
+
+// Sets or lifts the write protection of [begin, end); lifting it also wakes the threads
+// waiting to write there. 0, or the error: the kernel refuses either (EAGAIN) while an
+// unmap, discard or move of registered memory waits for its event to be read, and until
+// the thread that made it has gone on: V8 discards its pages all the time.
+long protect(const HeapGuard& guard, uint64_t begin, uint64_t bytes, bool on) {
+  uffdio_writeprotect wp{{begin, bytes}, on ? UFFDIO_WRITEPROTECT_MODE_WP : 0};
+  return -rawSyscall3(SYS_ioctl, guard.uffd, UFFDIO_WRITEPROTECT, reinterpret_cast<long>(&wp));
+}
+
+// How long the writer keeps retrying a protection refused before it gives the mapping
+// to the clone: a refusal lasts while one system call finishes.
+constexpr uint64_t kSettleNs = 50'000'000;
+// How often, at least, the helper tries the writes kept waiting again.
+constexpr uint64_t kRetryWritesNs = 100'000;
 
 void noteLost(HeapGuard& guard, uint64_t begin, uint64_t end) {
   uint32_t n = guard.lostCount.load(std::memory_order_relaxed);
@@ -198,6 +225,8 @@ void discarded(HeapGuard& guard, uint64_t begin, uint64_t end) {
   guard.discarded[guard.discardedCount++] = {begin, end};
 }
 
+void letWriteThrough(HeapGuard& guard, uint64_t page);
+
 // A write to a protected page: after the stop, its content goes to a copy first.
 void written(HeapGuard& guard, uint64_t address) {
   uint64_t page = address & ~(kPageBytes - 1);
@@ -211,7 +240,43 @@ void written(HeapGuard& guard, uint64_t address) {
       guard.writtenOverflow = true;
     }
   }
-  protect(guard, page, kPageBytes, false);  // lets the write through and wakes the writer
+  letWriteThrough(guard, page);
+}
+
+// Lifts a page's protection for the thread waiting to write it, or keeps the page to try
+// again when the kernel refuses for now: that thread would otherwise wait until the guard
+// is let go, the whole scan (it happened in most snapshots of a node heap).
+void letWriteThrough(HeapGuard& guard, uint64_t page) {
+  if (protect(guard, page, kPageBytes, false) != EAGAIN) return;
+  for (auto& slot : guard.waiting) {
+    uint64_t free = 0;
+    if (slot.compare_exchange_strong(free, page, std::memory_order_acq_rel)) {
+      guard.waitingCount.fetch_add(1, std::memory_order_release);
+      return;
+    }
+  }
+}
+
+// Tries the waiting writes again, after the stop: a page gets its copy first (the stop
+// protected it again, or its write came after). By the helper, which notes a page it
+// cannot copy lost and lets its write through all the same, or by a hook, which leaves
+// such a page to the helper. Lifting a protection twice does no harm.
+void retryWaitingWrites(HeapGuard& guard, bool helper) {
+  if (guard.waitingCount.load(std::memory_order_acquire) == 0) return;
+  for (auto& slot : guard.waiting) {
+    uint64_t page = slot.load(std::memory_order_acquire);
+    if (page == 0) continue;
+    GuardedMapping* m = mappingOf(guard, page);
+    if (m && m->active && guard.copying.load(std::memory_order_relaxed) &&
+        !copyPage(guard, *m, page)) {
+      if (!helper) continue;
+      noteLost(guard, page, page + kPageBytes);
+    }
+    if (protect(guard, page, kPageBytes, false) == EAGAIN) continue;
+    if (slot.compare_exchange_strong(page, 0, std::memory_order_acq_rel)) {
+      guard.waitingCount.fetch_sub(1, std::memory_order_release);
+    }
+  }
 }
 
 // Mappings that must stay in the clone: the tracer's (the child runs on them), the
@@ -352,9 +417,18 @@ HeapGuard* armHeapGuard(const SnapshotJob& job, bool automatic) {
 }
 
 void protectGuardedMappings(HeapGuard& guard) {
+  // The helper reads the events meanwhile: a refusal passes once the call behind it has.
+  // Given up, a mapping goes to the clone (in one node run all 3,391 did: a 49 ms pause).
+  uint64_t deadline = monotonicNs() + kSettleNs;
   for (uint32_t i = 0; i < guard.mappingCount; ++i) {
     GuardedMapping& m = guard.mappings[i];
-    if (!protect(guard, m.range.begin, m.range.end - m.range.begin, true)) m.active = false;
+    while (long error = protect(guard, m.range.begin, m.range.end - m.range.begin, true)) {
+      if (error != EAGAIN || monotonicNs() > deadline) {
+        m.active = false;
+        break;
+      }
+      syscall(SYS_sched_yield);
+    }
   }
 }
 
@@ -368,11 +442,19 @@ void disarmHeapGuard(HeapGuard* guard) {
 void serveHeapGuard(HeapGuard& guard, uint64_t ns) {
   timespec wait{static_cast<time_t>(ns / 1'000'000'000u), static_cast<long>(ns % 1'000'000'000u)};
   pollfd poller{guard.uffd, POLLIN, 0};
-  if (syscall(SYS_ppoll, &poller, 1, &wait, nullptr, 0) <= 0) return;
+  bool writesWaiting = guard.waitingCount.load(std::memory_order_relaxed) > 0;
+  if (writesWaiting && ns > kRetryWritesNs) wait = {0, static_cast<long>(kRetryWritesNs)};
+  if (syscall(SYS_ppoll, &poller, 1, &wait, nullptr, 0) <= 0) {
+    if (writesWaiting) retryWaitingWrites(guard, true);
+    return;
+  }
   uffd_msg messages[16];
   for (;;) {
     long n = syscall(SYS_read, guard.uffd, messages, sizeof messages);
-    if (n <= 0) return;  // EAGAIN: nothing more
+    if (n <= 0) {  // EAGAIN: nothing more
+      retryWaitingWrites(guard, true);
+      return;
+    }
     for (long i = 0; i < n / static_cast<long>(sizeof(uffd_msg)); ++i) {
       const uffd_msg& msg = messages[i];
       switch (msg.event) {
@@ -422,7 +504,7 @@ void startCopyingBeforeWrites(HeapGuard& guard, const SnapshotJob& job) {
   for (uint32_t i = 0; i < guard.discardedCount; ++i) {
     const AddressRange& d = guard.discarded[i];
     forEachActiveIn(guard, d.begin, d.end, [&](GuardedMapping& m, uint64_t from, uint64_t to) {
-      if (!m.dontFork || !protect(guard, from, to - from, true)) m.active = false;
+      if (!m.dontFork || protect(guard, from, to - from, true) != 0) m.active = false;
     });
   }
   if (guard.writtenOverflow) {
@@ -451,6 +533,14 @@ void keepForGuardedScan(uint64_t begin, uint64_t end) {
         copyPage(*guard, m, page);
       }
     });
+  }
+  guardedScanUsers.fetch_sub(1, std::memory_order_release);
+}
+
+void letWaitingWritesThrough() {
+  guardedScanUsers.fetch_add(1, std::memory_order_seq_cst);  // as keepForGuardedScan
+  if (HeapGuard* guard = guardedScan.load(std::memory_order_seq_cst)) {
+    retryWaitingWrites(*guard, false);
   }
   guardedScanUsers.fetch_sub(1, std::memory_order_release);
 }
@@ -576,11 +666,17 @@ void finishReading(HeapGuard& guard, LostMemoryFn lost, void* context) {
 }
 
 uint32_t guardedMappingCount(const HeapGuard& guard) { return guard.mappingCount; }
-bool guardKeepsOutOfClone(const HeapGuard* guard, uint64_t begin, uint64_t end) {
-  int64_t i = guard ? guardedMappingAt(*guard, begin) : -1;
-  if (i < 0) return false;
-  const GuardedMapping& m = guard->mappings[i];
-  return m.active && m.dontFork && end <= m.range.end;
+void adviseOutsideGuard(const HeapGuard* guard, uint64_t begin, uint64_t end, int advice) {
+  uint64_t from = begin;  // the start of what is not yet advised nor guarded
+  for (uint32_t i = guard ? firstEndingAfter(*guard, begin) : 0; guard && i < guard->mappingCount;
+       ++i) {
+    const GuardedMapping& m = guard->mappings[i];
+    if (m.range.begin >= end) break;
+    if (!m.active || !m.dontFork) continue;
+    if (from < m.range.begin) syscall(SYS_madvise, from, m.range.begin - from, advice);
+    from = std::max(from, m.range.end);
+  }
+  if (from < end) syscall(SYS_madvise, from, end - from, advice);
 }
 int64_t guardedMappingAt(const HeapGuard& guard, uint64_t address) {
   uint32_t i = firstEndingAfter(guard, address);

@@ -57,6 +57,13 @@ void disarmHeapGuard(HeapGuard* guard);
 extern std::atomic<HeapGuard*> guardedScan;
 inline bool guardedScanRunning() { return guardedScan.load(std::memory_order_relaxed) != nullptr; }
 void keepForGuardedScan(uint64_t begin, uint64_t end);
+// ... and in the same hooks after the call: lets through the writes the helper could not.
+// The kernel refuses to lift a write protection while a thread's unmap, discard or move
+// of guarded memory waits for its event and until that thread has gone on: a thread
+// discarding page after page (V8 does) leaves the helper almost no moment to do it, and
+// a write waited for the rest of the scan; this thread's own call is over here. Same
+// cost: a load when no write waits, else an ioctl (and maybe a page copy) per write.
+void letWaitingWritesThrough();
 // In a forked child: the guard belongs to the parent's snapshot.
 void forgetGuardedScanAfterFork();
 
@@ -83,9 +90,13 @@ struct GuardedMapping {
   uint64_t firstPage;  // its pages' index in the guard's page table
 };
 uint32_t guardedMappingCount(const HeapGuard& guard);
-// Whether [begin, end) lies in a guarded mapping the program marked DONTFORK and that is
-// still active: the clone must not have it, so setForkable leaves its mark alone.
-bool guardKeepsOutOfClone(const HeapGuard* guard, uint64_t begin, uint64_t end);
+// madvise(advice) over [begin, end) but for the active guarded mappings in it that the
+// program marked DONTFORK: the clone must not have those, so setForkable leaves their mark
+// alone. A range of the program's DONTFORK memory may hold such mappings and pages mapped
+// since the guard was armed (touching ranges are one in the notes), and only the latter
+// are the clone's to copy: V8 maps pages next to guarded ones while a snapshot is armed,
+// and lifting the mark over the whole range had the clone copy 1 GB of node's heap.
+void adviseOutsideGuard(const HeapGuard* guard, uint64_t begin, uint64_t end, int advice);
 const GuardedMapping& guardedMapping(const HeapGuard& guard, uint32_t i);
 // The index of the guarded mapping that contains `address`, or -1 (they are sorted).
 int64_t guardedMappingAt(const HeapGuard& guard, uint64_t address);

@@ -97,6 +97,11 @@ void keepRangeForScan(const void* address, size_t length) {
   }
 }
 
+// After such a call: writes the guard's helper could not let through meanwhile go now.
+void letGuardedWritesThrough() {
+  if (tp::guardedScanRunning()) tp::letWaitingWritesThrough();
+}
+
 // ... and so does a block about to be freed: the allocator may give its memory back.
 void keepForScan(void* p) {
   if (tp::guardedScanRunning() && haveReal(&tp::real.malloc_usable_size)) {
@@ -264,6 +269,7 @@ int munmap(void* address, size_t length) {
   tp::trimAllocatorMappings(begin, begin + length);
   int result = tp::real.munmap(address, length);
   if (result != 0) noteFailure(address);
+  letGuardedWritesThrough();
   return result;
 }
 
@@ -282,6 +288,7 @@ void* mremap(void* old, size_t oldLength, size_t newLength, int flags, ...) {
   noteChange(tp::MappingChange::Moved, old, oldLength);
   void* p = tp::real.mremap(old, oldLength, newLength, flags, target);
   if (p == MAP_FAILED && (flags & MREMAP_FIXED)) noteFailure(target);
+  letGuardedWritesThrough();
   if (p != MAP_FAILED) {
     tp::recordMunmap(old, oldLength);
     noteChange(tp::MappingChange::Mapped, p, newLength);
@@ -304,7 +311,10 @@ int madvise(void* address, size_t length, int advice) {
                address, length);
   }
   // syscall() sets errno and returns -1 on failure, as madvise does.
-  if (syscall(SYS_madvise, address, length, advice) == 0) return 0;
+  if (syscall(SYS_madvise, address, length, advice) == 0) {
+    if (discards(advice)) letGuardedWritesThrough();
+    return 0;
+  }
   // ENOMEM: a hole in the range, the rest changed as noted.
   if ((advice == MADV_DONTFORK || advice == MADV_DOFORK) && errno != ENOMEM) {
     noteFailure(address);
