@@ -448,7 +448,8 @@ TEST_CASE("writes to guarded memory go through while other memory is discarded p
   // region of its own, one after the other, while another writes to fresh pages of
   // another. The kernel refuses to lift a page's write protection while a discard waits
   // for its event: a write the helper could not let through then waited for the rest of
-  // the scan (0.6-3.4 s of a 1.3-1.6 s scan, against under 50 ms now).
+  // the scan (all of it before the helper retried; 0.6-1.7 s of a 1.2-1.6 s scan with the
+  // helper's retries alone, which fail this test; under 50 ms now).
   std::string dir = freshDir("discard-race");
   RunResult r = run({tool("tidemark"), "record", "--guard-heap", "-o", dir + "/t.tmk", "--",
                      tool("test_discard_race")},
