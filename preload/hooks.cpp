@@ -98,8 +98,12 @@ void keepRangeForScan(const void* address, size_t length) {
 }
 
 // After such a call: writes the guard's helper could not let through meanwhile go now.
+// The call's errno stays (a page copy may fail).
 void letGuardedWritesThrough() {
-  if (tp::guardedScanRunning()) tp::letWaitingWritesThrough();
+  if (!tp::guardedScanRunning()) return;
+  int saved = errno;
+  tp::letWaitingWritesThrough();
+  errno = saved;
 }
 
 // ... and so does a block about to be freed: the allocator may give its memory back.

@@ -116,21 +116,33 @@ nlohmann::json analyzeSnapshotRun(const std::string& dir, const std::string& eve
   return analyze(dir + "/t.tmk");
 }
 
+// Records `program` (a test program, no arguments) into DIR/t.tmk with `options`; checks
+// that it exited 0. Returns its output and the analysis.
+std::pair<std::string, nlohmann::json> recordProgram(const std::string& dir,
+                                                     const std::string& program,
+                                                     const std::vector<std::string>& options) {
+  std::vector<std::string> argv{tool("tidemark"), "record", "-o", dir + "/t.tmk"};
+  argv.insert(argv.end(), options.begin(), options.end());
+  argv.push_back("--");
+  argv.push_back(tool(program));
+  RunResult r = run(argv, 120);
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  return {r.output, analyze(dir + "/t.tmk")};
+}
+
 // Records `program`, which asks for one snapshot (tidemark.h) of a heap big enough to be
 // guarded by default, into DIR/t.tmk; checks that it exited 0 and that its snapshots are
 // that one, guarded, and the one at exit. Returns its output and the analysis.
 std::pair<std::string, nlohmann::json> recordGuardedApiSnapshot(const std::string& dir,
                                                                 const std::string& program) {
-  RunResult r = run({tool("tidemark"), "record", "-o", dir + "/t.tmk", "--", tool(program)});
-  INFO(r.output);
-  REQUIRE(r.status == 0);
-  auto report = analyze(dir + "/t.tmk");
+  auto [output, report] = recordProgram(dir, program, {});
   const auto& snapshots = report["snapshots"];
   REQUIRE(snapshots.size() == 2);
   CHECK(snapshots[0]["trigger"] == "api");
   CHECK(snapshots[0]["guarded"] == true);
   CHECK(snapshots[1]["trigger"] == "exit");
-  return {r.output, report};
+  return {output, report};
 }
 
 // The time of the one tidemark_mark() of the run.
@@ -426,14 +438,9 @@ TEST_CASE("a thread arena's heap in two mappings: memory glibc discards in the s
   // goes before the child reads it makes a snapshot incomplete unless it is free memory of
   // the allocator's: the second mapping, not at the heap's 64 MiB boundary, must still be
   // known as the heap's.
-  std::string dir = freshDir("arena-pieces");
-  RunResult r = run({tool("tidemark"), "record", "--guard-heap", "-o", dir + "/t.tmk", "--",
-                     tool("test_arena_pieces")},
-                    120);
-  INFO(r.output);
-  REQUIRE(r.status == 0);
-  CHECK(r.output.find("heap pieces 2, trimmed while scanned") != std::string::npos);
-  auto report = analyze(dir + "/t.tmk");
+  auto [output, report] =
+      recordProgram(freshDir("arena-pieces"), "test_arena_pieces", {"--guard-heap"});
+  CHECK(output.find("heap pieces 2, trimmed while scanned") != std::string::npos);
   const auto& snapshots = report["snapshots"];
   CHECK(snapshots.size() >= 3);
   for (const auto& s : snapshots) {
@@ -450,18 +457,14 @@ TEST_CASE("writes to guarded memory go through while other memory is discarded p
   // for its event: a write the helper could not let through then waited for the rest of
   // the scan (all of it before the helper retried; 0.6-1.7 s of a 1.2-1.6 s scan with the
   // helper's retries alone, which fail this test; under 50 ms now).
-  std::string dir = freshDir("discard-race");
-  RunResult r = run({tool("tidemark"), "record", "--guard-heap", "-o", dir + "/t.tmk", "--",
-                     tool("test_discard_race")},
-                    120);
-  INFO(r.output);
-  REQUIRE(r.status == 0);
+  auto [output, report] =
+      recordProgram(freshDir("discard-race"), "test_discard_race", {"--guard-heap"});
+  INFO(output);
   long long longestMs = -1, writes = 0;
-  auto at = r.output.find("longest write ");
+  auto at = output.find("longest write ");
   REQUIRE(at != std::string::npos);
-  REQUIRE(sscanf(r.output.c_str() + at, "longest write %lld ms, %lld writes", &longestMs,
-                 &writes) == 2);
-  auto report = analyze(dir + "/t.tmk");
+  REQUIRE(sscanf(output.c_str() + at, "longest write %lld ms, %lld writes", &longestMs, &writes) ==
+          2);
   const auto& snapshot = report["snapshots"][0];
   CHECK(snapshot["trigger"] == "api");
   CHECK(snapshot["guarded"] == true);
