@@ -83,11 +83,12 @@ void serveUntilScanDone(HeapGuard& guard, pid_t child, uint64_t deadlineNs);
 inline constexpr uint32_t kMaxGuardedMappings = 16384;
 struct GuardedMapping {
   AddressRange range;
-  bool mainHeap;       // "[heap]" in /proc/self/maps, which the child's own maps no longer says
-  bool active;         // left out of the clone (false: dropped before the stop, in the copy)
-  bool dontFork;       // the program marked it MADV_DONTFORK (known at the stop): out of the
-                       // clone anyway
-  uint64_t firstPage;  // its pages' index in the guard's page table
+  bool mainHeap;        // "[heap]" in /proc/self/maps, which the child's own maps no longer says
+  bool active;          // left out of the clone (false: dropped before the stop, in the copy)
+  bool dontFork;        // the program marked it MADV_DONTFORK (known at the stop): out of the
+                        // clone anyway
+  bool belowGuardPage;  // right above one inaccessible page: shaped like a thread's stack
+  uint64_t firstPage;   // its pages' index in the guard's page table
 };
 uint32_t guardedMappingCount(const HeapGuard& guard);
 // madvise(advice) over [begin, end) but for the active guarded mappings in it that the
