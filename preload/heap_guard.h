@@ -95,8 +95,8 @@ uint32_t guardedMappingCount(const HeapGuard& guard);
 // program marked DONTFORK: the clone must not have those, so setForkable leaves their mark
 // alone. A range of the program's DONTFORK memory may hold such mappings and pages mapped
 // since the guard was armed (touching ranges are one in the notes), and only the latter
-// are the clone's to copy: V8 maps pages next to guarded ones while a snapshot is armed,
-// and lifting the mark over the whole range had the clone copy 1 GB of node's heap.
+// are the clone's to copy: V8 maps pages next to guarded ones while a snapshot is armed
+// (in one node snapshot, 39 of the 48 ranges lifted began in a guarded mapping).
 void adviseOutsideGuard(const HeapGuard* guard, uint64_t begin, uint64_t end, int advice);
 const GuardedMapping& guardedMapping(const HeapGuard& guard, uint32_t i);
 // The index of the guarded mapping that contains `address`, or -1 (they are sorted).
