@@ -225,7 +225,19 @@ void discarded(HeapGuard& guard, uint64_t begin, uint64_t end) {
   guard.discarded[guard.discardedCount++] = {begin, end};
 }
 
-void letWriteThrough(HeapGuard& guard, uint64_t page);
+// Lifts a page's protection for the thread waiting to write it, or keeps the page to try
+// again when the kernel refuses for now: that thread would otherwise wait until the guard
+// is let go, the whole scan (in about half the snapshots of a 1.7 GB node heap).
+void letWriteThrough(HeapGuard& guard, uint64_t page) {
+  if (protect(guard, page, kPageBytes, false) != EAGAIN) return;
+  for (auto& slot : guard.waiting) {
+    uint64_t empty = 0;
+    if (slot.compare_exchange_strong(empty, page, std::memory_order_acq_rel)) {
+      guard.waitingCount.fetch_add(1, std::memory_order_release);
+      return;
+    }
+  }
+}
 
 // A write to a protected page: after the stop, its content goes to a copy first.
 void written(HeapGuard& guard, uint64_t address) {
@@ -243,21 +255,7 @@ void written(HeapGuard& guard, uint64_t address) {
   letWriteThrough(guard, page);
 }
 
-// Lifts a page's protection for the thread waiting to write it, or keeps the page to try
-// again when the kernel refuses for now: that thread would otherwise wait until the guard
-// is let go, the whole scan (it happened in most snapshots of a node heap).
-void letWriteThrough(HeapGuard& guard, uint64_t page) {
-  if (protect(guard, page, kPageBytes, false) != EAGAIN) return;
-  for (auto& slot : guard.waiting) {
-    uint64_t free = 0;
-    if (slot.compare_exchange_strong(free, page, std::memory_order_acq_rel)) {
-      guard.waitingCount.fetch_add(1, std::memory_order_release);
-      return;
-    }
-  }
-}
-
-// Tries the waiting writes again, after the stop: a page gets its copy first (the stop
+// Tries the waiting writes again; after the stop a page gets its copy first (the stop
 // protected it again, or its write came after). By the helper, which notes a page it
 // cannot copy lost and lets its write through all the same, or by a hook, which leaves
 // such a page to the helper. Lifting a protection twice does no harm.
@@ -491,20 +489,19 @@ void startCopyingBeforeWrites(HeapGuard& guard, const SnapshotJob& job) {
   // all the time: the clone copies it better. So it does a mapping shaped like one (glibc
   // puts an inaccessible page below a thread's stack) that no stopped thread runs on: the
   // stack of a thread that ended, which glibc keeps and may unmap by itself, out of the
-  // hooks' sight, while the child reads it (test_blocking's 8 MiB stacks made a snapshot
-  // incomplete that way in 1 of 4 runs with both cores busy).
+  // hooks' sight, while the child reads it (a whole 8 MiB stack of test_blocking's went
+  // that way, by the best reading of it, in 1 of 4 runs with both cores busy).
   for (uint32_t i = 0; i < job.threadCount; ++i) {
     if (!job.threads[i].stopped) continue;
     GuardedMapping* m = mappingOf(guard, job.threads[i].regs.rsp);
     if (m) m->active = false;
   }
-  for (uint32_t i = 0; i < guard.mappingCount; ++i) {
-    if (guard.mappings[i].belowGuardPage) guard.mappings[i].active = false;
-  }
-  // Which ones the program marked DONTFORK, from the list the stop brought up to date:
+  // And which ones the program marked DONTFORK, from the list the stop brought up to date:
   // V8 marks each page it maps, and maps many between two snapshots.
   for (uint32_t i = 0; i < guard.mappingCount; ++i) {
-    guard.mappings[i].dontFork = markedDontFork(job, guard.mappings[i].range);
+    GuardedMapping& m = guard.mappings[i];
+    if (m.belowGuardPage) m.active = false;
+    m.dontFork = markedDontFork(job, m.range);
   }
   // Memory discarded since protection: a DONTFORK mapping stays guarded and the range is
   // protected again (V8 discards pages of its heap all the time: dropping each such page

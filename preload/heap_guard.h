@@ -61,8 +61,9 @@ void keepForGuardedScan(uint64_t begin, uint64_t end);
 // The kernel refuses to lift a write protection while a thread's unmap, discard or move
 // of guarded memory waits for its event and until that thread has gone on: a thread
 // discarding page after page (V8 does) leaves the helper almost no moment to do it, and
-// a write waited for the rest of the scan; this thread's own call is over here. Same
-// cost: a load when no write waits, else an ioctl (and maybe a page copy) per write.
+// a write waited for the rest of the scan; this thread's own call is over here. Costs
+// the counted use keepForGuardedScan pays and a load when no write waits, else an ioctl
+// (and maybe a page copy) per waiting write.
 void letWaitingWritesThrough();
 // In a forked child: the guard belongs to the parent's snapshot.
 void forgetGuardedScanAfterFork();
