@@ -89,12 +89,14 @@ void* allocateNewAlignedNothrow(size_t size, size_t alignment, AllocFunction fun
 }
 
 // While a guarded snapshot's scan runs, memory about to be unmapped, replaced, moved or
-// discarded keeps its content at the stop for the child (heap_guard.h).
+// discarded keeps its content at the stop for the child (heap_guard.h). A page copy may
+// fail (memory already gone): errno stays the program's, as glibc keeps it across free.
 void keepRangeForScan(const void* address, size_t length) {
-  if (tp::guardedScanRunning()) {
-    auto begin = reinterpret_cast<uint64_t>(address);
-    tp::keepForGuardedScan(begin, begin + length);
-  }
+  if (!tp::guardedScanRunning()) return;
+  int saved = errno;
+  auto begin = reinterpret_cast<uint64_t>(address);
+  tp::keepForGuardedScan(begin, begin + length);
+  errno = saved;
 }
 
 // After such a call: writes the guard's helper could not let through meanwhile go now.
