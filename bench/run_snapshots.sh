@@ -6,9 +6,9 @@
 # what periodic snapshots cost a program that writes its heap, copied, by default and guarded;
 # node's periodic pauses (V8's heap), copied and by default;
 # the cost of many small blocks against heaptrack (the tracer's live-block table and the
-# exit snapshot); the time to a leak report for the sample server under load, alloc_bench
-# and a python3 workload, tidemark (record --report, and record then analyze) against
-# valgrind --leak-check=full.
+# exit snapshot); the time to a leak report for the sample server and the Node.js sample
+# server under load, alloc_bench and a python3 workload, tidemark (record --report, and
+# record then analyze) against valgrind --leak-check=full.
 #   bench/run_snapshots.sh [BUILD_DIR] [REQUESTS]
 set -uo pipefail
 build=$(cd "${1:-build}" && pwd)
@@ -92,27 +92,46 @@ measure "tidemark --no-snapshots" "$bin/tidemark" record --no-snapshots -o "$wor
 measure tidemark "$bin/tidemark" record -o "$work/s1.tmk" -- "${small[@]}"
 "$bin/tidemark" analyze "$work/s1.tmk" | grep -m1 "snapshots " | sed 's/^ */  exit /'
 
-echo
-echo "time to a leak report: sample server, $requests requests over 20 connections"
-serve() {  # serve LOG CMD...: runs the server under CMD with the load, prints seconds
-  local log=$1
-  shift
+# served LOG REQUESTS CMD...: runs a server (CMD, whose last argument is followed by a port
+# file) under loadgen's REQUESTS requests over 20 connections and --quit; prints seconds.
+served() {
+  local log=$1 count=$2
+  shift 2
+  rm -f "$work/port-$log"  # not a port of an earlier run
   local start=$(date +%s.%N)
-  "$@" "$bin/event_server" --port-file "$work/port-$log" > "$work/$log" 2>&1 &
+  "$@" "$work/port-$log" > "$work/$log" 2>&1 &
   local pid=$!
-  "$bin/loadgen" --port-file "$work/port-$log" --requests "$requests" --connections 20 --quit \
-    > /dev/null
+  "$bin/loadgen" --port-file "$work/port-$log" --requests "$count" --connections 20 --quit \
+    > /dev/null || kill "$pid"
   wait $pid
-  echo "$start"
+  elapsed "$start"
 }
-start=$(serve tidemark.log "$bin/tidemark" record --report -o "$work/server.tmk" --)
-tidemark_s=$(elapsed "$start")
-start=$(serve valgrind.log valgrind --leak-check=full --show-leak-kinds=all)
-valgrind_s=$(elapsed "$start")
-grep -m1 "definitely lost" "$work/tidemark.log" | sed 's/^ */tidemark: /'
-grep -m1 "definitely lost:" "$work/valgrind.log" | sed 's/^==[0-9]*== */valgrind: /'
-printf "tidemark record --report %.2f s, valgrind %.2f s: tidemark takes %.2f of valgrind's time\n" \
-  "$tidemark_s" "$valgrind_s" "$(awk "BEGIN{print $tidemark_s / $valgrind_s}")"
+
+# serve_time LABEL REQUESTS SERVER...: the time to a leak report for a server under load,
+# tidemark record --report against valgrind --leak-check=full, next to the server untraced
+# (no tool can take less than that); prints both leak summaries and the ratios.
+serve_time() {
+  local label=$1 count=$2
+  shift 2
+  local untraced_s tidemark_s valgrind_s
+  untraced_s=$(served "$label.log" "$count" "$@")
+  tidemark_s=$(served "$label-tidemark.log" "$count" "$bin/tidemark" record --report \
+    -o "$work/$label.tmk" -- "$@")
+  valgrind_s=$(served "$label-valgrind.log" "$count" valgrind --leak-check=full "$@")
+  grep -m1 "definitely lost" "$work/$label-tidemark.log" | sed 's/^ */tidemark: /'
+  grep -m1 "definitely lost:" "$work/$label-valgrind.log" | sed 's/^==[0-9]*== */valgrind: /'
+  printf "untraced %.2f s, tidemark record --report %.2f s, valgrind %.2f s: %.3f / %.3f of valgrind's time\n" \
+    "$untraced_s" "$tidemark_s" "$valgrind_s" "$(awk "BEGIN{print $untraced_s / $valgrind_s}")" \
+    "$(awk "BEGIN{print $tidemark_s / $valgrind_s}")"
+}
+
+echo
+echo "time to a leak report: sample server, $requests requests over 20 connections (latency-bound)"
+serve_time server "$requests" "$bin/event_server" --port-file
+
+echo
+echo "time to a leak report: node samples/node/leaky_server.js, 2,000 requests over 20 connections"
+serve_time node 2000 node "$(dirname "$0")/../samples/node/leaky_server.js"
 
 # report_time CMD...: tidemark record --report, and record then analyze, against valgrind
 # --leak-check=full, on the same command; prints both leak summaries and the ratios.
