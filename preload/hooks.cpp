@@ -88,24 +88,23 @@ void* allocateNewAlignedNothrow(size_t size, size_t alignment, AllocFunction fun
   }
 }
 
+// Puts errno back as it was when the scope ends: the guard's page copies may fail (memory
+// already gone), and the program's errno stays its own (glibc keeps it across free).
+class SavedErrno {
+ public:
+  ~SavedErrno() { errno = saved_; }
+
+ private:
+  int saved_ = errno;
+};
+
 // While a guarded snapshot's scan runs, memory about to be unmapped, replaced, moved or
-// discarded keeps its content at the stop for the child (heap_guard.h). A page copy may
-// fail (memory already gone): errno stays the program's, as glibc keeps it across free.
+// discarded keeps its content at the stop for the child (heap_guard.h).
 void keepRangeForScan(const void* address, size_t length) {
   if (!tp::guardedScanRunning()) return;
-  int saved = errno;
+  SavedErrno kept;
   auto begin = reinterpret_cast<uint64_t>(address);
   tp::keepForGuardedScan(begin, begin + length);
-  errno = saved;
-}
-
-// After such a call: writes the guard's helper could not let through meanwhile go now.
-// The call's errno stays (a page copy may fail).
-void letGuardedWritesThrough() {
-  if (!tp::guardedScanRunning()) return;
-  int saved = errno;
-  tp::letWaitingWritesThrough();
-  errno = saved;
 }
 
 // ... and so does a block about to be freed: the allocator may give its memory back.
@@ -113,6 +112,13 @@ void keepForScan(void* p) {
   if (tp::guardedScanRunning() && haveReal(&tp::real.malloc_usable_size)) {
     keepRangeForScan(p, tp::real.malloc_usable_size(p));
   }
+}
+
+// After such a call: writes the guard's helper could not let through meanwhile go now.
+void letGuardedWritesThrough() {
+  if (!tp::guardedScanRunning()) return;
+  SavedErrno kept;
+  tp::letWaitingWritesThrough();
 }
 
 // The advice that takes a range's content away.
