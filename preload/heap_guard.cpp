@@ -117,10 +117,10 @@ uint32_t firstEndingAfter(const HeapGuard& guard, uint64_t address) {
 // Calls visit(m, from, to) for each active guarded mapping m that overlaps [begin, end),
 // with [from, to) the overlap: a binary search, not a walk over every mapping (there may
 // be thousands, and the hooks call this).
-template <typename Visit>
-void forEachActiveIn(HeapGuard& guard, uint64_t begin, uint64_t end, Visit&& visit) {
+template <typename Guard, typename Visit>  // Guard: HeapGuard, const or not
+void forEachActiveIn(Guard& guard, uint64_t begin, uint64_t end, Visit&& visit) {
   for (uint32_t i = firstEndingAfter(guard, begin); i < guard.mappingCount; ++i) {
-    GuardedMapping& m = guard.mappings[i];
+    auto& m = guard.mappings[i];
     if (m.range.begin >= end) break;
     if (m.active) visit(m, std::max(begin, m.range.begin), std::min(end, m.range.end));
   }
@@ -677,16 +677,15 @@ void finishReading(HeapGuard& guard, LostMemoryFn lost, void* context) {
 
 uint32_t guardedMappingCount(const HeapGuard& guard) { return guard.mappingCount; }
 void adviseOutsideGuard(const HeapGuard* guard, uint64_t begin, uint64_t end, int advice) {
-  uint64_t from = begin;  // the start of what is not yet advised nor guarded
-  for (uint32_t i = guard ? firstEndingAfter(*guard, begin) : 0; guard && i < guard->mappingCount;
-       ++i) {
-    const GuardedMapping& m = guard->mappings[i];
-    if (m.range.begin >= end) break;
-    if (!m.active || !m.dontFork) continue;
-    if (from < m.range.begin) syscall(SYS_madvise, from, m.range.begin - from, advice);
-    from = std::max(from, m.range.end);
+  uint64_t next = begin;  // the start of what is not yet advised nor guarded
+  if (guard) {
+    forEachActiveIn(*guard, begin, end, [&](const GuardedMapping& m, uint64_t from, uint64_t to) {
+      if (!m.dontFork) return;
+      if (next < from) syscall(SYS_madvise, next, from - next, advice);
+      next = to;
+    });
   }
-  if (from < end) syscall(SYS_madvise, from, end - from, advice);
+  if (next < end) syscall(SYS_madvise, next, end - next, advice);
 }
 int64_t guardedMappingAt(const HeapGuard& guard, uint64_t address) {
   uint32_t i = firstEndingAfter(guard, address);
