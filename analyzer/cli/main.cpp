@@ -31,8 +31,9 @@ int main(int argc, char** argv) {
       "program may keep more memory resident");
   auto* guardHeap = recordCommand->add_flag(
       "--guard-heap", record.guardHeap,
-      "Every snapshot, of a small heap too, leaves the program's anonymous mappings (its "
-      "heap) out of the copy-on-write child and guards them with userfaultfd write "
+      "Every snapshot, of a small heap too, leaves the program's anonymous mappings of 256 "
+      "KiB or more (its heap) out of the copy-on-write child and guards them with "
+      "userfaultfd write "
       "protection instead: the pause no longer grows with the heap; the scan reads the heap "
       "from the program and takes longer. By default only snapshots of a heap with 64 MiB "
       "or more resident do. Needs Linux 6.4 or later, and root, CAP_SYS_PTRACE or "
