@@ -9,9 +9,11 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -221,7 +223,8 @@ int main(int argc, char** argv) {
     bool settled = model ? !follow || failed || ended : failed;
     if (!screenshot.empty() && settled && --settleFrames < 0) {
       if (!writeScreenshot(screenshot, fbWidth, fbHeight)) {
-        fprintf(stderr, "tidemark-view: cannot write %s\n", screenshot.c_str());
+        fprintf(stderr, "tidemark-view: cannot write %s: %s\n", screenshot.c_str(),
+                strerror(errno));
         status = 1;
       } else if (!model) {
         fprintf(stderr, "tidemark-view: %s\n", trace.error().c_str());

@@ -6,6 +6,7 @@
 
 namespace tidemark::viewer {
 
+// False when the file could not be written in full (errno says why).
 bool writeScreenshot(const std::string& path, int width, int height);
 
 }  // namespace tidemark::viewer

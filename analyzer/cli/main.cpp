@@ -1,6 +1,8 @@
 // tidemark: record a program's heap, analyse the trace.
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <system_error>
 
 #include "commands.h"
 
@@ -98,23 +100,38 @@ int main(int argc, char** argv) {
   viewCommand->prefix_command();  // everything after `view` goes to tidemark-view
 
   CLI11_PARSE(app, argc, argv);
-  if (snapshotCommand->parsed()) return runSnapshot(snapshot);
-  if (compareCommand->parsed()) return runCompare(compare);
-  if (viewCommand->parsed()) return runView(viewCommand->remaining());
-  if (recordCommand->parsed()) {
-    record.followExec = !noFollowExec;
-    record.snapshotAtExit = !noSnapshotAtExit && !noSnapshots;
-    record.snapshots = !noSnapshots;
-    record.report = record.report || record.failOn != "none";
-    if (!snapshotEvery.empty()) {
-      record.snapshotEveryMs = parseDurationMs(snapshotEvery);
-      if (record.snapshotEveryMs == 0) {
-        fprintf(stderr, "tidemark: --snapshot-every: '%s' is not a duration like 500ms, 10s, 5m\n",
-                snapshotEvery.c_str());
-        return 2;
+  auto runParsed = [&]() -> int {
+    if (snapshotCommand->parsed()) return runSnapshot(snapshot);
+    if (compareCommand->parsed()) return runCompare(compare);
+    if (viewCommand->parsed()) return runView(viewCommand->remaining());
+    if (recordCommand->parsed()) {
+      record.followExec = !noFollowExec;
+      record.snapshotAtExit = !noSnapshotAtExit && !noSnapshots;
+      record.snapshots = !noSnapshots;
+      record.report = record.report || record.failOn != "none";
+      if (!snapshotEvery.empty()) {
+        record.snapshotEveryMs = parseDurationMs(snapshotEvery);
+        if (record.snapshotEveryMs == 0) {
+          fprintf(stderr,
+                  "tidemark: --snapshot-every: '%s' is not a duration like 500ms, 10s, 5m\n",
+                  snapshotEvery.c_str());
+          return 2;
+        }
       }
+      return runRecord(record);
     }
-    return runRecord(record);
+    return runAnalyze(analyze);
+  };
+  // A report is what these commands make: one cut short by a full disk must not pass for a
+  // whole one (fmt throws when a write fails; printf only marks stdout, so check it).
+  try {
+    int status = runParsed();
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+      throw std::system_error(errno, std::generic_category(), "cannot write the output");
+    }
+    return status;
+  } catch (const std::system_error& error) {
+    fprintf(stderr, "tidemark: %s\n", error.what());
+    return 1;
   }
-  return runAnalyze(analyze);
 }

@@ -241,6 +241,21 @@ TEST_CASE("a full disk stops tracing, not the program, and the trace keeps its w
   CHECK(report["summary"]["allocations"].get<uint64_t>() > 1000);
 }
 
+TEST_CASE("a report written to a full disk is an error, not a success") {
+  std::string dir = freshDir("full-disk-report");
+  std::string trace = dir + "/trace.tmk";
+  REQUIRE(run({tool("tidemark"), "record", "-o", trace, "--", tool("test_leak_kinds")}).status ==
+          0);
+  // /dev/full fails every write with ENOSPC.
+  for (std::string command : {"analyze", "analyze --json", "compare --from 0 --json"}) {
+    RunResult r = run(
+        {"sh", "-c", "exec " + tool("tidemark") + " " + command + " " + trace + " > /dev/full"});
+    INFO(command << ": " << r.output);
+    CHECK(r.status == 1);
+    CHECK(r.output.find("No space left on device") != std::string::npos);
+  }
+}
+
 TEST_CASE("dlopen: a leak inside a plugin that was closed is named from its module") {
   auto report =
       recordAndAnalyze(freshDir("dlopen"), {tool("test_dlopener"), tool("libtest_plugin.so")}, 0);

@@ -254,3 +254,11 @@ TEST_CASE("viewer: a file that is no trace gives an error, not a crash") {
   CHECK(r.status == 1);
   CHECK(r.output.find("not a tidemark trace") != std::string::npos);
 }
+
+TEST_CASE("viewer: a screenshot written to a full disk is an error") {
+  // /dev/full fails every write with ENOSPC.
+  RunResult r = run({"xvfb-run", "-a", tool("tidemark-view"), serverTrace(), "--screenshot",
+                     "/dev/full", "--size", "400x300"});
+  CHECK(r.status == 1);
+  CHECK(r.output.find("cannot write /dev/full: No space left on device") != std::string::npos);
+}
