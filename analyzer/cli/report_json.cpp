@@ -63,7 +63,7 @@ json jsonReport(const analysis::Analysis& a, size_t top) {
                      {"peak_bytes", site.peakBytes},
                      {"stack", stackJson(site.frames)}});
   }
-  out["sites"] = sites;
+  out["sites"] = std::move(sites);
   json timeline = json::array();
   for (const auto& p : a.timeline) {
     timeline.push_back({{"time_s", p.timeUs / 1e6},
@@ -72,7 +72,7 @@ json jsonReport(const analysis::Analysis& a, size_t top) {
                         {"stack_bytes", p.stackBytes},
                         {"allocations", p.allocations}});
   }
-  out["timeline"] = timeline;
+  out["timeline"] = std::move(timeline);
   json threads = json::array();
   for (const auto& t : a.threads) {
     threads.push_back({{"tid", t.tid},
@@ -82,12 +82,12 @@ json jsonReport(const analysis::Analysis& a, size_t top) {
                        {"first_seen_s", t.firstSeenS},
                        {"end_s", t.endS}});
   }
-  out["threads"] = threads;
+  out["threads"] = std::move(threads);
   json marks = json::array();
   for (const auto& m : a.marks) {
     marks.push_back({{"time_s", m.timeS}, {"tid", m.tid}, {"label", m.label}});
   }
-  out["marks"] = marks;
+  out["marks"] = std::move(marks);
   json snapshots = json::array();
   for (const auto& snap : a.snapshots) {
     json bytes, blocks;
@@ -113,7 +113,7 @@ json jsonReport(const analysis::Analysis& a, size_t top) {
                          {"blocks", blocks},
                          {"reachable_via_heuristic", viaHeuristic}});
   }
-  out["snapshots"] = snapshots;
+  out["snapshots"] = std::move(snapshots);
   json leaks = json::array();
   for (const auto& group : a.leaks) {
     json leak = {{"kind", analysis::leakKindName(group.kind)},
@@ -126,9 +126,9 @@ json jsonReport(const analysis::Analysis& a, size_t top) {
     if (group.kind == analysis::LeakKind::Indirect) {
       leak["retained_by_stack_id"] = group.retainedByStack;
     }
-    leaks.push_back(leak);
+    leaks.push_back(std::move(leak));
   }
-  out["leaks"] = leaks;
+  out["leaks"] = std::move(leaks);
   out["warnings"] = a.warnings;
   return out;
 }
