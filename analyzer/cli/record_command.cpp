@@ -74,11 +74,6 @@ int runRecord(const RecordArgs& args) {
             "set TIDEMARK_PRELOAD_LIB\n");
     return 1;
   }
-  std::string manifest = manifestPath();
-  if (manifest.empty()) {
-    fprintf(stderr, "tidemark: cannot create a temporary file: %s\n", strerror(errno));
-    return 1;
-  }
   std::string preload = library;
   if (const char* existing = getenv("LD_PRELOAD"); existing && *existing) {
     preload += ":" + std::string(existing);
@@ -86,12 +81,33 @@ int runRecord(const RecordArgs& args) {
   std::string prefix = "tidemark", outputFile;
   if (!args.output.empty()) {
     fs::path out = fs::absolute(args.output);
+    // Replaced below: an old trace may be, a directory, a device or a pipe may not.
+    std::error_code error;
+    fs::file_status old = fs::symlink_status(out, error);
+    if (fs::exists(old) && !fs::is_regular_file(old) && !fs::is_symlink(old)) {
+      fprintf(stderr, "tidemark: -o %s: exists and is not a file, not replacing it\n",
+              args.output.c_str());
+      return 2;
+    }
     prefix = (out.parent_path() / "tidemark").string();
     outputFile = out.string();
+  }
+  // The tracer cannot tell anyone it could not write its trace: find out before the run.
+  fs::path traceDir = fs::absolute(prefix).parent_path();
+  if (access(traceDir.c_str(), W_OK | X_OK) != 0) {
+    fprintf(stderr, "tidemark: cannot write traces in %s: %s\n", traceDir.c_str(), strerror(errno));
+    return 1;
+  }
+  if (!outputFile.empty()) {
     // The tracer links the first trace to this name as it starts (a viewer can follow it
     // with --follow): an old file of that name is replaced, as it would be at the end.
     std::error_code ignored;
-    fs::remove(out, ignored);
+    fs::remove(outputFile, ignored);
+  }
+  std::string manifest = manifestPath();
+  if (manifest.empty()) {
+    fprintf(stderr, "tidemark: cannot create a temporary file: %s\n", strerror(errno));
+    return 1;
   }
 
   if (args.guardHeap && !userfaultfdAllowed()) {

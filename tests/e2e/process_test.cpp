@@ -256,6 +256,26 @@ TEST_CASE("a report written to a full disk is an error, not a success") {
   }
 }
 
+TEST_CASE("record refuses an -o it would destroy or cannot write, before running the program") {
+  std::string dir = freshDir("bad-output");
+  std::string ran = dir + "/ran";
+  REQUIRE(run({"mkfifo", dir + "/fifo"}).status == 0);
+  for (const std::string& output : {dir + "/fifo", dir}) {
+    RunResult r = run({tool("tidemark"), "record", "-o", output, "--", "touch", ran});
+    INFO(r.output);
+    CHECK(r.status == 2);
+    CHECK(r.output.find("exists and is not a file, not replacing it") != std::string::npos);
+  }
+  CHECK(std::filesystem::is_fifo(dir + "/fifo"));
+  CHECK(std::filesystem::is_directory(dir));
+  RunResult r = run({tool("tidemark"), "record", "-o", dir + "/missing/t.tmk", "--", "touch", ran});
+  INFO(r.output);
+  CHECK(r.status == 1);
+  CHECK(r.output.find("cannot write traces in " + dir + "/missing: No such file or directory") !=
+        std::string::npos);
+  CHECK(!std::filesystem::exists(ran));
+}
+
 TEST_CASE("dlopen: a leak inside a plugin that was closed is named from its module") {
   auto report =
       recordAndAnalyze(freshDir("dlopen"), {tool("test_dlopener"), tool("libtest_plugin.so")}, 0);
