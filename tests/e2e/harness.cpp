@@ -13,6 +13,8 @@
 #include <sstream>
 #include <thread>
 
+#include "temp_path.h"
+
 namespace tidemark::e2e {
 namespace fs = std::filesystem;
 
@@ -22,7 +24,7 @@ std::string sourcePath(const std::string& relative) {
 }
 
 std::string freshDir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("tidemark-e2e-" + std::to_string(getpid())) / name;
+  fs::path dir = test::tempPath(name);
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir.string();

@@ -153,12 +153,10 @@ class TraceBuilder {
   uint8_t buf_[64];
 };
 
-// A fresh path under the test's temporary folder.
-std::string tempPath(const std::string& name);
-
 }  // namespace tidemark::test
 
 #include "analyze_trace.h"
+#include "temp_path.h"
 
 namespace tidemark::test {
 
