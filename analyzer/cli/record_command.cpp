@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "leak_gate.h"
 #include "record_report.h"
+#include "untraced_program.h"
 
 namespace tidemark::cli {
 namespace {
@@ -194,7 +195,10 @@ int runRecord(const RecordArgs& args) {
     first = false;
     fprintf(stderr, "tidemark: wrote %s\n", path.c_str());
   }
-  if (first) fprintf(stderr, "tidemark: no trace was written\n");
+  if (first) {
+    std::string why = whyUntraced(args.command[0]);
+    fprintf(stderr, "tidemark: no trace was written%s%s\n", why.empty() ? "" : ": ", why.c_str());
+  }
   unlink(manifest.c_str());
   return exitStatus;
 }

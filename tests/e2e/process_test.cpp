@@ -276,6 +276,26 @@ TEST_CASE("record refuses an -o it would destroy or cannot write, before running
   CHECK(!std::filesystem::exists(ran));
 }
 
+TEST_CASE("record says why a statically linked program, or its script, left no trace") {
+  std::string dir = freshDir("static-program");
+  std::string script = dir + "/script";
+  REQUIRE(run({"sh", "-c",
+               "printf '#!" + tool("test_static_program") + "\\n' > " + script + " && chmod +x " +
+                   script})
+              .status == 0);
+  std::string why = tool("test_static_program") +
+                    " is statically linked: LD_PRELOAD reaches only programs that the "
+                    "dynamic loader starts";
+  RunResult direct = run({tool("tidemark"), "record", "--", tool("test_static_program")});
+  INFO(direct.output);
+  CHECK(direct.status == 0);
+  CHECK(direct.output.find("static program ran") != std::string::npos);
+  CHECK(direct.output.find("tidemark: no trace was written: " + why) != std::string::npos);
+  RunResult viaScript = run({tool("tidemark"), "record", "--", script});
+  INFO(viaScript.output);
+  CHECK(viaScript.output.find(why + " (the interpreter of " + script + ")") != std::string::npos);
+}
+
 TEST_CASE("dlopen: a leak inside a plugin that was closed is named from its module") {
   auto report =
       recordAndAnalyze(freshDir("dlopen"), {tool("test_dlopener"), tool("libtest_plugin.so")}, 0);
