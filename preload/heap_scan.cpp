@@ -410,7 +410,14 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
     });
   };
   for (uint32_t i = 0; i < job.segmentCount; ++i) {
-    rootsIn(RootKind::Data, job.segments[i].begin, job.segments[i].end);
+    const auto& segment = job.segments[i];
+    const auto& arena = job.mallocState;  // inside one segment, or empty
+    if (arena.end > segment.begin && arena.begin < segment.end) {
+      rootsIn(RootKind::Data, segment.begin, arena.begin);
+      rootsIn(RootKind::Data, arena.end, segment.end);
+    } else {
+      rootsIn(RootKind::Data, segment.begin, segment.end);
+    }
   }
   for (uint32_t i = 0; i < job.threadCount; ++i) {
     const auto& t = job.threads[i];

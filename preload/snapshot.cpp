@@ -19,8 +19,10 @@
 
 #include "dont_fork.h"
 #include "heap_guard.h"
+#include "malloc_state.h"
 #include "monotonic_clock.h"
 #include "raw_memory.h"
+#include "real_functions.h"
 #include "snapshot_job.h"
 #include "snapshot_stop.h"
 #include "tracer.h"
@@ -61,6 +63,7 @@ void collectSegments(SnapshotJob& j) {
         return 0;
       },
       &context);
+  j.mallocState = findMainArena(reinterpret_cast<const void*>(real.malloc));
 }
 
 // The size of the static TLS area below each thread's fs_base, from ld.so when it says.

@@ -47,6 +47,7 @@ struct SnapshotJob {
   Range segments[kMaxSegments];  // writable segments of loaded objects, not the tracer's
   uint32_t ownSegmentCount;
   Range ownSegments[16];  // the tracer's own writable segments: never roots
+  Range mallocState;      // glibc malloc's main arena (malloc_state.h): never a root
   uint64_t creatorStack;  // an address on the writer thread's stack: never a root
   // Stack mappings of threads that ended (glibc keeps them for reuse): only the thread
   // control block and TLS at their top are live data, the frames below are dead.
