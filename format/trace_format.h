@@ -19,8 +19,8 @@ inline constexpr char kFileMagic[8] = {'T', 'I', 'D', 'E', 'M', 'R', 'K', '\n'};
 inline constexpr uint16_t kVersionMajor = 1;
 // 1: heap-graph snapshots; 2: inherited blocks; 3: a snapshot pointer's kind says which
 // heuristic accepted an interior pointer (before: start or interior only), and an edge's
-// target is relative to its source
-inline constexpr uint16_t kVersionMinor = 3;
+// target is relative to its source; 4: exit by a signal
+inline constexpr uint16_t kVersionMinor = 4;
 inline constexpr uint32_t kChunkMagic = 0x4b434d54;  // "TMCK" little-endian
 // A reader refuses a chunk whose sizes exceed these, so a hostile file cannot make it
 // allocate without bound.
@@ -239,6 +239,19 @@ enum class ExitReason : uint32_t {
   Abort = 3,     // abort()
   Exec = 4,      // the process replaced its program; the next trace continues it
 };
+// A process that a signal ended by its default action (SIGTERM, SIGINT, SIGSEGV, ...; 1.4)
+// has this plus the signal's number as its exit reason.
+inline constexpr uint32_t kExitBySignal = 256;
+inline constexpr ExitReason exitBySignal(int signal) {
+  return static_cast<ExitReason>(kExitBySignal + static_cast<uint32_t>(signal));
+}
+// The signal that ended the process, or 0 for an exit reason of another kind.
+inline constexpr int signalOfExit(ExitReason reason) {
+  auto value = static_cast<uint32_t>(reason);
+  return value > kExitBySignal && value < kExitBySignal + 128
+             ? static_cast<int>(value - kExitBySignal)
+             : 0;
+}
 
 // ---------------------------------------------------------------------------------------
 // Packed events

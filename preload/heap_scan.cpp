@@ -422,7 +422,7 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
   for (uint32_t i = 0; i < job.threadCount; ++i) {
     const auto& t = job.threads[i];
     if (!t.stopped || t.gone) continue;
-    const auto& r = t.regs;
+    const auto& r = registersOf(job, t);
     const unsigned long long registers[] = {r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.r8,
                                             r.r9,  r.r10, r.r11, r.r12, r.r13, r.r14, r.r15};
     for (unsigned long long value : registers) {
@@ -450,7 +450,7 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
     if (job.guard && heapGuardMemory(*job.guard).overlaps(begin, end)) return true;
     if (job.creatorStack >= begin && job.creatorStack < end) return true;
     for (uint32_t i = 0; i < job.threadCount; ++i) {
-      uint64_t rsp = job.threads[i].regs.rsp;
+      uint64_t rsp = registersOf(job, job.threads[i]).rsp;
       if (job.threads[i].stopped && rsp >= begin && rsp < end) return true;
     }
     return false;

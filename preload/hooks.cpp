@@ -13,6 +13,7 @@
 #include <new>
 
 #include "allocator_mappings.h"
+#include "fatal_signals.h"
 #include "heap_guard.h"
 #include "mapping_changes.h"
 #include "real_functions.h"
@@ -443,6 +444,31 @@ void abort() {
   tp::finishTracer(ExitReason::Abort);
   if (haveReal(&tp::real.abort)) tp::real.abort();
   __builtin_trap();
+}
+
+// A program that handles a fatal signal and then raises it again with the default action
+// back (Node.js does) ends here: the trace is finished first.
+int raise(int number) {
+  tp::beforeRaise(number);
+  if (!haveReal(&tp::real.raise)) return -1;
+  return tp::real.raise(number);
+}
+
+// The tracer's handler of a fatal signal reads back as the default action it stands for.
+int sigaction(int number, const struct sigaction* action, struct sigaction* old) {
+  if (!haveReal(&tp::real.sigaction)) {
+    errno = ENOSYS;
+    return -1;
+  }
+  int result = tp::real.sigaction(number, action, old);
+  if (result == 0 && old) tp::hideTracerHandler(old);
+  return result;
+}
+
+sighandler_t signal(int number, sighandler_t handler) {
+  if (!haveReal(&tp::real.signal)) return SIG_ERR;
+  sighandler_t previous = tp::real.signal(number, handler);
+  return tp::isTracerHandler(previous) ? SIG_DFL : previous;
 }
 
 // The public API of include/tidemark.h, found by the program with dlsym.

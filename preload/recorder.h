@@ -29,6 +29,12 @@ class TracerScope {
   bool wasInside_;
 };
 
+// Whether the calling thread is inside the tracer (recording an event).
+bool insideTracer();
+// A fatal signal that arrived inside the tracer: finishDeferredSignal(signal) runs as the
+// thread leaves it (see fatal_signals.h).
+void deferSignal(int signal);
+
 // Creates the key whose destructor tells the tracer that a thread ended. Call at init.
 void initThreadExitKey();
 

@@ -33,6 +33,8 @@ namespace {
 
 SnapshotJob* job = nullptr;
 uint32_t nextId = 0;
+pid_t interruptedTid = 0;
+user_regs_struct interruptedRegs;
 constexpr uint64_t kRelistNs = 10'000'000'000;  // the longest a listing is caught up from
 
 // Writable segments of every loaded object but the tracer's own: its state is never a root.
@@ -163,6 +165,19 @@ bool initSnapshots() {
   return job != nullptr;
 }
 
+void noteInterruptedThread(const ucontext_t& context) {
+  const greg_t* g = context.uc_mcontext.gregs;
+  user_regs_struct r{};
+  r.r8 = g[REG_R8], r.r9 = g[REG_R9], r.r10 = g[REG_R10], r.r11 = g[REG_R11];
+  r.r12 = g[REG_R12], r.r13 = g[REG_R13], r.r14 = g[REG_R14], r.r15 = g[REG_R15];
+  r.rdi = g[REG_RDI], r.rsi = g[REG_RSI], r.rbp = g[REG_RBP], r.rbx = g[REG_RBX];
+  r.rdx = g[REG_RDX], r.rax = g[REG_RAX], r.rcx = g[REG_RCX], r.rsp = g[REG_RSP];
+  r.rip = g[REG_RIP];
+  r.fs_base = reinterpret_cast<uint64_t>(__builtin_thread_pointer());  // unchanged by signals
+  interruptedRegs = r;
+  interruptedTid = static_cast<pid_t>(syscall(SYS_gettid));
+}
+
 void abandonSnapshotAfterFork() {
   if (!job || !job->guard) return;
   // The guard's memory is shared with the parent, which still uses it: only the files go.
@@ -180,6 +195,8 @@ bool takeSnapshot(format::SnapshotTrigger trigger, uint64_t nowUs, format::Chunk
   job->trigger = trigger;
   job->timeUs = nowUs;
   collectSegments(*job);
+  job->interruptedTid = interruptedTid;
+  job->interruptedRegs = interruptedRegs;
   // The last stop left a listing to catch up from; list again now and then anyway, so
   // that what the notes cannot show (dont_fork.h) does not last.
   uint64_t now = monotonicNs();

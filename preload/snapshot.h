@@ -2,6 +2,8 @@
 // program and make the copy, then move the scanning child's records into the trace.
 #pragma once
 
+#include <ucontext.h>
+
 #include <cstdint>
 
 #include "../format/chunk_encoder.h"
@@ -21,6 +23,10 @@ struct StackRange {
 };
 bool takeSnapshot(format::SnapshotTrigger trigger, uint64_t nowUs, format::ChunkEncoder& encoder,
                   const StackRange* deadStacks, uint32_t deadStackCount);
+
+// The calling thread is in the tracer's handler of a fatal signal, which interrupted it
+// at `context`: the exit snapshot reads its roots from there (see fatal_signals.h).
+void noteInterruptedThread(const ucontext_t& context);
 
 // In a child the program forked while its parent took a snapshot: lets go of the
 // parent's heap guard, whose userfaultfd would otherwise live on in this process.

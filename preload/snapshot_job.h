@@ -49,6 +49,10 @@ struct SnapshotJob {
   Range ownSegments[16];  // the tracer's own writable segments: never roots
   Range mallocState;      // glibc malloc's main arena (malloc_state.h): never a root
   uint64_t creatorStack;  // an address on the writer thread's stack: never a root
+  // The thread a fatal signal interrupted (0: none) and its registers then: the tracer's
+  // handler runs below them on its stack, over frames that were dead (fatal_signals.h).
+  pid_t interruptedTid;
+  user_regs_struct interruptedRegs;
   // Stack mappings of threads that ended (glibc keeps them for reuse): only the thread
   // control block and TLS at their top are live data, the frames below are dead.
   static constexpr uint32_t kMaxDeadStacks = 1024;
@@ -98,5 +102,11 @@ struct SnapshotJob {
   unsigned char helperStack[kStackBytes];
   unsigned char childStack[kStackBytes];
 };
+
+// The registers a thread's roots are read from: the interrupted ones for the thread in
+// the tracer's fatal-signal handler.
+inline const user_regs_struct& registersOf(const SnapshotJob& job, const SnapshotJob::Thread& t) {
+  return t.tid == job.interruptedTid ? job.interruptedRegs : t.regs;
+}
 
 }  // namespace tidemark::preload

@@ -9,6 +9,7 @@
 
 #include <atomic>
 
+#include "fatal_signals.h"
 #include "heap_guard.h"
 #include "monotonic_clock.h"
 #include "real_functions.h"
@@ -101,6 +102,7 @@ void startTracer() {
   }
   pthread_atfork(nullptr, nullptr, afterForkInChild);
   beginTrace(0, false);
+  catchFatalSignals();  // after the snapshot signal's handler, which it then leaves alone
 }
 
 void finishTracer(format::ExitReason reason) {

@@ -293,8 +293,9 @@ void finishTrace(ExitReason reason) {
                  state.deadStackCount);
     now = monotonicUs();
   }
-  if (snapshotsEnabled() && options().snapshotAtExit &&
-      (reason == ExitReason::Normal || reason == ExitReason::FastExit)) {
+  // Every ending but exec, which hands the memory back: a signal's default action (and
+  // abort's) ends a server as surely as exit() does, and valgrind checks for leaks then too.
+  if (snapshotsEnabled() && options().snapshotAtExit && reason != ExitReason::Exec) {
     takeSnapshot(SnapshotTrigger::Exit, now, *state.encoder, state.deadStacks,
                  state.deadStackCount);
     now = monotonicUs();

@@ -1,6 +1,8 @@
 // Event replay (see heap_replay.h).
 #include "heap_replay.h"
 
+#include <string.h>
+
 #include <algorithm>
 
 namespace tidemark::analysis {
@@ -235,6 +237,10 @@ void HeapReplay::fillSummary(Analysis& out, bool truncated) const {
       case format::ExitReason::Exec:
         s.exitReason = "exec";
         break;
+    }
+    if (int signal = format::signalOfExit(trailer_.exitReason)) {
+      const char* name = sigabbrev_np(signal);  // "TERM"
+      s.exitReason = name ? std::string("SIG") + name : "signal " + std::to_string(signal);
     }
   }
   for (const auto& site : sites_) {

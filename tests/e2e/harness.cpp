@@ -49,6 +49,10 @@ pid_t spawn(const std::vector<std::string>& argv, int outFd) {
     int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, STDIN_FILENO);
     setpgid(0, 0);  // a group of its own, so a kill reaches everything it started
+    // Run from a non-interactive shell's `&`, the tests start with SIGINT and SIGQUIT
+    // ignored, and an ignored signal stays ignored across exec; some tests send SIGINT.
+    signal(SIGINT, SIG_DFL);
+    signal(SIGQUIT, SIG_DFL);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -127,6 +131,22 @@ nlohmann::json analyze(const std::string& trace) {
   size_t start = r.output.find("{\n");
   REQUIRE(start != std::string::npos);
   return nlohmann::json::parse(r.output.substr(start));
+}
+
+Totals snapshotTotals(const nlohmann::json& report, const char* kind) {
+  const auto& last = report["snapshots"].back();
+  return {last["bytes"][kind].get<uint64_t>(), last["blocks"][kind].get<uint64_t>()};
+}
+
+Totals groupTotals(const nlohmann::json& report, const char* kind, const std::string& function) {
+  Totals t;
+  for (const auto& g : report["leaks"]) {
+    if (g["kind"] != kind || g["stack"].empty()) continue;
+    if (g["stack"][0]["function"].get<std::string>().find(function) == std::string::npos) continue;
+    t.bytes += g["bytes"].get<uint64_t>();
+    t.blocks += g["blocks"].get<uint64_t>();
+  }
+  return t;
 }
 
 Leak leakedAt(const nlohmann::json& report, const std::string& function) {

@@ -59,6 +59,17 @@ Leak leakedAt(const nlohmann::json& report, const std::string& function);
 bool stackContains(const nlohmann::json& report, const std::string& function,
                    const std::string& caller);
 
+struct Totals {
+  uint64_t bytes = 0, blocks = 0;
+  bool operator==(const Totals&) const = default;
+};
+
+// The last snapshot's totals of `kind` ("definite", "indirect", ...).
+Totals snapshotTotals(const nlohmann::json& report, const char* kind);
+
+// Sums the leak groups of `kind` whose innermost function contains `function`.
+Totals groupTotals(const nlohmann::json& report, const char* kind, const std::string& function);
+
 // The .tmk files in dir, sorted by name.
 std::vector<std::string> tracesIn(const std::string& dir);
 

@@ -150,7 +150,67 @@ TEST_CASE("endings: abort, _exit and exit from a thread pass their status and fi
     CHECK(report["summary"]["exit_reason"] == c.reason);
     CHECK(report["summary"]["complete"] == true);
     CHECK(leakedAt(report, "leakOne").bytes == 4321);
+    CHECK(report["snapshots"].back()["trigger"] == "exit");
+    CHECK(groupTotals(report, "definite", "leakOne") == Totals{4321, 1});
   }
+}
+
+// Runs `test_endings MODE` under record until it prints `ready`, sends it `signal`, and
+// returns the report of its trace after checking record passed the death on.
+nlohmann::json signalledRun(const std::string& dir, const std::string& mode, int signal,
+                            const std::string& ready, std::string* output = nullptr) {
+  std::string trace = dir + "/trace.tmk";
+  Background record({tool("tidemark"), "record", "-o", trace, "--", tool("test_endings"), mode},
+                    dir + "/log");
+  waitForText(dir + "/log", ready);
+  usleep(100'000);  // churn: until the live-block table is full
+  std::vector<pid_t> children = childrenOf(record.pid());
+  REQUIRE(children.size() == 1);
+  kill(children[0], signal);
+  CHECK(record.wait(30) == 128 + signal);
+  if (output) *output = readFile(dir + "/log");
+  return analyze(trace);
+}
+
+TEST_CASE("a signal's default action ends the trace as exit does: exit snapshot, then death") {
+  struct Case {
+    const char* mode;
+    int signal;
+    const char* ready;
+    const char* reason;
+  };
+  // wait: the tracer's own handler; reraise: the program's, which raises the signal again
+  // (Node.js); churn, three times over: a signal that often lands while the tracer updates
+  // a live-block table (without waiting for it to leave the tracer, 6 exit snapshots of 8
+  // came out incomplete).
+  for (Case c :
+       {Case{"wait", SIGTERM, "waiting", "SIGTERM"}, Case{"wait", SIGINT, "waiting", "SIGINT"},
+        Case{"reraise", SIGINT, "waiting", "SIGINT"},
+        Case{"reraise", SIGTERM, "waiting", "SIGTERM"},
+        Case{"churn", SIGTERM, "churning", "SIGTERM"},
+        Case{"churn", SIGTERM, "churning", "SIGTERM"},
+        Case{"churn", SIGTERM, "churning", "SIGTERM"}}) {
+    INFO(c.mode << " " << c.reason);
+    std::string output;
+    auto report =
+        signalledRun(freshDir(std::string("signal-") + c.mode), c.mode, c.signal, c.ready, &output);
+    CHECK(report["summary"]["exit_reason"] == c.reason);
+    CHECK(report["summary"]["complete"] == true);
+    REQUIRE(!report["snapshots"].empty());
+    CHECK(report["snapshots"].back()["trigger"] == "exit");
+    CHECK(report["snapshots"].back()["complete"] == true);
+    CHECK(groupTotals(report, "definite", "leakOne") == Totals{4321, 1});
+    if (std::string(c.mode) == "wait") {  // the tracer's handlers read as the default
+      CHECK(output.find("SIGTERM action: default") != std::string::npos);
+      CHECK(output.find("signal(SIGHUP) was: default") != std::string::npos);
+    }
+  }
+  auto crashed =
+      recordAndAnalyze(freshDir("signal-segv"), {tool("test_endings"), "segv"}, 128 + SIGSEGV);
+  CHECK(crashed["summary"]["exit_reason"] == "SIGSEGV");
+  CHECK(crashed["snapshots"].back()["trigger"] == "exit");
+  CHECK(groupTotals(crashed, "definite", "leakOne") == Totals{4321, 1});
+  CHECK(groupTotals(crashed, "definite", "leakSprayed") == Totals{1234, 1});
 }
 
 TEST_CASE("exceptions and allocations in signal handlers still work under the tracer") {

@@ -1,5 +1,7 @@
 // Real language runtimes under the tracer: python3 and node run, print and exit as they do
 // untraced, and their traces hold plausible totals.
+#include <signal.h>
+
 #include <catch2/catch.hpp>
 
 #include "harness.h"
@@ -55,4 +57,29 @@ TEST_CASE("node: the leaky Buffer server under load, same answers, leak visible"
   // MADV_DONTFORK; unscanned, they left its remembered-set slot sets looking lost.
   CHECK(report["snapshots"][0]["blocks"]["definite"] == 0);
   CHECK(report["snapshots"][0]["blocks"]["indirect"] == 0);
+}
+
+TEST_CASE("node stopped by SIGTERM: the exit snapshot is taken before it dies") {
+  // node handles SIGTERM itself: it restores the default action and raises it again.
+  std::string dir = freshDir("node-sigterm");
+  std::string portFile = dir + "/port";
+  std::string trace = dir + "/node.tmk";
+  Background server({tool("tidemark"), "record", "-o", trace, "--", "node",
+                     sourcePath("samples/node/leaky_server.js"), portFile},
+                    dir + "/server.log");
+  RunResult load =
+      run({tool("loadgen"), "--port-file", portFile, "--requests", "200", "--connections", "4"});
+  CHECK(load.status == 0);
+  std::vector<pid_t> children = childrenOf(server.pid());
+  REQUIRE(children.size() == 1);
+  kill(children[0], SIGTERM);
+  CHECK(server.wait(60) == 128 + SIGTERM);
+  auto report = analyze(trace);
+  CHECK(report["summary"]["exit_reason"] == "SIGTERM");
+  CHECK(report["summary"]["complete"] == true);
+  REQUIRE(report["snapshots"].size() == 1);
+  CHECK(report["snapshots"][0]["trigger"] == "exit");
+  CHECK(report["snapshots"][0]["complete"] == true);
+  CHECK(report["snapshots"][0]["bytes"]["reachable"].get<uint64_t>() >= 200 * 64 * 1024);
+  CHECK(report["snapshots"][0]["blocks"]["definite"] == 0);
 }

@@ -18,29 +18,6 @@ using namespace tidemark::e2e;
 
 namespace {
 
-struct Totals {
-  uint64_t bytes = 0, blocks = 0;
-  bool operator==(const Totals&) const = default;
-};
-
-// The last snapshot's totals of `kind` ("definite", "indirect", ...).
-Totals snapshotTotals(const nlohmann::json& report, const char* kind) {
-  const auto& last = report["snapshots"].back();
-  return {last["bytes"][kind].get<uint64_t>(), last["blocks"][kind].get<uint64_t>()};
-}
-
-// Sums the leak groups of `kind` whose innermost function contains `function`.
-Totals groupTotals(const nlohmann::json& report, const char* kind, const std::string& function) {
-  Totals t;
-  for (const auto& g : report["leaks"]) {
-    if (g["kind"] != kind || g["stack"].empty()) continue;
-    if (g["stack"][0]["function"].get<std::string>().find(function) == std::string::npos) continue;
-    t.bytes += g["bytes"].get<uint64_t>();
-    t.blocks += g["blocks"].get<uint64_t>();
-  }
-  return t;
-}
-
 // What valgrind memcheck says about the same program: the LEAK SUMMARY totals, and the
 // innermost program function of each lost record.
 struct Memcheck {

@@ -4,9 +4,17 @@
 //   fast-exit  _exit(7)
 //   thread-exit exit(9) from a second thread
 //   spin       allocates and frees forever (the test kills it with SIGKILL)
+//   churn      replaces 65,536 live blocks one by one forever, so that a signal often
+//              lands while the tracer updates its table of live blocks
 //   throw      throws and catches 10000 C++ exceptions, exit 0 (exceptions must still
 //              unwind through libgcc_s with the tracer loaded)
 //   signal     allocates inside a signal handler 1000 times, exit 0
+//   wait       says whether SIGTERM's action reads as the default, then waits for a signal
+//              (the test sends SIGTERM or SIGINT: their default actions end it)
+//   reraise    handles SIGINT and SIGTERM as Node.js does: the handler restores the default
+//              action and raises the signal again; then waits for one
+//   segv       leaks 1234 more bytes in leakSprayed(), then writes through a null pointer
+//              → killed by SIGSEGV
 #include <signal.h>
 #include <unistd.h>
 
@@ -20,6 +28,23 @@
 __attribute__((noinline)) void* leakOne() { return malloc(4321); }
 
 namespace {
+void raiseAgain(int signal) { raise(signal); }  // SA_RESETHAND put the default back
+
+void waitForSignals() {
+  printf("waiting\n");
+  fflush(stdout);
+  for (;;) pause();
+}
+
+// Leaks 1234 bytes whose address it leaves in 8 KiB of frame that is dead once it
+// returns: below a crash's stack pointer, where only a scan from the tracer's signal
+// handler, which runs further down, would take them for roots.
+__attribute__((noinline)) void leakSprayed() {
+  void* volatile copies[1024];
+  void* block = malloc(1234);
+  for (auto& copy : copies) copy = block;
+}
+
 volatile sig_atomic_t handled = 0;
 void onSignal(int) {
   void* p = malloc(64);
@@ -46,6 +71,38 @@ int main(int argc, char** argv) {
       asm volatile("" : : "r"(p) : "memory");  // keeps the compiler from eliding the pair
       free(p);
       if (i % 100000 == 0) usleep(1000);
+    }
+  }
+  if (mode == "wait") {
+    struct sigaction action {};
+    sigaction(SIGTERM, nullptr, &action);
+    printf("SIGTERM action: %s\n", action.sa_handler == SIG_DFL ? "default" : "other");
+    printf("signal(SIGHUP) was: %s\n", signal(SIGHUP, SIG_DFL) == SIG_DFL ? "default" : "other");
+    waitForSignals();
+  }
+  if (mode == "reraise") {
+    struct sigaction action {};
+    action.sa_handler = raiseAgain;
+    action.sa_flags = SA_RESETHAND;
+    sigfillset(&action.sa_mask);
+    sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGTERM, &action, nullptr);
+    waitForSignals();
+  }
+  if (mode == "segv") {
+    leakSprayed();
+    printf("crashing\n");  // its frames overwrite what lay right below main's
+    fflush(stdout);
+    *static_cast<volatile int*>(nullptr) = 1;
+  }
+  if (mode == "churn") {
+    static void* slots[1 << 16];
+    printf("churning\n");
+    fflush(stdout);
+    for (unsigned long i = 0;; ++i) {
+      void*& slot = slots[i % (1 << 16)];
+      free(slot);
+      slot = malloc(16 + i % 512);
     }
   }
   if (mode == "throw") {

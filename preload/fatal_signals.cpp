@@ -1,0 +1,102 @@
+// The trace of a process that a signal ends (see fatal_signals.h).
+#include "fatal_signals.h"
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdint>
+
+#include "real_functions.h"
+#include "recorder.h"
+#include "snapshot.h"
+#include "tracer.h"
+
+namespace tidemark::preload {
+
+namespace {
+
+// The signals whose default action ends the process. Not SIGTRAP: a debugger's breakpoint
+// continues after its handler, it does not end anything.
+constexpr int kFatalSignals[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGILL,    SIGABRT, SIGBUS,
+                                 SIGFPE,  SIGUSR1, SIGSEGV, SIGUSR2,   SIGPIPE, SIGALRM,
+                                 SIGTERM, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGSYS};
+
+bool isFatal(int signal) {
+  for (int fatal : kFatalSignals) {
+    if (fatal == signal) return true;
+  }
+  return false;
+}
+
+// A fault of the program's own instruction comes back when its handler returns: with the
+// default action restored it then ends the process where it happened, core dump and all.
+bool repeatsOnReturn(int signal, const siginfo_t* info) {
+  return info && info->si_code > 0 &&
+         (signal == SIGSEGV || signal == SIGBUS || signal == SIGILL || signal == SIGFPE);
+}
+
+// Delivered at once: the handler runs with SA_NODEFER, and the default action is back.
+void raiseAgain(int signal) { syscall(SYS_tgkill, getpid(), gettid(), signal); }
+
+void onFatalSignal(int signal, siginfo_t* info, void* context) {
+  bool repeats = repeatsOnReturn(signal, info);
+  if (insideTracer()) {
+    // The thread may be half way through a live-table update that the exit snapshot
+    // would wait for: the trace is finished when the thread leaves the tracer. A fault
+    // of the tracer's own just repeats and ends the process.
+    if (!repeats) deferSignal(signal);
+    return;
+  }
+  noteInterruptedThread(*static_cast<const ucontext_t*>(context));
+  finishTracer(format::exitBySignal(signal));
+  if (!repeats) raiseAgain(signal);
+}
+
+}  // namespace
+
+void catchFatalSignals() {
+  if (!tracing()) return;
+  for (int signal : kFatalSignals) {
+    struct sigaction current {};
+    if (real.sigaction(signal, nullptr, &current) != 0 || (current.sa_flags & SA_SIGINFO) ||
+        current.sa_handler != SIG_DFL) {
+      continue;  // ignored or handled: the program decides what the signal does
+    }
+    struct sigaction action {};
+    action.sa_sigaction = onFatalSignal;
+    // No SA_RESTART: a call the signal interrupts inside the tracer returns, so its thread
+    // leaves the tracer and ends the process.
+    action.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_NODEFER | SA_ONSTACK;
+    sigemptyset(&action.sa_mask);
+    real.sigaction(signal, &action, nullptr);
+  }
+}
+
+bool isTracerHandler(sighandler_t handler) {
+  return reinterpret_cast<uintptr_t>(handler) == reinterpret_cast<uintptr_t>(&onFatalSignal);
+}
+
+void hideTracerHandler(struct sigaction* action) {
+  if ((action->sa_flags & SA_SIGINFO) && action->sa_sigaction == onFatalSignal) {
+    *action = {};
+    action->sa_handler = SIG_DFL;
+  }
+}
+
+void beforeRaise(int signal) {
+  if (!isFatal(signal) || !tracing() || insideTracer()) return;
+  struct sigaction current {};
+  // The tracer's own handler, if still there, finishes the trace when the signal arrives.
+  if (real.sigaction(signal, nullptr, &current) != 0 || (current.sa_flags & SA_SIGINFO) ||
+      current.sa_handler != SIG_DFL) {
+    return;
+  }
+  finishTracer(format::exitBySignal(signal));
+}
+
+void finishDeferredSignal(int signal) {
+  finishTracer(format::exitBySignal(signal));
+  raiseAgain(signal);
+}
+
+}  // namespace tidemark::preload

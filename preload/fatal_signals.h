@@ -1,0 +1,30 @@
+// A process ended by a signal's default action (SIGTERM from a test harness, SIGINT from
+// Ctrl-C, a crash) finishes its trace as exit() does: exit snapshot, last events, trailer
+// naming the signal; then the signal ends it as it would have.
+//
+// Two ways in. At start the tracer handles each such signal whose action is still the
+// default, and hides that handler from the program's own sigaction/signal queries (a
+// handler the program installs replaces it). And a program that handles the signal itself
+// and ends by raising it again with the default action restored (Node.js does) is caught in
+// raise().
+#pragma once
+
+#include <signal.h>
+
+namespace tidemark::preload {
+
+// At start: handles the terminating signals whose action is the default.
+void catchFatalSignals();
+
+// In the hooks: an action the program reads back is the default where it is the tracer's.
+void hideTracerHandler(struct sigaction* action);
+bool isTracerHandler(sighandler_t handler);
+
+// Before raise(signal): when that ends the process, the trace is finished first.
+void beforeRaise(int signal);
+
+// A signal that arrived while its thread was inside the tracer (recording an event) is
+// handled when the thread leaves it: called then, it finishes the trace and raises it.
+void finishDeferredSignal(int signal);
+
+}  // namespace tidemark::preload
