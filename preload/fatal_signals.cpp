@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
 
 #include "real_functions.h"
@@ -35,21 +36,48 @@ bool repeatsOnReturn(int signal, const siginfo_t* info) {
          (signal == SIGSEGV || signal == SIGBUS || signal == SIGILL || signal == SIGFPE);
 }
 
-// Delivered at once: the handler runs with SA_NODEFER, and the default action is back.
+// Delivered at once: the handler runs with SA_NODEFER.
 void raiseAgain(int signal) { syscall(SYS_tgkill, getpid(), gettid(), signal); }
 
+void setAction(int signal, sighandler_t action) {
+  struct sigaction a {};
+  a.sa_handler = action;
+  sigemptyset(&a.sa_mask);
+  real.sigaction(signal, &a, nullptr);
+}
+
+// Set by the first fatal signal: that one ends the process.
+std::atomic<bool> ending{false};
+
+// Finishes the trace, then lets `signal` end the process as its default action does. The
+// handler stays in place meanwhile, so a second delivery (`tidemark record` passes SIGTERM
+// on, and a kill of its process group reaches both) finds the process ending already.
+void endBySignal(int signal, const ucontext_t* interrupted) {
+  if (ending.exchange(true)) return;  // another thread is ending the process
+  if (interrupted) noteInterruptedThread(*interrupted);
+  finishTracer(format::exitBySignal(signal));
+  setAction(signal, SIG_DFL);
+  raiseAgain(signal);
+}
+
 void onFatalSignal(int signal, siginfo_t* info, void* context) {
-  bool repeats = repeatsOnReturn(signal, info);
-  if (insideTracer()) {
-    // The thread may be half way through a live-table update that the exit snapshot
-    // would wait for: the trace is finished when the thread leaves the tracer. A fault
-    // of the tracer's own just repeats and ends the process.
-    if (!repeats) deferSignal(signal);
+  const auto* interrupted = static_cast<const ucontext_t*>(context);
+  if (repeatsOnReturn(signal, info)) {
+    // A fault of the tracer's own ends the process at once.
+    if (!insideTracer() && !ending.exchange(true)) {
+      noteInterruptedThread(*interrupted);
+      finishTracer(format::exitBySignal(signal));
+    }
+    setAction(signal, SIG_DFL);
     return;
   }
-  noteInterruptedThread(*static_cast<const ucontext_t*>(context));
-  finishTracer(format::exitBySignal(signal));
-  if (!repeats) raiseAgain(signal);
+  if (insideTracer()) {
+    // The thread may be half way through a live-table update that the exit snapshot
+    // would wait for: the trace is finished when the thread leaves the tracer.
+    deferSignal(signal);
+    return;
+  }
+  endBySignal(signal, interrupted);
 }
 
 }  // namespace
@@ -66,7 +94,7 @@ void catchFatalSignals() {
     action.sa_sigaction = onFatalSignal;
     // No SA_RESTART: a call the signal interrupts inside the tracer returns, so its thread
     // leaves the tracer and ends the process.
-    action.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_NODEFER | SA_ONSTACK;
+    action.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
     sigemptyset(&action.sa_mask);
     real.sigaction(signal, &action, nullptr);
   }
@@ -88,15 +116,16 @@ void beforeRaise(int signal) {
   struct sigaction current {};
   // The tracer's own handler, if still there, finishes the trace when the signal arrives.
   if (real.sigaction(signal, nullptr, &current) != 0 || (current.sa_flags & SA_SIGINFO) ||
-      current.sa_handler != SIG_DFL) {
+      current.sa_handler != SIG_DFL || ending.exchange(true)) {
     return;
   }
+  // The program's handler has put the default action back: a second delivery to another
+  // thread (see endBySignal) would end the process before the trace.
+  setAction(signal, SIG_IGN);
   finishTracer(format::exitBySignal(signal));
+  setAction(signal, SIG_DFL);
 }
 
-void finishDeferredSignal(int signal) {
-  finishTracer(format::exitBySignal(signal));
-  raiseAgain(signal);
-}
+void finishDeferredSignal(int signal) { endBySignal(signal, nullptr); }
 
 }  // namespace tidemark::preload

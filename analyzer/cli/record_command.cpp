@@ -25,6 +25,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
+pid_t forwardedTo = 0;  // the program, which SIGTERM and SIGHUP to record go on to
+
 // The tracer library next to this executable: build tree (bin/ and lib/) or install
 // (bin/ and lib/ under one prefix). TIDEMARK_PRELOAD_LIB overrides.
 std::string findTracerLibrary() {
@@ -155,6 +157,17 @@ int runRecord(const RecordArgs& args) {
   // The terminal's signals reach the child through the process group; we only wait.
   signal(SIGINT, SIG_IGN);
   signal(SIGQUIT, SIG_IGN);
+  // Stopping the run stops the program: SIGTERM or SIGHUP sent to record (by `timeout`, a
+  // test harness, a closed terminal) goes on to it, and record waits for its end, its exit
+  // snapshot and its report. (The tracer ignores the signal's second arrival while it
+  // finishes the trace, when a kill of the process group reached both.)
+  forwardedTo = child;
+  struct sigaction forward {};
+  forward.sa_handler = [](int signal) { kill(forwardedTo, signal); };
+  forward.sa_flags = SA_RESTART;
+  sigemptyset(&forward.sa_mask);
+  sigaction(SIGTERM, &forward, nullptr);
+  sigaction(SIGHUP, &forward, nullptr);
   std::optional<RecordReport> report;
   if (args.report) report.emplace(manifest, args.output, 10);
   // With --report, read the trace every 20 ms while the program runs, and notice its end

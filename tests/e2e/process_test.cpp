@@ -316,6 +316,26 @@ TEST_CASE("a report written to a full disk is an error, not a success") {
   }
 }
 
+TEST_CASE("record passes SIGTERM on to the program, and a kill of both ends the trace once") {
+  // To record alone (as `timeout` sends it), and to the process group: then the program
+  // gets it twice, from the kill and from record.
+  for (bool group : {false, true}) {
+    for (const char* mode : {"wait", "reraise"}) {
+      INFO(mode << (group ? ", group" : ", record"));
+      std::string dir = freshDir(std::string("forward-") + mode);
+      Background record({tool("tidemark"), "record", "--report", "-o", dir + "/t.tmk", "--",
+                         tool("test_endings"), mode},
+                        dir + "/log");
+      waitForText(dir + "/log", "waiting");
+      kill(group ? -record.pid() : record.pid(), SIGTERM);
+      CHECK(record.wait(30) == 128 + SIGTERM);
+      std::string log = readFile(dir + "/log");
+      CHECK(log.find("ended by SIGTERM") != std::string::npos);
+      CHECK(log.find("definitely lost    4,321 bytes in 1 blocks") != std::string::npos);
+    }
+  }
+}
+
 TEST_CASE("record refuses an -o it would destroy or cannot write, before running the program") {
   std::string dir = freshDir("bad-output");
   std::string ran = dir + "/ran";

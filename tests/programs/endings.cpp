@@ -12,7 +12,8 @@
 //   wait       says whether SIGTERM's action reads as the default, then waits for a signal
 //              (the test sends SIGTERM or SIGINT: their default actions end it)
 //   reraise    handles SIGINT and SIGTERM as Node.js does: the handler restores the default
-//              action and raises the signal again; then waits for one
+//              action and raises the signal again; then waits for one, with a second
+//              thread
 //   segv       leaks 1234 more bytes in leakSprayed(), then writes through a null pointer
 //              → killed by SIGSEGV
 #include <signal.h>
@@ -81,6 +82,11 @@ int main(int argc, char** argv) {
     waitForSignals();
   }
   if (mode == "reraise") {
+    // A second thread that does not block the signals, as node has: a second SIGTERM
+    // finds it while the first one's handler runs on the other.
+    std::thread([] {
+      for (;;) pause();
+    }).detach();
     struct sigaction action {};
     action.sa_handler = raiseAgain;
     action.sa_flags = SA_RESETHAND;
