@@ -84,20 +84,29 @@ void onFatalSignal(int signal, siginfo_t* info, void* context) {
 
 void catchFatalSignals() {
   if (!tracing()) return;
+  struct sigaction tracer = tracerAction();
   for (int signal : kFatalSignals) {
     struct sigaction current {};
     if (real.sigaction(signal, nullptr, &current) != 0 || (current.sa_flags & SA_SIGINFO) ||
         current.sa_handler != SIG_DFL) {
       continue;  // ignored or handled: the program decides what the signal does
     }
-    struct sigaction action {};
-    action.sa_sigaction = onFatalSignal;
-    // No SA_RESTART: a call the signal interrupts inside the tracer returns, so its thread
-    // leaves the tracer and ends the process.
-    action.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
-    sigemptyset(&action.sa_mask);
-    real.sigaction(signal, &action, nullptr);
+    real.sigaction(signal, &tracer, nullptr);
   }
+}
+
+struct sigaction tracerAction() {
+  struct sigaction action {};
+  action.sa_sigaction = onFatalSignal;
+  // No SA_RESTART: a call the signal interrupts inside the tracer returns, so its thread
+  // leaves the tracer and ends the process.
+  action.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
+  sigemptyset(&action.sa_mask);
+  return action;
+}
+
+bool standsInForDefault(int signal, sighandler_t handler) {
+  return handler == SIG_DFL && isFatal(signal) && tracing();
 }
 
 bool isTracerHandler(sighandler_t handler) {

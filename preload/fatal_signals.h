@@ -2,11 +2,11 @@
 // Ctrl-C, a crash) finishes its trace as exit() does: exit snapshot, last events, trailer
 // naming the signal; then the signal ends it as it would have.
 //
-// Two ways in. At start the tracer handles each such signal whose action is still the
-// default, and hides that handler from the program's own sigaction/signal queries (a
-// handler the program installs replaces it). And a program that handles the signal itself
-// and ends by raising it again with the default action restored (Node.js does) is caught in
-// raise().
+// Two ways in. The tracer handles each such signal whose action is the default, at start and
+// whenever the program sets the default, and hides that handler from the program's own
+// sigaction/signal queries (a handler the program installs replaces it). And a program
+// that handles the signal itself and ends by raising it again with the default action
+// restored (Node.js does) is caught in raise().
 #pragma once
 
 #include <signal.h>
@@ -16,7 +16,11 @@ namespace tidemark::preload {
 // At start: handles the terminating signals whose action is the default.
 void catchFatalSignals();
 
-// In the hooks: an action the program reads back is the default where it is the tracer's.
+// In the sigaction and signal hooks: the default action the program sets for such a signal
+// is the tracer's handler again (Node.js resets every action at start), and the tracer's
+// handler reads back as the default action.
+bool standsInForDefault(int signal, sighandler_t handler);
+struct sigaction tracerAction();
 void hideTracerHandler(struct sigaction* action);
 bool isTracerHandler(sighandler_t handler);
 

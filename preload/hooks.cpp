@@ -454,11 +454,18 @@ int raise(int number) {
   return tp::real.raise(number);
 }
 
-// The tracer's handler of a fatal signal reads back as the default action it stands for.
+// The tracer's handler of a fatal signal stands for its default action: set for it, and
+// read back as it.
 int sigaction(int number, const struct sigaction* action, struct sigaction* old) {
   if (!haveReal(&tp::real.sigaction)) {
     errno = ENOSYS;
     return -1;
+  }
+  struct sigaction tracer;
+  if (action && !(action->sa_flags & SA_SIGINFO) &&
+      tp::standsInForDefault(number, action->sa_handler)) {
+    tracer = tp::tracerAction();
+    action = &tracer;
   }
   int result = tp::real.sigaction(number, action, old);
   if (result == 0 && old) tp::hideTracerHandler(old);
@@ -466,8 +473,15 @@ int sigaction(int number, const struct sigaction* action, struct sigaction* old)
 }
 
 sighandler_t signal(int number, sighandler_t handler) {
-  if (!haveReal(&tp::real.signal)) return SIG_ERR;
-  sighandler_t previous = tp::real.signal(number, handler);
+  if (!haveReal(&tp::real.signal) || !haveReal(&tp::real.sigaction)) return SIG_ERR;
+  sighandler_t previous;
+  if (tp::standsInForDefault(number, handler)) {
+    struct sigaction tracer = tp::tracerAction(), old;
+    if (tp::real.sigaction(number, &tracer, &old) != 0) return SIG_ERR;
+    previous = old.sa_handler;
+  } else {
+    previous = tp::real.signal(number, handler);
+  }
   return tp::isTracerHandler(previous) ? SIG_DFL : previous;
 }
 

@@ -18,14 +18,13 @@
 #include "commands.h"
 #include "leak_gate.h"
 #include "record_report.h"
+#include "signal_forwarding.h"
 #include "untraced_program.h"
 
 namespace tidemark::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-pid_t forwardedTo = 0;  // the program, which SIGTERM and SIGHUP to record go on to
 
 // The tracer library next to this executable: build tree (bin/ and lib/) or install
 // (bin/ and lib/ under one prefix). TIDEMARK_PRELOAD_LIB overrides.
@@ -157,31 +156,23 @@ int runRecord(const RecordArgs& args) {
   // The terminal's signals reach the child through the process group; we only wait.
   signal(SIGINT, SIG_IGN);
   signal(SIGQUIT, SIG_IGN);
-  // Stopping the run stops the program: SIGTERM or SIGHUP sent to record (by `timeout`, a
-  // test harness, a closed terminal) goes on to it, and record waits for its end, its exit
-  // snapshot and its report. (The tracer ignores the signal's second arrival while it
-  // finishes the trace, when a kill of the process group reached both.)
-  forwardedTo = child;
-  struct sigaction forward {};
-  forward.sa_handler = [](int signal) { kill(forwardedTo, signal); };
-  forward.sa_flags = SA_RESTART;
-  sigemptyset(&forward.sa_mask);
-  sigaction(SIGTERM, &forward, nullptr);
-  sigaction(SIGHUP, &forward, nullptr);
+  SignalForwarding forwarding(child);
   std::optional<RecordReport> report;
   if (args.report) report.emplace(manifest, args.output, 10);
-  // With --report, read the trace every 20 ms while the program runs, and notice its end
-  // at once (its pidfd becomes readable) rather than at the next tick.
-  int exited = report ? static_cast<int>(syscall(SYS_pidfd_open, child, 0)) : -1;
+  // Waits on the program's pidfd, which becomes readable when it ends; with --report the
+  // trace is read every 20 ms meanwhile.
+  int exited = static_cast<int>(syscall(SYS_pidfd_open, child, 0));
   int status = 0;
   for (;;) {
-    pid_t ended = waitpid(child, &status, report ? WNOHANG : 0);
+    pid_t ended = waitpid(child, &status, WNOHANG);
     if (ended == child || (ended < 0 && errno != EINTR)) break;
-    if (ended == 0) {
-      report->poll();
-      pollfd end{exited, POLLIN, 0};
-      if (exited < 0 || poll(&end, 1, 20) < 0) usleep(20'000);
-    }
+    if (report) report->poll();
+    int due = forwarding.forwardDue();
+    int timeoutMs = report && (due < 0 || due > 20) ? 20 : due;  // -1: until it ends
+    if (exited < 0) timeoutMs = 20;                              // no pidfd (before Linux 5.3)
+    timespec timeout{timeoutMs / 1000, (timeoutMs % 1000) * 1'000'000L};
+    pollfd end{exited, POLLIN, 0};
+    ppoll(&end, exited < 0 ? 0 : 1, timeoutMs < 0 ? nullptr : &timeout, forwarding.waitMask());
   }
   if (exited >= 0) close(exited);
   int exitStatus = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

@@ -1,0 +1,57 @@
+// Passing SIGTERM and SIGHUP on to the traced program (see signal_forwarding.h).
+#include "signal_forwarding.h"
+
+#include <time.h>
+
+#include <atomic>
+#include <cstdint>
+
+namespace tidemark::cli {
+namespace {
+
+constexpr int64_t kDelayMs = 100;
+
+pid_t forwardedTo = 0;
+std::atomic<int> received{0};  // the signal waiting to be passed on, 0 when none
+std::atomic<int64_t> receivedMs{0};
+
+int64_t nowMs() {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);  // async-signal-safe
+  return t.tv_sec * 1000 + t.tv_nsec / 1'000'000;
+}
+
+void onSignal(int signal) {
+  receivedMs.store(nowMs());
+  received.store(signal);
+}
+
+}  // namespace
+
+SignalForwarding::SignalForwarding(pid_t program) {
+  forwardedTo = program;
+  struct sigaction action {};
+  action.sa_handler = onSignal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGHUP, &action, nullptr);
+  sigset_t forwarded;
+  sigemptyset(&forwarded);
+  sigaddset(&forwarded, SIGTERM);
+  sigaddset(&forwarded, SIGHUP);
+  sigprocmask(SIG_BLOCK, &forwarded, &waitMask_);
+  sigdelset(&waitMask_, SIGTERM);
+  sigdelset(&waitMask_, SIGHUP);
+}
+
+int SignalForwarding::forwardDue() {
+  int signal = received.load();
+  if (signal == 0) return -1;
+  int64_t left = receivedMs.load() + kDelayMs - nowMs();
+  if (left > 0) return static_cast<int>(left);
+  received.store(0);
+  kill(forwardedTo, signal);
+  return -1;
+}
+
+}  // namespace tidemark::cli

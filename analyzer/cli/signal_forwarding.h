@@ -1,0 +1,29 @@
+// `tidemark record` passes SIGTERM and SIGHUP on to the program: stopping the run (by
+// `timeout`, a test harness, a closed terminal) stops the program, and record waits for
+// its end, its exit snapshot and its report. A kill of the whole process group reaches
+// the program too: passing the signal on 100 ms later, not at once, keeps the second
+// delivery out of the moment the program's own handler puts the default action back
+// (Node.js does, then raises the signal again).
+#pragma once
+
+#include <signal.h>
+
+namespace tidemark::cli {
+
+class SignalForwarding {
+ public:
+  // Handles SIGTERM and SIGHUP in this process from now on. They stay blocked but while
+  // the caller waits in ppoll with waitMask(): a signal then ends the wait, and none can
+  // come between a look at forwardDue() and the wait.
+  explicit SignalForwarding(pid_t program);
+  const sigset_t* waitMask() const { return &waitMask_; }
+
+  // Passes on a signal received 100 ms ago or more. Returns the milliseconds until the
+  // next one is due, or -1 when none is waiting.
+  int forwardDue();
+
+ private:
+  sigset_t waitMask_;
+};
+
+}  // namespace tidemark::cli
