@@ -45,8 +45,13 @@ struct ViewerState {
 
 void drawSummary(const LoadedTrace& trace, const TraceModel& m, ViewerState& state) {
   const auto& s = m.analysis.summary;
-  ImGui::Text("%s   pid %d   %s   %llu allocations   peak heap %s   peak RSS %s",
-              s.executable.c_str(), s.pid, formatSeconds(s.durationS).c_str(),
+  // How the program ended (exit, a signal, ...): a crash or a kill is part of the story.
+  bool growing = trace.following() && trace.secondsSinceUpdate() <= 10;
+  std::string ending = s.complete ? "ended by " + s.exitReason
+                       : growing  ? "running"
+                                  : "trace incomplete";
+  ImGui::Text("%s   pid %d   %s, %s   %llu allocations   peak heap %s   peak RSS %s",
+              s.executable.c_str(), s.pid, formatSeconds(s.durationS).c_str(), ending.c_str(),
               static_cast<unsigned long long>(s.allocations), formatBytes(s.peakHeapBytes).c_str(),
               formatBytes(s.peakRssBytes).c_str());
   if (trace.following()) {

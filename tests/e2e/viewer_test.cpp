@@ -120,6 +120,7 @@ constexpr palette::Rgb kLightText{0, 0, 0};
 TEST_CASE("viewer leaks: any snapshot's groups, the first one's by choice") {
   Image first = screenshot("leaks", "leaks-first", {"--snapshot", "1"});
   CHECK(findText(first, "Snapshot 1 of", kDarkText));
+  CHECK(findText(first, "ended by exit", kDarkText));  // the header says how the run ended
   Image last = screenshot("leaks", "leaks-last");
   CHECK_FALSE(findText(last, "Snapshot 1 of", kDarkText));
   // Lost groups are listed for the first snapshot too (red text).
@@ -243,6 +244,7 @@ TEST_CASE("viewer --follow of a trace whose writer died ends once it stops growi
   CHECK(r.output.find("through 1 versions") != std::string::npos);
   Image image = loadPng(dir + "/shot.png");
   CHECK(image.count(palette::kHeap, 85, 92, image.width - 10, image.height * 3 / 4) > 100);
+  CHECK(findText(image, "trace incomplete", kDarkText));
 }
 
 TEST_CASE("viewer: a file that is no trace gives an error, not a crash") {
