@@ -397,6 +397,18 @@ void forEachOwnPart(const SnapshotJob& job, uint64_t begin, uint64_t end, Visit&
   if (at < end) visit(at, end);
 }
 
+// glibc keeps a thread's DTV (its table of TLS blocks, from calloc) by a pointer one
+// 16-byte entry into it, the first entry holding the length: that pointer is the `dtv`
+// word of the thread's TCB, between the TCB's two pointers to itself. It owns the DTV as
+// a start pointer would; taken for an interior pointer, every thread's DTV was "possibly
+// lost" (memcheck, which has glibc free them at exit, reports nothing).
+bool tcbOwnsDtv(uint64_t at, uint64_t begin, uint64_t end, const LiveBlock& block) {
+  auto word = [](uint64_t address) { return *reinterpret_cast<const uint64_t*>(address); };
+  uint64_t tcb = at - 8;
+  return at >= begin + 8 && at + 16 <= end && word(at) == block.address + 16 && word(tcb) == tcb &&
+         word(at + 8) == tcb;
+}
+
 void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable& readable,
                 GuardedMemory& memory, format::SnapshotWriter& out) {
   PointerFinder finder(index, readable, memory);
@@ -405,6 +417,10 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
       memory.fill(b, e);
       scanWords(b, e, finder, BlockIndex::kNoHint,
                 [&](uint64_t at, uint64_t block, PointerKind pointer) {
+                  if (kind == RootKind::Tls && pointer == PointerKind::Interior &&
+                      tcbOwnsDtv(at, b, e, index.at(block))) {
+                    pointer = PointerKind::Start;
+                  }
                   out.root(kind, pointer, block, at);
                 });
     });
