@@ -32,20 +32,43 @@ TEST_CASE("python3: same output and exit status, a readable trace") {
   CHECK(report["snapshots"][0]["blocks"]["indirect"] == 0);
 }
 
-TEST_CASE("node: the leaky Buffer server under load, same answers, leak visible") {
-  std::string dir = freshDir("node");
+namespace {
+
+struct NodeRun {
+  nlohmann::json report;
+  int status;  // record's
+  std::string log;
+};
+
+// node samples/node/leaky_server.js under record, 200 requests over 4 connections; then
+// asked to quit (`stop` 0) or sent the signal `stop`.
+NodeRun nodeServerRun(const std::string& name, int stop) {
+  std::string dir = freshDir(name);
   std::string portFile = dir + "/port";
   std::string trace = dir + "/node.tmk";
   Background server({tool("tidemark"), "record", "-o", trace, "--", "node",
                      sourcePath("samples/node/leaky_server.js"), portFile},
                     dir + "/server.log");
-  RunResult load = run({tool("loadgen"), "--port-file", portFile, "--requests", "200",
-                        "--connections", "4", "--quit"});
-  CHECK(load.status == 0);
-  CHECK(server.wait(60) == 0);
-  CHECK(readFile(dir + "/server.log").find("node server: 200 requests, 200 buffers retained") !=
-        std::string::npos);
-  auto report = analyze(trace);
+  std::vector<std::string> load = {tool("loadgen"), "--port-file",   portFile, "--requests",
+                                   "200",           "--connections", "4"};
+  if (!stop) load.push_back("--quit");
+  CHECK(run(load).status == 0);
+  if (stop) {
+    std::vector<pid_t> children = childrenOf(server.pid());
+    REQUIRE(children.size() == 1);
+    kill(children[0], stop);
+  }
+  int status = server.wait(60);
+  return {analyze(trace), status, readFile(dir + "/server.log")};
+}
+
+}  // namespace
+
+TEST_CASE("node: the leaky Buffer server under load, same answers, leak visible") {
+  NodeRun node = nodeServerRun("node", 0);
+  CHECK(node.status == 0);
+  CHECK(node.log.find("node server: 200 requests, 200 buffers retained") != std::string::npos);
+  const auto& report = node.report;
   CHECK(report["summary"]["complete"] == true);
   CHECK(report["summary"]["allocations"].get<uint64_t>() > 1000);
   // The 200 retained 64 KiB Buffers are native allocations still live at exit...
@@ -61,20 +84,9 @@ TEST_CASE("node: the leaky Buffer server under load, same answers, leak visible"
 
 TEST_CASE("node stopped by SIGTERM: the exit snapshot is taken before it dies") {
   // node handles SIGTERM itself: it restores the default action and raises it again.
-  std::string dir = freshDir("node-sigterm");
-  std::string portFile = dir + "/port";
-  std::string trace = dir + "/node.tmk";
-  Background server({tool("tidemark"), "record", "-o", trace, "--", "node",
-                     sourcePath("samples/node/leaky_server.js"), portFile},
-                    dir + "/server.log");
-  RunResult load =
-      run({tool("loadgen"), "--port-file", portFile, "--requests", "200", "--connections", "4"});
-  CHECK(load.status == 0);
-  std::vector<pid_t> children = childrenOf(server.pid());
-  REQUIRE(children.size() == 1);
-  kill(children[0], SIGTERM);
-  CHECK(server.wait(60) == 128 + SIGTERM);
-  auto report = analyze(trace);
+  NodeRun node = nodeServerRun("node-sigterm", SIGTERM);
+  CHECK(node.status == 128 + SIGTERM);
+  const auto& report = node.report;
   CHECK(report["summary"]["exit_reason"] == "SIGTERM");
   CHECK(report["summary"]["complete"] == true);
   REQUIRE(report["snapshots"].size() == 1);
