@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -119,12 +120,17 @@ int runRecord(const RecordArgs& args) {
             "heap\n",
             strerror(errno));
   }
+  pid_t self = getpid();
   pid_t child = fork();
   if (child < 0) {
     fprintf(stderr, "tidemark: fork: %s\n", strerror(errno));
     return 1;
   }
   if (child == 0) {
+    // The program lives as long as the run: should record be killed (SIGKILL from
+    // `timeout -k`, say), the program is sent SIGTERM, which finishes its trace.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != self) _exit(128 + SIGTERM);  // record died before that
     setenv("LD_PRELOAD", preload.c_str(), 1);
     setenv("TIDEMARK_OUTPUT", prefix.c_str(), 1);
     setenv("TIDEMARK_MANIFEST", manifest.c_str(), 1);

@@ -337,6 +337,31 @@ TEST_CASE("record passes SIGTERM on to the program, and a kill of both ends the 
   }
 }
 
+TEST_CASE("record killed: its program gets SIGTERM and finishes its trace") {
+  std::string dir = freshDir("record-killed");
+  std::string trace = dir + "/t.tmk";
+  Background record({tool("tidemark"), "record", "-o", trace, "--", tool("test_endings"), "wait"},
+                    dir + "/log");
+  waitForText(dir + "/log", "waiting");
+  std::vector<pid_t> children = childrenOf(record.pid());
+  REQUIRE(children.size() == 1);
+  kill(record.pid(), SIGKILL);
+  CHECK(record.wait(30) == 128 + SIGKILL);
+  // The program, now nobody's child here, ends within moments (a zombie until whoever
+  // adopted it reaps it).
+  auto ended = [&] {
+    std::string stat = readFile("/proc/" + std::to_string(children[0]) + "/stat");
+    return stat.empty() || stat.find(") Z ") != std::string::npos;
+  };
+  for (int i = 0; i < 300 && !ended(); ++i) usleep(10'000);
+  CHECK(ended());
+  if (!ended()) kill(children[0], SIGKILL);  // not left behind when this fails
+  auto report = analyze(trace);
+  CHECK(report["summary"]["exit_reason"] == "SIGTERM");
+  CHECK(report["snapshots"].back()["trigger"] == "exit");
+  CHECK(groupTotals(report, "definite", "leakOne") == Totals{4321, 1});
+}
+
 TEST_CASE("record refuses an -o it would destroy or cannot write, before running the program") {
   std::string dir = freshDir("bad-output");
   std::string ran = dir + "/ran";
