@@ -46,14 +46,25 @@ void setAction(int signal, sighandler_t action) {
   real.sigaction(signal, &a, nullptr);
 }
 
-// Set by the first fatal signal: that one ends the process.
-std::atomic<bool> ending{false};
+// The process whose first fatal signal is ending it. A pid, not a flag: a child forked
+// meanwhile inherits the value, and must still die of its own signals.
+std::atomic<pid_t> endingProcess{0};
+
+// True for the first fatal signal of this process.
+bool claimEnding() {
+  pid_t self = getpid();
+  pid_t seen = endingProcess.load();
+  while (seen != self) {
+    if (endingProcess.compare_exchange_weak(seen, self)) return true;
+  }
+  return false;
+}
 
 // Finishes the trace, then lets `signal` end the process as its default action does. The
 // handler stays in place meanwhile, so a second delivery (`tidemark record` passes SIGTERM
 // on, and a kill of its process group reaches both) finds the process ending already.
 void endBySignal(int signal, const ucontext_t* interrupted) {
-  if (ending.exchange(true)) return;  // another thread is ending the process
+  if (!claimEnding()) return;  // another thread is ending the process
   if (interrupted) noteInterruptedThread(*interrupted);
   finishTracer(format::exitBySignal(signal));
   setAction(signal, SIG_DFL);
@@ -64,7 +75,7 @@ void onFatalSignal(int signal, siginfo_t* info, void* context) {
   const auto* interrupted = static_cast<const ucontext_t*>(context);
   if (repeatsOnReturn(signal, info)) {
     // A fault of the tracer's own ends the process at once.
-    if (!insideTracer() && !ending.exchange(true)) {
+    if (!insideTracer() && claimEnding()) {
       noteInterruptedThread(*interrupted);
       finishTracer(format::exitBySignal(signal));
     }
@@ -125,7 +136,7 @@ void beforeRaise(int signal) {
   struct sigaction current {};
   // The tracer's own handler, if still there, finishes the trace when the signal arrives.
   if (real.sigaction(signal, nullptr, &current) != 0 || (current.sa_flags & SA_SIGINFO) ||
-      current.sa_handler != SIG_DFL || ending.exchange(true)) {
+      current.sa_handler != SIG_DFL || !claimEnding()) {
     return;
   }
   // The program's handler has put the default action back: a second delivery to another
