@@ -74,7 +74,8 @@ void endBySignal(int signal, const ucontext_t* interrupted) {
 void onFatalSignal(int signal, siginfo_t* info, void* context) {
   const auto* interrupted = static_cast<const ucontext_t*>(context);
   if (repeatsOnReturn(signal, info)) {
-    // A fault of the tracer's own ends the process at once.
+    // The trace is finished first unless the fault is the tracer's own (its state may be
+    // broken); either way the instruction then faults again, with the default action.
     if (!insideTracer() && claimEnding()) {
       noteInterruptedThread(*interrupted);
       finishTracer(format::exitBySignal(signal));
