@@ -182,6 +182,13 @@ int runRecord(const RecordArgs& args) {
   }
   if (exited >= 0) close(exited);
   int exitStatus = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (WIFSIGNALED(status)) {
+    // record itself exits with 128+N, which a shell does not announce as a death.
+    const char* name = sigabbrev_np(WTERMSIG(status));
+    fprintf(stderr, "tidemark: %s was ended by %s%s (status %d)\n", args.command[0].c_str(),
+            name ? "SIG" : "signal ", name ? name : std::to_string(WTERMSIG(status)).c_str(),
+            exitStatus);
+  }
   // Before the trace is renamed below. A failing program's own status comes first.
   if (report) {
     auto result = report->finish();

@@ -332,6 +332,8 @@ TEST_CASE("record passes SIGTERM on to the program, and a kill of both ends the 
       CHECK(record.wait(30) == 128 + SIGTERM);
       std::string log = readFile(dir + "/log");
       CHECK(log.find("ended by SIGTERM") != std::string::npos);
+      CHECK(log.find("tidemark: " + tool("test_endings") + " was ended by SIGTERM (status 143)") !=
+            std::string::npos);
       CHECK(log.find("definitely lost    4,321 bytes in 1 blocks") != std::string::npos);
     }
   }
