@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <memory>
 #include <sstream>
 #include <thread>
 
@@ -155,21 +156,38 @@ TEST_CASE("endings: abort, _exit and exit from a thread pass their status and fi
   }
 }
 
-// Runs `test_endings MODE` under record until it prints `ready`, sends it `signal`, and
-// returns the report of its trace after checking record passed the death on.
+// `tidemark record [OPTIONS] -o DIR/trace.tmk -- test_endings MODE` once the program has
+// printed `ready` (its output and record's go to DIR/log).
+struct EndingsRun {
+  std::unique_ptr<Background> record;
+  pid_t program = 0;
+};
+EndingsRun startEndings(const std::string& dir, const std::string& mode, const std::string& ready,
+                        const std::vector<std::string>& options = {}) {
+  std::vector<std::string> argv = {tool("tidemark"), "record"};
+  argv.insert(argv.end(), options.begin(), options.end());
+  for (const std::string& arg :
+       {std::string("-o"), dir + "/trace.tmk", std::string("--"), tool("test_endings"), mode}) {
+    argv.push_back(arg);
+  }
+  EndingsRun run{std::make_unique<Background>(argv, dir + "/log")};
+  waitForText(dir + "/log", ready);
+  std::vector<pid_t> children = childrenOf(run.record->pid());
+  REQUIRE(children.size() == 1);
+  run.program = children[0];
+  return run;
+}
+
+// Sends `signal` to `test_endings MODE` (see startEndings) and returns the report of its
+// trace after checking record passed the death on.
 nlohmann::json signalledRun(const std::string& dir, const std::string& mode, int signal,
                             const std::string& ready, std::string* output = nullptr) {
-  std::string trace = dir + "/trace.tmk";
-  Background record({tool("tidemark"), "record", "-o", trace, "--", tool("test_endings"), mode},
-                    dir + "/log");
-  waitForText(dir + "/log", ready);
+  EndingsRun run = startEndings(dir, mode, ready);
   usleep(100'000);  // churn: until the live-block table is full
-  std::vector<pid_t> children = childrenOf(record.pid());
-  REQUIRE(children.size() == 1);
-  kill(children[0], signal);
-  CHECK(record.wait(30) == 128 + signal);
+  kill(run.program, signal);
+  CHECK(run.record->wait(30) == 128 + signal);
   if (output) *output = readFile(dir + "/log");
-  return analyze(trace);
+  return analyze(dir + "/trace.tmk");
 }
 
 TEST_CASE("a signal's default action ends the trace as exit does: exit snapshot, then death") {
@@ -225,14 +243,10 @@ TEST_CASE("exceptions and allocations in signal handlers still work under the tr
 TEST_CASE("SIGKILL: the trace is readable up to its last chunk and marked incomplete") {
   std::string dir = freshDir("kill");
   std::string trace = dir + "/trace.tmk";
-  Background record({tool("tidemark"), "record", "-o", trace, "--", tool("test_endings"), "spin"},
-                    dir + "/log");
-  waitForText(dir + "/log", "spinning");
+  EndingsRun run = startEndings(dir, "spin", "spinning");
   std::this_thread::sleep_for(std::chrono::milliseconds(800));  // some chunks get written
-  auto children = childrenOf(record.pid());
-  REQUIRE(children.size() == 1);
-  kill(children[0], SIGKILL);
-  CHECK(record.wait(30) == 128 + SIGKILL);
+  kill(run.program, SIGKILL);
+  CHECK(run.record->wait(30) == 128 + SIGKILL);
   REQUIRE(tracesIn(dir) == std::vector<std::string>{trace});
   auto report = analyze(trace);
   CHECK(report["summary"]["complete"] == false);
@@ -324,12 +338,9 @@ TEST_CASE("record passes SIGTERM on to the program, and a kill of both ends the 
     for (const char* mode : {"wait", "reraise"}) {
       INFO(mode << (group ? ", group" : ", record"));
       std::string dir = freshDir(std::string("forward-") + mode);
-      Background record({tool("tidemark"), "record", "--report", "-o", dir + "/t.tmk", "--",
-                         tool("test_endings"), mode},
-                        dir + "/log");
-      waitForText(dir + "/log", "waiting");
-      kill(group ? -record.pid() : record.pid(), SIGTERM);
-      CHECK(record.wait(30) == 128 + SIGTERM);
+      EndingsRun run = startEndings(dir, mode, "waiting", {"--report"});
+      kill(group ? -run.record->pid() : run.record->pid(), SIGTERM);
+      CHECK(run.record->wait(30) == 128 + SIGTERM);
       std::string log = readFile(dir + "/log");
       CHECK(log.find("ended by SIGTERM") != std::string::npos);
       CHECK(log.find("tidemark: " + tool("test_endings") + " was ended by SIGTERM (status 143)") !=
@@ -341,24 +352,19 @@ TEST_CASE("record passes SIGTERM on to the program, and a kill of both ends the 
 
 TEST_CASE("record killed: its program gets SIGTERM and finishes its trace") {
   std::string dir = freshDir("record-killed");
-  std::string trace = dir + "/t.tmk";
-  Background record({tool("tidemark"), "record", "-o", trace, "--", tool("test_endings"), "wait"},
-                    dir + "/log");
-  waitForText(dir + "/log", "waiting");
-  std::vector<pid_t> children = childrenOf(record.pid());
-  REQUIRE(children.size() == 1);
-  kill(record.pid(), SIGKILL);
-  CHECK(record.wait(30) == 128 + SIGKILL);
+  EndingsRun run = startEndings(dir, "wait", "waiting");
+  kill(run.record->pid(), SIGKILL);
+  CHECK(run.record->wait(30) == 128 + SIGKILL);
   // The program, now nobody's child here, ends within moments (a zombie until whoever
   // adopted it reaps it).
   auto ended = [&] {
-    std::string stat = readFile("/proc/" + std::to_string(children[0]) + "/stat");
+    std::string stat = readFile("/proc/" + std::to_string(run.program) + "/stat");
     return stat.empty() || stat.find(") Z ") != std::string::npos;
   };
   for (int i = 0; i < 300 && !ended(); ++i) usleep(10'000);
   CHECK(ended());
-  if (!ended()) kill(children[0], SIGKILL);  // not left behind when this fails
-  auto report = analyze(trace);
+  if (!ended()) kill(run.program, SIGKILL);  // not left behind when this fails
+  auto report = analyze(dir + "/trace.tmk");
   CHECK(report["summary"]["exit_reason"] == "SIGTERM");
   CHECK(report["snapshots"].back()["trigger"] == "exit");
   CHECK(groupTotals(report, "definite", "leakOne") == Totals{4321, 1});
