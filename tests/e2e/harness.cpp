@@ -149,6 +149,15 @@ Totals groupTotals(const nlohmann::json& report, const char* kind, const std::st
   return t;
 }
 
+bool lostThrough(const nlohmann::json& report, const std::string& function) {
+  for (const auto& group : report["leaks"]) {
+    for (const auto& frame : group["stack"]) {
+      if (frame["function"] == function) return true;
+    }
+  }
+  return false;
+}
+
 Leak leakedAt(const nlohmann::json& report, const std::string& function) {
   Leak leak;
   for (const auto& site : report["sites"]) {

@@ -70,6 +70,9 @@ Totals snapshotTotals(const nlohmann::json& report, const char* kind);
 // Sums the leak groups of `kind` whose innermost function contains `function`.
 Totals groupTotals(const nlohmann::json& report, const char* kind, const std::string& function);
 
+// Whether some lost group (definite, indirect or possible) has `function` in its stack.
+bool lostThrough(const nlohmann::json& report, const std::string& function);
+
 // The .tmk files in dir, sorted by name.
 std::vector<std::string> tracesIn(const std::string& dir);
 

@@ -416,6 +416,8 @@ TEST_CASE("dlopen: a leak inside a plugin that was closed is named from its modu
   Leak leak = leakedAt(report, "plugin_leak");
   CHECK(leak.blocks == 2);
   CHECK(leak.bytes == 1554);
+  // ld.so's tables for _dl_find_object, cache-line aligned inside their blocks, are no leak.
+  CHECK_FALSE(lostThrough(report, "_dl_find_object_update"));
   bool named = false;
   for (const auto& site : report["sites"]) {
     const auto& top = site["stack"][0];
