@@ -9,16 +9,21 @@
 #include <cstdint>
 
 #include "range_set.h"
+#include "signal_deferral.h"
 
 namespace tidemark::preload {
 
-// Marks the calling thread as inside the real allocator for its lifetime.
+// Marks the calling thread as inside the real allocator for its lifetime (where a fatal
+// signal waits: signal_deferral.h).
 class AllocatorCall {
  public:
   AllocatorCall();
   ~AllocatorCall();
   AllocatorCall(const AllocatorCall&) = delete;
   AllocatorCall& operator=(const AllocatorCall&) = delete;
+
+ private:
+  SignalDeferral deferral_;
 };
 
 // Runs fn(args...) as an allocator call.

@@ -8,11 +8,15 @@
 #include <cstdint>
 
 #include "real_functions.h"
-#include "recorder.h"
+#include "signal_deferral.h"
 #include "snapshot.h"
 #include "tracer.h"
 
 namespace tidemark::preload {
+
+thread_local constinit unsigned tDeferringSections __attribute__((tls_model("initial-exec"))) = 0;
+thread_local constinit volatile sig_atomic_t tDeferredSignal
+    __attribute__((tls_model("initial-exec"))) = 0;
 
 namespace {
 
@@ -74,19 +78,18 @@ void endBySignal(int signal, const ucontext_t* interrupted) {
 void onFatalSignal(int signal, siginfo_t* info, void* context) {
   const auto* interrupted = static_cast<const ucontext_t*>(context);
   if (repeatsOnReturn(signal, info)) {
-    // The trace is finished first unless the fault is the tracer's own (its state may be
-    // broken); either way the instruction then faults again, with the default action.
-    if (!insideTracer() && claimEnding()) {
+    // The trace is finished first unless the fault is in the tracer (its state may be
+    // broken) or the allocator (a lock the end needs may be held); either way the
+    // instruction then faults again, with the default action.
+    if (!signalsDeferred() && claimEnding()) {
       noteInterruptedThread(*interrupted);
       finishTracer(format::exitBySignal(signal));
     }
     setAction(signal, SIG_DFL);
     return;
   }
-  if (insideTracer()) {
-    // The thread may be half way through a live-table update that the exit snapshot
-    // would wait for: the trace is finished when the thread leaves the tracer.
-    deferSignal(signal);
+  if (signalsDeferred()) {
+    tDeferredSignal = signal;  // the trace is finished when the thread leaves the section
     return;
   }
   endBySignal(signal, interrupted);
@@ -133,7 +136,7 @@ void hideTracerHandler(struct sigaction* action) {
 }
 
 void beforeRaise(int signal) {
-  if (!isFatal(signal) || !tracing() || insideTracer()) return;
+  if (!isFatal(signal) || !tracing() || signalsDeferred()) return;
   struct sigaction current {};
   // The tracer's own handler, if still there, finishes the trace when the signal arrives.
   if (real.sigaction(signal, nullptr, &current) != 0 || (current.sa_flags & SA_SIGINFO) ||

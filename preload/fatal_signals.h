@@ -6,7 +6,8 @@
 // whenever the program sets the default, and hides that handler from the program's own
 // sigaction/signal queries (a handler the program installs replaces it). And a program
 // that handles the signal itself and ends by raising it again with the default action
-// restored (Node.js does) is caught in raise().
+// restored (Node.js does) is caught in raise(). A signal landing where finishing the trace
+// would wait on what its thread holds waits itself (signal_deferral.h).
 #pragma once
 
 #include <signal.h>
@@ -26,9 +27,5 @@ bool isTracerHandler(sighandler_t handler);
 
 // Before raise(signal): when that ends the process, the trace is finished first.
 void beforeRaise(int signal);
-
-// A signal that arrived while its thread was inside the tracer (recording an event) is
-// handled when the thread leaves it: called then, it finishes the trace and raises it.
-void finishDeferredSignal(int signal);
 
 }  // namespace tidemark::preload

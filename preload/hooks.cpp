@@ -18,6 +18,7 @@
 #include "mapping_changes.h"
 #include "real_functions.h"
 #include "recorder.h"
+#include "signal_deferral.h"
 #include "stack_capture.h"
 #include "tracer.h"
 #include "wait_deadline.h"
@@ -358,7 +359,11 @@ int epoll_pwait2(int epfd, epoll_event* events, int maxEvents, const timespec* t
 
 void* dlopen(const char* file, int mode) {
   if (!haveReal(&tp::real.dlopen)) return nullptr;
-  void* handle = tp::real.dlopen(file, mode);
+  void* handle;
+  {
+    tp::SignalDeferral loaderLocked;
+    handle = tp::real.dlopen(file, mode);
+  }
   if (handle && tp::tracing()) tp::requestModuleRescan();
   return handle;
 }
@@ -366,7 +371,11 @@ void* dlopen(const char* file, int mode) {
 int dlclose(void* handle) {
   if (!haveReal(&tp::real.dlclose)) return -1;
   if (tp::tracing()) tp::syncModuleMap();  // the object must be in the trace before it goes
-  int result = tp::real.dlclose(handle);
+  int result;
+  {
+    tp::SignalDeferral loaderLocked;
+    result = tp::real.dlclose(handle);
+  }
   tp::forgetFrameRules();  // other code may be mapped where the closed object was
   if (tp::tracing()) tp::requestModuleRescan();
   return result;
@@ -444,6 +453,17 @@ void abort() {
   tp::finishTracer(ExitReason::Abort);
   if (haveReal(&tp::real.abort)) tp::real.abort();
   __builtin_trap();
+}
+
+// fork holds every malloc arena's lock while it copies the process: a fatal signal then
+// waits until it returns (signal_deferral.h).
+pid_t fork() {
+  if (!haveReal(&tp::real.fork)) {
+    errno = ENOSYS;
+    return -1;
+  }
+  tp::SignalDeferral arenasLocked;
+  return tp::real.fork();
 }
 
 // A program that handles a fatal signal and then raises it again with the default action

@@ -33,6 +33,7 @@ namespace tidemark::preload {
   X(_exit, void, (int))                                                            \
   X(abort, void, ())                                                               \
   X(raise, int, (int))                                                             \
+  X(fork, pid_t, ())                                                               \
   X(sigaction, int, (int, const struct sigaction*, struct sigaction*))             \
   X(signal, sighandler_t, (int, sighandler_t))                                     \
   X(epoll_wait, int, (int, epoll_event*, int, int))                                \

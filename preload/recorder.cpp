@@ -9,7 +9,6 @@
 
 #include <cstring>
 
-#include "fatal_signals.h"
 #include "live_blocks.h"
 #include "ring.h"
 #include "stack_capture.h"
@@ -26,8 +25,6 @@ thread_local bool tInsideTracer __attribute__((tls_model("initial-exec"))) = fal
 thread_local Ring* tRing __attribute__((tls_model("initial-exec"))) = nullptr;
 // How many times the thread-exit destructor has re-armed itself (see onThreadExit).
 thread_local unsigned tExitRounds __attribute__((tls_model("initial-exec"))) = 0;
-// Written by the fatal-signal handler that interrupted this thread inside the tracer.
-thread_local volatile sig_atomic_t tDeferredSignal __attribute__((tls_model("initial-exec"))) = 0;
 
 pthread_key_t exitKey;
 bool exitKeyReady = false;
@@ -134,17 +131,7 @@ void record(Encode&& encode) {
 }  // namespace
 
 TracerScope::TracerScope() : wasInside_(tInsideTracer) { tInsideTracer = true; }
-TracerScope::~TracerScope() {
-  tInsideTracer = wasInside_;
-  if (__builtin_expect(tDeferredSignal != 0, 0) && !wasInside_) {
-    int signal = tDeferredSignal;
-    tDeferredSignal = 0;
-    finishDeferredSignal(signal);
-  }
-}
-
-bool insideTracer() { return tInsideTracer; }
-void deferSignal(int signal) { tDeferredSignal = signal; }
+TracerScope::~TracerScope() { tInsideTracer = wasInside_; }
 
 void initThreadExitKey() { exitKeyReady = pthread_key_create(&exitKey, onThreadExit) == 0; }
 

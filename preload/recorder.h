@@ -6,6 +6,7 @@
 #include <cstddef>
 
 #include "../format/trace_format.h"
+#include "signal_deferral.h"
 
 namespace tidemark::preload {
 
@@ -17,7 +18,8 @@ void recordMunmap(const void* address, size_t length);
 // A label on the timeline (tidemark_mark()).
 void recordMark(const char* label);
 
-// Runs `f` with the calling thread marked as inside the tracer.
+// Runs `f` with the calling thread marked as inside the tracer, where a fatal signal waits
+// (signal_deferral.h).
 class TracerScope {
  public:
   TracerScope();
@@ -27,13 +29,8 @@ class TracerScope {
 
  private:
   bool wasInside_;
+  SignalDeferral deferral_;
 };
-
-// Whether the calling thread is inside the tracer (recording an event).
-bool insideTracer();
-// A fatal signal that arrived inside the tracer: finishDeferredSignal(signal) runs as the
-// thread leaves it (see fatal_signals.h).
-void deferSignal(int signal);
 
 // Creates the key whose destructor tells the tracer that a thread ended. Call at init.
 void initThreadExitKey();

@@ -15,6 +15,7 @@
 #include "real_functions.h"
 #include "recorder.h"
 #include "ring.h"
+#include "signal_deferral.h"
 #include "snapshot.h"
 #include "stack_capture.h"
 #include "stack_table.h"
@@ -46,8 +47,10 @@ void beginTrace(uint32_t execGeneration, bool inheritedHeap) {
 }
 
 void afterForkInChild() {
-  // Whatever the tracer's state: a parent's guarded scan is none of this child's frees.
+  // Whatever the tracer's state: a parent's guarded scan is none of this child's frees,
+  // and a signal its parent deferred while forking is none of this child's either.
   forgetGuardedScanAfterFork();
+  tDeferredSignal = 0;
   if (state.load(std::memory_order_acquire) != Lifecycle::Enabled) return;
   TracerScope scope;
   state.store(Lifecycle::Initializing, std::memory_order_release);

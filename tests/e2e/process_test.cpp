@@ -331,6 +331,20 @@ TEST_CASE("a report written to a full disk is an error, not a success") {
   }
 }
 
+TEST_CASE("a child forked while its parent ends by a signal still dies of its own") {
+  std::string dir = freshDir("fork-ending");
+  EndingsRun run = startEndings(dir, "fork-ending", "waiting");
+  kill(run.program, SIGUSR1);
+  waitForText(dir + "/log", "forking");  // SIGTERM with it would be handled first
+  kill(run.program, SIGTERM);
+  CHECK(run.record->wait(60) == 128 + SIGTERM);
+  usleep(500'000);  // the last children raise theirs 200 ms after they were forked
+  std::string log = readFile(dir + "/log");
+  INFO(log.substr(0, 2000));
+  CHECK(log.find("survived") == std::string::npos);
+  CHECK(analyze(dir + "/trace.tmk")["summary"]["exit_reason"] == "SIGTERM");
+}
+
 TEST_CASE("record passes SIGTERM on to the program, and a kill of both ends the trace once") {
   // To record alone (as `timeout` sends it), and to the process group: then the program
   // gets it twice, from the kill and from record.

@@ -16,6 +16,11 @@
 //              thread
 //   segv       leaks 1234 more bytes in leakSprayed(), then writes through a null pointer
 //              → killed by SIGSEGV
+//   fork-ending keeps 16 MB of blocks (a longer exit snapshot), then on SIGUSR1 says
+//              "forking" and forks a child every millisecond; each child raises SIGTERM
+//              200 ms later and says "survived" if it lives on. The test then sends
+//              SIGTERM: children forked while the parent finishes its trace must still
+//              die of theirs.
 #include <signal.h>
 #include <unistd.h>
 
@@ -44,6 +49,25 @@ __attribute__((noinline)) void leakSprayed() {
   void* volatile copies[1024];
   void* block = malloc(1234);
   for (auto& copy : copies) copy = block;
+}
+
+volatile sig_atomic_t forking = 0;
+
+void forkEveryMillisecond() {
+  while (!forking) usleep(100);
+  printf("forking\n");
+  fflush(stdout);
+  for (int i = 0; i < 500; ++i) {
+    if (fork() == 0) {
+      usleep(200'000);
+      raise(SIGTERM);
+      const char survived[] = "survived\n";
+      ssize_t ignored = write(STDOUT_FILENO, survived, sizeof survived - 1);
+      (void)ignored;
+      _exit(0);
+    }
+    usleep(1000);
+  }
 }
 
 volatile sig_atomic_t handled = 0;
@@ -100,6 +124,13 @@ int main(int argc, char** argv) {
     printf("crashing\n");  // its frames overwrite what lay right below main's
     fflush(stdout);
     *static_cast<volatile int*>(nullptr) = 1;
+  }
+  if (mode == "fork-ending") {
+    static void* blocks[16384];
+    for (auto& block : blocks) block = calloc(1, 1024);
+    signal(SIGUSR1, [](int) { forking = 1; });
+    std::thread(forkEveryMillisecond).detach();
+    waitForSignals();
   }
   if (mode == "churn") {
     static void* slots[1 << 16];
