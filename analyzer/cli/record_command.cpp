@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 
+#include "analysis.h"
 #include "commands.h"
 #include "leak_gate.h"
 #include "record_report.h"
@@ -184,10 +185,8 @@ int runRecord(const RecordArgs& args) {
   int exitStatus = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   if (WIFSIGNALED(status)) {
     // record itself exits with 128+N, which a shell does not announce as a death.
-    const char* name = sigabbrev_np(WTERMSIG(status));
-    fprintf(stderr, "tidemark: %s was ended by %s%s (status %d)\n", args.command[0].c_str(),
-            name ? "SIG" : "signal ", name ? name : std::to_string(WTERMSIG(status)).c_str(),
-            exitStatus);
+    fprintf(stderr, "tidemark: %s was ended by %s (status %d)\n", args.command[0].c_str(),
+            analysis::signalName(WTERMSIG(status)).c_str(), exitStatus);
   }
   // Before the trace is renamed below. A failing program's own status comes first.
   if (report) {

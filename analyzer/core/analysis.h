@@ -95,7 +95,7 @@ struct Summary {
   uint64_t mappedBytesAtExit = 0;  // the program's own anonymous mappings not unmapped
   uint64_t droppedEvents = 0;
   bool complete = false;   // the trace has its trailer
-  std::string exitReason;  // "exit", "_exit", "abort", "exec" or "unknown"
+  std::string exitReason;  // "exit", "_exit", "abort", "exec", a signalName() or "unknown"
   bool truncated = false;  // the file ends inside a chunk
 };
 
@@ -158,5 +158,8 @@ struct Analysis {
     return chosen;
   }
 };
+
+// "SIGTERM" for 15; "signal N" for a signal without a name.
+std::string signalName(int signal);
 
 }  // namespace tidemark::analysis

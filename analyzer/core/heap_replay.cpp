@@ -7,6 +7,11 @@
 
 namespace tidemark::analysis {
 
+std::string signalName(int signal) {
+  const char* name = sigabbrev_np(signal);  // "TERM"
+  return name ? std::string("SIG") + name : "signal " + std::to_string(signal);
+}
+
 using format::PackedOp;
 
 Site& HeapReplay::site(uint32_t stack) {
@@ -238,10 +243,7 @@ void HeapReplay::fillSummary(Analysis& out, bool truncated) const {
         s.exitReason = "exec";
         break;
     }
-    if (int signal = format::signalOfExit(trailer_.exitReason)) {
-      const char* name = sigabbrev_np(signal);  // "TERM"
-      s.exitReason = name ? std::string("SIG") + name : "signal " + std::to_string(signal);
-    }
+    if (int signal = format::signalOfExit(trailer_.exitReason)) s.exitReason = signalName(signal);
   }
   for (const auto& site : sites_) {
     s.leakedBytes += site.leakedBytes;
