@@ -43,8 +43,8 @@ int64_t steadyNs() {
 }
 }  // namespace
 
-double LoadedTrace::secondsSinceUpdate() const {
-  return (steadyNs() - publishedNs_.load(std::memory_order_relaxed)) / 1e9;
+bool LoadedTrace::stoppedGrowing() const {
+  return steadyNs() - publishedNs_.load(std::memory_order_relaxed) > 10'000'000'000;
 }
 
 void LoadedTrace::publish(std::shared_ptr<const TraceModel> model) {

@@ -29,8 +29,8 @@ class LoadedTrace {
   std::shared_ptr<const TraceModel> model() const;
   // Why the trace cannot be read (or why following stopped); empty when all is well.
   std::string error() const;
-  // Seconds since the last model was published (following: since the trace last grew).
-  double secondsSinceUpdate() const;
+  // No model was published for 10 s: a followed trace stopped growing (its writer died).
+  bool stoppedGrowing() const;
 
  private:
   void load();

@@ -46,7 +46,7 @@ struct ViewerState {
 void drawSummary(const LoadedTrace& trace, const TraceModel& m, ViewerState& state) {
   const auto& s = m.analysis.summary;
   // How the program ended (exit, a signal, ...): a crash or a kill is part of the story.
-  bool growing = trace.following() && trace.secondsSinceUpdate() <= 10;
+  bool growing = trace.following() && !trace.stoppedGrowing();
   std::string ending = s.complete ? "ended by " + s.exitReason
                        : growing  ? "running"
                                   : "trace incomplete";
@@ -224,7 +224,7 @@ int main(int argc, char** argv) {
     // Following, the screenshot shows the trace once it has ended, failed, or stopped
     // growing for 10 s (its writer was killed).
     bool failed = trace.ready() && !trace.error().empty();
-    bool ended = model && (model->analysis.summary.complete || trace.secondsSinceUpdate() > 10);
+    bool ended = model && (model->analysis.summary.complete || trace.stoppedGrowing());
     bool settled = model ? !follow || failed || ended : failed;
     if (!screenshot.empty() && settled && --settleFrames < 0) {
       if (!writeScreenshot(screenshot, fbWidth, fbHeight)) {
