@@ -19,8 +19,8 @@ inline constexpr char kFileMagic[8] = {'T', 'I', 'D', 'E', 'M', 'R', 'K', '\n'};
 inline constexpr uint16_t kVersionMajor = 1;
 // 1: heap-graph snapshots; 2: inherited blocks; 3: a snapshot pointer's kind says which
 // heuristic accepted an interior pointer (before: start or interior only), and an edge's
-// target is relative to its source; 4: exit by a signal
-inline constexpr uint16_t kVersionMinor = 4;
+// target is relative to its source; 4: exit by a signal; 5: SnapshotFailed
+inline constexpr uint16_t kVersionMinor = 5;
 inline constexpr uint32_t kChunkMagic = 0x4b434d54;  // "TMCK" little-endian
 // A reader refuses a chunk whose sizes exceed these, so a hostile file cannot make it
 // allocate without bound.
@@ -56,6 +56,7 @@ enum class RecordKind : uint16_t {
   SnapshotRoots = 10,
   SnapshotEdges = 11,
   SnapshotEnd = 12,
+  SnapshotFailed = 13,  // a snapshot that ended without its End record, and why (1.5)
 };
 
 struct RecordHeader {
@@ -232,6 +233,27 @@ struct SnapshotEndRecord {
   uint64_t scanUs;  // how long the scan took (the program ran meanwhile)
 };
 static_assert(sizeof(SnapshotEndRecord) == 24);
+
+// Why a snapshot has no End record. The tracer writes a SnapshotFailed in its place, after
+// whatever part of the snapshot its scanning process wrote before it stopped (maybe
+// nothing, not even the Begin).
+enum class SnapshotFailure : uint32_t {
+  ScannerKilled = 1,  // the scanning process died of a signal (detail: its number)
+  ScannerExited = 2,  // it exited before its End (detail: its exit status)
+  NoScanner = 3,      // the pipe, the stopping helper or the copy could not be made (errno)
+  NotResumed = 4,     // the program's threads were not resumed within 5 s
+  BrokenOutput = 5,   // the scanning process wrote something that is not a record
+};
+
+struct SnapshotFailedRecord {
+  RecordHeader header;
+  uint32_t snapshot;
+  uint32_t trigger;  // a SnapshotTrigger
+  uint64_t timeUs;   // when it was asked for, as in SnapshotBegin
+  uint32_t reason;   // a SnapshotFailure
+  int32_t detail;
+};
+static_assert(sizeof(SnapshotFailedRecord) == 32);
 
 enum class ExitReason : uint32_t {
   Normal = 1,    // exit() or return from main

@@ -268,6 +268,14 @@ void TraceReader::decodeRecord(const uint8_t* data, size_t bytes, uint64_t at, R
       v.onSnapshotEnd(r.snapshot, r.scanUs, (r.flags & kSnapshotIncomplete) == 0);
       return;
     }
+    case RecordKind::SnapshotFailed: {
+      SnapshotFailedRecord r;
+      if (!fixedPart(data, bytes, &r)) fail(at, "corrupt trace: bad snapshot failure");
+      v.onSnapshotFailed(SnapshotFailureInfo{r.snapshot, r.timeUs,
+                                             static_cast<SnapshotTrigger>(r.trigger),
+                                             static_cast<SnapshotFailure>(r.reason), r.detail});
+      return;
+    }
   }
   // A kind this reader does not know: a newer minor version added it. Skip it.
 }

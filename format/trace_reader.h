@@ -77,6 +77,14 @@ struct SnapshotInfo {
   bool guarded = false;                // see kSnapshotGuarded
 };
 
+struct SnapshotFailureInfo {
+  uint32_t id = 0;
+  uint64_t timeUs = 0;
+  SnapshotTrigger trigger = SnapshotTrigger::Exit;
+  SnapshotFailure reason = SnapshotFailure::ScannerKilled;
+  int32_t detail = 0;  // a signal number, exit status or errno, by reason
+};
+
 struct SnapshotBlock {
   uint64_t address;
   uint64_t size;
@@ -131,6 +139,8 @@ class RecordVisitor {
   virtual void onSnapshotEdges(const std::vector<SnapshotEdge>&) {}
   // `complete`: false when the scan found out it could not see everything.
   virtual void onSnapshotEnd(uint32_t /*id*/, uint64_t /*scanUs*/, bool /*complete*/) {}
+  // In place of End (1.5), or with no Begin at all when the scan never started.
+  virtual void onSnapshotFailed(const SnapshotFailureInfo&) {}
 };
 
 class TraceReader {

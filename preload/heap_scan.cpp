@@ -1,6 +1,7 @@
 // Conservative scan of the frozen copy (SNAPSHOTS.md, step 8). See heap_scan.h.
 #include "heap_scan.h"
 
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -581,6 +582,14 @@ class LostMemory {
 
 int heapScanMain(void* arg) {
   const auto& job = *static_cast<const SnapshotJob*>(arg);
+  // When memory runs out, the kernel's out-of-memory killer is to take this copy, never
+  // the program (both look alike to it: the same resident pages). The writer then notes
+  // the snapshot failed.
+  int oom = static_cast<int>(syscall(SYS_open, "/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC));
+  if (oom >= 0) {
+    syscall(SYS_write, oom, "1000", 4);
+    syscall(SYS_close, oom);
+  }
   syscall(SYS_prctl, PR_SET_NAME, "tidemark-scan");  // what ps shows: not the writer
   // Holding a read end itself, the child would wait forever on a full pipe once the
   // writer stopped reading (the program exited, or gave up on the snapshot); without it,

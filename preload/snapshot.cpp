@@ -87,14 +87,27 @@ bool waitFlag(std::atomic<uint32_t>& flag, uint64_t timeoutNs) {
   return true;
 }
 
-bool readFully(int fd, void* out, size_t bytes, pid_t child) {
+// How the scanning child's output went.
+struct ScanOutcome {
+  bool broken = false;  // it wrote something that is not a record
+  bool reaped = false;  // it is gone, and `status` says how it ended
+  int status = 0;
+};
+
+bool readFully(int fd, void* out, size_t bytes, pid_t child, ScanOutcome& outcome) {
   auto* p = static_cast<char*>(out);
   while (bytes > 0) {
     pollfd poller{fd, POLLIN, 0};
-    if (poll(&poller, 1, 100) == 0) {
-      // Nothing for a while: if the child is gone (crashed), stop waiting for it. A
-      // child the program forked meanwhile may hold the pipe's write end open.
-      if (waitpid(child, nullptr, __WALL | WNOHANG) == child) return false;
+    if (poll(&poller, 1, outcome.reaped ? 0 : 100) == 0) {
+      // A reaped child's writes are all in the pipe: what is not there will not come.
+      if (outcome.reaped) return false;
+      // Nothing for a while: if the child is gone (crashed), stop waiting for it once the
+      // pipe is empty (it may have written the rest and exited after the poll). A child
+      // the program forked meanwhile may hold the pipe's write end open.
+      if (waitpid(child, &outcome.status, __WALL | WNOHANG) == child) {
+        outcome.reaped = true;
+        continue;
+      }
       // A guarded snapshot's child reads the heap before it writes: that is progress too
       // (an exiting program waits for the writer only while it makes some).
       static uint64_t lastRead = 0;
@@ -115,14 +128,18 @@ bool readFully(int fd, void* out, size_t bytes, pid_t child) {
 
 // Moves the child's records into the trace, filling in the pause and scan times.
 bool copyRecords(int fd, pid_t child, uint64_t pauseNs, uint64_t resumedNs,
-                 format::ChunkEncoder& encoder) {
+                 format::ChunkEncoder& encoder, ScanOutcome& outcome) {
   static unsigned char record[256 * 1024];
   bool ended = false;
   for (;;) {
     auto* header = reinterpret_cast<format::RecordHeader*>(record);
-    if (!readFully(fd, header, sizeof *header, child)) break;
-    if (header->length < sizeof *header || header->length > sizeof record) break;  // broken
-    if (!readFully(fd, record + sizeof *header, header->length - sizeof *header, child)) break;
+    if (!readFully(fd, header, sizeof *header, child, outcome)) break;
+    if (header->length < sizeof *header || header->length > sizeof record) {
+      outcome.broken = true;
+      break;
+    }
+    if (!readFully(fd, record + sizeof *header, header->length - sizeof *header, child, outcome))
+      break;
     if (header->kind == format::RecordKind::SnapshotBegin) {
       reinterpret_cast<format::SnapshotBeginRecord*>(record)->pauseUs = pauseNs / 1000;
     }
@@ -135,6 +152,30 @@ bool copyRecords(int fd, pid_t child, uint64_t pauseNs, uint64_t resumedNs,
     noteWriterProgress();
   }
   return ended;
+}
+
+// In place of the End of a snapshot that has none, why (format 1.5): else the report
+// would show an earlier snapshot's leaks without a word about the one asked for.
+void noteFailure(format::ChunkEncoder& encoder, format::SnapshotFailure reason, int detail) {
+  format::SnapshotFailedRecord record{};
+  record.header = {format::RecordKind::SnapshotFailed, 0, sizeof record};
+  record.snapshot = job->id;
+  record.trigger = static_cast<uint32_t>(job->trigger);
+  record.timeUs = job->timeUs;
+  record.reason = static_cast<uint32_t>(reason);
+  record.detail = detail;
+  encoder.appendRecord(&record, sizeof record);
+}
+
+void noteScanFailure(format::ChunkEncoder& encoder, const ScanOutcome& outcome) {
+  using format::SnapshotFailure;
+  if (outcome.broken) {
+    noteFailure(encoder, SnapshotFailure::BrokenOutput, 0);
+  } else if (WIFSIGNALED(outcome.status)) {
+    noteFailure(encoder, SnapshotFailure::ScannerKilled, WTERMSIG(outcome.status));
+  } else {
+    noteFailure(encoder, SnapshotFailure::ScannerExited, WEXITSTATUS(outcome.status));
+  }
 }
 
 // The job lets go of the guard before the guard's memory goes: a program thread may fork
@@ -220,8 +261,15 @@ bool takeSnapshot(format::SnapshotTrigger trigger, uint64_t nowUs, format::Chunk
   job->childPid = 0;
   job->go.store(0);
   job->done.store(0);
+  auto notStarted = [&](int error) {
+    noteFailure(encoder, format::SnapshotFailure::NoScanner, error);
+    disarmGuard(*job);
+    ++nextId;
+    errno = savedErrno;
+    return false;
+  };
   int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return false;
+  if (pipe2(fds, O_CLOEXEC) != 0) return notStarted(errno);
   job->outFd = fds[1];
   job->inFd = fds[0];
   job->deadlineNs = monotonicNs() + 500'000'000;
@@ -230,10 +278,10 @@ bool takeSnapshot(format::SnapshotTrigger trigger, uint64_t nowUs, format::Chunk
   pid_t helper = clone(snapshotHelperMain, job->helperStack + sizeof job->helperStack,
                        CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_UNTRACED, job);
   if (helper < 0) {
+    int error = errno;
     close(fds[0]);
     close(fds[1]);
-    disarmGuard(*job);
-    return false;
+    return notStarted(error);
   }
   prctl(PR_SET_PTRACER, helper, 0, 0, 0);               // Yama's ptrace_scope 1 asks for this
   if (job->guard) protectGuardedMappings(*job->guard);  // the helper serves the faults
@@ -243,11 +291,19 @@ bool takeSnapshot(format::SnapshotTrigger trigger, uint64_t nowUs, format::Chunk
   uint64_t resumedNs = monotonicNs();
   if (!resumed) kill(helper, SIGKILL);  // its tracees are let go when it dies
   close(fds[1]);
+  ScanOutcome outcome;
   bool ok = resumed && job->childPid > 0 &&
-            copyRecords(fds[0], job->childPid, job->pauseNs, resumedNs, encoder);
+            copyRecords(fds[0], job->childPid, job->pauseNs, resumedNs, encoder, outcome);
   close(fds[0]);  // a child still writing (the copy gave up) now fails, and exits
   waitpid(helper, nullptr, __WALL);  // with a guard, it served until the child had read
-  if (job->childPid > 0) waitpid(job->childPid, nullptr, __WALL);
+  if (job->childPid > 0 && !outcome.reaped) waitpid(job->childPid, &outcome.status, __WALL);
+  if (!ok && !resumed) {
+    noteFailure(encoder, format::SnapshotFailure::NotResumed, 0);
+  } else if (!ok && job->childPid <= 0) {
+    noteFailure(encoder, format::SnapshotFailure::NoScanner, job->childErrno);
+  } else if (!ok) {
+    noteScanFailure(encoder, outcome);
+  }
   disarmGuard(*job);
   ++nextId;
   errno = savedErrno;

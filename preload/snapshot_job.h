@@ -96,6 +96,7 @@ struct SnapshotJob {
   bool incomplete;
   uint64_t pauseNs;
   pid_t childPid;
+  int childErrno;              // why the copy could not be made, when childPid is -1
   std::atomic<uint32_t> go;    // the writer lets the helper start (after PR_SET_PTRACER)
   std::atomic<uint32_t> done;  // the helper has resumed every thread
 

@@ -334,6 +334,8 @@ int snapshotHelperMain(void* arg) {
   if (job.guard) setGuardedForkable(*job.guard, false);
   job.childPid = clone(heapScanMain, job.childStack + sizeof job.childStack,
                        CLONE_PARENT | CLONE_UNTRACED, &job);
+  // This helper's errno is the writer thread's (one thread pointer): read it at once.
+  job.childErrno = job.childPid < 0 ? errno : 0;
   if (job.guard) setGuardedForkable(*job.guard, true);
   setForkable(job, false);
   resumeAll(job);

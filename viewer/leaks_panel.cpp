@@ -152,6 +152,18 @@ void leakGroups(const TraceModel& m, const std::vector<analysis::LeakGroup>& gro
   }
 }
 
+// Snapshots asked for that have no result, in red: the view may show an older one than
+// the user expects.
+void failedSnapshotsLine(const analysis::Analysis& a) {
+  if (a.failedSnapshots.empty()) return;
+  const analysis::FailedSnapshot& last = a.failedSnapshots.back();
+  size_t n = a.failedSnapshots.size();
+  ImGui::TextColored(ImGui::ColorConvertU32ToFloat4(palette::kLost.imgui()),
+                     "%zu snapshot%s failed; the last, #%u at %s (%s): %s", n, n == 1 ? "" : "s",
+                     last.id + 1, formatSeconds(last.timeS).c_str(), last.trigger.c_str(),
+                     last.reason.c_str());
+}
+
 }  // namespace
 
 void drawLeaks(const TraceModel& m, const TimelineState& timeline, LeaksState& state) {
@@ -159,7 +171,10 @@ void drawLeaks(const TraceModel& m, const TimelineState& timeline, LeaksState& s
   const analysis::SnapshotSummary* reported = a.reportedSnapshot();
   if (!reported) {
     ImGui::TextUnformatted(
-        "This trace has no heap-graph snapshot (tidemark record takes one at exit).");
+        a.failedSnapshots.empty()
+            ? "This trace has no heap-graph snapshot (tidemark record takes one at exit)."
+            : "No heap-graph snapshot of this trace finished.");
+    failedSnapshotsLine(a);
     return;
   }
   int chosen = state.snapshot >= 0 && state.snapshot < static_cast<int>(a.snapshots.size())
@@ -167,8 +182,9 @@ void drawLeaks(const TraceModel& m, const TimelineState& timeline, LeaksState& s
                    : static_cast<int>(reported - a.snapshots.data());
   const analysis::SnapshotSummary* s = &a.snapshots[chosen];
   ImGui::Text("Snapshot %u of %zu at %s (%s), paused %.1f ms, scanned in %.1f ms", s->id + 1,
-              a.snapshots.size(), formatSeconds(s->timeS).c_str(), s->trigger.c_str(), s->pauseMs,
-              s->scanMs);
+              a.snapshots.size() + a.failedSnapshots.size(), formatSeconds(s->timeS).c_str(),
+              s->trigger.c_str(), s->pauseMs, s->scanMs);
+  failedSnapshotsLine(a);
   for (auto kind :
        {LeakKind::Definite, LeakKind::Indirect, LeakKind::Possible, LeakKind::Reachable}) {
     int k = static_cast<int>(kind);

@@ -86,7 +86,7 @@ void LoadedTrace::load() {
     }
     if (!follow_) {
       analyzer->readMore();
-      analysis::Analysis result = analyzer->result();
+      analysis::Analysis result = analyzer->result(true);
       analyzer.reset();  // the replay's state is not needed to draw: free it first
       publish(buildModel(std::move(result), 1));
       return;

@@ -6,8 +6,20 @@
 namespace tidemark::cli {
 
 bool failsGate(const analysis::Analysis& a, const std::string& failOn) {
+  if (failOn == "none") return false;
   const analysis::SnapshotSummary* last = a.reportedSnapshot();
-  if (failOn == "none" || !last) return false;
+  // A gate passed for want of evidence would hide the leak whose scan was killed (by the
+  // out-of-memory killer, say): a snapshot that failed after the last complete one fails it.
+  if (!a.failedSnapshots.empty()) {
+    const auto& failed = a.failedSnapshots.back();
+    if (!last || failed.timeS >= last->timeS) {
+      fprintf(stderr, "tidemark: --fail-on %s: snapshot %u (%s, at %.2f s) failed: %s\n",
+              failOn.c_str(), failed.id + 1, failed.trigger.c_str(), failed.timeS,
+              failed.reason.c_str());
+      return true;
+    }
+  }
+  if (!last) return false;
   auto blocks = [&](analysis::LeakKind kind) { return last->blocks[static_cast<int>(kind)]; };
   uint64_t found = blocks(analysis::LeakKind::Definite);
   if (failOn != "definite") found += blocks(analysis::LeakKind::Indirect);

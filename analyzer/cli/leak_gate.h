@@ -1,5 +1,5 @@
 // The CI gate of --fail-on: whether the last complete snapshot holds lost blocks of a
-// kind or worse.
+// kind or worse, or a snapshot after it failed.
 #pragma once
 
 #include <string>
@@ -9,7 +9,7 @@
 namespace tidemark::cli {
 
 // `failOn`: none, definite, indirect (definite or indirect) or possible (any lost). Says
-// on stderr how many blocks failed it.
+// on stderr how many blocks failed it, or which snapshot.
 bool failsGate(const analysis::Analysis& analysis, const std::string& failOn);
 
 }  // namespace tidemark::cli

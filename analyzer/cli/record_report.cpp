@@ -79,7 +79,7 @@ std::optional<analysis::Analysis> RecordReport::finish() {
     return std::nullopt;
   }
   if (failed_) return std::nullopt;
-  analysis::Analysis result = analyzer_->result();
+  analysis::Analysis result = analyzer_->result(true);
   if (!output_.empty()) result.path = output_;
   reportProblems(result);
   printTextReport(result, top_, stderr);

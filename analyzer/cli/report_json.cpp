@@ -114,6 +114,12 @@ json jsonReport(const analysis::Analysis& a, size_t top) {
                          {"reachable_via_heuristic", viaHeuristic}});
   }
   out["snapshots"] = std::move(snapshots);
+  json failed = json::array();
+  for (const auto& f : a.failedSnapshots) {
+    failed.push_back(
+        {{"id", f.id}, {"time_s", f.timeS}, {"trigger", f.trigger}, {"reason", f.reason}});
+  }
+  out["snapshots_failed"] = std::move(failed);
   json leaks = json::array();
   for (const auto& group : a.leaks) {
     json leak = {{"kind", analysis::leakKindName(group.kind)},

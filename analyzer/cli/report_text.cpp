@@ -79,7 +79,7 @@ void printLeaks(const analysis::Analysis& a, size_t top, std::FILE* out) {
   const auto* last = a.reportedSnapshot();
   auto k = [](LeakKind kind) { return static_cast<int>(kind); };
   fmt::print(out, "\nleaks by reachability (snapshot {} of {}, at {:.2f} s, {}):\n", last->id + 1,
-             a.snapshots.size(), last->timeS, last->trigger);
+             a.snapshots.size() + a.failedSnapshots.size(), last->timeS, last->trigger);
   for (LeakKind kind :
        {LeakKind::Definite, LeakKind::Indirect, LeakKind::Possible, LeakKind::Reachable}) {
     std::string label = leakPhrase(kind);
@@ -145,6 +145,20 @@ void printSnapshotCosts(const analysis::Analysis& a, std::FILE* out) {
   }
 }
 
+// Snapshots asked for that have no result: a leak report taken from an earlier snapshot
+// than the user expects should say so, and why.
+void printFailedSnapshots(const analysis::Analysis& a, std::FILE* out) {
+  constexpr size_t kShown = 5;
+  const auto& failed = a.failedSnapshots;
+  fmt::print(out, "  failed       {} snapshot{}\n", failed.size(), failed.size() == 1 ? "" : "s");
+  for (size_t i = 0; i < failed.size() && i < kShown; ++i) {
+    fmt::print(out, "               #{} at {:.2f} s ({}): {}\n", failed[i].id + 1, failed[i].timeS,
+               failed[i].trigger, failed[i].reason);
+  }
+  if (failed.size() > kShown)
+    fmt::print(out, "               ... {} more\n", failed.size() - kShown);
+}
+
 }  // namespace
 
 void printTextReport(const analysis::Analysis& a, size_t top, std::FILE* out) {
@@ -164,6 +178,7 @@ void printTextReport(const analysis::Analysis& a, size_t top, std::FILE* out) {
   fmt::print(out, "  peak stacks  {} resident in {} threads\n", bytes(s.peakStackBytes),
              a.threads.size());
   if (!a.snapshots.empty()) printSnapshotCosts(a, out);
+  if (!a.failedSnapshots.empty()) printFailedSnapshots(a, out);
   if (s.droppedEvents) {
     fmt::print(out, "  WARNING      {} events could not be recorded; counts are low\n",
                grouped(s.droppedEvents));

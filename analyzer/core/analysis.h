@@ -133,6 +133,15 @@ struct SnapshotSummary {
   std::vector<LeakGroup> groups;
 };
 
+// A snapshot that was asked for but has no result, and why, in words ("its scanning
+// process was killed by SIGKILL").
+struct FailedSnapshot {
+  uint32_t id = 0;
+  double timeS = 0;
+  std::string trigger;
+  std::string reason;
+};
+
 struct Analysis {
   std::string path;
   Summary summary;
@@ -143,6 +152,7 @@ struct Analysis {
   std::vector<double> checkpointTimesS;
   std::vector<ThreadSummary> threads;
   std::vector<SnapshotSummary> snapshots;
+  std::vector<FailedSnapshot> failedSnapshots;  // in the order they were asked for
   std::vector<TimelineMark> marks;
   // The reported snapshot's groups, with frames: definite first, then indirect, possible.
   std::vector<LeakGroup> leaks;

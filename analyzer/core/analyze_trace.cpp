@@ -145,7 +145,7 @@ bool TraceAnalyzer::endedByExec() const {
   return finished() && state_->replay.exitReason() == format::ExitReason::Exec;
 }
 
-Analysis TraceAnalyzer::result() {
+Analysis TraceAnalyzer::result(bool atEnd) {
   State& s = *state_;
   Analysis out;
   out.path = s.reader.path();
@@ -179,6 +179,7 @@ Analysis TraceAnalyzer::result() {
   size_t withStacks = std::min(out.sites.size(), s.options.stacksOfSites);
   for (size_t i = 0; i < withStacks; ++i) out.sites[i].frames = framesOf(out.sites[i].stack);
   out.snapshots = s.snapshots.snapshots();
+  out.failedSnapshots = s.snapshots.failed(atEnd || finished() || s.reader.truncated());
   out.leaks = s.snapshots.leaks();
   for (auto& group : out.leaks) group.frames = framesOf(group.stack);
   out.warnings = symbolizer.warnings();
@@ -200,7 +201,7 @@ Analysis TraceAnalyzer::result() {
 Analysis analyzeTrace(const std::string& path, const AnalyzeOptions& options) {
   TraceAnalyzer analyzer(path, options);
   analyzer.readMore();
-  return analyzer.result();
+  return analyzer.result(true);
 }
 
 }  // namespace tidemark::analysis

@@ -28,8 +28,9 @@ class TraceAnalyzer {
   // Reads every whole chunk written since the last call; the number read. Throws
   // format::TraceError on corrupt input.
   uint64_t readMore();
-  // The analysis of everything read so far (symbolized as options say).
-  Analysis result();
+  // The analysis of everything read so far (symbolized as options say). `atEnd`: nothing
+  // more will be read, so a snapshot still open has failed.
+  Analysis result(bool atEnd = false);
   // The trace has its trailer: nothing more will be written.
   bool finished() const;
   // The traced process (0 until the trace's process record was read).

@@ -2,6 +2,7 @@
 #include "snapshot_leaks.h"
 
 #include <algorithm>
+#include <cstring>
 #include <tuple>
 
 namespace tidemark::analysis {
@@ -22,13 +23,53 @@ const char* triggerName(format::SnapshotTrigger trigger) {
   return "unknown";
 }
 
+const char* kUnended = "the trace has no end for it";
+
+std::string failureReason(format::SnapshotFailure reason, int32_t detail) {
+  using format::SnapshotFailure;
+  switch (reason) {
+    case SnapshotFailure::ScannerKilled:
+      return "its scanning process was killed by " + signalName(detail);
+    case SnapshotFailure::ScannerExited:
+      return "its scanning process exited early, status " + std::to_string(detail);
+    case SnapshotFailure::NoScanner:
+      return std::string("its scanning process could not be started: ") + strerror(detail);
+    case SnapshotFailure::NotResumed:
+      return "the program's threads were not all resumed within 5 s";
+    case SnapshotFailure::BrokenOutput:
+      return "its scanning process wrote a broken record";
+  }
+  return "failed for a reason this reader does not know (" +
+         std::to_string(static_cast<uint32_t>(reason)) + ")";
+}
+
+FailedSnapshot unended(const format::SnapshotInfo& info) {
+  return {info.id, info.timeUs / 1e6, triggerName(info.trigger), kUnended};
+}
+
 }  // namespace
 
 void SnapshotLeaks::onSnapshotBegin(const format::SnapshotInfo& info) {
+  if (open_) failed_.push_back(unended(info_));
   info_ = info;
   open_ = true;
   graph_ = HeapGraph{};
   edges_.clear();
+}
+
+void SnapshotLeaks::onSnapshotFailed(const format::SnapshotFailureInfo& failure) {
+  if (open_ && info_.id != failure.id) failed_.push_back(unended(info_));
+  open_ = false;
+  graph_ = HeapGraph{};
+  edges_.clear();
+  failed_.push_back({failure.id, failure.timeUs / 1e6, triggerName(failure.trigger),
+                     failureReason(failure.reason, failure.detail)});
+}
+
+std::vector<FailedSnapshot> SnapshotLeaks::failed(bool traceOver) const {
+  std::vector<FailedSnapshot> all = failed_;
+  if (traceOver && open_) all.push_back(unended(info_));
+  return all;
 }
 
 void SnapshotLeaks::onSnapshotBlocks(const std::vector<format::SnapshotBlock>& blocks) {

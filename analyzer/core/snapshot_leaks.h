@@ -1,6 +1,7 @@
 // Leak classes over a trace's heap-graph snapshots: per snapshot the bytes and blocks of
 // each class and the leaks grouped by allocation stack, with the first snapshot in which
-// each was seen lost; the last complete snapshot's groups are the report's.
+// each was seen lost; the last complete snapshot's groups are the report's. And the
+// snapshots that failed, with the reason the tracer gave.
 #pragma once
 
 #include <map>
@@ -20,10 +21,14 @@ class SnapshotLeaks : public format::RecordVisitor {
   void onSnapshotRoots(const std::vector<format::SnapshotRoot>& roots) override;
   void onSnapshotEdges(const std::vector<format::SnapshotEdge>& edges) override;
   void onSnapshotEnd(uint32_t id, uint64_t scanUs, bool complete) override;
+  void onSnapshotFailed(const format::SnapshotFailureInfo& failure) override;
 
   const std::vector<SnapshotSummary>& snapshots() const { return snapshots_; }
   // Leak groups of the last complete snapshot, without frames, largest first.
   const std::vector<LeakGroup>& leaks() const { return leaks_; }
+  // `traceOver`: no more records will come, so a snapshot begun and never ended failed
+  // too (a trace cut short, or written before version 1.5 named failures).
+  std::vector<FailedSnapshot> failed(bool traceOver) const;
 
  private:
   struct BlockKey {
@@ -41,6 +46,7 @@ class SnapshotLeaks : public format::RecordVisitor {
   std::vector<format::SnapshotEdge> edges_;
   std::vector<SnapshotSummary> snapshots_;
   std::vector<LeakGroup> leaks_;
+  std::vector<FailedSnapshot> failed_;
   // When each block that is lost now was first seen lost.
   std::unordered_map<BlockKey, double, BlockKeyHash> firstLost_;
 };

@@ -27,6 +27,7 @@ class VisitorFan : public format::RecordVisitor {
   TIDEMARK_FAN(onSnapshotBlocks, const std::vector<format::SnapshotBlock>&)
   TIDEMARK_FAN(onSnapshotRoots, const std::vector<format::SnapshotRoot>&)
   TIDEMARK_FAN(onSnapshotEdges, const std::vector<format::SnapshotEdge>&)
+  TIDEMARK_FAN(onSnapshotFailed, const format::SnapshotFailureInfo&)
 #undef TIDEMARK_FAN
 
   void onModuleUnload(uint64_t timeUs, uint64_t loadBias) override {

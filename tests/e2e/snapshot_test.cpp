@@ -634,6 +634,46 @@ TEST_CASE("the fail-on gate counts lost blocks, and no snapshot is taken at exit
   CHECK(run({tool("tidemark"), "analyze", "--fail-on", "definite", dir + "/n.tmk"}).status == 0);
 }
 
+TEST_CASE("a snapshot whose scanning process is killed is reported failed, and why") {
+  // tests/programs/scan_killed.cpp SIGKILLs its first snapshot's scanning process (as the
+  // out-of-memory killer would) and exits; the exit snapshot finds its 3 lost blocks.
+  // Before format 1.5 the killed snapshot left a Begin and nothing said it had failed.
+  for (std::string mode : {"copied", "guarded"}) {
+    SECTION(mode) {
+      std::string dir = freshDir("scan-killed-" + mode);
+      std::vector<std::string> options;
+      if (mode == "guarded") options.push_back("--guard-heap");
+      auto [output, report] = recordProgram(dir, "test_scan_killed", options);
+      CHECK(output.find("killed") != std::string::npos);
+      // The out-of-memory killer is to take the scan's copy, not the program.
+      CHECK(output.find("scanner's oom_score_adj 1000") != std::string::npos);
+      const auto& failed = report["snapshots_failed"];
+      REQUIRE(failed.size() == 1);
+      CHECK(failed[0]["id"] == 0);
+      CHECK(failed[0]["trigger"] == "api");
+      CHECK(failed[0]["reason"] == "its scanning process was killed by SIGKILL");
+      REQUIRE(report["snapshots"].size() == 1);
+      CHECK(report["snapshots"][0]["id"] == 1);
+      CHECK(report["snapshots"][0]["trigger"] == "exit");
+      CHECK(groupTotals(report, "definite", "loseBlocks") == Totals{3333, 3});
+      RunResult text = run({tool("tidemark"), "analyze", dir + "/t.tmk"});
+      CHECK(text.output.find("failed       1 snapshot\n               #1 at ") !=
+            std::string::npos);
+      CHECK(text.output.find("(api): its scanning process was killed by SIGKILL") !=
+            std::string::npos);
+    }
+  }
+  // With no snapshot after it, the leak gate has nothing to judge by: it fails, and says why.
+  std::string dir = freshDir("scan-killed-gate");
+  RunResult gated = run({tool("tidemark"), "record", "--no-snapshot-at-exit", "--fail-on",
+                         "definite", "-o", dir + "/t.tmk", "--", tool("test_scan_killed")});
+  INFO(gated.output);
+  CHECK(gated.status == 3);
+  CHECK(gated.output.find("--fail-on definite: snapshot 1 (api, at ") != std::string::npos);
+  CHECK(gated.output.find(" s) failed: its scanning process was killed by SIGKILL") !=
+        std::string::npos);
+}
+
 TEST_CASE("tidemark.h: snapshots and marks asked for by the program itself") {
   std::string dir = freshDir("api");
   RunResult plain = run({tool("test_api_user")});

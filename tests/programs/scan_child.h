@@ -3,24 +3,29 @@
 // itself at once), and a bounded wait for a condition.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
 
-inline bool scanning() {
+// The scanning child's pid, or 0 when none runs.
+inline pid_t scanningChild() {
   for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
     std::ifstream children(task.path() / "children");
     for (int pid; children >> pid;) {
       std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
       std::string name;
       std::getline(comm, name);
-      if (name == "tidemark-scan") return true;
+      if (name == "tidemark-scan") return pid;
     }
   }
-  return false;
+  return 0;
 }
+
+inline bool scanning() { return scanningChild() != 0; }
 
 // False after 20 s without the condition.
 template <typename Condition>

@@ -116,6 +116,20 @@ class TraceBuilder {
     return *this;
   }
 
+  // The tracer's record of a snapshot that failed (triggered periodically).
+  TraceBuilder& snapshotFailed(uint32_t id, uint64_t timeUs, format::SnapshotFailure reason,
+                               int32_t detail) {
+    format::SnapshotFailedRecord r{};
+    r.header = {format::RecordKind::SnapshotFailed, 0, sizeof r};
+    r.snapshot = id;
+    r.trigger = static_cast<uint32_t>(format::SnapshotTrigger::Periodic);
+    r.timeUs = timeUs;
+    r.reason = static_cast<uint32_t>(reason);
+    r.detail = detail;
+    encoder_.appendRecord(&r, sizeof r);
+    return *this;
+  }
+
   // Ends the current chunk (a recovery point).
   TraceBuilder& chunk() {
     encoder_.flush();

@@ -3,6 +3,7 @@
 #include "leak_classes.h"
 
 #include <catch2/catch.hpp>
+#include <cerrno>
 
 #include "analyze_trace.h"
 #include "trace_builder.h"
@@ -146,6 +147,47 @@ TEST_CASE("a block stays first lost at the snapshot where it was first lost") {
   CHECK(a.snapshots[0].groups[0].stack == 1);
   CHECK(a.snapshots[0].groups[0].bytes == 64);
   CHECK(a.snapshots[1].groups.size() == 2);
+}
+
+TEST_CASE("snapshots that failed are listed with their reasons, and the leaks come from the rest") {
+  using format::SnapshotFailure;
+  test::TraceBuilder b;
+  auto oneBlock = [](uint32_t id, uint64_t timeUs, bool ended) {
+    return [=](format::SnapshotWriter& w) {
+      w.begin(begin(id, timeUs, 1));
+      w.block(0x1000, 64, 1, 10);
+      if (ended) w.end();
+    };
+  };
+  b.snapshot(oneBlock(0, 1'000'000, false));  // its scanner died after the blocks
+  b.snapshotFailed(0, 1'000'000, SnapshotFailure::ScannerKilled, 9);
+  b.snapshotFailed(1, 2'000'000, SnapshotFailure::NoScanner, ENOMEM);  // nothing before it
+  b.snapshot(oneBlock(2, 3'000'000, false));  // no record at all (a trace before 1.5)
+  b.snapshot(oneBlock(3, 4'000'000, true));
+  b.snapshotFailed(4, 5'000'000, SnapshotFailure::ScannerExited, 1);
+  b.snapshotFailed(5, 5'500'000, SnapshotFailure::NotResumed, 0);
+  b.snapshotFailed(6, 5'600'000, SnapshotFailure::BrokenOutput, 0);
+  b.snapshotFailed(7, 5'700'000, static_cast<SnapshotFailure>(99), 0);
+  b.snapshot(oneBlock(8, 6'000'000, false));  // the trace ends before its End
+  b.trailer(7'000'000);
+  auto a = test::analyzeBuilt(b, "failed-snapshots.tmk");
+  REQUIRE(a.snapshots.size() == 1);
+  CHECK(a.snapshots[0].id == 3);
+  CHECK(kindBytes(a.snapshots[0], LeakKind::Definite) == 64);
+  std::vector<std::pair<uint32_t, std::string>> failed;
+  for (const auto& f : a.failedSnapshots) failed.emplace_back(f.id, f.reason);
+  CHECK(failed == std::vector<std::pair<uint32_t, std::string>>{
+                      {0, "its scanning process was killed by SIGKILL"},
+                      {1, "its scanning process could not be started: Cannot allocate memory"},
+                      {2, "the trace has no end for it"},
+                      {4, "its scanning process exited early, status 1"},
+                      {5, "the program's threads were not all resumed within 5 s"},
+                      {6, "its scanning process wrote a broken record"},
+                      {7, "failed for a reason this reader does not know (99)"},
+                      {8, "the trace has no end for it"}});
+  CHECK(a.failedSnapshots[1].timeS == Approx(2.0));
+  CHECK(a.failedSnapshots[1].trigger == "periodic");
+  CHECK(a.failedSnapshots[2].trigger == "exit");  // from its Begin
 }
 
 TEST_CASE("a snapshot that refers to a block it does not list is corrupt") {
