@@ -124,10 +124,6 @@ bool standsInForDefault(int signal, sighandler_t handler) {
   return handler == SIG_DFL && isFatal(signal) && tracing();
 }
 
-bool isTracerHandler(sighandler_t handler) {
-  return reinterpret_cast<uintptr_t>(handler) == reinterpret_cast<uintptr_t>(&onFatalSignal);
-}
-
 void hideTracerHandler(struct sigaction* action) {
   if ((action->sa_flags & SA_SIGINFO) && action->sa_sigaction == onFatalSignal) {
     *action = {};

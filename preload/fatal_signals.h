@@ -17,15 +17,18 @@ namespace tidemark::preload {
 // At start: handles the terminating signals whose action is the default.
 void catchFatalSignals();
 
-// In the sigaction and signal hooks: the default action the program sets for such a signal
-// is the tracer's handler again (Node.js resets every action at start), and the tracer's
-// handler reads back as the default action.
+// In the sigaction and signal hooks (program_signals.h): the default action the program
+// sets for such a signal is the tracer's handler again (Node.js resets every action at
+// start), and the tracer's handler reads back as the default action.
 bool standsInForDefault(int signal, sighandler_t handler);
 struct sigaction tracerAction();
 void hideTracerHandler(struct sigaction* action);
-bool isTracerHandler(sighandler_t handler);
 
 // Before raise(signal): when that ends the process, the trace is finished first.
 void beforeRaise(int signal);
+
+// A fatal signal that waited for its thread to leave a section (signal_deferral.h):
+// finishes the trace and raises it again.
+void finishDeferredSignal(int signal);
 
 }  // namespace tidemark::preload

@@ -16,6 +16,7 @@
 #include "fatal_signals.h"
 #include "heap_guard.h"
 #include "mapping_changes.h"
+#include "program_signals.h"
 #include "real_functions.h"
 #include "recorder.h"
 #include "signal_deferral.h"
@@ -361,7 +362,7 @@ void* dlopen(const char* file, int mode) {
   if (!haveReal(&tp::real.dlopen)) return nullptr;
   void* handle;
   {
-    tp::SignalDeferral loaderLocked;
+    tp::SignalDeferral loaderLocked(tp::kLoaderSection);
     handle = tp::real.dlopen(file, mode);
   }
   if (handle && tp::tracing()) tp::requestModuleRescan();
@@ -373,7 +374,7 @@ int dlclose(void* handle) {
   if (tp::tracing()) tp::syncModuleMap();  // the object must be in the trace before it goes
   int result;
   {
-    tp::SignalDeferral loaderLocked;
+    tp::SignalDeferral loaderLocked(tp::kLoaderSection);
     result = tp::real.dlclose(handle);
   }
   tp::forgetFrameRules();  // other code may be mapped where the closed object was
@@ -462,7 +463,7 @@ pid_t fork() {
     errno = ENOSYS;
     return -1;
   }
-  tp::SignalDeferral arenasLocked;
+  tp::SignalDeferral arenasLocked(tp::kLoaderSection);
   return tp::real.fork();
 }
 
@@ -474,35 +475,19 @@ int raise(int number) {
   return tp::real.raise(number);
 }
 
-// The tracer's handler of a fatal signal stands for its default action: set for it, and
-// read back as it.
+// The program's actions, as it sees them; the kernel holds the tracer's stand-ins for
+// some (program_signals.h).
 int sigaction(int number, const struct sigaction* action, struct sigaction* old) {
   if (!haveReal(&tp::real.sigaction)) {
     errno = ENOSYS;
     return -1;
   }
-  struct sigaction tracer;
-  if (action && !(action->sa_flags & SA_SIGINFO) &&
-      tp::standsInForDefault(number, action->sa_handler)) {
-    tracer = tp::tracerAction();
-    action = &tracer;
-  }
-  int result = tp::real.sigaction(number, action, old);
-  if (result == 0 && old) tp::hideTracerHandler(old);
-  return result;
+  return tp::setProgramAction(number, action, old);
 }
 
 sighandler_t signal(int number, sighandler_t handler) {
-  if (!haveReal(&tp::real.signal) || !haveReal(&tp::real.sigaction)) return SIG_ERR;
-  sighandler_t previous;
-  if (tp::standsInForDefault(number, handler)) {
-    struct sigaction tracer = tp::tracerAction(), old;
-    if (tp::real.sigaction(number, &tracer, &old) != 0) return SIG_ERR;
-    previous = old.sa_handler;
-  } else {
-    previous = tp::real.signal(number, handler);
-  }
-  return tp::isTracerHandler(previous) ? SIG_DFL : previous;
+  if (!haveReal(&tp::real.sigaction)) return SIG_ERR;
+  return tp::setProgramHandler(number, handler);
 }
 
 // The public API of include/tidemark.h, found by the program with dlsym.

@@ -12,6 +12,7 @@
 #include "fatal_signals.h"
 #include "heap_guard.h"
 #include "monotonic_clock.h"
+#include "program_signals.h"
 #include "real_functions.h"
 #include "recorder.h"
 #include "ring.h"
@@ -51,6 +52,7 @@ void afterForkInChild() {
   // and a signal its parent deferred while forking is none of this child's either.
   forgetGuardedScanAfterFork();
   tDeferredSignal = 0;
+  forgetHeldSignals();
   if (state.load(std::memory_order_acquire) != Lifecycle::Enabled) return;
   TracerScope scope;
   state.store(Lifecycle::Initializing, std::memory_order_release);
@@ -101,7 +103,7 @@ void startTracer() {
     struct sigaction action {};
     action.sa_handler = [](int) { requestSnapshot(format::SnapshotTrigger::Signal); };
     action.sa_flags = SA_RESTART;
-    sigaction(static_cast<int>(currentOptions.snapshotSignal), &action, nullptr);
+    real.sigaction(static_cast<int>(currentOptions.snapshotSignal), &action, nullptr);
   }
   pthread_atfork(nullptr, nullptr, afterForkInChild);
   beginTrace(0, false);

@@ -6,6 +6,7 @@
 //   spin       allocates and frees forever (the test kills it with SIGKILL)
 //   churn      replaces 65,536 live blocks one by one forever, so that a signal often
 //              lands while the tracer updates its table of live blocks
+//   exit-handler churns with a SIGTERM handler that calls exit(0), as many C daemons have
 //   throw      throws and catches 10000 C++ exceptions, exit 0 (exceptions must still
 //              unwind through libgcc_s with the tracer loaded)
 //   signal     allocates inside a signal handler 1000 times, exit 0
@@ -67,6 +68,17 @@ void forkEveryMillisecond() {
       _exit(0);
     }
     usleep(1000);
+  }
+}
+
+[[noreturn]] void churn() {
+  static void* slots[1 << 16];
+  printf("churning\n");
+  fflush(stdout);
+  for (unsigned long i = 0;; ++i) {
+    void*& slot = slots[i % (1 << 16)];
+    free(slot);
+    slot = malloc(16 + i % 512);
   }
 }
 
@@ -132,15 +144,10 @@ int main(int argc, char** argv) {
     std::thread(forkEveryMillisecond).detach();
     waitForSignals();
   }
-  if (mode == "churn") {
-    static void* slots[1 << 16];
-    printf("churning\n");
-    fflush(stdout);
-    for (unsigned long i = 0;; ++i) {
-      void*& slot = slots[i % (1 << 16)];
-      free(slot);
-      slot = malloc(16 + i % 512);
-    }
+  if (mode == "churn") churn();
+  if (mode == "exit-handler") {
+    signal(SIGTERM, [](int) { exit(0); });
+    churn();
   }
   if (mode == "throw") {
     int caught = 0;
