@@ -137,15 +137,18 @@ int setProgramAction(int signal, const struct sigaction* action, struct sigactio
   bool known = signal > 0 && signal < _NSIG;
   uintptr_t previousHandler = known ? handlers[signal].handler.load() : 0;
   int previousFlags = known ? handlers[signal].flags.load() : 0;
+  // A vfork child shares this table with its parent: it must not change what the
+  // parent's trampolines call.
+  bool own = known && isTracedProcess();
   struct sigaction given;
   bool wrapped = false;
-  if (action && known && tracing()) {
-    bool siginfo = action->sa_flags & SA_SIGINFO;
-    if (!siginfo && standsInForDefault(signal, action->sa_handler)) {
+  if (action && own && tracing()) {
+    // sa_handler and sa_sigaction share their storage: SIG_DFL and SIG_IGN are either.
+    sighandler_t handler = action->sa_handler;
+    if (!(action->sa_flags & SA_SIGINFO) && standsInForDefault(signal, handler)) {
       given = tracerAction();
       action = &given;
-    } else if (deferrable(signal) &&
-               (siginfo || (action->sa_handler != SIG_DFL && action->sa_handler != SIG_IGN))) {
+    } else if (deferrable(signal) && handler != SIG_DFL && handler != SIG_IGN) {
       given = *action;
       given.sa_sigaction = onProgramSignal;
       given.sa_flags = (action->sa_flags | SA_SIGINFO) & ~SA_RESETHAND;
@@ -157,7 +160,7 @@ int setProgramAction(int signal, const struct sigaction* action, struct sigactio
     }
   }
   int result = real.sigaction(signal, action, old);
-  if (known && action && (result != 0 || !wrapped)) {
+  if (own && action && (result != 0 || !wrapped)) {
     // Failed: the previous handler stands; not wrapped: no trampoline will ask.
     uintptr_t standing = result != 0 ? previousHandler : 0;
     handlers[signal].flags.store(result != 0 ? previousFlags : 0, std::memory_order_relaxed);

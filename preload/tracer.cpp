@@ -67,6 +67,7 @@ void afterForkInChild() {
 }  // namespace
 
 bool tracing() { return state.load(std::memory_order_relaxed) == Lifecycle::Enabled; }
+bool isTracedProcess() { return getpid() == tracedPid; }
 void disableAfterWriteFailure() {
   Lifecycle expected = Lifecycle::Enabled;
   state.compare_exchange_strong(expected, Lifecycle::Disabled);
@@ -112,7 +113,7 @@ void startTracer() {
 
 void finishTracer(format::ExitReason reason) {
   // Only the traced process itself: a vfork child shares our memory but not our writer.
-  if (getpid() != tracedPid) return;
+  if (!isTracedProcess()) return;
   Lifecycle expected = Lifecycle::Enabled;
   if (!state.compare_exchange_strong(expected, Lifecycle::Stopping)) return;
   TracerScope scope;

@@ -14,6 +14,8 @@ class StackTable;
 enum class Lifecycle : uint32_t { Uninitialized, Initializing, Enabled, Stopping, Disabled };
 
 bool tracing();
+// This is the process the tracer was set up in (not a vfork child sharing its memory).
+bool isTracedProcess();
 
 // Called from the library constructor. Resolves real functions, maps tracer memory,
 // opens the trace and starts the writer thread. On any failure tracing stays off.

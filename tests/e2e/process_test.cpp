@@ -255,8 +255,9 @@ TEST_CASE("a SIGTERM handler that calls exit() mid-hook: the exit snapshot is st
 
 TEST_CASE("the program's signal handlers see what they would see untraced") {
   // tests/programs/handlers.cpp: its actions read back as it set them, SA_RESETHAND acts
-  // once, and 20,000 queued signals, many of them held while their thread was in a hook,
-  // arrive each with its own siginfo.
+  // once, a vfork child's signal() leaves the parent's handler alone, and 20,000 queued
+  // signals, many of them held while their thread was in a hook, arrive each with its own
+  // siginfo.
   for (bool traced : {false, true}) {
     INFO((traced ? "traced" : "untraced"));
     std::string dir = freshDir("handlers");

@@ -8,9 +8,12 @@
 //   "queued 20000: ok"        20,000 real-time signals sent with sigqueue, one at a time, to
 //                             a thread that allocates all the time (so that many land inside
 //                             the tracer's hooks) all arrive, each with its own siginfo:
-//                             SI_QUEUE, the sender's pid, the value sent.
+//                             SI_QUEUE, the sender's pid, the value sent. Before them, a
+//                             vfork child (which shares the parent's memory) set that
+//                             signal's action to the default: the parent's handler stays.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -84,6 +87,13 @@ int main() {
   printf("actions read back: %s\n", actions ? "ok" : "WRONG");
   bool reset = resetOnce();
   printf("resethand: %s\n", reset ? "ok" : "WRONG");
+  // A vfork child resetting the action before it would exec, as some spawners do.
+  pid_t child = vfork();
+  if (child == 0) {
+    signal(SIGRTMIN + 1, SIG_DFL);
+    _exit(0);
+  }
+  waitpid(child, nullptr, 0);
   // Only the churning thread takes the signals.
   sigset_t queuedSignal;
   sigemptyset(&queuedSignal);
