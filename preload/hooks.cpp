@@ -487,7 +487,14 @@ int sigaction(int number, const struct sigaction* action, struct sigaction* old)
 
 sighandler_t signal(int number, sighandler_t handler) {
   if (!haveReal(&tp::real.sigaction)) return SIG_ERR;
-  return tp::setProgramHandler(number, handler);
+  return tp::setProgramHandler(number, handler, SA_RESTART, true);
+}
+
+sighandler_t bsd_signal(int number, sighandler_t handler) { return signal(number, handler); }
+
+sighandler_t sysv_signal(int number, sighandler_t handler) {
+  if (!haveReal(&tp::real.sigaction)) return SIG_ERR;
+  return tp::setProgramHandler(number, handler, SA_RESETHAND | SA_NODEFER, false);
 }
 
 // The public API of include/tidemark.h, found by the program with dlsym.

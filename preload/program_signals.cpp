@@ -177,13 +177,13 @@ int setProgramAction(int signal, const struct sigaction* action, struct sigactio
   return result;
 }
 
-sighandler_t setProgramHandler(int signal, sighandler_t handler) {
-  struct sigaction action {
-  }, old{};
+sighandler_t setProgramHandler(int signal, sighandler_t handler, int flags, bool blockedInHandler) {
+  struct sigaction action {};
+  struct sigaction old {};
   action.sa_handler = handler;
   sigemptyset(&action.sa_mask);
-  if (signal > 0 && signal < _NSIG) sigaddset(&action.sa_mask, signal);
-  action.sa_flags = SA_RESTART;
+  if (blockedInHandler && signal > 0 && signal < _NSIG) sigaddset(&action.sa_mask, signal);
+  action.sa_flags = flags;
   if (setProgramAction(signal, &action, &old) != 0) return SIG_ERR;
   return old.sa_handler;
 }

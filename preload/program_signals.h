@@ -20,9 +20,10 @@ namespace tidemark::preload {
 // handler, fatal_signals.h).
 int setProgramAction(int signal, const struct sigaction* action, struct sigaction* old);
 
-// The signal hook, with glibc's BSD semantics (the signal blocked in its handler,
-// interrupted calls restarted); the previous handler or SIG_ERR.
-sighandler_t setProgramHandler(int signal, sighandler_t handler);
+// The signal hooks, as glibc sets an action for them: `signal` and `bsd_signal` block the
+// signal in its handler and restart interrupted calls (SA_RESTART), `sysv_signal` resets
+// the action when it runs (SA_RESETHAND | SA_NODEFER). The previous handler or SIG_ERR.
+sighandler_t setProgramHandler(int signal, sighandler_t handler, int flags, bool blockedInHandler);
 
 // In a forked child: signals its parent held are none of the child's.
 void forgetHeldSignals();

@@ -4,7 +4,8 @@
 //   "actions read back: ok"   sigaction and signal give back the program's own handlers and
 //                             flags (SA_SIGINFO, SA_RESETHAND)
 //   "resethand: ok"           an SA_RESETHAND handler runs once; the action then reads as
-//                             the default
+//                             the default; so does one set with sysv_signal, which gives
+//                             back the handler before it
 //   "queued 20000: ok"        20,000 real-time signals sent with sigqueue, one at a time, to
 //                             a thread that allocates all the time (so that many land inside
 //                             the tracer's hooks) all arrive, each with its own siginfo:
@@ -39,6 +40,8 @@ void onQueued(int, siginfo_t* info, void*) {
 }
 
 void onReset(int) { resetRuns = resetRuns + 1; }
+volatile sig_atomic_t sysvRuns = 0;
+void onSysv(int) { sysvRuns = sysvRuns + 1; }
 void onPlain(int) {}
 
 void churn() {
@@ -77,7 +80,12 @@ bool resetOnce() {
   raise(SIGUSR2);
   struct sigaction now {};
   sigaction(SIGUSR2, nullptr, &now);
-  return resetRuns == 1 && now.sa_handler == SIG_DFL && !(now.sa_flags & SA_SIGINFO);
+  bool reset = resetRuns == 1 && now.sa_handler == SIG_DFL && !(now.sa_flags & SA_SIGINFO);
+  signal(SIGUSR1, onPlain);
+  bool previous = sysv_signal(SIGUSR1, onSysv) == onPlain;
+  raise(SIGUSR1);
+  sigaction(SIGUSR1, nullptr, &now);
+  return reset && previous && sysvRuns == 1 && now.sa_handler == SIG_DFL;
 }
 
 }  // namespace
