@@ -114,6 +114,13 @@ void drawMarkers(ImDrawList* draw, const analysis::Analysis& a, const Plot& p) {
     float px = p.x.toPixel(s.timeS);
     draw->AddLine({px, p.upper}, {px, p.lower}, palette::kSnapshot.imgui(), 1);
   }
+  // A snapshot asked for that has no result (its reason is in the leaks view).
+  for (const auto& f : a.failedSnapshots) {
+    float px = p.x.toPixel(f.timeS);
+    draw->AddLine({px, p.upper}, {px, p.lower}, palette::kLost.imgui(), 1);
+    draw->AddText({px + 3, p.lower - ImGui::GetTextLineHeight() - 2}, palette::kLost.imgui(),
+                  "snapshot failed");
+  }
   for (const auto& mark : a.marks) {
     float px = p.x.toPixel(mark.timeS);
     draw->AddLine({px, p.upper}, {px, p.lower}, palette::kMark.imgui(), 1);

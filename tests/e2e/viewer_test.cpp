@@ -127,21 +127,25 @@ TEST_CASE("viewer leaks: any snapshot's groups, the first one's by choice") {
   CHECK(first.count(palette::kLost, 0, first.height / 2, first.width, first.height) > 100);
 }
 
-TEST_CASE("viewer leaks: a snapshot that failed is named in red, with the reason") {
+TEST_CASE("viewer: a snapshot that failed is marked on the timeline and named, with the reason") {
   // tests/programs/scan_killed.cpp kills its first snapshot's scanning process.
   std::string dir = freshDir("viewer-scan-killed");
   RunResult record =
       run({tool("tidemark"), "record", "-o", dir + "/t.tmk", "--", tool("test_scan_killed")});
   REQUIRE(record.status == 0);
-  RunResult r =
-      run({"xvfb-run", "-a", "-s", "-screen 0 1024x768x24", tool("tidemark-view"), dir + "/t.tmk",
-           "--screenshot", dir + "/shot.png", "--view", "leaks", "--size", "800x500"});
-  INFO(r.output);
-  REQUIRE(r.status == 0);
-  Image image = loadPng(dir + "/shot.png");
-  CHECK(findText(image, "Snapshot 2 of 2", kDarkText));
-  CHECK(findText(image, "1 snapshot failed; the last, #1 at", palette::kLost));
-  CHECK(findText(image, "(api): its scanning process was killed by SIGKILL", palette::kLost));
+  auto shot = [&](const std::string& view) {
+    std::string png = dir + "/" + view + ".png";
+    RunResult r = run({"xvfb-run", "-a", "-s", "-screen 0 1024x768x24", tool("tidemark-view"),
+                       dir + "/t.tmk", "--screenshot", png, "--view", view, "--size", "800x500"});
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    return loadPng(png);
+  };
+  Image leaks = shot("leaks");
+  CHECK(findText(leaks, "Snapshot 2 of 2", kDarkText));
+  CHECK(findText(leaks, "1 snapshot failed; the last, #1 at", palette::kLost));
+  CHECK(findText(leaks, "(api): its scanning process was killed by SIGKILL", palette::kLost));
+  CHECK(findText(shot("timeline"), "snapshot failed", palette::kLost));
 }
 
 TEST_CASE("viewer sites: the site with the most leaked bytes is named in the first row") {
