@@ -114,6 +114,8 @@ void releaseHeldSignals() {
   pid_t pid = getpid();
   pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
   for (int i = 0; i < tHeldSignals; ++i) {
+    // With RLIMIT_SIGPENDING signals queued already, a real-time signal is lost here, as
+    // a sigqueue() of it would have failed (a standard one still comes, its siginfo lost).
     syscall(SYS_rt_tgsigqueueinfo, pid, tid, tHeld[i].si_signo, &tHeld[i]);
     sigdelset(&saved, tHeld[i].si_signo);
   }
