@@ -22,8 +22,9 @@ thread_local constinit volatile sig_atomic_t tHeldSignals
 namespace {
 
 // A held signal stays blocked in its thread until it is sent again, so that more of it
-// wait in the kernel's queue, in order: one slot per signal number the thread takes
-// while in one section (more than this, and the rest run at once).
+// wait in the kernel's queue (a real-time signal held comes back behind those of its
+// number that queued meanwhile): one slot per signal number the thread takes while in
+// one section (more than this, and the rest run at once).
 constexpr int kMaxHeld = 8;
 thread_local constinit siginfo_t tHeld[kMaxHeld] __attribute__((tls_model("initial-exec")));
 
@@ -77,8 +78,6 @@ bool hold(int signal, const siginfo_t* info, ucontext_t* context) {
   restoreMask(saved);
   return held;
 }
-
-void onProgramSignal(int signal, siginfo_t* info, void* context);
 
 void runProgramHandler(int signal, siginfo_t* info, void* context) {
   uintptr_t handler = handlers[signal].handler.load(std::memory_order_acquire);
