@@ -491,10 +491,20 @@ sighandler_t signal(int number, sighandler_t handler) {
 }
 
 sighandler_t bsd_signal(int number, sighandler_t handler) { return signal(number, handler); }
+sighandler_t ssignal(int number, sighandler_t handler) { return signal(number, handler); }
 
-sighandler_t sysv_signal(int number, sighandler_t handler) {
+// What `signal` is in a C program built with a strict standard (-std=c99: no BSD names).
+sighandler_t __sysv_signal(int number, sighandler_t handler) {
   if (!haveReal(&tp::real.sigaction)) return SIG_ERR;
   return tp::setProgramHandler(number, handler, SA_RESETHAND | SA_NODEFER, false);
+}
+sighandler_t sysv_signal(int number, sighandler_t handler) {
+  return __sysv_signal(number, handler);
+}
+
+sighandler_t sigset(int number, sighandler_t disposition) {
+  if (!haveReal(&tp::real.sigaction)) return SIG_ERR;
+  return tp::setProgramDisposition(number, disposition);
 }
 
 // The public API of include/tidemark.h, found by the program with dlsym.

@@ -189,6 +189,29 @@ sighandler_t setProgramHandler(int signal, sighandler_t handler, int flags, bool
   return old.sa_handler;
 }
 
+sighandler_t setProgramDisposition(int signal, sighandler_t disposition) {
+  if (disposition == SIG_ERR || signal < 1 || signal >= _NSIG) {
+    errno = EINVAL;
+    return SIG_ERR;
+  }
+  sigset_t only, before;
+  sigemptyset(&only);
+  sigaddset(&only, signal);
+  struct sigaction old {};
+  if (disposition == SIG_HOLD) {
+    if (sigprocmask(SIG_BLOCK, &only, &before) != 0) return SIG_ERR;
+    if (sigismember(&before, signal)) return SIG_HOLD;
+    if (setProgramAction(signal, nullptr, &old) != 0) return SIG_ERR;
+    return old.sa_handler;
+  }
+  struct sigaction action {};
+  action.sa_handler = disposition;
+  sigemptyset(&action.sa_mask);
+  if (setProgramAction(signal, &action, &old) != 0) return SIG_ERR;
+  if (sigprocmask(SIG_UNBLOCK, &only, &before) != 0) return SIG_ERR;
+  return sigismember(&before, signal) ? SIG_HOLD : old.sa_handler;
+}
+
 void forgetHeldSignals() {
   sigset_t held;
   sigemptyset(&held);

@@ -25,6 +25,11 @@ int setProgramAction(int signal, const struct sigaction* action, struct sigactio
 // the action when it runs (SA_RESETHAND | SA_NODEFER). The previous handler or SIG_ERR.
 sighandler_t setProgramHandler(int signal, sighandler_t handler, int flags, bool blockedInHandler);
 
+// The sigset hook (System V): SIG_HOLD blocks the signal; anything else sets the action
+// (no flags, nothing blocked in the handler) and unblocks it. The previous handler, or
+// SIG_HOLD when the signal was blocked.
+sighandler_t setProgramDisposition(int signal, sighandler_t disposition);
+
 // In a forked child: signals its parent held are none of the child's.
 void forgetHeldSignals();
 
