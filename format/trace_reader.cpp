@@ -107,22 +107,37 @@ void TraceReader::fail(uint64_t at, const std::string& what) const {
   throw TraceError(path_, at, what);
 }
 
+bool TraceReader::nextChunk(ChunkHeader* chunk, uint64_t fileSize) {
+  if (fileSize - offset_ < sizeof(ChunkHeader)) return false;
+  if (!preadAll(fd_, chunk, sizeof *chunk, offset_)) return false;
+  if (chunk->magic != kChunkMagic) fail(offset_, "corrupt trace: bad chunk marker");
+  if (chunk->rawBytes > kMaxChunkRawBytes ||
+      chunk->compressedBytes > ZSTD_compressBound(kMaxChunkRawBytes)) {
+    fail(offset_, "corrupt trace: chunk larger than the format allows");
+  }
+  if (chunk->sequence != nextSequence_) {
+    fail(offset_, "corrupt trace: chunk " + std::to_string(chunk->sequence) + " where " +
+                      std::to_string(nextSequence_) + " was expected");
+  }
+  return fileSize - offset_ - sizeof *chunk >= chunk->compressedBytes;  // whole yet?
+}
+
+uint64_t TraceReader::skipAvailable() {
+  uint64_t chunks = 0;
+  uint64_t size = fileBytes();
+  for (ChunkHeader chunk; nextChunk(&chunk, size); ++chunks) {
+    offset_ += sizeof chunk + chunk.compressedBytes;
+    ++nextSequence_;
+  }
+  skippedEvents_ = skippedEvents_ || chunks > 0;
+  return chunks;
+}
+
 uint64_t TraceReader::readAvailable(RecordVisitor& visitor, uint64_t maxChunks) {
   uint64_t chunks = 0;
   uint64_t size = fileBytes();
-  while (chunks < maxChunks && size - offset_ >= sizeof(ChunkHeader)) {
-    ChunkHeader chunk;
-    if (!preadAll(fd_, &chunk, sizeof chunk, offset_)) break;
-    if (chunk.magic != kChunkMagic) fail(offset_, "corrupt trace: bad chunk marker");
-    if (chunk.rawBytes > kMaxChunkRawBytes ||
-        chunk.compressedBytes > ZSTD_compressBound(kMaxChunkRawBytes)) {
-      fail(offset_, "corrupt trace: chunk larger than the format allows");
-    }
-    if (chunk.sequence != nextSequence_) {
-      fail(offset_, "corrupt trace: chunk " + std::to_string(chunk.sequence) + " where " +
-                        std::to_string(nextSequence_) + " was expected");
-    }
-    if (size - offset_ - sizeof chunk < chunk.compressedBytes) break;  // not whole yet
+  ChunkHeader chunk;
+  while (chunks < maxChunks && nextChunk(&chunk, size)) {
     compressed_.resize(chunk.compressedBytes);
     if (!preadAll(fd_, compressed_.data(), chunk.compressedBytes, offset_ + sizeof chunk)) break;
     raw_.resize(chunk.rawBytes);
@@ -223,7 +238,7 @@ void TraceReader::decodeRecord(const uint8_t* data, size_t bytes, uint64_t at, R
       return;
     }
     case RecordKind::EventBatch:
-      decodeBatch(data, bytes, at, v);
+      if (!skippedEvents_) decodeBatch(data, bytes, at, v);
       return;
     case RecordKind::ProcessSample: {
       ProcessSampleRecord r;

@@ -155,6 +155,11 @@ class TraceReader {
   // may still be growing).
   uint64_t readAvailable(RecordVisitor& visitor, uint64_t maxChunks = UINT64_MAX);
 
+  // Passes over the whole chunks not read yet without decoding them, for a reader that
+  // wants only what comes next (`tidemark snapshot` waiting for its snapshot). Events are
+  // not decoded after it: they are delta-coded from what was passed over.
+  uint64_t skipAvailable();
+
   // After the last readAvailable(): true when bytes of an incomplete chunk remain.
   bool truncated() const;
   uint64_t bytesRead() const { return offset_; }
@@ -162,6 +167,8 @@ class TraceReader {
   const std::string& path() const { return path_; }
 
  private:
+  // The header of the next whole chunk, checked; false when none is whole yet.
+  bool nextChunk(ChunkHeader* chunk, uint64_t fileSize);
   void decodeChunk(const uint8_t* data, size_t bytes, uint64_t chunkOffset, RecordVisitor& v);
   void decodeRecord(const uint8_t* data, size_t bytes, uint64_t at, RecordVisitor& v);
   void decodeBatch(const uint8_t* data, size_t bytes, uint64_t at, RecordVisitor& v);
@@ -178,6 +185,7 @@ class TraceReader {
   int fd_ = -1;
   uint64_t offset_ = 0;
   uint32_t nextSequence_ = 0;
+  bool skippedEvents_ = false;
   std::unordered_map<uint32_t, RingState> rings_;
   std::vector<uint8_t> compressed_;
   std::vector<uint8_t> raw_;

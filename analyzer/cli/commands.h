@@ -53,9 +53,11 @@ int runCompare(const CompareArgs& args);
 
 struct SnapshotArgs {
   int pid = 0;
-  int signal = 0;  // 0: the one the process was started with
+  int signal = 0;        // 0: the one the process was started with
+  int waitSeconds = 60;  // 0: only ask
 };
-// Asks a traced process for a snapshot. 0 when the request was sent.
+// Asks a traced process for a snapshot and waits for it in the trace (prints its leak
+// classes). 0 when it was taken (or, not waiting, asked for).
 int runSnapshot(const SnapshotArgs& args);
 
 // Replaces this process with tidemark-view (found beside this program) and `args`.

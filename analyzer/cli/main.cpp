@@ -89,11 +89,18 @@ int main(int argc, char** argv) {
 
   SnapshotArgs snapshot;
   auto* snapshotCommand = app.add_subcommand(
-      "snapshot", "Ask a traced process for a heap-graph snapshot (written into its trace)");
+      "snapshot",
+      "Ask a traced process for a heap-graph snapshot (written into its trace) and print its "
+      "leak classes once it is there");
   snapshotCommand->add_option("pid", snapshot.pid, "Process id")->required();
   snapshotCommand->add_option(
       "--signal", snapshot.signal,
       "Signal number (default: the process's TIDEMARK_SNAPSHOT_SIGNAL, 40)");
+  snapshotCommand
+      ->add_option("--wait", snapshot.waitSeconds,
+                   "Seconds to wait for the snapshot in the trace, then print its leak classes "
+                   "(default 60; 0: only ask)")
+      ->check(CLI::NonNegativeNumber);
 
   auto* viewCommand = app.add_subcommand(
       "view", "Open a trace in tidemark-view: tidemark view TRACE [tidemark-view options]");

@@ -11,6 +11,9 @@ namespace tidemark::cli {
 
 void printTextReport(const analysis::Analysis& analysis, size_t top, std::FILE* out);
 
+// A snapshot's bytes and blocks per leak class, memcheck's words and layout.
+void printLeakTotals(const analysis::SnapshotSummary& snapshot, std::FILE* out);
+
 // The stable JSON schema of docs/json.md. `top` 0 lists every site.
 nlohmann::json jsonReport(const analysis::Analysis& analysis, size_t top);
 

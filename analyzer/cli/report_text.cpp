@@ -77,24 +77,9 @@ const char* leakPhrase(analysis::LeakKind kind) {
 void printLeaks(const analysis::Analysis& a, size_t top, std::FILE* out) {
   using analysis::LeakKind;
   const auto* last = a.reportedSnapshot();
-  auto k = [](LeakKind kind) { return static_cast<int>(kind); };
   fmt::print(out, "\nleaks by reachability (snapshot {} of {}, at {:.2f} s, {}):\n", last->id + 1,
              a.snapshots.size() + a.failedSnapshots.size(), last->timeS, last->trigger);
-  for (LeakKind kind :
-       {LeakKind::Definite, LeakKind::Indirect, LeakKind::Possible, LeakKind::Reachable}) {
-    std::string label = leakPhrase(kind);
-    fmt::print(out, "  {:<18} {} bytes in {} blocks\n", label, grouped(last->bytes[k(kind)]),
-               grouped(last->blocks[k(kind)]));
-  }
-  bool heading = false;  // memcheck's layout, for reports read side by side
-  for (uint8_t h = 0; h < format::kPointerKinds; ++h) {
-    const char* name = analysis::heuristicName(static_cast<format::PointerKind>(h));
-    if (!name || last->heuristicBlocks[h] == 0) continue;
-    if (!heading) fmt::print(out, "                       of which reachable via heuristic:\n");
-    heading = true;
-    fmt::print(out, "                         {:<19}: {} bytes in {} blocks\n", name,
-               grouped(last->heuristicBytes[h]), grouped(last->heuristicBlocks[h]));
-  }
+  printLeakTotals(*last, out);
   size_t shown = 0;
   for (const auto& group : a.leaks) {
     if (shown == top) break;
@@ -160,6 +145,25 @@ void printFailedSnapshots(const analysis::Analysis& a, std::FILE* out) {
 }
 
 }  // namespace
+
+void printLeakTotals(const analysis::SnapshotSummary& snapshot, std::FILE* out) {
+  using analysis::LeakKind;
+  for (LeakKind kind :
+       {LeakKind::Definite, LeakKind::Indirect, LeakKind::Possible, LeakKind::Reachable}) {
+    auto k = static_cast<int>(kind);
+    fmt::print(out, "  {:<18} {} bytes in {} blocks\n", leakPhrase(kind),
+               grouped(snapshot.bytes[k]), grouped(snapshot.blocks[k]));
+  }
+  bool heading = false;  // memcheck's layout, for reports read side by side
+  for (uint8_t h = 0; h < format::kPointerKinds; ++h) {
+    const char* name = analysis::heuristicName(static_cast<format::PointerKind>(h));
+    if (!name || snapshot.heuristicBlocks[h] == 0) continue;
+    if (!heading) fmt::print(out, "                       of which reachable via heuristic:\n");
+    heading = true;
+    fmt::print(out, "                         {:<19}: {} bytes in {} blocks\n", name,
+               grouped(snapshot.heuristicBytes[h]), grouped(snapshot.heuristicBlocks[h]));
+  }
+}
 
 void printTextReport(const analysis::Analysis& a, size_t top, std::FILE* out) {
   const auto& s = a.summary;

@@ -1,18 +1,27 @@
-// tidemark snapshot PID: asks a traced process for a heap-graph snapshot. The signal goes
-// to the tracer's writer thread alone, so no thread of the program is interrupted.
+// tidemark snapshot PID: asks a traced process for a heap-graph snapshot, then reads its
+// trace until the snapshot is there and prints its leak classes, or why it failed. The
+// signal goes to the tracer's writer thread alone, so no thread of the program is
+// interrupted.
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "commands.h"
+#include "report.h"
+#include "snapshot_leaks.h"
+#include "trace_reader.h"
+#include "visitor_fan.h"
 
 namespace tidemark::cli {
 namespace {
@@ -26,15 +35,83 @@ std::string firstLine(const fs::path& path) {
   return line;
 }
 
-// The snapshot signal the process was started with (TIDEMARK_SNAPSHOT_SIGNAL), or 40.
-int snapshotSignalOf(int pid) {
+// A variable of the environment the process was started with, or "".
+std::string environmentOf(int pid, const std::string& name) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
   std::string entry;
   while (std::getline(in, entry, '\0')) {
-    const std::string key = "TIDEMARK_SNAPSHOT_SIGNAL=";
-    if (entry.rfind(key, 0) == 0) return std::atoi(entry.c_str() + key.size());
+    if (entry.rfind(name + "=", 0) == 0) return entry.substr(name.size() + 1);
   }
-  return 40;
+  return "";
+}
+
+// The snapshot signal the process was started with (TIDEMARK_SNAPSHOT_SIGNAL), or 40.
+int snapshotSignalOf(int pid) {
+  std::string signal = environmentOf(pid, "TIDEMARK_SNAPSHOT_SIGNAL");
+  return signal.empty() ? 40 : std::atoi(signal.c_str());
+}
+
+// The trace the process writes: its open file whose name ends in .tmk, by the name
+// `tidemark record -o` gave it when that is a second name of the same file.
+std::string traceOf(int pid) {
+  std::error_code error;
+  for (const auto& fd : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", error)) {
+    fs::path target = fs::read_symlink(fd.path(), error);
+    if (error || target.extension() != ".tmk" || !fs::is_regular_file(target, error)) continue;
+    std::string named = environmentOf(pid, "TIDEMARK_OUTPUT_FILE");
+    return !named.empty() && fs::equivalent(named, target, error) ? named : target.string();
+  }
+  return "";
+}
+
+// Running, not a zombie waiting for its parent.
+bool alive(int pid) {
+  std::string stat = firstLine("/proc/" + std::to_string(pid) + "/stat");
+  size_t paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
+}
+
+struct TrailerSeen : format::RecordVisitor {
+  bool seen = false;
+  void onTrailer(const format::Trailer&) override { seen = true; }
+};
+
+// Reads what the trace gains until the snapshot asked for by signal ends or fails. 0
+// when it was taken.
+int awaitSnapshot(format::TraceReader& reader, int pid, int waitSeconds) {
+  analysis::SnapshotLeaks snapshots;
+  TrailerSeen trailer;
+  analysis::VisitorFan fan({&snapshots, &trailer});
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(waitSeconds);
+  for (;;) {
+    bool ended = trailer.seen || !alive(pid);
+    reader.readAvailable(fan);
+    for (const auto& s : snapshots.snapshots()) {
+      if (s.trigger != "signal") continue;
+      printf("snapshot %u of %s, at %.2f s: paused the program %.1f ms, scanned in %.1f ms%s\n",
+             s.id + 1, reader.path().c_str(), s.timeS, s.pauseMs, s.scanMs,
+             s.complete ? "" : " (incomplete)");
+      printLeakTotals(s, stdout);
+      return 0;
+    }
+    for (const auto& f : snapshots.failed(false)) {
+      if (f.trigger != "signal") continue;
+      printf("snapshot %u of %s, at %.2f s, failed: %s\n", f.id + 1, reader.path().c_str(), f.timeS,
+             f.reason.c_str());
+      return 1;
+    }
+    if (ended) {  // read once more after it ended: all it wrote is in
+      fprintf(stderr, "tidemark: process %d ended before its snapshot was in %s\n", pid,
+              reader.path().c_str());
+      return 1;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      fprintf(stderr, "tidemark: no snapshot in %s after %d s (--wait)\n", reader.path().c_str(),
+              waitSeconds);
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 }  // namespace
@@ -62,12 +139,28 @@ int runSnapshot(const SnapshotArgs& args) {
     fprintf(stderr, "tidemark: process %d was started without a snapshot signal\n", args.pid);
     return 1;
   }
+  // What the trace holds so far is passed over: the snapshot comes after it.
+  std::unique_ptr<format::TraceReader> reader;
+  if (args.waitSeconds > 0) {
+    std::string trace = traceOf(args.pid);
+    try {
+      if (!trace.empty()) reader = std::make_unique<format::TraceReader>(trace);
+    } catch (const format::TraceError& e) {
+      fprintf(stderr, "tidemark: %s\n", e.what());
+    }
+    if (reader) {
+      reader->skipAvailable();
+    } else {
+      fprintf(stderr, "tidemark: cannot read the trace of process %d: not waiting for it\n",
+              args.pid);
+    }
+  }
   if (syscall(SYS_tgkill, args.pid, writer, signal) != 0) {
     fprintf(stderr, "tidemark: cannot signal process %d: %s\n", args.pid, strerror(errno));
     return 1;
   }
   fprintf(stderr, "tidemark: asked process %d for a snapshot\n", args.pid);
-  return 0;
+  return reader ? awaitSnapshot(*reader, args.pid, args.waitSeconds) : 0;
 }
 
 }  // namespace tidemark::cli

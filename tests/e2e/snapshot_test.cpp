@@ -674,6 +674,30 @@ TEST_CASE("a snapshot whose scanning process is killed is reported failed, and w
         std::string::npos);
 }
 
+TEST_CASE("tidemark snapshot PID says when its snapshot failed, and why") {
+  // test_scan_killed idle keeps a million blocks (a scan long enough to be caught); the
+  // test kills the scanning process the request starts, as the out-of-memory killer would.
+  std::string dir = freshDir("on-request-killed");
+  Background traced(
+      {tool("tidemark"), "record", "-o", dir + "/t.tmk", "--", tool("test_scan_killed"), "idle"},
+      dir + "/log");
+  waitForText(dir + "/log", "ready", 30);
+  auto children = childrenOf(traced.pid());
+  REQUIRE(children.size() == 1);
+  pid_t program = children[0];
+  Background asked({tool("tidemark"), "snapshot", std::to_string(program)}, dir + "/asked");
+  pid_t scanner = snapshotProcess(program, "tidemark-scan");
+  REQUIRE(scanner);
+  kill(scanner, SIGKILL);
+  CHECK(asked.wait(30) == 1);
+  std::string output = readFile(dir + "/asked");
+  INFO(output);
+  CHECK(output.find("snapshot 1 of " + dir + "/t.tmk, at ") != std::string::npos);
+  CHECK(output.find(" s, failed: its scanning process was killed by SIGKILL") != std::string::npos);
+  kill(program, SIGTERM);
+  traced.wait(30);
+}
+
 TEST_CASE("tidemark.h: snapshots and marks asked for by the program itself") {
   std::string dir = freshDir("api");
   RunResult plain = run({tool("test_api_user")});
@@ -773,8 +797,15 @@ TEST_CASE("tidemark snapshot PID: a snapshot on request, no EINTR in the program
   }
   REQUIRE(children.size() == 1);
   usleep(500'000);
+  // Each waits for its snapshot in the trace and prints its classes: test_blocking loses
+  // 3 blocks of 96 bytes.
   for (int i = 0; i < 3; ++i) {
-    CHECK(run({tool("tidemark"), "snapshot", std::to_string(children[0])}).status == 0);
+    RunResult asked = run({tool("tidemark"), "snapshot", std::to_string(children[0])});
+    INFO(asked.output);
+    CHECK(asked.status == 0);
+    CHECK(asked.output.find("snapshot " + std::to_string(i + 1) + " of " + dir + "/r.tmk, at ") !=
+          std::string::npos);
+    CHECK(asked.output.find("definitely lost    288 bytes in 3 blocks") != std::string::npos);
     usleep(200'000);
   }
   CHECK(traced.wait(60) == 0);

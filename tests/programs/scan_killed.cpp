@@ -4,8 +4,11 @@
 // exists; once it is gone, frees the 1M blocks and exits 0. The exit snapshot, left
 // alone, finds the 3 blocks definitely lost. Prints the child's oom_score_adj (which it
 // sets before it takes its name) and "killed" when it killed one.
+//   test_scan_killed idle: makes the blocks, says "ready" and sleeps 30 s, for snapshots
+//   asked for and scanners killed from outside.
 #include <signal.h>
 #include <tidemark.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -27,10 +30,16 @@ __attribute__((noinline)) void loseBlocks() {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
   std::vector<void*> many(1'000'000);
   for (auto& p : many) p = malloc(32);
   loseBlocks();
+  if (argc > 1 && std::string(argv[1]) == "idle") {
+    printf("ready\n");
+    fflush(stdout);
+    sleep(30);
+    return 0;
+  }
   tidemark_snapshot();
   pid_t scanner = 0;
   if (!waitFor([&] { return (scanner = scanningChild()) != 0; })) return 3;

@@ -164,6 +164,25 @@ TEST_CASE("events reach the visitor in runs, in trace order with the records bet
   CHECK(longest == 64);  // no run longer than the reader's
 }
 
+TEST_CASE("chunks passed over are not decoded, and later events are not either") {
+  // What `tidemark snapshot` does: skip what the trace holds, then read what comes.
+  test::TraceBuilder b;
+  b.attach(0, 1).time(0, 1).alloc(0, 0x1000, 8, 0).flushBatch(0).chunk();
+  b.alloc(0, 0x2000, 16, 0).flushBatch(0).chunk();
+  std::string path = test::tempPath("skip.tmk");
+  b.save(path);
+  TraceReader reader(path);
+  CHECK(reader.skipAvailable() == 2);
+  CHECK(reader.bytesRead() == b.bytes().size());
+  // Written later: events (delta-coded from the chunks passed over) and a trailer.
+  b.alloc(0, 0x3000, 32, 0).flushBatch(0).trailer(9);
+  b.save(path);
+  Collect c;
+  CHECK(reader.readAvailable(c) == 1);
+  CHECK(c.events.empty());
+  CHECK(c.trailers == 1);
+}
+
 TEST_CASE("a trace cut inside its last chunk is read up to the last whole chunk") {
   test::TraceBuilder b;
   b.attach(0, 1).time(0, 1).alloc(0, 0x1000, 8, 0).flushBatch(0).chunk();
