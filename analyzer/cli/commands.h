@@ -55,6 +55,7 @@ struct SnapshotArgs {
   int pid = 0;
   int signal = 0;        // 0: the one the process was started with
   int waitSeconds = 60;  // 0: only ask
+  bool json = false;     // the snapshot in the schema of analyze --json's snapshots[]
 };
 // Asks a traced process for a snapshot and waits for it in the trace (prints its leak
 // classes). 0 when it was taken (or, not waiting, asked for).

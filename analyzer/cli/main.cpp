@@ -101,6 +101,10 @@ int main(int argc, char** argv) {
                    "Seconds to wait for the snapshot in the trace, then print its leak classes "
                    "(default 60; 0: only ask)")
       ->check(CLI::NonNegativeNumber);
+  snapshotCommand->add_flag(
+      "--json", snapshot.json,
+      "Print the snapshot as JSON: {trace, snapshot} with snapshot as in analyze --json's "
+      "snapshots[], or {trace, failed} as in its snapshots_failed[]");
 
   auto* viewCommand = app.add_subcommand(
       "view", "Open a trace in tidemark-view: tidemark view TRACE [tidemark-view options]");

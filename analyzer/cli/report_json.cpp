@@ -21,6 +21,30 @@ json stackJson(const std::vector<analysis::Frame>& frames) {
 
 }  // namespace
 
+json snapshotJson(const analysis::SnapshotSummary& snap) {
+  json bytes, blocks;
+  for (auto kind : {analysis::LeakKind::Reachable, analysis::LeakKind::Possible,
+                    analysis::LeakKind::Indirect, analysis::LeakKind::Definite}) {
+    bytes[analysis::leakKindName(kind)] = snap.bytes[static_cast<int>(kind)];
+    blocks[analysis::leakKindName(kind)] = snap.blocks[static_cast<int>(kind)];
+  }
+  json viaHeuristic = json::object();
+  for (uint8_t k = 0; k < format::kPointerKinds; ++k) {
+    const char* name = analysis::heuristicName(static_cast<format::PointerKind>(k));
+    if (!name || snap.heuristicBlocks[k] == 0) continue;
+    viaHeuristic[name] = {{"bytes", snap.heuristicBytes[k]}, {"blocks", snap.heuristicBlocks[k]}};
+  }
+  return {{"id", snap.id},           {"time_s", snap.timeS},
+          {"trigger", snap.trigger}, {"complete", snap.complete},
+          {"guarded", snap.guarded}, {"pause_ms", snap.pauseMs},
+          {"scan_ms", snap.scanMs},  {"bytes", bytes},
+          {"blocks", blocks},        {"reachable_via_heuristic", viaHeuristic}};
+}
+
+json failedSnapshotJson(const analysis::FailedSnapshot& f) {
+  return {{"id", f.id}, {"time_s", f.timeS}, {"trigger", f.trigger}, {"reason", f.reason}};
+}
+
 json jsonReport(const analysis::Analysis& a, size_t top) {
   const auto& s = a.summary;
   json out;
@@ -89,36 +113,10 @@ json jsonReport(const analysis::Analysis& a, size_t top) {
   }
   out["marks"] = std::move(marks);
   json snapshots = json::array();
-  for (const auto& snap : a.snapshots) {
-    json bytes, blocks;
-    for (auto kind : {analysis::LeakKind::Reachable, analysis::LeakKind::Possible,
-                      analysis::LeakKind::Indirect, analysis::LeakKind::Definite}) {
-      bytes[analysis::leakKindName(kind)] = snap.bytes[static_cast<int>(kind)];
-      blocks[analysis::leakKindName(kind)] = snap.blocks[static_cast<int>(kind)];
-    }
-    json viaHeuristic = json::object();
-    for (uint8_t k = 0; k < format::kPointerKinds; ++k) {
-      const char* name = analysis::heuristicName(static_cast<format::PointerKind>(k));
-      if (!name || snap.heuristicBlocks[k] == 0) continue;
-      viaHeuristic[name] = {{"bytes", snap.heuristicBytes[k]}, {"blocks", snap.heuristicBlocks[k]}};
-    }
-    snapshots.push_back({{"id", snap.id},
-                         {"time_s", snap.timeS},
-                         {"trigger", snap.trigger},
-                         {"complete", snap.complete},
-                         {"guarded", snap.guarded},
-                         {"pause_ms", snap.pauseMs},
-                         {"scan_ms", snap.scanMs},
-                         {"bytes", bytes},
-                         {"blocks", blocks},
-                         {"reachable_via_heuristic", viaHeuristic}});
-  }
+  for (const auto& snap : a.snapshots) snapshots.push_back(snapshotJson(snap));
   out["snapshots"] = std::move(snapshots);
   json failed = json::array();
-  for (const auto& f : a.failedSnapshots) {
-    failed.push_back(
-        {{"id", f.id}, {"time_s", f.timeS}, {"trigger", f.trigger}, {"reason", f.reason}});
-  }
+  for (const auto& f : a.failedSnapshots) failed.push_back(failedSnapshotJson(f));
   out["snapshots_failed"] = std::move(failed);
   json leaks = json::array();
   for (const auto& group : a.leaks) {

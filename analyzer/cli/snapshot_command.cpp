@@ -76,9 +76,29 @@ struct TrailerSeen : format::RecordVisitor {
   void onTrailer(const format::Trailer&) override { seen = true; }
 };
 
-// Reads what the trace gains until the snapshot asked for by signal ends or fails. 0
-// when it was taken.
-int awaitSnapshot(format::TraceReader& reader, int pid, int waitSeconds) {
+void printTaken(const std::string& trace, const analysis::SnapshotSummary& s, bool json) {
+  if (json) {
+    printf("%s\n", nlohmann::json{{"trace", trace}, {"snapshot", snapshotJson(s)}}.dump(2).c_str());
+    return;
+  }
+  printf("snapshot %u of %s, at %.2f s: paused the program %.1f ms, scanned in %.1f ms%s\n",
+         s.id + 1, trace.c_str(), s.timeS, s.pauseMs, s.scanMs, s.complete ? "" : " (incomplete)");
+  printLeakTotals(s, stdout);
+}
+
+void printFailed(const std::string& trace, const analysis::FailedSnapshot& f, bool json) {
+  if (json) {
+    printf("%s\n",
+           nlohmann::json{{"trace", trace}, {"failed", failedSnapshotJson(f)}}.dump(2).c_str());
+    return;
+  }
+  printf("snapshot %u of %s, at %.2f s, failed: %s\n", f.id + 1, trace.c_str(), f.timeS,
+         f.reason.c_str());
+}
+
+// Reads what the trace gains until the snapshot asked for by signal ends or fails, and
+// prints it. 0 when it was taken.
+int awaitSnapshot(format::TraceReader& reader, int pid, int waitSeconds, bool json) {
   analysis::SnapshotLeaks snapshots;
   TrailerSeen trailer;
   analysis::VisitorFan fan({&snapshots, &trailer});
@@ -88,16 +108,12 @@ int awaitSnapshot(format::TraceReader& reader, int pid, int waitSeconds) {
     reader.readAvailable(fan);
     for (const auto& s : snapshots.snapshots()) {
       if (s.trigger != "signal") continue;
-      printf("snapshot %u of %s, at %.2f s: paused the program %.1f ms, scanned in %.1f ms%s\n",
-             s.id + 1, reader.path().c_str(), s.timeS, s.pauseMs, s.scanMs,
-             s.complete ? "" : " (incomplete)");
-      printLeakTotals(s, stdout);
+      printTaken(reader.path(), s, json);
       return 0;
     }
     for (const auto& f : snapshots.failed(false)) {
       if (f.trigger != "signal") continue;
-      printf("snapshot %u of %s, at %.2f s, failed: %s\n", f.id + 1, reader.path().c_str(), f.timeS,
-             f.reason.c_str());
+      printFailed(reader.path(), f, json);
       return 1;
     }
     if (ended) {  // read once more after it ended: all it wrote is in
@@ -160,7 +176,7 @@ int runSnapshot(const SnapshotArgs& args) {
     return 1;
   }
   fprintf(stderr, "tidemark: asked process %d for a snapshot\n", args.pid);
-  return reader ? awaitSnapshot(*reader, args.pid, args.waitSeconds) : 0;
+  return reader ? awaitSnapshot(*reader, args.pid, args.waitSeconds, args.json) : 0;
 }
 
 }  // namespace tidemark::cli

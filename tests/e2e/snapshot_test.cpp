@@ -685,15 +685,29 @@ TEST_CASE("tidemark snapshot PID says when its snapshot failed, and why") {
   auto children = childrenOf(traced.pid());
   REQUIRE(children.size() == 1);
   pid_t program = children[0];
-  Background asked({tool("tidemark"), "snapshot", std::to_string(program)}, dir + "/asked");
-  pid_t scanner = snapshotProcess(program, "tidemark-scan");
-  REQUIRE(scanner);
-  kill(scanner, SIGKILL);
-  CHECK(asked.wait(30) == 1);
-  std::string output = readFile(dir + "/asked");
-  INFO(output);
-  CHECK(output.find("snapshot 1 of " + dir + "/t.tmk, at ") != std::string::npos);
-  CHECK(output.find(" s, failed: its scanning process was killed by SIGKILL") != std::string::npos);
+  for (bool json : {false, true}) {
+    INFO((json ? "json" : "text"));
+    std::vector<std::string> argv{tool("tidemark"), "snapshot", std::to_string(program)};
+    if (json) argv.push_back("--json");
+    Background asked(argv, dir + "/asked");
+    pid_t scanner = snapshotProcess(program, "tidemark-scan");
+    REQUIRE(scanner);
+    kill(scanner, SIGKILL);
+    CHECK(asked.wait(30) == 1);
+    std::string output = readFile(dir + "/asked");
+    INFO(output);
+    if (json) {
+      auto failed = nlohmann::json::parse(output.substr(output.find('{')));
+      CHECK(failed["trace"] == dir + "/t.tmk");
+      CHECK(failed["failed"]["id"] == 1);
+      CHECK(failed["failed"]["trigger"] == "signal");
+      CHECK(failed["failed"]["reason"] == "its scanning process was killed by SIGKILL");
+    } else {
+      CHECK(output.find("snapshot 1 of " + dir + "/t.tmk, at ") != std::string::npos);
+      CHECK(output.find(" s, failed: its scanning process was killed by SIGKILL") !=
+            std::string::npos);
+    }
+  }
   kill(program, SIGTERM);
   traced.wait(30);
 }
