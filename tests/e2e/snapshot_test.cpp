@@ -366,7 +366,9 @@ TEST_CASE("memory the program unmaps during a guarded scan is kept unless the tr
     waitForText(dir + "/log", "ready", 60);
     std::vector<pid_t> program = childrenOf(record.pid());
     REQUIRE(program.size() == 1);
-    REQUIRE(run({tool("tidemark"), "snapshot", std::to_string(program[0])}).status == 0);
+    // Only asked (--wait 0): the scan is to be caught while it runs.
+    REQUIRE(run({tool("tidemark"), "snapshot", "--wait", "0", std::to_string(program[0])}).status ==
+            0);
     pid_t scanner = snapshotProcess(program[0], "tidemark-scan");
     REQUIRE(scanner != 0);
     kill(scanner, SIGSTOP);
