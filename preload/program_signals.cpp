@@ -37,8 +37,12 @@ struct ProgramHandler {
 };
 ProgramHandler handlers[_NSIG];
 
+// Not the faults, whose handlers must run where the fault is, nor SIGABRT: raised inside
+// the allocator, it is glibc's abort on a corrupt heap, which goes on to end the process
+// with the default action once the handler returns (a crash reporter would never run).
 bool deferrable(int signal) {
   switch (signal) {
+    case SIGABRT:
     case SIGSEGV:
     case SIGBUS:
     case SIGILL:

@@ -7,8 +7,9 @@
 // is in such a section is held, and blocked in that thread (more of it wait in the
 // kernel's queue); the moment the thread leaves (signal_deferral.h) it is sent again to
 // the thread with the same siginfo and unblocked. Elsewhere the trampoline calls the
-// handler at once. Fault signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS) are left as
-// they are: their handlers must run where the fault is.
+// handler at once. Fault signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS) and
+// SIGABRT (glibc's abort on a corrupt heap) are left as they are: their handlers must run
+// where the fault is.
 #pragma once
 
 #include <signal.h>

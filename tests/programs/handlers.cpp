@@ -13,6 +13,8 @@
 //                             SI_QUEUE, the sender's pid, the value sent. Before them, a
 //                             vfork child (which shares the parent's memory) set that
 //                             signal's action to the default: the parent's handler stays.
+// `test_handlers heap-abort` instead frees a block twice: glibc aborts inside free, and
+// the SIGABRT handler says "abort handler ran" and exits 0.
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -22,6 +24,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <thread>
 
 namespace {
@@ -101,7 +104,19 @@ bool resetOnce() {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "heap-abort") {
+    signal(SIGABRT, [](int) {
+      const char ran[] = "abort handler ran\n";
+      ssize_t ignored = write(STDOUT_FILENO, ran, sizeof ran - 1);
+      (void)ignored;
+      _exit(0);
+    });
+    void* volatile block = malloc(64);
+    free(block);
+    free(block);  // glibc: "free(): double free detected in tcache 2", then abort()
+    return 1;
+  }
   bool actions = actionsReadBack();
   printf("actions read back: %s\n", actions ? "ok" : "WRONG");
   bool reset = resetOnce();
