@@ -92,7 +92,10 @@ int main(int argc, char** argv) {
       "snapshot",
       "Ask a traced process for a heap-graph snapshot (written into its trace) and print its "
       "leak classes once it is there");
-  snapshotCommand->add_option("pid", snapshot.pid, "Process id")->required();
+  snapshotCommand
+      ->add_option("pid", snapshot.pid,
+                   "Process id (of the traced program, or of the tidemark record running it)")
+      ->required();
   snapshotCommand->add_option(
       "--signal", snapshot.signal,
       "Signal number (default: the process's TIDEMARK_SNAPSHOT_SIGNAL, 40)");

@@ -130,19 +130,33 @@ int awaitSnapshot(format::TraceReader& reader, int pid, int waitSeconds, bool js
   }
 }
 
+// The tracer's writer thread in process `pid`, or 0.
+int writerOf(int pid) {
+  std::error_code error;
+  for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", error)) {
+    if (firstLine(task.path() / "comm") == "tidemark-writer")
+      return std::stoi(task.path().filename().string());
+  }
+  return 0;
+}
+
 }  // namespace
 
-int runSnapshot(const SnapshotArgs& args) {
-  fs::path tasks = "/proc/" + std::to_string(args.pid) + "/task";
+int runSnapshot(const SnapshotArgs& original) {
+  SnapshotArgs args = original;
   std::error_code error;
-  if (!fs::exists(tasks, error)) {
+  if (!fs::exists("/proc/" + std::to_string(args.pid) + "/task", error)) {
     fprintf(stderr, "tidemark: no process %d\n", args.pid);
     return 1;
   }
-  int writer = 0;
-  for (const auto& task : fs::directory_iterator(tasks, error)) {
-    if (firstLine(task.path() / "comm") == "tidemark-writer") {
-      writer = std::stoi(task.path().filename().string());
+  int writer = writerOf(args.pid);
+  // The pid at hand is often `tidemark record`'s: its program is its one traced child.
+  std::istringstream children(firstLine("/proc/" + std::to_string(args.pid) + "/task/" +
+                                        std::to_string(args.pid) + "/children"));
+  for (int child; !writer && children >> child;) {
+    if ((writer = writerOf(child)) != 0) {
+      fprintf(stderr, "tidemark: asking %d's traced child, process %d\n", args.pid, child);
+      args.pid = child;
     }
   }
   if (!writer) {

@@ -814,11 +814,17 @@ TEST_CASE("tidemark snapshot PID: a snapshot on request, no EINTR in the program
   REQUIRE(children.size() == 1);
   usleep(500'000);
   // Each waits for its snapshot in the trace and prints its classes: test_blocking loses
-  // 3 blocks of 96 bytes.
+  // 3 blocks of 96 bytes. The first names `tidemark record`, whose traced child is asked.
   for (int i = 0; i < 3; ++i) {
-    RunResult asked = run({tool("tidemark"), "snapshot", std::to_string(children[0])});
+    pid_t named = i == 0 ? traced.pid() : children[0];
+    RunResult asked = run({tool("tidemark"), "snapshot", std::to_string(named)});
     INFO(asked.output);
     CHECK(asked.status == 0);
+    if (i == 0) {
+      CHECK(asked.output.find("asking " + std::to_string(traced.pid()) +
+                              "'s traced child, process " + std::to_string(children[0])) !=
+            std::string::npos);
+    }
     CHECK(asked.output.find("snapshot " + std::to_string(i + 1) + " of " + dir + "/r.tmk, at ") !=
           std::string::npos);
     CHECK(asked.output.find("definitely lost    288 bytes in 3 blocks") != std::string::npos);
