@@ -2,9 +2,11 @@
 #include "frame_rules.h"
 
 #include <cstring>
+
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "loader_walks.h"
 #include "raw_memory.h"
 
 namespace tidemark::preload {
@@ -55,6 +57,7 @@ Trial stepFabricated(uintptr_t ip, uintptr_t* scratch, size_t rbpSlot) {
   regs[REG_RBP] = static_cast<greg_t>(reinterpret_cast<uintptr_t>(&scratch[rbpSlot]));
   unw_cursor_t cursor;
   Trial t{-1, 0, 0, 0};
+  LoaderWalk walk;  // libunwind looks up unwind tables with dl_iterate_phdr
   if (unw_init_local(&cursor, &context) < 0) return t;
   unw_proc_info_t info;
   if (unw_get_proc_info(&cursor, &info) < 0 || unw_is_signal_frame(&cursor) > 0) return t;

@@ -15,6 +15,8 @@
 
 #include <cstdint>
 
+#include "loader_walks.h"
+
 namespace tidemark::preload {
 namespace {
 
@@ -63,7 +65,7 @@ bool holds(const dl_phdr_info& object, uint64_t address) {
 AddressRange findMainArena(const void* malloc) {
   if (!malloc) return {0, 0};
   Search search{reinterpret_cast<uint64_t>(malloc), {0, 0}};
-  dl_iterate_phdr(
+  walkLoadedObjects(
       [](dl_phdr_info* object, size_t, void* data) {
         auto* s = static_cast<Search*>(data);
         if (!holds(*object, s->mallocAddress)) return 0;

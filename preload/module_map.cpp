@@ -8,6 +8,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "loader_walks.h"
+
 namespace tidemark::preload {
 
 using namespace format;
@@ -89,7 +91,7 @@ struct ModuleScan {
 void ModuleMap::rescan(ChunkEncoder& encoder, uint64_t nowUs) {
   for (uint32_t i = 0; i < count_; ++i) known_[i].seen = false;
   ModuleScan scan{this, &encoder, nowUs};
-  dl_iterate_phdr(
+  walkLoadedObjects(
       [](dl_phdr_info* info, size_t, void* data) {
         static_cast<ModuleScan*>(data)->visit(info);
         return 0;

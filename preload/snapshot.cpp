@@ -19,6 +19,7 @@
 
 #include "dont_fork.h"
 #include "heap_guard.h"
+#include "loader_walks.h"
 #include "malloc_state.h"
 #include "monotonic_clock.h"
 #include "raw_memory.h"
@@ -47,7 +48,7 @@ void collectSegments(SnapshotJob& j) {
     SnapshotJob* job;
     void* ownBase;
   } context{&j, self.dli_fbase};
-  dl_iterate_phdr(
+  walkLoadedObjects(
       [](dl_phdr_info* info, size_t, void* data) {
         auto* c = static_cast<Context*>(data);
         bool own = reinterpret_cast<void*>(info->dlpi_addr) == c->ownBase;

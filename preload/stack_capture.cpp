@@ -9,10 +9,12 @@
 
 #include <atomic>
 #include <cstring>
+
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
 #include "frame_rules.h"
+#include "loader_walks.h"
 
 namespace tidemark::preload {
 namespace {
@@ -45,7 +47,11 @@ bool ownCode(uintptr_t ip) { return ip >= ownCodeBegin && ip < ownCodeEnd; }
 
 __attribute__((noinline)) uint32_t captureWithLibunwind(uintptr_t* ips) {
   void* frames[kMaxFrames + 16];
-  int depth = unw_backtrace(frames, kMaxFrames + 16);
+  int depth;
+  {
+    LoaderWalk walk;  // libunwind looks up unwind tables with dl_iterate_phdr
+    depth = unw_backtrace(frames, kMaxFrames + 16);
+  }
   uint32_t n = 0;
   for (int i = 0; i < depth && n < kMaxFrames; ++i) {
     auto ip = reinterpret_cast<uintptr_t>(frames[i]);
@@ -164,7 +170,7 @@ __attribute__((noinline)) int walkWithRules(uintptr_t* ips, UnwindState& state) 
 
 void initStackCapture(bool verify) {
   unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
-  dl_iterate_phdr(findOwnObject, reinterpret_cast<void*>(&initStackCapture));
+  walkLoadedObjects(findOwnObject, reinterpret_cast<void*>(&initStackCapture));
   rules.init();
   verifying = verify;
 }

@@ -11,6 +11,7 @@
 
 #include "fatal_signals.h"
 #include "heap_guard.h"
+#include "loader_walks.h"
 #include "monotonic_clock.h"
 #include "program_signals.h"
 #include "real_functions.h"
@@ -51,6 +52,7 @@ void afterForkInChild() {
   // Whatever the tracer's state: a parent's guarded scan is none of this child's frees,
   // and a signal its parent deferred while forking is none of this child's either.
   forgetGuardedScanAfterFork();
+  resetLoaderWalksInChild();
   tDeferredSignal = 0;
   forgetHeldSignals();
   if (state.load(std::memory_order_acquire) != Lifecycle::Enabled) return;
@@ -106,7 +108,7 @@ void startTracer() {
     action.sa_flags = SA_RESTART;
     real.sigaction(static_cast<int>(currentOptions.snapshotSignal), &action, nullptr);
   }
-  pthread_atfork(nullptr, nullptr, afterForkInChild);
+  pthread_atfork(holdLoaderWalks, releaseLoaderWalks, afterForkInChild);
   beginTrace(0, false);
   catchFatalSignals();  // after the snapshot signal's handler, which it then leaves alone
 }
