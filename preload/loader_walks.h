@@ -2,8 +2,8 @@
 // reset dl_iterate_phdr's lock in a forked child (only the loader's own): a child forked
 // while a tracer thread walked the objects (the writer before every snapshot, a hook's
 // unwinding through libunwind) waited for that lock forever in its first walk, starting
-// its trace (test_fork_churn, guarded snapshots every 20 ms, three runs at a time: 3
-// children hung in some 45 runs).
+// its trace (test_fork_churn, guarded snapshots every 20 ms, six runs at a time: 3
+// children hung in 27 runs).
 #pragma once
 
 #include <link.h>
