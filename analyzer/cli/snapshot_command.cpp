@@ -51,13 +51,19 @@ int snapshotSignalOf(int pid) {
   return signal.empty() ? 40 : std::atoi(signal.c_str());
 }
 
-// The trace the process writes: its open file whose name ends in .tmk, by the name
+// The trace the process writes: its open file named as the tracer names traces
+// (PREFIX.PROGRAM.PID.tmk, or PREFIX.PROGRAM.PID.N.tmk after an exec), by the name
 // `tidemark record -o` gave it when that is a second name of the same file.
 std::string traceOf(int pid) {
   std::error_code error;
+  std::string ownPid = "." + std::to_string(pid) + ".";
   for (const auto& fd : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", error)) {
     fs::path target = fs::read_symlink(fd.path(), error);
-    if (error || target.extension() != ".tmk" || !fs::is_regular_file(target, error)) continue;
+    if (error || target.extension() != ".tmk" ||
+        target.filename().string().find(ownPid) == std::string::npos ||
+        !fs::is_regular_file(target, error)) {
+      continue;
+    }
     std::string named = environmentOf(pid, "TIDEMARK_OUTPUT_FILE");
     return !named.empty() && fs::equivalent(named, target, error) ? named : target.string();
   }

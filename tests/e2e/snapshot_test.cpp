@@ -838,3 +838,21 @@ TEST_CASE("tidemark snapshot PID: a snapshot on request, no EINTR in the program
   CHECK(onRequest == 3);
   CHECK(run({tool("tidemark"), "snapshot", std::to_string(getpid())}).status == 1);  // untraced
 }
+
+TEST_CASE(
+    "tidemark snapshot PID reads the tracer's trace, not another .tmk file the program has open") {
+  // python3 opens a decoy.tmk as its fd 0, ahead of the trace in /proc/PID/fd.
+  std::string dir = freshDir("on-request-decoy");
+  Background traced(
+      {tool("tidemark"), "record", "-o", dir + "/t.tmk", "--", "/usr/bin/python3", "-c",
+       "import os, time\nos.close(0)\nkept = open('" + dir +
+           "/decoy.tmk', 'w')\nprint('ready', flush=True)\ntime.sleep(3)"},
+      dir + "/log");
+  waitForText(dir + "/log", "ready", 30);
+  RunResult asked = run({tool("tidemark"), "snapshot", std::to_string(traced.pid())});
+  INFO(asked.output);
+  CHECK(asked.status == 0);
+  CHECK(asked.output.find("snapshot 1 of ") != std::string::npos);
+  CHECK(asked.output.find("decoy.tmk") == std::string::npos);
+  CHECK(traced.wait(30) == 0);
+}
