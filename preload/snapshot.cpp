@@ -262,12 +262,15 @@ bool takeSnapshot(format::SnapshotTrigger trigger, uint64_t nowUs, format::Chunk
   job->childPid = 0;
   job->go.store(0);
   job->done.store(0);
-  auto notStarted = [&](int error) {
-    noteFailure(encoder, format::SnapshotFailure::NoScanner, error);
+  auto finish = [&](bool ok) {
     disarmGuard(*job);
     ++nextId;
     errno = savedErrno;
-    return false;
+    return ok;
+  };
+  auto notStarted = [&](int error) {
+    noteFailure(encoder, format::SnapshotFailure::NoScanner, error);
+    return finish(false);
   };
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return notStarted(errno);
@@ -305,10 +308,7 @@ bool takeSnapshot(format::SnapshotTrigger trigger, uint64_t nowUs, format::Chunk
   } else if (!ok) {
     noteScanFailure(encoder, outcome);
   }
-  disarmGuard(*job);
-  ++nextId;
-  errno = savedErrno;
-  return ok;
+  return finish(ok);
 }
 
 }  // namespace tidemark::preload
