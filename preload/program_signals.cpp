@@ -217,6 +217,7 @@ sighandler_t setProgramDisposition(int signal, sighandler_t disposition) {
 }
 
 void forgetHeldSignals() {
+  if (tHeldSignals == 0) return;  // the usual case: no system call in every forked child
   sigset_t held;
   sigemptyset(&held);
   for (int i = 0; i < tHeldSignals; ++i) sigaddset(&held, tHeld[i].si_signo);
