@@ -1,9 +1,10 @@
 // Encodes a heap-graph snapshot as whole records (layout in trace_format.h) into a sink:
 // the tracer's scanning child writes them into a pipe, tests into a trace. Fixed memory,
 // no allocation. Order: begin, blocks (ascending addresses), roots, edges (ascending
-// sources), end.
+// sources), memory the scan could not read, end.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -47,6 +48,23 @@ class SnapshotWriter {
     return commit(putVarint(
         p, zigzag(static_cast<int64_t>(to - from)) << 3 | static_cast<uint64_t>(pointer)));
   }
+  // `mapping`: its line in /proc/PID/maps (cut to what fits).
+  bool unreadable(uint64_t begin, uint64_t end, int32_t signal, int32_t code, const char* mapping) {
+    if (!flushPart()) return false;
+    uint32_t length = static_cast<uint32_t>(std::min(strlen(mapping), kMaxMappingBytes));
+    SnapshotUnreadableRecord record{};
+    record.header = {RecordKind::SnapshotUnreadable, 0,
+                     static_cast<uint32_t>(sizeof record + sizeof length + length)};
+    record.snapshot = id_;
+    record.signal = signal;
+    record.begin = begin;
+    record.end = end;
+    record.code = code;
+    memcpy(part_, &record, sizeof record);
+    memcpy(part_ + sizeof record, &length, sizeof length);
+    memcpy(part_ + sizeof record + sizeof length, mapping, length);
+    return out_->write(part_, record.header.length);
+  }
   // `complete`: false when the scan found it could not see all (kSnapshotIncomplete).
   bool end(bool complete = true) {
     if (!flushPart()) return false;
@@ -58,6 +76,7 @@ class SnapshotWriter {
  private:
   static constexpr size_t kPartBytes = 64 * 1024;
   static constexpr size_t kMaxEntryBytes = 4 * 10;
+  static constexpr size_t kMaxMappingBytes = 4096;
 
   // Where the next entry of `kind` goes; starts a new part when the kind changes or the
   // part is full.

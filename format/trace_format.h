@@ -19,8 +19,9 @@ inline constexpr char kFileMagic[8] = {'T', 'I', 'D', 'E', 'M', 'R', 'K', '\n'};
 inline constexpr uint16_t kVersionMajor = 1;
 // 1: heap-graph snapshots; 2: inherited blocks; 3: a snapshot pointer's kind says which
 // heuristic accepted an interior pointer (before: start or interior only), and an edge's
-// target is relative to its source; 4: exit by a signal; 5: SnapshotFailed
-inline constexpr uint16_t kVersionMinor = 5;
+// target is relative to its source; 4: exit by a signal; 5: SnapshotFailed;
+// 6: SnapshotUnreadable
+inline constexpr uint16_t kVersionMinor = 6;
 inline constexpr uint32_t kChunkMagic = 0x4b434d54;  // "TMCK" little-endian
 // A reader refuses a chunk whose sizes exceed these, so a hostile file cannot make it
 // allocate without bound.
@@ -56,7 +57,8 @@ enum class RecordKind : uint16_t {
   SnapshotRoots = 10,
   SnapshotEdges = 11,
   SnapshotEnd = 12,
-  SnapshotFailed = 13,  // a snapshot that ended without its End record, and why (1.5)
+  SnapshotFailed = 13,      // a snapshot that ended without its End record, and why (1.5)
+  SnapshotUnreadable = 14,  // memory the scan could not read, before the End (1.6)
 };
 
 struct RecordHeader {
@@ -233,6 +235,22 @@ struct SnapshotEndRecord {
   uint64_t scanUs;  // how long the scan took (the program ran meanwhile)
 };
 static_assert(sizeof(SnapshotEndRecord) == 24);
+
+// Memory of the program's that the scanning process could not read (1.6): a page of a
+// file mapping beyond the file's end (SIGBUS), a guard region (SIGSEGV). The scan read it
+// as zeros and went on; the program cannot read it either, so it holds no pointer unless
+// a live block lies there (the End then says incomplete). Between the edges and the End.
+// A string follows: the mapping's line in /proc/PID/maps when the fault came.
+struct SnapshotUnreadableRecord {
+  RecordHeader header;
+  uint32_t snapshot;
+  int32_t signal;  // of the fault: SIGBUS, SIGSEGV
+  uint64_t begin;  // [begin, end): whole pages
+  uint64_t end;
+  int32_t code;  // the fault's si_code (BUS_ADRERR, SEGV_ACCERR, ...)
+  uint32_t reserved;
+};
+static_assert(sizeof(SnapshotUnreadableRecord) == 40);
 
 // Why a snapshot has no End record. The tracer writes a SnapshotFailed in its place, after
 // whatever part of the snapshot its scanning process wrote before it stopped (maybe

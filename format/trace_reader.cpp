@@ -291,6 +291,21 @@ void TraceReader::decodeRecord(const uint8_t* data, size_t bytes, uint64_t at, R
                                              static_cast<SnapshotFailure>(r.reason), r.detail});
       return;
     }
+    case RecordKind::SnapshotUnreadable: {
+      SnapshotUnreadableRecord r;
+      SnapshotUnreadable u;
+      Cursor c(data + sizeof r, data + bytes);
+      if (!fixedPart(data, bytes, &r) || r.end < r.begin || !c.string(&u.mapping)) {
+        fail(at, "corrupt trace: bad unreadable memory record");
+      }
+      u.id = r.snapshot;
+      u.begin = r.begin;
+      u.end = r.end;
+      u.signal = r.signal;
+      u.code = r.code;
+      v.onSnapshotUnreadable(u);
+      return;
+    }
   }
   // A kind this reader does not know: a newer minor version added it. Skip it.
 }

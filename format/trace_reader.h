@@ -85,6 +85,16 @@ struct SnapshotFailureInfo {
   int32_t detail = 0;  // a signal number, exit status or errno, by reason
 };
 
+// Memory the scan read as zeros because it could not read it (SnapshotUnreadableRecord).
+struct SnapshotUnreadable {
+  uint32_t id = 0;
+  uint64_t begin = 0;
+  uint64_t end = 0;
+  int32_t signal = 0;
+  int32_t code = 0;
+  std::string mapping;  // its line in /proc/PID/maps
+};
+
 struct SnapshotBlock {
   uint64_t address;
   uint64_t size;
@@ -141,6 +151,7 @@ class RecordVisitor {
   virtual void onSnapshotEnd(uint32_t /*id*/, uint64_t /*scanUs*/, bool /*complete*/) {}
   // In place of End (1.5), or with no Begin at all when the scan never started.
   virtual void onSnapshotFailed(const SnapshotFailureInfo&) {}
+  virtual void onSnapshotUnreadable(const SnapshotUnreadable&) {}
 };
 
 class TraceReader {

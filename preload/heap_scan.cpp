@@ -22,6 +22,7 @@
 #include "ring.h"
 #include "snapshot_job.h"
 #include "tracer.h"
+#include "unreadable_pages.h"
 
 namespace tidemark::preload {
 namespace {
@@ -534,6 +535,15 @@ void writeEdges(const BlockIndex& index, const Readable& readable, GuardedMemory
   }
 }
 
+// Whether a live block lies in [begin, end), wholly or in part.
+bool overlapsBlock(const BlockIndex& index, uint64_t begin, uint64_t end) {
+  uint64_t next = index.firstAtOrAfter(begin);
+  if (next < index.count() && index.at(next).address < end) return true;
+  if (next == 0) return false;
+  const LiveBlock& before = index.at(next - 1);
+  return before.address + before.size > begin;
+}
+
 // Guarded memory whose content at the stop the child could not have (heap_guard.h): the
 // snapshot is incomplete if a live block was there, or if it was a root (a mapping of the
 // program's own, such as pymalloc's arenas or V8's heap, rather than malloc's).
@@ -556,12 +566,7 @@ class LostMemory {
                 const GuardedMemory& memory) const {
     if (overflow_) return true;
     for (uint32_t i = 0; i < count_; ++i) {
-      uint64_t next = index.firstAtOrAfter(ranges_[i].begin);
-      if (next < index.count() && index.at(next).address < ranges_[i].end) return true;
-      if (next > 0) {
-        const LiveBlock& before = index.at(next - 1);
-        if (before.address + before.size > ranges_[i].begin) return true;
-      }
+      if (overlapsBlock(index, ranges_[i].begin, ranges_[i].end)) return true;
       int64_t g = guard ? guardedMappingAt(*guard, ranges_[i].begin) : -1;
       if (g < 0) return true;
       const GuardedMapping& m = guardedMapping(*guard, static_cast<uint32_t>(g));
@@ -577,6 +582,37 @@ class LostMemory {
   uint32_t count_ = 0;
   bool overflow_ = false;
 };
+
+// What the scan reads of the program's: a fault there reads as zeros (unreadable_pages.h).
+// Not the tracer's memory, this child's or the guard's copies: a fault there is a bug.
+struct ProgramMemory {
+  const SnapshotJob& job;
+  const Readable& readable;
+
+  static bool contains(const void* self, uint64_t address) {
+    const auto& p = *static_cast<const ProgramMemory*>(self);
+    TracerRange tracer = tracerRange();
+    if (!p.readable.find(address) || (address >= tracer.begin && address < tracer.end))
+      return false;
+    if (p.job.guard && heapGuardMemory(*p.job.guard).overlaps(address, address + 1)) return false;
+    for (size_t i = 0; i < childMemoryCount(); ++i) {
+      if (childMemory(i).overlaps(address, address + 1)) return false;
+    }
+    return true;
+  }
+};
+
+// Notes what the scan read as zeros; whether the snapshot missed anything by it: a live
+// block there (its pointers), or more than could be noted.
+bool noteUnreadable(const BlockIndex& index, format::SnapshotWriter& out) {
+  bool missed = unreadableRunsOverflowed();
+  for (uint32_t i = 0; i < unreadableRunCount(); ++i) {
+    const UnreadableRun& run = unreadableRun(i);
+    out.unreadable(run.begin, run.end, run.signal, run.code, run.mapping);
+    missed = missed || overlapsBlock(index, run.begin, run.end);
+  }
+  return missed;
+}
 
 }  // namespace
 
@@ -604,6 +640,8 @@ int heapScanMain(void* arg) {
   if (job.guard) readable.restoreGuarded(*job.guard, memory);
   BlockIndex index;
   index.build();
+  ProgramMemory programMemory{job, readable};
+  readUnreadableAsZeros(ProgramMemory::contains, &programMemory);
   PipeSink sink(job.outFd);
   auto* out = new (mapChildMemory(sizeof(format::SnapshotWriter))) format::SnapshotWriter(&sink);
   format::SnapshotBeginRecord begin{};
@@ -623,7 +661,8 @@ int heapScanMain(void* arg) {
   writeEdges(index, readable, memory, *out);
   // What the program took away from under the guard is known once the scan is over.
   memory.finish();
-  out->end(!lost.mattered(job.guard, index, readable, memory));
+  bool missed = noteUnreadable(index, *out);
+  out->end(!missed && !lost.mattered(job.guard, index, readable, memory));
   syscall(SYS_exit_group, 0);
   return 0;
 }

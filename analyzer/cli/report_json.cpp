@@ -34,11 +34,17 @@ json snapshotJson(const analysis::SnapshotSummary& snap) {
     if (!name || snap.heuristicBlocks[k] == 0) continue;
     viaHeuristic[name] = {{"bytes", snap.heuristicBytes[k]}, {"blocks", snap.heuristicBlocks[k]}};
   }
+  json unreadable = json::array();
+  for (const auto& u : snap.unreadable) {
+    unreadable.push_back(
+        {{"address", u.address}, {"bytes", u.bytes}, {"signal", u.signal}, {"mapping", u.mapping}});
+  }
   return {{"id", snap.id},           {"time_s", snap.timeS},
           {"trigger", snap.trigger}, {"complete", snap.complete},
           {"guarded", snap.guarded}, {"pause_ms", snap.pauseMs},
           {"scan_ms", snap.scanMs},  {"bytes", bytes},
-          {"blocks", blocks},        {"reachable_via_heuristic", viaHeuristic}};
+          {"blocks", blocks},        {"reachable_via_heuristic", viaHeuristic},
+          {"unreadable", unreadable}};
 }
 
 json failedSnapshotJson(const analysis::FailedSnapshot& f) {

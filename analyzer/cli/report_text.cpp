@@ -144,6 +144,29 @@ void printFailedSnapshots(const analysis::Analysis& a, std::FILE* out) {
     fmt::print(out, "               ... {} more\n", failed.size() - kShown);
 }
 
+// Memory the scans read as zeros: says which mapping, and which fault, for the user who
+// wonders why a pointer kept there did not count (the program cannot read it either).
+void printUnreadableMemory(const analysis::Analysis& a, std::FILE* out) {
+  constexpr size_t kShown = 3;
+  const analysis::SnapshotSummary* last = nullptr;
+  size_t snapshots = 0;
+  for (const auto& snapshot : a.snapshots) {
+    if (snapshot.unreadable.empty()) continue;
+    last = &snapshot;
+    ++snapshots;
+  }
+  if (!last) return;
+  fmt::print(out, "  unreadable   memory in {} snapshot{}, read as zeros; in #{}:\n", snapshots,
+             snapshots == 1 ? "" : "s", last->id + 1);
+  const auto& ranges = last->unreadable;
+  for (size_t i = 0; i < ranges.size() && i < kShown; ++i) {
+    fmt::print(out, "               {} at {:#x} ({}) of {}\n", bytes(ranges[i].bytes),
+               ranges[i].address, ranges[i].signal, ranges[i].mapping);
+  }
+  if (ranges.size() > kShown)
+    fmt::print(out, "               ... {} more\n", ranges.size() - kShown);
+}
+
 }  // namespace
 
 void printLeakTotals(const analysis::SnapshotSummary& snapshot, std::FILE* out) {
@@ -183,6 +206,7 @@ void printTextReport(const analysis::Analysis& a, size_t top, std::FILE* out) {
              a.threads.size());
   if (!a.snapshots.empty()) printSnapshotCosts(a, out);
   if (!a.failedSnapshots.empty()) printFailedSnapshots(a, out);
+  printUnreadableMemory(a, out);
   if (s.droppedEvents) {
     fmt::print(out, "  WARNING      {} events could not be recorded; counts are low\n",
                grouped(s.droppedEvents));

@@ -113,6 +113,15 @@ struct LeakGroup {
 
 // One heap-graph snapshot: bytes and blocks per leak class, indexed by LeakKind
 // (reachable, possible, indirect, definite).
+// Memory of the program's the snapshot's scan could not read, and read as zeros (a file
+// mapping's pages beyond the file's end, a guard region).
+struct UnreadableMemory {
+  uint64_t address = 0;
+  uint64_t bytes = 0;
+  std::string signal;   // a signalName() of the fault
+  std::string mapping;  // its line in /proc/PID/maps
+};
+
 struct SnapshotSummary {
   uint32_t id = 0;
   double timeS = 0;
@@ -131,6 +140,7 @@ struct SnapshotSummary {
   // Its lost and possibly lost blocks by kind and stack, largest first, without frames
   // (the Site of the same stack has them).
   std::vector<LeakGroup> groups;
+  std::vector<UnreadableMemory> unreadable;
 };
 
 // A snapshot that was asked for but has no result, and why, in words ("its scanning

@@ -55,6 +55,7 @@ void SnapshotLeaks::onSnapshotBegin(const format::SnapshotInfo& info) {
   open_ = true;
   graph_ = HeapGraph{};
   edges_.clear();
+  unreadable_.clear();
 }
 
 void SnapshotLeaks::onSnapshotFailed(const format::SnapshotFailureInfo& failure) {
@@ -62,6 +63,7 @@ void SnapshotLeaks::onSnapshotFailed(const format::SnapshotFailureInfo& failure)
   open_ = false;
   graph_ = HeapGraph{};
   edges_.clear();
+  unreadable_.clear();
   failed_.push_back({failure.id, failure.timeUs / 1e6, triggerName(failure.trigger),
                      failureReason(failure.reason, failure.detail)});
 }
@@ -84,6 +86,12 @@ void SnapshotLeaks::onSnapshotEdges(const std::vector<format::SnapshotEdge>& edg
   if (open_) edges_.insert(edges_.end(), edges.begin(), edges.end());
 }
 
+void SnapshotLeaks::onSnapshotUnreadable(const format::SnapshotUnreadable& memory) {
+  if (!open_ || memory.id != info_.id) return;
+  unreadable_.push_back(
+      {memory.begin, memory.end - memory.begin, signalName(memory.signal), memory.mapping});
+}
+
 void SnapshotLeaks::onSnapshotEnd(uint32_t id, uint64_t scanUs, bool complete) {
   if (!open_ || id != info_.id) return;
   open_ = false;
@@ -100,6 +108,7 @@ void SnapshotLeaks::onSnapshotEnd(uint32_t id, uint64_t scanUs, bool complete) {
   summary.complete = info_.complete && complete;
   summary.allocatorMappingsLost = info_.allocatorMappingsLost;
   summary.guarded = info_.guarded;
+  summary.unreadable.swap(unreadable_);
   std::unordered_map<BlockKey, double, BlockKeyHash> firstLost;
   // (kind, stack, retainer stack) → group
   std::map<std::tuple<LeakKind, uint32_t, uint32_t>, LeakGroup> groups;

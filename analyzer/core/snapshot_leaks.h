@@ -22,6 +22,7 @@ class SnapshotLeaks : public format::RecordVisitor {
   void onSnapshotEdges(const std::vector<format::SnapshotEdge>& edges) override;
   void onSnapshotEnd(uint32_t id, uint64_t scanUs, bool complete) override;
   void onSnapshotFailed(const format::SnapshotFailureInfo& failure) override;
+  void onSnapshotUnreadable(const format::SnapshotUnreadable& memory) override;
 
   const std::vector<SnapshotSummary>& snapshots() const { return snapshots_; }
   // Leak groups of the last complete snapshot, without frames, largest first.
@@ -44,6 +45,7 @@ class SnapshotLeaks : public format::RecordVisitor {
   bool open_ = false;
   HeapGraph graph_;
   std::vector<format::SnapshotEdge> edges_;
+  std::vector<UnreadableMemory> unreadable_;
   std::vector<SnapshotSummary> snapshots_;
   std::vector<LeakGroup> leaks_;
   std::vector<FailedSnapshot> failed_;

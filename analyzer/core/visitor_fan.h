@@ -28,6 +28,7 @@ class VisitorFan : public format::RecordVisitor {
   TIDEMARK_FAN(onSnapshotRoots, const std::vector<format::SnapshotRoot>&)
   TIDEMARK_FAN(onSnapshotEdges, const std::vector<format::SnapshotEdge>&)
   TIDEMARK_FAN(onSnapshotFailed, const format::SnapshotFailureInfo&)
+  TIDEMARK_FAN(onSnapshotUnreadable, const format::SnapshotUnreadable&)
 #undef TIDEMARK_FAN
 
   void onModuleUnload(uint64_t timeUs, uint64_t loadBias) override {

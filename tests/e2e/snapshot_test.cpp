@@ -676,6 +676,58 @@ TEST_CASE("a snapshot whose scanning process is killed is reported failed, and w
         std::string::npos);
 }
 
+TEST_CASE("memory the program cannot read is read as zeros and named, not the end of a snapshot") {
+  // tests/programs/unreadable_pages.cpp keeps the only pointers to two blocks in the
+  // readable first pages of a file mapping cut short (3 pages past the file's end: SIGBUS)
+  // and of an anonymous mapping with a guard region (1 page: SIGSEGV), and loses 2 blocks
+  // of 1,234 bytes. Such a page killed the scanning process: every snapshot failed.
+  std::string dir = freshDir("unreadable");
+  std::string file = dir + "/mapped";
+  RunResult r = run({tool("tidemark"), "record", "-o", dir + "/t.tmk", "--",
+                     tool("test_unreadable_pages"), file});
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  bool guardRegion = r.output.find("guard region made") != std::string::npos;
+  auto report = analyze(dir + "/t.tmk");
+  CHECK(report["snapshots_failed"].empty());
+  REQUIRE(report["snapshots"].size() == 1);
+  const auto& snapshot = report["snapshots"][0];
+  CHECK(snapshot["complete"] == true);
+  CHECK(groupTotals(report, "definite", "loseBlocks") == Totals{2468, 2});
+  CHECK(snapshot["blocks"]["definite"] == 2);
+  CHECK(snapshot["blocks"]["indirect"] == 0);
+  CHECK(snapshot["blocks"]["possible"] == 0);
+  const auto& unreadable = snapshot["unreadable"];
+  REQUIRE(unreadable.size() == (guardRegion ? 2u : 1u));
+  for (const auto& range : unreadable) {
+    INFO(range.dump());
+    std::string mapping = range["mapping"];
+    if (range["signal"] == "SIGBUS") {
+      CHECK(range["bytes"] == 3 * 4096);
+      CHECK(mapping.ends_with(" " + file));
+    } else {
+      CHECK(range["signal"] == "SIGSEGV");
+      CHECK(range["bytes"] == 4096);
+      CHECK(mapping.find(" rw-p 00000000 00:00 0") != std::string::npos);
+    }
+  }
+  RunResult text = run({tool("tidemark"), "analyze", dir + "/t.tmk"});
+  CHECK(text.output.find("  unreadable   memory in 1 snapshot, read as zeros; in #1:\n") !=
+        std::string::npos);
+  CHECK(text.output.find("12.0 KiB at 0x") != std::string::npos);
+  CHECK(text.output.find(" (SIGBUS) of ") != std::string::npos);
+
+  // A guard region inside a live block hides that block's pointers: incomplete.
+  if (!guardRegion) return;
+  RunResult inBlock = run({tool("tidemark"), "record", "-o", dir + "/b.tmk", "--",
+                           tool("test_unreadable_pages"), file, "in-block"});
+  REQUIRE(inBlock.status == 0);
+  auto blockReport = analyze(dir + "/b.tmk");
+  REQUIRE(blockReport["snapshots"].size() == 1);
+  CHECK(blockReport["snapshots"][0]["complete"] == false);
+  CHECK(blockReport["snapshots"][0]["unreadable"].size() == 2);
+}
+
 TEST_CASE("tidemark snapshot PID says when its snapshot failed, and why") {
   // test_scan_killed idle keeps a million blocks (a scan long enough to be caught); the
   // test kills the scanning process the request starts, as the out-of-memory killer would.

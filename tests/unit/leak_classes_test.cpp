@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <cerrno>
+#include <csignal>
 
 #include "analyze_trace.h"
 #include "trace_builder.h"
@@ -188,6 +189,46 @@ TEST_CASE("snapshots that failed are listed with their reasons, and the leaks co
   CHECK(a.failedSnapshots[1].timeS == Approx(2.0));
   CHECK(a.failedSnapshots[1].trigger == "periodic");
   CHECK(a.failedSnapshots[2].trigger == "exit");  // from its Begin
+}
+
+TEST_CASE("memory a scan read as zeros stays with its snapshot, with the fault and mapping") {
+  test::TraceBuilder b;
+  const char* mapping = "7f0000000000-7f0000004000 rw-p 00000000 fe:00 42 /data/cut-short";
+  b.snapshot([&](format::SnapshotWriter& w) {
+    w.begin(begin(0, 1'000'000, 1));
+    w.block(0x1000, 64, 1, 10);
+    w.unreadable(0x7f0000001000, 0x7f0000004000, SIGBUS, BUS_ADRERR, mapping);
+    w.unreadable(0x7f0000010000, 0x7f0000011000, SIGSEGV, SEGV_ACCERR, "");
+    w.end();
+  });
+  b.snapshot([](format::SnapshotWriter& w) {
+    w.begin(begin(1, 2'000'000, 1));
+    w.block(0x1000, 64, 1, 10);
+    w.end();
+  });
+  b.trailer(3'000'000);
+  auto a = test::analyzeBuilt(b, "unreadable.tmk");
+  REQUIRE(a.snapshots.size() == 2);
+  const auto& first = a.snapshots[0].unreadable;
+  REQUIRE(first.size() == 2);
+  CHECK(first[0].address == 0x7f0000001000);
+  CHECK(first[0].bytes == 3 * 4096);
+  CHECK(first[0].signal == "SIGBUS");
+  CHECK(first[0].mapping == mapping);
+  CHECK(first[1].signal == "SIGSEGV");
+  CHECK(first[1].bytes == 4096);
+  CHECK(a.snapshots[1].unreadable.empty());
+}
+
+TEST_CASE("memory a scan could not read that ends before it begins is corrupt") {
+  expectRejected(
+      "bad-unreadable.tmk",
+      [](format::SnapshotWriter& w) {
+        w.begin(begin(0, 1, 0));
+        w.unreadable(0x2000, 0x1000, SIGBUS, BUS_ADRERR, "");
+        w.end();
+      },
+      "bad unreadable memory record");
 }
 
 TEST_CASE("a snapshot that refers to a block it does not list is corrupt") {
