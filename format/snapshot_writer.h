@@ -16,7 +16,8 @@ namespace tidemark::format {
 
 class SnapshotWriter {
  public:
-  explicit SnapshotWriter(ByteSink* out) : out_(out) {}
+  // `id`: the snapshot's, for what is written before begin() (a fault the scan dies of).
+  explicit SnapshotWriter(ByteSink* out, uint32_t id = 0) : out_(out), id_(id) {}
 
   bool begin(SnapshotBeginRecord record) {
     id_ = record.id;
@@ -48,8 +49,9 @@ class SnapshotWriter {
     return commit(putVarint(
         p, zigzag(static_cast<int64_t>(to - from)) << 3 | static_cast<uint64_t>(pointer)));
   }
-  // `mapping`: its line in /proc/PID/maps (cut to what fits).
-  bool unreadable(uint64_t begin, uint64_t end, int32_t signal, int32_t code, const char* mapping) {
+  // `mapping`: its line in /proc/PID/maps (cut to what fits); `fatal`: the scan dies of it.
+  bool unreadable(uint64_t begin, uint64_t end, int32_t signal, int32_t code, const char* mapping,
+                  bool fatal = false) {
     if (!flushPart()) return false;
     uint32_t length = static_cast<uint32_t>(std::min(strlen(mapping), kMaxMappingBytes));
     SnapshotUnreadableRecord record{};
@@ -60,6 +62,7 @@ class SnapshotWriter {
     record.begin = begin;
     record.end = end;
     record.code = code;
+    record.flags = fatal ? kUnreadableFatal : 0;
     memcpy(part_, &record, sizeof record);
     memcpy(part_ + sizeof record, &length, sizeof length);
     memcpy(part_ + sizeof record + sizeof length, mapping, length);

@@ -240,7 +240,9 @@ static_assert(sizeof(SnapshotEndRecord) == 24);
 // file mapping beyond the file's end (SIGBUS), a guard region (SIGSEGV). The scan read it
 // as zeros and went on; the program cannot read it either, so it holds no pointer unless
 // a live block lies there (the End then says incomplete). Between the edges and the End.
-// A string follows: the mapping's line in /proc/PID/maps when the fault came.
+// With kUnreadableFatal, a fault the scan died of (outside the program's memory: a bug),
+// wherever the scan was; a SnapshotFailed follows. A string follows the struct: the
+// mapping's line in /proc/PID/maps when the fault came.
 struct SnapshotUnreadableRecord {
   RecordHeader header;
   uint32_t snapshot;
@@ -248,9 +250,10 @@ struct SnapshotUnreadableRecord {
   uint64_t begin;  // [begin, end): whole pages
   uint64_t end;
   int32_t code;  // the fault's si_code (BUS_ADRERR, SEGV_ACCERR, ...)
-  uint32_t reserved;
+  uint32_t flags;
 };
 static_assert(sizeof(SnapshotUnreadableRecord) == 40);
+inline constexpr uint32_t kUnreadableFatal = 1;
 
 // Why a snapshot has no End record. The tracer writes a SnapshotFailed in its place, after
 // whatever part of the snapshot its scanning process wrote before it stopped (maybe

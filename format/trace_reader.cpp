@@ -303,6 +303,7 @@ void TraceReader::decodeRecord(const uint8_t* data, size_t bytes, uint64_t at, R
       u.end = r.end;
       u.signal = r.signal;
       u.code = r.code;
+      u.fatal = (r.flags & kUnreadableFatal) != 0;
       v.onSnapshotUnreadable(u);
       return;
     }

@@ -85,7 +85,8 @@ struct SnapshotFailureInfo {
   int32_t detail = 0;  // a signal number, exit status or errno, by reason
 };
 
-// Memory the scan read as zeros because it could not read it (SnapshotUnreadableRecord).
+// Memory the scan read as zeros because it could not read it, or a fault the scan died of
+// (SnapshotUnreadableRecord).
 struct SnapshotUnreadable {
   uint32_t id = 0;
   uint64_t begin = 0;
@@ -93,6 +94,7 @@ struct SnapshotUnreadable {
   int32_t signal = 0;
   int32_t code = 0;
   std::string mapping;  // its line in /proc/PID/maps
+  bool fatal = false;   // the scan died of it: not read as zeros
 };
 
 struct SnapshotBlock {

@@ -52,9 +52,9 @@ class PipeSink final : public format::ByteSink {
 // The readable mappings of this (copied) address space, sorted, from /proc/self/maps.
 struct Readable {
   static constexpr uint8_t kWritable = 1, kAnonymous = 2, kHeap = 4, kReadOnlyFile = 8;
-  SnapshotJob::Range* ranges;
-  uint8_t* flags;  // per range: kWritable, kAnonymous, kHeap, kReadOnlyFile
-  uint32_t count;
+  SnapshotJob::Range* ranges = nullptr;
+  uint8_t* flags = nullptr;  // per range: kWritable, kAnonymous, kHeap, kReadOnlyFile
+  uint32_t count = 0;
 
   void load() {
     constexpr uint32_t kCapacity = SnapshotJob::kMaxMappings;
@@ -584,10 +584,12 @@ class LostMemory {
 };
 
 // What the scan reads of the program's: a fault there reads as zeros (unreadable_pages.h).
-// Not the tracer's memory, this child's or the guard's copies: a fault there is a bug.
+// Not the tracer's memory, this child's or the guard's copies: a fault there is a bug,
+// which the scan dies of once it has written where it was into the trace.
 struct ProgramMemory {
   const SnapshotJob& job;
-  const Readable& readable;
+  const Readable& readable;  // nothing until loaded
+  format::SnapshotWriter& out;
 
   static bool contains(const void* self, uint64_t address) {
     const auto& p = *static_cast<const ProgramMemory*>(self);
@@ -599,6 +601,11 @@ struct ProgramMemory {
       if (childMemory(i).overlaps(address, address + 1)) return false;
     }
     return true;
+  }
+
+  static void fatal(const void* self, const UnreadableRun& fault) {
+    const auto& p = *static_cast<const ProgramMemory*>(self);
+    p.out.unreadable(fault.begin, fault.end, fault.signal, fault.code, fault.mapping, true);
   }
 };
 
@@ -635,15 +642,16 @@ int heapScanMain(void* arg) {
   // anything else (guarded_memory.cpp), and the mappings are listed with them in.
   LostMemory lost;
   GuardedMemory memory(job.guard, LostMemory::note, &lost);
+  PipeSink sink(job.outFd);
+  auto* out =
+      new (mapChildMemory(sizeof(format::SnapshotWriter))) format::SnapshotWriter(&sink, job.id);
   Readable readable;
+  ProgramMemory programMemory{job, readable, *out};
+  readUnreadableAsZeros(ProgramMemory::contains, ProgramMemory::fatal, &programMemory);
   readable.load();
   if (job.guard) readable.restoreGuarded(*job.guard, memory);
   BlockIndex index;
   index.build();
-  ProgramMemory programMemory{job, readable};
-  readUnreadableAsZeros(ProgramMemory::contains, &programMemory);
-  PipeSink sink(job.outFd);
-  auto* out = new (mapChildMemory(sizeof(format::SnapshotWriter))) format::SnapshotWriter(&sink);
   format::SnapshotBeginRecord begin{};
   begin.timeUs = job.timeUs;
   begin.id = job.id;

@@ -1,6 +1,6 @@
 // Reading the program's unreadable pages as zeros in the scanning child (see
-// unreadable_pages.h). Raw system calls and libc's own sigaction only: the child may call
-// nothing that locks.
+// unreadable_pages.h). Raw system calls only: the child may call nothing that locks, and
+// libc's sigaction is the tracer's own hook here.
 #include "unreadable_pages.h"
 
 #include <signal.h>
@@ -13,15 +13,41 @@
 
 #include "proc_maps.h"
 #include "raw_memory.h"
-#include "real_functions.h"
+
+// Where the kernel returns to from a handler (SA_RESTORER): rt_sigreturn, as libc's own.
+extern "C" void tidemarkScanSigreturn();
+asm(R"(
+  .text
+  .p2align 4
+  .type tidemarkScanSigreturn, @function
+tidemarkScanSigreturn:
+  mov $15, %rax
+  syscall
+  .size tidemarkScanSigreturn, .-tidemarkScanSigreturn
+)");
 
 namespace tidemark::preload {
 
 namespace {
 
+// The kernel's struct sigaction (x86-64), which differs from libc's.
+struct KernelSigaction {
+  void (*handler)(int, siginfo_t*, void*);
+  unsigned long flags;
+  void (*restorer)();
+  uint64_t mask;
+};
+constexpr unsigned long kRestorer = 0x04000000;  // SA_RESTORER
+
+void setHandler(int signal, void (*handler)(int, siginfo_t*, void*), unsigned long flags) {
+  KernelSigaction action{handler, flags | kRestorer, tidemarkScanSigreturn, ~uint64_t{0}};
+  syscall(SYS_rt_sigaction, signal, &action, nullptr, sizeof action.mask);
+}
+
 constexpr uint32_t kMaxRuns = 64;
 ProgramMemoryFn programMemory = nullptr;
-const void* programMemoryContext = nullptr;
+FatalFaultFn fatalFault = nullptr;
+const void* handlerContext = nullptr;
 UnreadableRun* runs = nullptr;
 uint32_t runCount = 0;
 bool overflowed = false;
@@ -60,7 +86,7 @@ UnreadableRun* runFor(uint64_t page, int signal, int code) {
 void onFault(int signal, siginfo_t* info, void*) {
   uint64_t page = reinterpret_cast<uint64_t>(info->si_addr) & ~(kPageBytes - 1);
   // si_code > 0: the kernel's, for a fault; a kill() from outside has none to skip.
-  if (info->si_code > 0 && programMemory(programMemoryContext, page)) {
+  if (info->si_code > 0 && programMemory(handlerContext, page)) {
     UnreadableRun* run = runFor(page, signal, info->si_code);
     long at = syscall(SYS_mmap, page, kPageBytes, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
@@ -71,30 +97,29 @@ void onFault(int signal, siginfo_t* info, void*) {
   }
   // Not the program's memory: the child dies of the fault when the load runs again, and
   // the writer notes the snapshot failed with this signal.
-  struct sigaction fallback {};
-  fallback.sa_handler = SIG_DFL;
-  real.sigaction(signal, &fallback, nullptr);
+  static UnreadableRun fault;
+  fault = {page, page + kPageBytes, signal, info->si_code, {}};
+  describeMapping(page, fault.mapping, sizeof fault.mapping);
+  fatalFault(handlerContext, fault);
+  setHandler(signal, nullptr, 0);  // SIG_DFL
 }
 
 }  // namespace
 
-void readUnreadableAsZeros(ProgramMemoryFn isProgramMemory, const void* context) {
+void readUnreadableAsZeros(ProgramMemoryFn isProgramMemory, FatalFaultFn fatal,
+                           const void* context) {
   programMemory = isProgramMemory;
-  programMemoryContext = context;
+  fatalFault = fatal;
+  handlerContext = context;
   runs = static_cast<UnreadableRun*>(mapChildMemory(kMaxRuns * sizeof(UnreadableRun)));
-  struct sigaction action {};
-  action.sa_sigaction = onFault;
-  action.sa_flags = SA_SIGINFO;
-  sigfillset(&action.sa_mask);
-  sigset_t faults;
-  sigemptyset(&faults);
+  uint64_t faults = 0;
   for (int signal : {SIGBUS, SIGSEGV}) {
-    real.sigaction(signal, &action, nullptr);
-    sigaddset(&faults, signal);
+    setHandler(signal, onFault, SA_SIGINFO);
+    faults |= uint64_t{1} << (signal - 1);
   }
   // The child starts with every signal blocked (the helper's mask); a fault that is
   // blocked skips its handler and kills.
-  syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &faults, nullptr, _NSIG / 8);
+  syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &faults, nullptr, sizeof faults);
 }
 
 uint32_t unreadableRunCount() { return runCount; }

@@ -4,7 +4,8 @@
 // a mapping failed. Here the fault's handler maps a zero page in its place (in this copy
 // of the address space only), notes it, and the scan reads zeros there and goes on. The
 // program cannot read that page either, so it holds no pointer. A fault anywhere else
-// (the tracer's own memory, this child's) is a bug and still kills the child.
+// (the tracer's own memory, this child's) is a bug and still kills the child, once it has
+// been told to whoever asked (the scan writes it into the trace: where, and in what).
 // Single-threaded child only: the notes are plain memory.
 #pragma once
 
@@ -23,8 +24,13 @@ struct UnreadableRun {
 // Whether a fault at `address` is in the program's memory, to be read as zeros.
 using ProgramMemoryFn = bool (*)(const void* context, uint64_t address);
 
-// From now on (in this child), faults in the program's memory are noted and read as zeros.
-void readUnreadableAsZeros(ProgramMemoryFn isProgramMemory, const void* context);
+// Told of a fault the child is about to die of, from its handler.
+using FatalFaultFn = void (*)(const void* context, const UnreadableRun& fault);
+
+// From now on (in this child), faults in the program's memory are noted and read as zeros;
+// any other is passed to `fatal` and kills the child.
+void readUnreadableAsZeros(ProgramMemoryFn isProgramMemory, FatalFaultFn fatal,
+                           const void* context);
 
 uint32_t unreadableRunCount();
 const UnreadableRun& unreadableRun(uint32_t i);

@@ -2,6 +2,8 @@
 #include "snapshot_leaks.h"
 
 #include <algorithm>
+#include <cinttypes>
+#include <cstdio>
 #include <cstring>
 #include <tuple>
 
@@ -64,8 +66,11 @@ void SnapshotLeaks::onSnapshotFailed(const format::SnapshotFailureInfo& failure)
   graph_ = HeapGraph{};
   edges_.clear();
   unreadable_.clear();
-  failed_.push_back({failure.id, failure.timeUs / 1e6, triggerName(failure.trigger),
-                     failureReason(failure.reason, failure.detail)});
+  std::string reason = failureReason(failure.reason, failure.detail);
+  if (failure.reason == format::SnapshotFailure::ScannerKilled && fatalFault_.first == failure.id)
+    reason += ", reading " + fatalFault_.second;
+  failed_.push_back(
+      {failure.id, failure.timeUs / 1e6, triggerName(failure.trigger), std::move(reason)});
 }
 
 std::vector<FailedSnapshot> SnapshotLeaks::failed(bool traceOver) const {
@@ -87,6 +92,12 @@ void SnapshotLeaks::onSnapshotEdges(const std::vector<format::SnapshotEdge>& edg
 }
 
 void SnapshotLeaks::onSnapshotUnreadable(const format::SnapshotUnreadable& memory) {
+  if (memory.fatal) {  // maybe before its Begin
+    char address[24];
+    snprintf(address, sizeof address, "%#" PRIx64, memory.begin);
+    fatalFault_ = {memory.id, std::string("at ") + address + " of " + memory.mapping};
+    return;
+  }
   if (!open_ || memory.id != info_.id) return;
   unreadable_.push_back(
       {memory.begin, memory.end - memory.begin, signalName(memory.signal), memory.mapping});

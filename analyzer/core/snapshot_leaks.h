@@ -46,6 +46,8 @@ class SnapshotLeaks : public format::RecordVisitor {
   HeapGraph graph_;
   std::vector<format::SnapshotEdge> edges_;
   std::vector<UnreadableMemory> unreadable_;
+  // The last fault a scan died of, for the failure that follows: snapshot id, where.
+  std::pair<uint32_t, std::string> fatalFault_{UINT32_MAX, ""};
   std::vector<SnapshotSummary> snapshots_;
   std::vector<LeakGroup> leaks_;
   std::vector<FailedSnapshot> failed_;

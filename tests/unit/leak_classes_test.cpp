@@ -220,6 +220,25 @@ TEST_CASE("memory a scan read as zeros stays with its snapshot, with the fault a
   CHECK(a.snapshots[1].unreadable.empty());
 }
 
+TEST_CASE("a fault a scan died of is named in its failure") {
+  using format::SnapshotFailure;
+  test::TraceBuilder b;
+  // Before its Begin (the scan died listing the mappings or sorting the blocks).
+  b.snapshot([](format::SnapshotWriter& w) {
+    w.unreadable(0x7000, 0x8000, SIGSEGV, SEGV_MAPERR, "7000-9000 rw-p 00000000 00:00 0", true);
+  });
+  b.snapshotFailed(0, 1'000'000, SnapshotFailure::ScannerKilled, SIGSEGV);
+  b.snapshotFailed(1, 2'000'000, SnapshotFailure::ScannerKilled, SIGSEGV);  // no note
+  b.trailer(3'000'000);
+  auto a = test::analyzeBuilt(b, "fatal-fault.tmk");
+  REQUIRE(a.failedSnapshots.size() == 2);
+  CHECK(a.failedSnapshots[0].reason ==
+        "its scanning process was killed by SIGSEGV, reading at 0x7000 of 7000-9000 rw-p "
+        "00000000 00:00 0");
+  CHECK(a.failedSnapshots[1].reason == "its scanning process was killed by SIGSEGV");
+  CHECK(a.snapshots.empty());
+}
+
 TEST_CASE("memory a scan could not read that ends before it begins is corrupt") {
   expectRejected(
       "bad-unreadable.tmk",
