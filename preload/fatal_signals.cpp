@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "forwarded_signals.h"
 #include "real_functions.h"
 #include "signal_deferral.h"
 #include "snapshot.h"
@@ -76,6 +77,9 @@ void endBySignal(int signal, const ucontext_t* interrupted) {
 }
 
 void onFatalSignal(int signal, siginfo_t* info, void* context) {
+  // A handler of the program's had it from its sender, then put the default action back
+  // (SA_RESETHAND, or by hand): it is shutting down its own way.
+  if (repeatsDelivered(signal, info)) return;
   const auto* interrupted = static_cast<const ucontext_t*>(context);
   if (repeatsOnReturn(signal, info)) {
     // The trace is finished first unless the fault is in the tracer (its state may be

@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "fatal_signals.h"
+#include "forwarded_signals.h"
 #include "real_functions.h"
 #include "signal_deferral.h"
 #include "tracer.h"
@@ -84,6 +85,8 @@ bool hold(int signal, const siginfo_t* info, ucontext_t* context) {
 }
 
 void runProgramHandler(int signal, siginfo_t* info, void* context) {
+  if (repeatsDelivered(signal, info)) return;  // the program had it from its sender
+  noteDelivered(signal, info);
   uintptr_t handler = handlers[signal].handler.load(std::memory_order_acquire);
   int flags = handlers[signal].flags.load(std::memory_order_relaxed);
   if (flags & SA_RESETHAND) {  // what the kernel does before such a handler runs

@@ -6,6 +6,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "forwarded_signals.h"
+
 namespace tidemark::cli {
 namespace {
 
@@ -14,6 +16,7 @@ constexpr int64_t kDelayMs = 100;
 pid_t forwardedTo = 0;
 std::atomic<int> received{0};  // the signal waiting to be passed on, 0 when none
 std::atomic<int64_t> receivedMs{0};
+std::atomic<pid_t> sender{0};  // of that signal (0: the kernel, as for a terminal's hangup)
 
 int64_t nowMs() {
   timespec t;
@@ -21,8 +24,9 @@ int64_t nowMs() {
   return t.tv_sec * 1000 + t.tv_nsec / 1'000'000;
 }
 
-void onSignal(int signal) {
+void onSignal(int signal, siginfo_t* info, void*) {
   receivedMs.store(nowMs());
+  sender.store(info->si_code <= 0 ? info->si_pid : 0);  // si_pid is the kernel's otherwise
   received.store(signal);
 }
 
@@ -31,7 +35,8 @@ void onSignal(int signal) {
 SignalForwarding::SignalForwarding(pid_t program) {
   forwardedTo = program;
   struct sigaction action {};
-  action.sa_handler = onSignal;
+  action.sa_sigaction = onSignal;
+  action.sa_flags = SA_SIGINFO;
   sigemptyset(&action.sa_mask);
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGHUP, &action, nullptr);
@@ -50,7 +55,11 @@ int SignalForwarding::forwardDue() {
   int64_t left = receivedMs.load() + kDelayMs - nowMs();
   if (left > 0) return static_cast<int>(left);
   received.store(0);
-  kill(forwardedTo, signal);
+  // Marked as ours, with the original's sender: a program that got the original too (a
+  // kill of the process group) does not see it twice (format/forwarded_signals.h).
+  sigval value{};
+  value.sival_ptr = reinterpret_cast<void*>(format::forwardedSignalValue(sender.load()));
+  if (sigqueue(forwardedTo, signal, value) != 0) kill(forwardedTo, signal);
   return -1;
 }
 

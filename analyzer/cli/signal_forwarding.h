@@ -1,9 +1,10 @@
 // `tidemark record` passes SIGTERM and SIGHUP on to the program: stopping the run (by
 // `timeout`, a test harness, a closed terminal) stops the program, and record waits for
 // its end, its exit snapshot and its report. A kill of the whole process group reaches
-// the program too: passing the signal on 100 ms later, not at once, keeps the second
-// delivery out of the moment the program's own handler puts the default action back
-// (Node.js does, then raises the signal again).
+// the program too: the signal passed on says so (format/forwarded_signals.h), and the
+// tracer lets the program see only one. Passing it on 100 ms later, not at once, keeps
+// the second delivery out of the moment the program's own handler puts the default
+// action back (Node.js does, then raises the signal again).
 #pragma once
 
 #include <signal.h>

@@ -412,6 +412,26 @@ TEST_CASE("record passes SIGTERM on to the program, and a kill of both ends the 
   }
 }
 
+TEST_CASE("a SIGTERM sent to record alone or to its process group reaches the program once") {
+  // test_endings graceful counts the SIGTERMs its handler gets for 1 s from the first, as
+  // a server shutting down would (a second one often forces the exit). Sent to the
+  // process group (as `timeout` and systemd do), the program got it from the sender and
+  // again from record, which passes it on for the case where record alone gets it. With
+  // SA_RESETHAND (graceful-once) that second one ended the program.
+  for (const std::string mode : {"graceful", "graceful-once"}) {
+    for (bool group : {false, true}) {
+      INFO(mode << (group ? ", group" : ", record alone"));
+      std::string dir = freshDir(mode + (group ? "-group" : "-record"));
+      EndingsRun run = startEndings(dir, mode, "waiting");
+      kill(group ? -run.record->pid() : run.record->pid(), SIGTERM);
+      CHECK(run.record->wait(30) == 0);
+      std::string log = readFile(dir + "/log");
+      INFO(log);
+      CHECK(log.find("SIGTERM handled 1 times") != std::string::npos);
+    }
+  }
+}
+
 TEST_CASE("record killed: its program gets SIGTERM and finishes its trace") {
   std::string dir = freshDir("record-killed");
   EndingsRun run = startEndings(dir, "wait", "waiting");

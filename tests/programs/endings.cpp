@@ -12,6 +12,9 @@
 //   signal     allocates inside a signal handler 1000 times, exit 0
 //   wait       says whether SIGTERM's action reads as the default, then waits for a signal
 //              (the test sends SIGTERM or SIGINT: their default actions end it)
+//   graceful   handles SIGTERM by counting it; from the first, goes on for 1 s (a server
+//              shutting down), then says how many it handled and exits 0
+//   graceful-once  the same with SA_RESETHAND: a second SIGTERM would end it
 //   reraise    handles SIGINT and SIGTERM as Node.js does: the handler restores the default
 //              action and raises the signal again; then waits for one, with a second
 //              thread
@@ -28,6 +31,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -116,6 +120,21 @@ int main(int argc, char** argv) {
     printf("SIGTERM action: %s\n", action.sa_handler == SIG_DFL ? "default" : "other");
     printf("signal(SIGHUP) was: %s\n", signal(SIGHUP, SIG_DFL) == SIG_DFL ? "default" : "other");
     waitForSignals();
+  }
+  if (mode == "graceful" || mode == "graceful-once") {
+    static volatile sig_atomic_t handled = 0;
+    struct sigaction action {};
+    action.sa_handler = [](int) { handled = handled + 1; };
+    action.sa_flags = mode == "graceful-once" ? SA_RESETHAND : 0;
+    sigaction(SIGTERM, &action, nullptr);
+    printf("waiting\n");
+    fflush(stdout);
+    while (handled == 0) pause();
+    timespec left{1, 0};
+    while (nanosleep(&left, &left) != 0) {
+    }
+    printf("SIGTERM handled %d times\n", static_cast<int>(handled));
+    return 0;
   }
   if (mode == "reraise") {
     // A second thread that does not block the signals, as node has: a second SIGTERM
