@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -49,11 +50,22 @@ class PipeSink final : public format::ByteSink {
   int fd_;
 };
 
+// Whether a file mapping is a device's (a GPU's, a frame buffer's): its memory is not
+// scanned, as memcheck does not scan it either, since reading it may hang or act on the
+// device. Not /dev/zero, whose private mappings are plain memory.
+bool deviceMapping(const MappingLine& m) {
+  if (m.inode == 0 || m.path[0] != '/' || strcmp(m.path, "/dev/zero") == 0) return false;
+  struct stat node {};
+  return syscall(SYS_newfstatat, AT_FDCWD, m.path, &node, 0) == 0 && node.st_ino == m.inode &&
+         (S_ISCHR(node.st_mode) || S_ISBLK(node.st_mode));
+}
+
 // The readable mappings of this (copied) address space, sorted, from /proc/self/maps.
 struct Readable {
-  static constexpr uint8_t kWritable = 1, kAnonymous = 2, kHeap = 4, kReadOnlyFile = 8;
+  static constexpr uint8_t kWritable = 1, kAnonymous = 2, kHeap = 4, kReadOnlyFile = 8,
+                           kDevice = 16;
   SnapshotJob::Range* ranges = nullptr;
-  uint8_t* flags = nullptr;  // per range: kWritable, kAnonymous, kHeap, kReadOnlyFile
+  uint8_t* flags = nullptr;  // per range: kWritable, kAnonymous, kHeap, kReadOnlyFile, kDevice
   uint32_t count = 0;
 
   void load() {
@@ -69,6 +81,7 @@ struct Readable {
       if (m.anonymous()) kind |= kAnonymous;
       if (strcmp(m.path, "[heap]") == 0) kind |= kHeap;
       if (m.inode != 0 && !m.writable()) kind |= kReadOnlyFile;  // where vtables live
+      if (m.writable() && deviceMapping(m)) kind |= kDevice;
       flags[count] = kind;
       ranges[count++] = {m.begin, m.end};
     });
@@ -472,8 +485,8 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
   // Every other writable or anonymous mapping: glibc's cached thread stacks, ld.so's TLS, JIT
   // heaps, arenas of the program's own such as pymalloc's (memcheck scans these too). Not: the
   // malloc heap itself (freed chunks keep stale pointers), the tracer's memory and the
-  // writer thread's stack, live threads' stacks (scanned from their stack pointer above)
-  // and the objects' segments (scanned as data above). Live blocks inside a scanned
+  // writer thread's stack, live threads' stacks (scanned from their stack pointer above),
+  // the objects' segments (scanned as data above) and devices' memory. Live blocks inside a scanned
   // mapping are left out: they are nodes of the graph, not roots.
   auto excluded = [&](uint64_t begin, uint64_t end) {
     if (mallocHeap(begin, end, index, readable, memory)) return true;
@@ -491,7 +504,8 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
     // read-only and executable while it does not write them, hold pointers too.
     uint8_t flags = readable.flags[i];
     bool candidate = (flags & Readable::kWritable) || (flags & Readable::kAnonymous);
-    if (!candidate || (flags & Readable::kHeap) || excluded(m.begin, m.end)) continue;
+    if (!candidate || (flags & (Readable::kHeap | Readable::kDevice)) || excluded(m.begin, m.end))
+      continue;
     const SnapshotJob::Range* dead = nullptr;
     for (uint32_t k = 0; k < job.deadStackCount && !dead; ++k) {
       if (job.deadStacks[k].end > m.begin && job.deadStacks[k].end <= m.end)

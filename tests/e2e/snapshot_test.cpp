@@ -728,6 +728,27 @@ TEST_CASE("memory the program cannot read is read as zeros and named, not the en
   CHECK(blockReport["snapshots"][0]["unreadable"].size() == 2);
 }
 
+TEST_CASE("valgrind differential: a device's memory is not scanned, /dev/zero's is") {
+  // tests/programs/device_memory.cpp keeps the only pointer to a block of 2,222 bytes in
+  // a private mapping of a character device (a node of /dev/zero's device, made in the
+  // test's folder) and to one of 1,111 bytes in a private mapping of /dev/zero itself.
+  // Reading a device's memory may hang or act on the device: memcheck leaves it out.
+  std::string dir = freshDir("device-memory");
+  RunResult r = run(
+      {tool("tidemark"), "record", "-o", dir + "/t.tmk", "--", tool("test_device_memory"), dir});
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  if (r.output.find("no device node") != std::string::npos) return;  // not root: no mknod
+  auto report = analyze(dir + "/t.tmk");
+  CHECK(groupTotals(report, "definite", "keepBlockIn") == Totals{2222, 1});
+  CHECK(report["snapshots"].back()["complete"] == true);
+  std::string again = freshDir("device-memory-valgrind");
+  RunResult vg = run(
+      {"valgrind", "--leak-check=full", "--show-leak-kinds=all", tool("test_device_memory"), again},
+      300);
+  expectSameAsMemcheck(report, vg.output);
+}
+
 TEST_CASE("tidemark snapshot PID says when its snapshot failed, and why") {
   // test_scan_killed idle keeps a million blocks (a scan long enough to be caught); the
   // test kills the scanning process the request starts, as the out-of-memory killer would.
