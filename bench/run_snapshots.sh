@@ -3,6 +3,7 @@
 # heaps of 100 MB, 1 GB and 4 GB (the exit snapshot: copied on 4 KiB pages and on huge
 # pages, --copy-heap, and guarded, --guard-heap), next to what the kernel alone charges to copy,
 # write-protect or track the writes to that much memory on 4 KiB pages (page_table_floor);
+# the scan of memory reserved read-write and never written;
 # what periodic snapshots cost a program that writes its heap, copied, by default and guarded;
 # node's periodic pauses (V8's heap), copied and by default;
 # the cost of many small blocks against heaptrack (the tracer's live-block table and the
@@ -38,6 +39,19 @@ PY
   done
   echo "  kernel floor for $mb MB of 4 KiB pages, untraced:"
   "$bin/page_table_floor" "$mb" | sed 's/^/    /'
+done
+
+echo
+echo "reserved, never written: snapshot_bench 100 0 GB (a 100 MB heap beside GB of read-write memory)"
+for gb in 0 16 64; do
+  "$bin/tidemark" record -o "$work/r.tmk" -- "$bin/snapshot_bench" 100 0 "$gb" > /dev/null 2>&1
+  "$bin/tidemark" analyze --json --top 1 "$work/r.tmk" > "$work/r.json"
+  python3 - "$work/r.json" "$gb" << 'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))["snapshots"][-1]
+print(f"  {sys.argv[2]:>3} GB reserved: exit snapshot pause {s['pause_ms']:.1f} ms, scan {s['scan_ms']:.0f} ms,"
+      f" definitely lost {s['blocks']['definite']}")
+PY
 done
 
 echo

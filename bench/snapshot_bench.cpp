@@ -1,6 +1,10 @@
 // Heap for snapshot benchmarks: allocates about SIZE_MB (bench/chained_heap.h) and exits;
-// the exit snapshot's pause and scan times are the result.
-//   snapshot_bench SIZE_MB [BLOCK_BYTES]
+// the exit snapshot's pause and scan times are the result. With RESERVED_GB, it also maps
+// that much read-write memory it never writes but for one word, a second pointer to the
+// heap (an arena of a program's own, reserved up front).
+//   snapshot_bench SIZE_MB [BLOCK_BYTES [RESERVED_GB]]
+#include <sys/mman.h>
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -12,6 +16,12 @@ int main(int argc, char** argv) {
   ChainedHeap heap = buildChainedHeap(argc > 1 ? strtoull(argv[1], nullptr, 10) : 100,
                                       argc > 2 ? strtoull(argv[2], nullptr, 10) : 0);
   head = heap.head;
+  if (size_t reserved = argc > 3 ? strtoull(argv[3], nullptr, 10) << 30 : 0) {
+    void* arena = mmap(nullptr, reserved, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (arena == MAP_FAILED) return 1;
+    static_cast<ChainedBlock**>(arena)[reserved / 2 / sizeof(ChainedBlock*)] = heap.head;
+  }
   // How much of it the kernel backs with transparent huge pages (tidemark record
   // --huge-pages asks glibc for them).
   unsigned long long hugeKb = 0;

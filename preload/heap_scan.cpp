@@ -18,6 +18,7 @@
 #include "guarded_memory.h"
 #include "heap_guard.h"
 #include "live_blocks.h"
+#include "populated_pages.h"
 #include "proc_maps.h"
 #include "raw_memory.h"
 #include "ring.h"
@@ -63,9 +64,9 @@ bool deviceMapping(const MappingLine& m) {
 // The readable mappings of this (copied) address space, sorted, from /proc/self/maps.
 struct Readable {
   static constexpr uint8_t kWritable = 1, kAnonymous = 2, kHeap = 4, kReadOnlyFile = 8,
-                           kDevice = 16;
+                           kDevice = 16, kPrivateAnonymous = 32;
   SnapshotJob::Range* ranges = nullptr;
-  uint8_t* flags = nullptr;  // per range: kWritable, kAnonymous, kHeap, kReadOnlyFile, kDevice
+  uint8_t* flags = nullptr;  // per range: the k* above
   uint32_t count = 0;
 
   void load() {
@@ -82,6 +83,7 @@ struct Readable {
       if (strcmp(m.path, "[heap]") == 0) kind |= kHeap;
       if (m.inode != 0 && !m.writable()) kind |= kReadOnlyFile;  // where vtables live
       if (m.writable() && deviceMapping(m)) kind |= kDevice;
+      if (m.isPrivate() && m.inode == 0) kind |= kPrivateAnonymous;  // bss, [heap] and the like
       flags[count] = kind;
       ranges[count++] = {m.begin, m.end};
     });
@@ -112,7 +114,7 @@ struct Readable {
     }
     for (uint32_t g = 0; g < guarded; ++g) {
       const GuardedMapping& m = guardedMapping(guard, g);
-      uint8_t kind = m.mainHeap ? kWritable | kHeap : kWritable | kAnonymous;
+      uint8_t kind = kWritable | kPrivateAnonymous | (m.mainHeap ? kHeap : kAnonymous);
       if (memory.holds(g)) entries[n++] = {m.range, kind};
     }
     std::sort(entries, entries + n,
@@ -151,6 +153,22 @@ struct Readable {
     }
   }
 };
+
+// Below this, a range is read whole: asking which of its pages were written costs more.
+constexpr uint64_t kSparseScanBytes = uint64_t{1} << 20;
+
+// Fills [begin, end) (inside one readable mapping) and gives the runs of it to read: for a
+// big range of private anonymous memory, only the pages ever written (the rest reads as
+// zeros, populated_pages.h).
+WrittenRuns fillWritten(const Readable& readable, GuardedMemory& memory, uint64_t begin,
+                        uint64_t end) {
+  memory.fill(begin, end);
+  const SnapshotJob::Range* mapping =
+      end - begin >= kSparseScanBytes ? readable.find(begin) : nullptr;
+  return WrittenRuns(
+      begin, end,
+      mapping && (readable.flags[mapping - readable.ranges] & Readable::kPrivateAnonymous));
+}
 
 // Live blocks sorted by address, with a hash of their start addresses.
 class BlockIndex {
@@ -440,16 +458,18 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
                 GuardedMemory& memory, format::SnapshotWriter& out) {
   PointerFinder finder(index, readable, memory);
   auto rootsIn = [&](RootKind kind, uint64_t begin, uint64_t end) {
-    readable.clip(begin, end, [&](uint64_t b, uint64_t e) {
-      memory.fill(b, e);
-      scanWords(b, e, finder, BlockIndex::kNoHint,
-                [&](uint64_t at, uint64_t block, PointerKind pointer) {
-                  if (kind == RootKind::Tls && pointer == PointerKind::Interior &&
-                      tcbOwnsDtv(at, b, e, index.at(block))) {
-                    pointer = PointerKind::Start;
-                  }
-                  out.root(kind, pointer, block, at);
-                });
+    readable.clip(begin, end, [&](uint64_t clipBegin, uint64_t clipEnd) {
+      WrittenRuns runs = fillWritten(readable, memory, clipBegin, clipEnd);
+      for (uint64_t b, e; runs.next(&b, &e);) {
+        scanWords(b, e, finder, BlockIndex::kNoHint,
+                  [&](uint64_t at, uint64_t block, PointerKind pointer) {
+                    if (kind == RootKind::Tls && pointer == PointerKind::Interior &&
+                        tcbOwnsDtv(at, b, e, index.at(block))) {
+                      pointer = PointerKind::Start;
+                    }
+                    out.root(kind, pointer, block, at);
+                  });
+      }
     });
   };
   for (uint32_t i = 0; i < job.segmentCount; ++i) {
@@ -537,14 +557,16 @@ void writeEdges(const BlockIndex& index, const Readable& readable, GuardedMemory
   for (uint64_t from = 0; from < index.count(); ++from) {
     const LiveBlock& b = index.at(from);
     uint64_t previous = UINT64_MAX;
-    readable.clip(b.address, b.address + b.size, [&](uint64_t begin, uint64_t end) {
-      memory.fill(begin, end);
-      scanWords(begin, end, finder, from, [&](uint64_t, uint64_t to, PointerKind pointer) {
-        uint64_t key = to << 3 | static_cast<uint64_t>(pointer);
-        if (key == previous) return;  // runs of one pointer (arrays of it) count once
-        previous = key;
-        out.edge(from, to, pointer);
-      });
+    readable.clip(b.address, b.address + b.size, [&](uint64_t clipBegin, uint64_t clipEnd) {
+      WrittenRuns runs = fillWritten(readable, memory, clipBegin, clipEnd);
+      for (uint64_t begin, end; runs.next(&begin, &end);) {
+        scanWords(begin, end, finder, from, [&](uint64_t, uint64_t to, PointerKind pointer) {
+          uint64_t key = to << 3 | static_cast<uint64_t>(pointer);
+          if (key == previous) return;  // runs of one pointer (arrays of it) count once
+          previous = key;
+          out.edge(from, to, pointer);
+        });
+      }
     });
   }
 }

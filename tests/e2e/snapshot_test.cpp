@@ -279,7 +279,7 @@ TEST_CASE("100 snapshots while threads block in 8 kinds of call: no EINTR, all c
   auto report =
       analyzeSnapshotRun(freshDir("blocking"), "10ms", {tool("test_blocking"), "6"}, {"eintr=0"});
   const auto& snapshots = report["snapshots"];
-  CHECK(snapshots.size() >= 100);
+  REQUIRE(snapshots.size() >= 100);
   for (const auto& s : snapshots) {
     CHECK(s["complete"] == true);
     CHECK(s["guarded"] == false);  // by default a heap this small is copied
@@ -747,6 +747,21 @@ TEST_CASE("valgrind differential: a device's memory is not scanned, /dev/zero's 
       {"valgrind", "--leak-check=full", "--show-leak-kinds=all", tool("test_device_memory"), again},
       300);
   expectSameAsMemcheck(report, vg.output);
+}
+
+TEST_CASE("pointers in memory mostly never written are found") {
+  // tests/programs/sparse_memory.cpp keeps the only pointers to two blocks in one page of
+  // an 8 GiB reservation and of a 256 MiB calloc'd block, neither written elsewhere (the
+  // scan reads only the pages ever written), and loses one block of 555 bytes.
+  std::string dir = freshDir("sparse-memory");
+  auto [output, report] = recordProgram(dir, "test_sparse_memory", {});
+  REQUIRE(report["snapshots"].size() == 1);
+  const auto& snapshot = report["snapshots"][0];
+  CHECK(snapshot["complete"] == true);
+  CHECK(groupTotals(report, "definite", "loseBlock") == Totals{555, 1});
+  CHECK(snapshot["blocks"]["definite"] == 1);
+  CHECK(snapshot["blocks"]["indirect"] == 0);
+  CHECK(snapshot["blocks"]["possible"] == 0);
 }
 
 TEST_CASE("tidemark snapshot PID says when its snapshot failed, and why") {

@@ -1,0 +1,38 @@
+// Which pages of the scanning child's private anonymous memory were ever written: the
+// others read as zeros, and a program may reserve gigabytes read-write that it never
+// touches (an arena of its own, a big calloc'd block). Scanning each such page faulted
+// in the zero page for it: 18-49 s per snapshot for an untouched 16 GiB reservation. The
+// kernel's page table says which pages hold anything (/proc/self/pagemap: present, or
+// swapped out); runs without are passed over. Raw system calls only (the child may call
+// nothing that locks). Not for memory that may hold what this process never wrote: a
+// file's or a shared mapping's pages come from elsewhere.
+#pragma once
+
+#include <cstdint>
+
+namespace tidemark::preload {
+
+// The runs of [begin, end) to read, one at a time (a loop with one call site keeps the
+// scan's inner loop inlined): all of it as one run, or with `sparse`, the runs of pages
+// ever written (page-aligned inside, the ends as given; all of it when the page table
+// cannot be read).
+class WrittenRuns {
+ public:
+  WrittenRuns(uint64_t begin, uint64_t end, bool sparse) : at_(begin), end_(end), sparse_(sparse) {}
+  bool next(uint64_t* begin, uint64_t* end);
+
+ private:
+  // The first page at or after `from` (page-aligned) that is written (or not), or end_.
+  uint64_t firstPage(uint64_t from, bool written);
+  // The page table's entry of `page`, read with those after it when not at hand (read
+  // afresh for each range: the child's own fills populate pages); false when unreadable.
+  bool entryOf(uint64_t page, uint64_t* entry);
+
+  uint64_t at_;
+  uint64_t end_;
+  bool sparse_;
+  uint64_t readFrom_ = 0;  // the entries at hand: for the pages from here on
+  uint64_t readCount_ = 0;
+};
+
+}  // namespace tidemark::preload
