@@ -164,6 +164,19 @@ void failedSnapshotsLine(const analysis::Analysis& a) {
                      last.reason.c_str());
 }
 
+// Memory the snapshot's scan read as zeros: the user who wonders why a pointer kept
+// there did not count sees where it was (the program cannot read it either).
+void unreadableLine(const analysis::SnapshotSummary& s) {
+  if (s.unreadable.empty()) return;
+  uint64_t bytes = 0;
+  for (const auto& u : s.unreadable) bytes += u.bytes;
+  const analysis::UnreadableMemory& first = s.unreadable.front();
+  size_t n = s.unreadable.size();
+  ImGui::Text("Read as zeros: %s the program cannot read, in %zu range%s; the first (%s) in %s",
+              formatBytes(bytes).c_str(), n, n == 1 ? "" : "s", first.signal.c_str(),
+              first.mapping.c_str());
+}
+
 }  // namespace
 
 void drawLeaks(const TraceModel& m, const TimelineState& timeline, LeaksState& state) {
@@ -185,6 +198,7 @@ void drawLeaks(const TraceModel& m, const TimelineState& timeline, LeaksState& s
               a.snapshots.size() + a.failedSnapshots.size(), formatSeconds(s->timeS).c_str(),
               s->trigger.c_str(), s->pauseMs, s->scanMs);
   failedSnapshotsLine(a);
+  unreadableLine(*s);
   for (auto kind :
        {LeakKind::Definite, LeakKind::Indirect, LeakKind::Possible, LeakKind::Reachable}) {
     int k = static_cast<int>(kind);

@@ -127,6 +127,26 @@ TEST_CASE("viewer leaks: any snapshot's groups, the first one's by choice") {
   CHECK(first.count(palette::kLost, 0, first.height / 2, first.width, first.height) > 100);
 }
 
+TEST_CASE("viewer: memory a snapshot read as zeros is named") {
+  // tests/programs/unreadable_pages.cpp: 3 pages of a file mapping past the file's end
+  // (and, from Linux 6.13, a guard region's page) that the scan cannot read.
+  std::string dir = freshDir("viewer-unreadable");
+  RunResult record = run({tool("tidemark"), "record", "-o", dir + "/t.tmk", "--",
+                          tool("test_unreadable_pages"), dir + "/mapped"});
+  REQUIRE(record.status == 0);
+  bool guardRegion = record.output.find("guard region made") != std::string::npos;
+  std::string png = dir + "/leaks.png";
+  RunResult r = run({"xvfb-run", "-a", "-s", "-screen 0 1024x768x24", tool("tidemark-view"),
+                     dir + "/t.tmk", "--screenshot", png, "--view", "leaks", "--size", "900x500"});
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  Image leaks = loadPng(png);
+  CHECK(findText(leaks,
+                 guardRegion ? "Read as zeros: 16 KiB the program cannot read, in 2 ranges"
+                             : "Read as zeros: 12 KiB the program cannot read, in 1 range",
+                 kDarkText));
+}
+
 TEST_CASE("viewer: a snapshot that failed is marked on the timeline and named, with the reason") {
   // tests/programs/scan_killed.cpp kills its first snapshot's scanning process.
   std::string dir = freshDir("viewer-scan-killed");
