@@ -29,6 +29,7 @@
 #include "snapshot.h"
 #include "stack_capture.h"
 #include "stack_table.h"
+#include "trace_file.h"
 #include "tracer.h"
 
 namespace tidemark::preload {
@@ -36,28 +37,8 @@ namespace {
 
 using namespace format;
 
-class FdSink final : public ByteSink {
- public:
-  int fd = -1;
-  int error = 0;  // errno of the write that failed
-  bool write(const void* data, size_t bytes) override {
-    auto* p = static_cast<const uint8_t*>(data);
-    while (bytes > 0) {
-      ssize_t n = ::write(fd, p, bytes);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {  // disk full or I/O error: the trace ends at its last chunk
-        error = n < 0 ? errno : ENOSPC;
-        return false;
-      }
-      p += n;
-      bytes -= static_cast<size_t>(n);
-    }
-    return true;
-  }
-};
-
 struct WriterState {
-  FdSink sink;
+  TraceFile sink;
   alignas(ChunkEncoder) unsigned char encoderStorage[sizeof(ChunkEncoder)] = {};
   ChunkEncoder* encoder = nullptr;
   ModuleMap modules;
@@ -102,14 +83,17 @@ bool openTraceFile(uint32_t* generation) {
     if (n <= 0 || static_cast<size_t>(n) >= sizeof path) return false;
     int fd = ::open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd >= 0) {
-      state.sink.fd = fd;
+      if (!state.sink.adopt(fd, path)) {
+        ::close(fd);
+        return false;
+      }
       // A second program in the same process (exec) finds the first one's file.
       if (*generation == 0) *generation = attempt;
       break;
     }
     if (errno != EEXIST) return false;
   }
-  if (state.sink.fd < 0) return false;
+  if (!state.sink.isOpen()) return false;
   // `tidemark record -o FILE`: FILE is a second name of the first process's trace from
   // the start, so a viewer can follow it while it grows. Later processes (children, exec'd
   // programs) find the name taken.
@@ -304,8 +288,7 @@ void finishTrace(ExitReason reason) {
   writeSample(now);
   writeTrailer(reason, now);
   state.encoder->flush();
-  ::close(state.sink.fd);
-  state.sink.fd = -1;
+  state.sink.close();
   if (options().verifyUnwind) {
     char line[160];
     int n = snprintf(line, sizeof line,
@@ -321,7 +304,7 @@ void finishTrace(ExitReason reason) {
 // intact, and the reader reports the file as truncated there. Recording stops so that no
 // thread waits for rings nobody drains; the program itself runs on untouched.
 void giveUpWriting() {
-  int error = state.sink.error ? state.sink.error : EIO;
+  int error = state.sink.error() ? state.sink.error() : EIO;
   disableAfterWriteFailure();
   char line[256];
   int n = snprintf(line, sizeof line,
@@ -330,8 +313,7 @@ void giveUpWriting() {
                    getpid(), strerror(error));
   ssize_t ignored = ::write(STDERR_FILENO, line, static_cast<size_t>(n));
   (void)ignored;
-  ::close(state.sink.fd);
-  state.sink.fd = -1;
+  state.sink.close();
   state.done.store(1, std::memory_order_release);
   futex(&state.done, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr);
 }
@@ -435,7 +417,6 @@ void writeInheritedHeap(uint64_t tid) {
 }
 
 bool startWriter(uint32_t execGeneration, bool inheritedHeap) {
-  state.sink.fd = -1;
   state.stopReason.store(0);
   state.done.store(0);
   state.rescansDone.store(state.rescansRequested.load());
@@ -521,8 +502,7 @@ void stopWriter(ExitReason reason) {
 void noteWriterProgress() { state.progress.fetch_add(1, std::memory_order_relaxed); }
 
 void abandonWriterAfterFork() {
-  if (state.sink.fd >= 0) ::close(state.sink.fd);  // the parent's file: never written here
-  state.sink.fd = -1;
+  state.sink.close();  // the parent's file: never written here
   state.running = false;
   if (state.encoder) state.encoder->~ChunkEncoder();
   state.encoder = nullptr;

@@ -432,6 +432,28 @@ TEST_CASE("a SIGTERM sent to record alone or to its process group reaches the pr
   }
 }
 
+TEST_CASE("a daemon that closes or takes over every descriptor keeps its trace, and its files") {
+  // tests/programs/fd_closer.cpp closes every descriptor from 3 up, or makes them all a
+  // file of its own, then writes 1,000 lines there while it allocates. The trace's
+  // descriptor was among them: tracing stopped, and its chunks could land in the file.
+  for (const std::string mode : {"close", "replace"}) {
+    INFO(mode);
+    std::string dir = freshDir("fd-" + mode);
+    RunResult r = run({tool("tidemark"), "record", "-o", dir + "/t.tmk", "--",
+                       tool("test_fd_closer"), mode, dir + "/own.log"});
+    INFO(r.output);
+    REQUIRE(r.status == 0);
+    CHECK(r.output.find("cannot write the trace") == std::string::npos);
+    std::string expected;
+    for (int i = 0; i < 1000; ++i) expected += "line " + std::to_string(i) + "\n";
+    CHECK(readFile(dir + "/own.log") == expected);
+    auto report = analyze(dir + "/t.tmk");
+    CHECK(report["summary"]["complete"] == true);
+    CHECK(report["summary"]["allocations"].get<uint64_t>() >= 1002);
+    CHECK(groupTotals(report, "definite", "loseBlocks") == Totals{1554, 2});
+  }
+}
+
 TEST_CASE("record killed: its program gets SIGTERM and finishes its trace") {
   std::string dir = freshDir("record-killed");
   EndingsRun run = startEndings(dir, "wait", "waiting");
