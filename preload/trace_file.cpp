@@ -34,11 +34,18 @@ int moveHigh(int fd) {
 
 bool TraceFile::adopt(int fd, const char* path) {
   struct stat file {};
-  if (fd < 0 || fstat(fd, &file) != 0 || strlen(path) >= sizeof path_) return false;
+  if (fd < 0 || fstat(fd, &file) != 0) return false;
+  // Absolute: a daemon changes its directory too (to /), before it closes descriptors.
+  path_[0] = '\0';
+  if (path[0] != '/' && (!getcwd(path_, sizeof path_) || strlen(path_) + 1 >= sizeof path_)) {
+    return false;
+  }
+  if (path[0] != '/') strcat(path_, "/");
+  if (strlen(path_) + strlen(path) >= sizeof path_) return false;
+  strcat(path_, path);
   fd_ = moveHigh(fd);
   device_ = file.st_dev;
   inode_ = file.st_ino;
-  strcpy(path_, path);
   return true;
 }
 

@@ -82,7 +82,9 @@ int runRecord(const RecordArgs& args) {
   if (const char* existing = getenv("LD_PRELOAD"); existing && *existing) {
     preload += ":" + std::string(existing);
   }
-  std::string prefix = "tidemark", outputFile;
+  // Absolute: every trace of the run lands here, also those of processes that changed
+  // their directory first (a daemon's children), and the tracer can open its file again.
+  std::string prefix = fs::absolute("tidemark").string(), outputFile;
   if (!args.output.empty()) {
     fs::path out = fs::absolute(args.output);
     // Replaced below: an old trace may be, a directory, a device or a pipe may not.

@@ -1,6 +1,7 @@
-// Test program: a daemon that closes every descriptor it did not open, then opens a file
-// of its own, which gets the lowest number. Writes 1,000 numbered lines into FILE while it
-// allocates, loses 2 blocks of 777 bytes, and exits 0.
+// Test program: a daemon that changes its directory to /, closes every descriptor it did
+// not open, then opens a file of its own, which gets the lowest number. Writes 1,000
+// numbered lines into FILE (absolute) while it allocates, loses 2 blocks of 777 bytes, and
+// exits 0.
 //   test_fd_closer close FILE    closes 3 and up (close_range)
 //   test_fd_closer replace FILE  makes every number from 3 to 1023 its file (dup2), the
 //                                trace's too: writes there would land in FILE
@@ -27,6 +28,7 @@ __attribute__((noinline)) void loseBlocks() {
 int main(int argc, char** argv) {
   if (argc < 3) return 2;
   std::string mode = argv[1];
+  if (chdir("/") != 0) return 2;
   if (mode == "close") syscall(SYS_close_range, 3, ~0U, 0);
   int file = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (file < 0) return 2;
