@@ -123,6 +123,7 @@ int runRecord(const RecordArgs& args) {
             "heap\n",
             strerror(errno));
   }
+  SignalForwarding forwarding;
   pid_t self = getpid();
   pid_t child = fork();
   if (child < 0) {
@@ -130,6 +131,7 @@ int runRecord(const RecordArgs& args) {
     return 1;
   }
   if (child == 0) {
+    forwarding.leaveToChild();
     // The program lives as long as the run: should record be killed (SIGKILL from
     // `timeout -k`, say), the program is sent SIGTERM, which finishes its trace.
     prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -165,7 +167,7 @@ int runRecord(const RecordArgs& args) {
   // The terminal's signals reach the child through the process group; we only wait.
   signal(SIGINT, SIG_IGN);
   signal(SIGQUIT, SIG_IGN);
-  SignalForwarding forwarding(child);
+  forwarding.forwardTo(child);
   std::optional<RecordReport> report;
   if (args.report) report.emplace(manifest, args.output, 10);
   // Waits on the program's pidfd, which becomes readable when it ends; with --report the

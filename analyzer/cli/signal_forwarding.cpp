@@ -32,8 +32,7 @@ void onSignal(int signal, siginfo_t* info, void*) {
 
 }  // namespace
 
-SignalForwarding::SignalForwarding(pid_t program) {
-  forwardedTo = program;
+SignalForwarding::SignalForwarding() {
   struct sigaction action {};
   action.sa_sigaction = onSignal;
   action.sa_flags = SA_SIGINFO;
@@ -44,14 +43,23 @@ SignalForwarding::SignalForwarding(pid_t program) {
   sigemptyset(&forwarded);
   sigaddset(&forwarded, SIGTERM);
   sigaddset(&forwarded, SIGHUP);
-  sigprocmask(SIG_BLOCK, &forwarded, &waitMask_);
+  sigprocmask(SIG_BLOCK, &forwarded, &before_);
+  waitMask_ = before_;
   sigdelset(&waitMask_, SIGTERM);
   sigdelset(&waitMask_, SIGHUP);
 }
 
+void SignalForwarding::forwardTo(pid_t program) { forwardedTo = program; }
+
+void SignalForwarding::leaveToChild() const {
+  signal(SIGTERM, SIG_DFL);
+  signal(SIGHUP, SIG_DFL);
+  sigprocmask(SIG_SETMASK, &before_, nullptr);  // a signal sent meanwhile ends it now
+}
+
 int SignalForwarding::forwardDue() {
   int signal = received.load();
-  if (signal == 0) return -1;
+  if (signal == 0 || forwardedTo <= 0) return -1;
   int64_t left = receivedMs.load() + kDelayMs - nowMs();
   if (left > 0) return static_cast<int>(left);
   received.store(0);

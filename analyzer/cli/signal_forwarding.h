@@ -13,10 +13,17 @@ namespace tidemark::cli {
 
 class SignalForwarding {
  public:
-  // Handles SIGTERM and SIGHUP in this process from now on. They stay blocked but while
-  // the caller waits in ppoll with waitMask(): a signal then ends the wait, and none can
-  // come between a look at forwardDue() and the wait.
-  explicit SignalForwarding(pid_t program);
+  // Handles SIGTERM and SIGHUP in this process from now on, before the program is forked:
+  // one sent as soon as the program runs (a harness that waits for its first output) was
+  // record's death by the default action, with no report. They stay blocked but while the
+  // caller waits in ppoll with waitMask(): a signal then ends the wait, and none can come
+  // between a look at forwardDue() and the wait.
+  SignalForwarding();
+  // Who gets them: the program, once forked.
+  void forwardTo(pid_t program);
+  // In the forked child, before exec: the program starts with the default actions and
+  // the mask record had.
+  void leaveToChild() const;
   const sigset_t* waitMask() const { return &waitMask_; }
 
   // Passes on a signal received 100 ms ago or more. Returns the milliseconds until the
@@ -24,7 +31,8 @@ class SignalForwarding {
   int forwardDue();
 
  private:
-  sigset_t waitMask_;
+  sigset_t before_;    // the mask before
+  sigset_t waitMask_;  // that, with SIGTERM and SIGHUP let through
 };
 
 }  // namespace tidemark::cli
