@@ -487,7 +487,19 @@ int sigaction(int number, const struct sigaction* action, struct sigaction* old)
 
 sighandler_t signal(int number, sighandler_t handler) {
   if (!haveReal(&tp::real.sigaction)) return SIG_ERR;
-  return tp::setProgramHandler(number, handler, SA_RESTART, true);
+  return tp::setProgramHandler(number, handler, tp::restartFlags(number), true);
+}
+
+// glibc's own changes the action in place (through its internal sigaction, which leaves
+// the trampoline there) and notes the signal for its signal(); the hook notes it for ours.
+int siginterrupt(int number, int interrupt) {
+  if (!haveReal(&tp::real.siginterrupt)) {
+    errno = ENOSYS;
+    return -1;
+  }
+  int result = tp::real.siginterrupt(number, interrupt);
+  if (result == 0) tp::noteInterrupting(number, interrupt != 0);
+  return result;
 }
 
 sighandler_t bsd_signal(int number, sighandler_t handler) { return signal(number, handler); }

@@ -185,6 +185,19 @@ int setProgramAction(int signal, const struct sigaction* action, struct sigactio
   return result;
 }
 
+namespace {
+std::atomic<bool> interrupting[_NSIG];
+}  // namespace
+
+void noteInterrupting(int signal, bool interrupts) {
+  // Not a vfork child's: it shares this table with its parent.
+  if (signal > 0 && signal < _NSIG && isTracedProcess()) interrupting[signal].store(interrupts);
+}
+
+int restartFlags(int signal) {
+  return signal > 0 && signal < _NSIG && interrupting[signal].load() ? 0 : SA_RESTART;
+}
+
 sighandler_t setProgramHandler(int signal, sighandler_t handler, int flags, bool blockedInHandler) {
   struct sigaction action {};
   struct sigaction old {};

@@ -22,9 +22,16 @@ namespace tidemark::preload {
 int setProgramAction(int signal, const struct sigaction* action, struct sigaction* old);
 
 // The signal hooks, as glibc sets an action for them: `signal` and `bsd_signal` block the
-// signal in its handler and restart interrupted calls (SA_RESTART), `sysv_signal` resets
-// the action when it runs (SA_RESETHAND | SA_NODEFER). The previous handler or SIG_ERR.
+// signal in its handler and restart interrupted calls (SA_RESTART) unless siginterrupt
+// said otherwise, `sysv_signal` resets the action when it runs (SA_RESETHAND |
+// SA_NODEFER). The previous handler or SIG_ERR.
 sighandler_t setProgramHandler(int signal, sighandler_t handler, int flags, bool blockedInHandler);
+
+// The siginterrupt hook: glibc keeps which signals interrupt calls in a set of its own,
+// which its signal() reads and the hook cannot; so the tracer keeps its copy.
+void noteInterrupting(int signal, bool interrupts);
+// SA_RESTART, or 0 after siginterrupt(signal, 1): the flags `signal` sets.
+int restartFlags(int signal);
 
 // The sigset hook (System V): SIG_HOLD blocks the signal; anything else sets the action
 // (no flags, nothing blocked in the handler) and unblocks it. The previous handler, or

@@ -35,6 +35,7 @@ namespace tidemark::preload {
   X(raise, int, (int))                                                             \
   X(fork, pid_t, ())                                                               \
   X(sigaction, int, (int, const struct sigaction*, struct sigaction*))             \
+  X(siginterrupt, int, (int, int))                                                 \
   X(epoll_wait, int, (int, epoll_event*, int, int))                                \
   X(epoll_pwait, int, (int, epoll_event*, int, int, const sigset_t*))              \
   X(epoll_pwait2, int, (int, epoll_event*, int, const timespec*, const sigset_t*)) \

@@ -255,7 +255,8 @@ TEST_CASE("a SIGTERM handler that calls exit() mid-hook: the exit snapshot is st
 
 TEST_CASE("the program's signal handlers see what they would see untraced") {
   // tests/programs/handlers.cpp: its actions read back as it set them, SA_RESETHAND acts
-  // once, a vfork child's signal() leaves the parent's handler alone, 20,000 queued
+  // once, siginterrupt holds for a later signal(), a vfork child's signal() leaves the
+  // parent's handler alone, 20,000 queued
   // signals, many of them held while their thread was in a hook, arrive each with its own
   // siginfo, and a SIGABRT handler runs on glibc's abort inside free.
   for (bool traced : {false, true}) {
@@ -269,6 +270,7 @@ TEST_CASE("the program's signal handlers see what they would see untraced") {
     CHECK(r.status == 0);
     CHECK(r.output.find("actions read back: ok") != std::string::npos);
     CHECK(r.output.find("resethand: ok") != std::string::npos);
+    CHECK(r.output.find("siginterrupt: ok") != std::string::npos);
     CHECK(r.output.find("queued 20000: ok") != std::string::npos);
     // glibc's abort on a double free, raised inside the allocator, runs the program's
     // SIGABRT handler there and then (held until free returned, the process died first).

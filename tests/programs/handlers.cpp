@@ -13,14 +13,20 @@
 //                             SI_QUEUE, the sender's pid, the value sent. Before them, a
 //                             vfork child (which shares the parent's memory) set that
 //                             signal's action to the default: the parent's handler stays.
+//   "siginterrupt: ok"        after siginterrupt(SIGALRM, 1), a handler set with signal()
+//                             lets SIGALRM interrupt a read() with EINTR (glibc's signal()
+//                             leaves SA_RESTART out for such a signal; restarted, the
+//                             read waits for a thread that writes 2 s later)
 // `test_handlers heap-abort` instead frees a block twice: glibc aborts inside free, and
 // the SIGABRT handler says "abort handler ran" and exits 0.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -102,6 +108,31 @@ bool resetOnce() {
   return reset && previous && sysvRuns == 1 && now.sa_handler == SIG_DFL;
 }
 
+bool interruptsCalls() {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"  // programs still call it
+  siginterrupt(SIGALRM, 1);
+#pragma GCC diagnostic pop
+  signal(SIGALRM, [](int) {});
+  int fds[2];
+  if (pipe(fds) != 0) return false;
+  std::thread late([&] {
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    ssize_t ignored = write(fds[1], "x", 1);
+    (void)ignored;
+  });
+  itimerval once{{0, 0}, {0, 100'000}};
+  setitimer(ITIMER_REAL, &once, nullptr);
+  char c;
+  ssize_t n = read(fds[0], &c, 1);
+  bool interrupted = n < 0 && errno == EINTR;
+  late.join();
+  close(fds[0]);
+  close(fds[1]);
+  signal(SIGALRM, SIG_DFL);
+  return interrupted;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -121,6 +152,8 @@ int main(int argc, char** argv) {
   printf("actions read back: %s\n", actions ? "ok" : "WRONG");
   bool reset = resetOnce();
   printf("resethand: %s\n", reset ? "ok" : "WRONG");
+  bool interrupts = interruptsCalls();
+  printf("siginterrupt: %s\n", interrupts ? "ok" : "WRONG");
   // A vfork child resetting the action before it would exec, as some spawners do.
   pid_t child = vfork();
   if (child == 0) {
@@ -148,5 +181,5 @@ int main(int argc, char** argv) {
   worker.join();
   bool queued = received == kQueued && !badInfo;
   printf("queued %d: %s\n", static_cast<int>(received), queued ? "ok" : "WRONG");
-  return actions && reset && queued ? 0 : 1;
+  return actions && reset && interrupts && queued ? 0 : 1;
 }
