@@ -4,7 +4,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libunwind-dev libdw-dev libelf-dev libzstd-dev
+  libunwind-dev libdw-dev libelf-dev libzstd-dev libiberty-dev
   catch2 libcli11-dev nlohmann-json3-dev libfmt-dev
   libimgui-dev libglfw3-dev libstb-dev libgl-dev libgl1-mesa-dri xvfb xauth
   valgrind python3 nodejs clang-format

@@ -1,7 +1,6 @@
 // libdw-based symbolization (see symbolizer.h).
 #include "symbolizer.h"
 
-#include <cxxabi.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
@@ -11,6 +10,11 @@
 #include <cstring>
 
 #include "code_scopes.h"
+
+// libiberty.h (which demangle.h includes) declares basename itself unless told the
+// system does, and glibc's C++ declaration differs from it.
+#define HAVE_DECL_BASENAME 1
+#include <libiberty/demangle.h>
 
 namespace tidemark::analysis {
 namespace {
@@ -74,9 +78,10 @@ int callLine(Dwarf_Die* inlined) {
 }  // namespace
 
 std::string demangle(const char* name) {
-  int status = 0;
-  char* out = abi::__cxa_demangle(name, nullptr, nullptr, &status);
-  if (status != 0 || !out) return name;
+  // libiberty's, which knows Rust's manglings (the legacy one, whose hash it leaves out,
+  // and v0) beside C++'s: libstdc++'s __cxa_demangle left every Rust v0 name mangled.
+  char* out = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO);
+  if (!out) return name;
   std::string result(out);
   free(out);
   return result;

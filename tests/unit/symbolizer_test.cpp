@@ -106,4 +106,9 @@ TEST_CASE("an address outside every module is unknown, not an error") {
 TEST_CASE("demangling") {
   CHECK(analysis::demangle("_ZN6sample11poolScratchEm") == "sample::poolScratch(unsigned long)");
   CHECK(analysis::demangle("malloc") == "malloc");
+  // Rust: the legacy mangling (its hash left out) and v0.
+  CHECK(analysis::demangle("_ZN5alloc5alloc5alloc17he58ee3c359579114E") == "alloc::alloc::alloc");
+  CHECK(analysis::demangle("_RNvMs4_NtCslNYArtu3iFV_5alloc7raw_vecNtB5_11RawVecInner15try_"
+                           "allocate_inCsduwmD7cSIQq_5gimli") ==
+        "<alloc::raw_vec::RawVecInner>::try_allocate_in");
 }
