@@ -17,6 +17,20 @@ namespace palette = tidemark::viewer::palette;
 
 namespace {
 
+// `tidemark-view ARGS` under a virtual X server (SCREEN: its size, "1024x768x24", or
+// xvfb-run's default). The X authority file goes into `dir`: left to xvfb-run, it lives
+// in a directory of its own that xvfb-run removes at the end, and that removal failed now
+// and then (status 5, "problem while cleaning up temporary directory", in place of the
+// viewer's own; once in 21 suite runs).
+std::vector<std::string> viewerUnderXvfb(const std::string& dir, std::vector<std::string> args,
+                                         const std::string& screen = "") {
+  std::vector<std::string> argv{"xvfb-run", "-a", "-f", dir + "/xauthority"};
+  if (!screen.empty()) argv.insert(argv.end(), {"-s", "-screen 0 " + screen});
+  argv.push_back(tool("tidemark-view"));
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
 // A trace of the sample server leaking under three rounds of load, sampled every 20 ms,
 // with snapshots every 150 ms.
 const std::string& serverTrace() {
@@ -43,19 +57,10 @@ const std::string& serverTrace() {
 
 Image screenshot(const std::string& view, const std::string& name,
                  const std::vector<std::string>& options = {}) {
-  std::string png = freshDir("viewer-" + name) + "/shot.png";
-  std::vector<std::string> argv{"xvfb-run",
-                                "-a",
-                                "-s",
-                                "-screen 0 1024x768x24",
-                                tool("tidemark-view"),
-                                serverTrace(),
-                                "--screenshot",
-                                png,
-                                "--view",
-                                view,
-                                "--size",
-                                "800x500"};
+  std::string dir = freshDir("viewer-" + name), png = dir + "/shot.png";
+  std::vector<std::string> argv = viewerUnderXvfb(
+      dir, {serverTrace(), "--screenshot", png, "--view", view, "--size", "800x500"},
+      "1024x768x24");
   argv.insert(argv.end(), options.begin(), options.end());
   RunResult r = run(argv);
   INFO(r.output);
@@ -136,8 +141,9 @@ TEST_CASE("viewer: memory a snapshot read as zeros is named") {
   REQUIRE(record.status == 0);
   bool guardRegion = record.output.find("guard region made") != std::string::npos;
   std::string png = dir + "/leaks.png";
-  RunResult r = run({"xvfb-run", "-a", "-s", "-screen 0 1024x768x24", tool("tidemark-view"),
-                     dir + "/t.tmk", "--screenshot", png, "--view", "leaks", "--size", "900x500"});
+  RunResult r = run(viewerUnderXvfb(
+      dir, {dir + "/t.tmk", "--screenshot", png, "--view", "leaks", "--size", "900x500"},
+      "1024x768x24"));
   INFO(r.output);
   REQUIRE(r.status == 0);
   Image leaks = loadPng(png);
@@ -155,8 +161,9 @@ TEST_CASE("viewer: a snapshot that failed is marked on the timeline and named, w
   REQUIRE(record.status == 0);
   auto shot = [&](const std::string& view) {
     std::string png = dir + "/" + view + ".png";
-    RunResult r = run({"xvfb-run", "-a", "-s", "-screen 0 1024x768x24", tool("tidemark-view"),
-                       dir + "/t.tmk", "--screenshot", png, "--view", view, "--size", "800x500"});
+    RunResult r = run(viewerUnderXvfb(
+        dir, {dir + "/t.tmk", "--screenshot", png, "--view", view, "--size", "800x500"},
+        "1024x768x24"));
     INFO(r.output);
     REQUIRE(r.status == 0);
     return loadPng(png);
@@ -239,9 +246,9 @@ TEST_CASE("viewer --follow reads a trace while it is written, until it ends") {
   std::string dir = freshDir("viewer-follow");
   std::string trace = dir + "/server.tmk", png = dir + "/shot.png";
   // The viewer starts first, on a file that does not exist yet.
-  Background viewer({"xvfb-run", "-a", tool("tidemark-view"), trace, "--follow", "--screenshot",
-                     png, "--size", "800x500"},
-                    dir + "/viewer.log");
+  Background viewer(
+      viewerUnderXvfb(dir, {trace, "--follow", "--screenshot", png, "--size", "800x500"}),
+      dir + "/viewer.log");
   Background server(
       {"env", "TIDEMARK_SAMPLE_MS=20", "TIDEMARK_FLUSH_MS=50", tool("tidemark"), "record", "-o",
        trace, "--", tool("event_server"), "--port-file", dir + "/port"},
@@ -277,8 +284,8 @@ TEST_CASE("viewer --follow of a trace whose writer died ends once it stops growi
     std::ofstream cut(dir + "/cut.tmk", std::ios::binary);
     cut.write(full.data(), static_cast<std::streamsize>(full.size() / 2));
   }
-  RunResult r = run({"xvfb-run", "-a", tool("tidemark-view"), dir + "/cut.tmk", "--follow",
-                     "--screenshot", dir + "/shot.png", "--size", "800x500"},
+  RunResult r = run(viewerUnderXvfb(dir, {dir + "/cut.tmk", "--follow", "--screenshot",
+                                          dir + "/shot.png", "--size", "800x500"}),
                     60);
   INFO(r.output);
   CHECK(r.status == 0);
@@ -292,16 +299,16 @@ TEST_CASE("viewer: a file that is no trace gives an error, not a crash") {
   std::string dir = freshDir("viewer-bad");
   RunResult write = run({"sh", "-c", "echo not a trace > " + dir + "/bad.tmk"});
   REQUIRE(write.status == 0);
-  RunResult r = run({"xvfb-run", "-a", tool("tidemark-view"), dir + "/bad.tmk", "--screenshot",
-                     dir + "/shot.png"});
+  RunResult r = run(viewerUnderXvfb(dir, {dir + "/bad.tmk", "--screenshot", dir + "/shot.png"}));
   CHECK(r.status == 1);
   CHECK(r.output.find("not a tidemark trace") != std::string::npos);
 }
 
 TEST_CASE("viewer: a screenshot written to a full disk is an error") {
   // /dev/full fails every write with ENOSPC.
-  RunResult r = run({"xvfb-run", "-a", tool("tidemark-view"), serverTrace(), "--screenshot",
-                     "/dev/full", "--size", "400x300"});
+  RunResult r =
+      run(viewerUnderXvfb(freshDir("viewer-full-disk"),
+                          {serverTrace(), "--screenshot", "/dev/full", "--size", "400x300"}));
   CHECK(r.status == 1);
   CHECK(r.output.find("cannot write /dev/full: No space left on device") != std::string::npos);
 }
