@@ -28,9 +28,11 @@ cat "$out/server.log"
 echo
 "$bin/tidemark" analyze "$out/server.tmk" --top 8
 echo
+# -f: the X authority file here; in a directory of xvfb-run's own, whose removal fails
+# now and then, the screenshot would be taken and then called failed.
 if command -v xvfb-run > /dev/null &&
-  xvfb-run -a "$bin/tidemark-view" "$out/server.tmk" --screenshot "$out/timeline.png" \
-    --size 1280x720 > /dev/null 2>&1; then
+  xvfb-run -a -f "$out/xauthority" "$bin/tidemark-view" "$out/server.tmk" \
+    --screenshot "$out/timeline.png" --size 1280x720 > /dev/null 2>&1; then
   echo "== tidemark-view's timeline of this run, drawn headless: $out/timeline.png"
 fi
 echo "== the trace is $out/server.tmk; try: $bin/tidemark analyze --json $out/server.tmk"
