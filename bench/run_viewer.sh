@@ -33,6 +33,7 @@ PY
 )
   echo "== $name events ($sizes sizes): trace $(( $(stat -c %s "$work/$name.tmk") >> 20 )) MB," \
        "$(( raw >> 20 )) MB uncompressed"
-  xvfb-run -a -s "-screen 0 1400x900x24" /usr/bin/time -f "viewer peak RSS %M KB" \
+  # -f: no directory of xvfb-run's own, whose removal fails now and then.
+  xvfb-run -a -f "$work/xauthority" -s "-screen 0 1400x900x24" /usr/bin/time -f "viewer peak RSS %M KB" \
     "$bin/tidemark-view" "$work/$name.tmk" --bench-pan 300 --size 1280x800 2>&1
 done
