@@ -31,7 +31,7 @@ namespace tidemark::preload {
 namespace {
 
 constexpr uint64_t kMinimumBytes = uint64_t{256} << 10;
-// A mapping less resident than this share of it is left to the clone.
+// By default a mapping less than 1 / this resident is left to the clone (armHeapGuard).
 constexpr uint64_t kMostlyWrittenShare = 4;
 // Linux 6.4 (Debian 12's headers predate it): unpopulated pages are protected too, so a
 // first write to one is seen like any other.
