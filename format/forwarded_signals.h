@@ -6,9 +6,20 @@
 // program is to see the signal once, as it would untraced.
 #pragma once
 
+#include <csignal>
 #include <cstdint>
 
 namespace tidemark::format {
+
+// The signals record passes on.
+inline constexpr int kForwardedSignals[] = {SIGTERM, SIGHUP};
+
+inline constexpr bool isForwardedSignal(int signal) {
+  for (int forwarded : kForwardedSignals) {
+    if (forwarded == signal) return true;
+  }
+  return false;
+}
 
 inline constexpr uint64_t kForwardedSignalMark = uint64_t{0x544d524b} << 32;  // "TMRK"
 

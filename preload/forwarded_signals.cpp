@@ -23,7 +23,7 @@ struct Delivery {
   std::atomic<int64_t> sender{-1};
   std::atomic<uint64_t> atNs{0};
 };
-Delivery lastDelivered[_NSIG];
+Delivery lastDelivered[_NSIG];  // of the signals record passes on
 
 // The original's sender when this is record's copy of a signal, else -1.
 int64_t forwardedFrom(const siginfo_t* info) {
@@ -32,12 +32,10 @@ int64_t forwardedFrom(const siginfo_t* info) {
   return format::forwardedSignalSender(reinterpret_cast<uint64_t>(info->si_value.sival_ptr));
 }
 
-bool known(int signal) { return signal > 0 && signal < _NSIG; }
-
 }  // namespace
 
 void noteDelivered(int signal, const siginfo_t* info) {
-  if (!known(signal) || !info || forwardedFrom(info) >= 0) return;
+  if (!format::isForwardedSignal(signal) || !info || forwardedFrom(info) >= 0) return;
   Delivery& d = lastDelivered[signal];
   d.atNs.store(monotonicNs(), std::memory_order_relaxed);
   // As record names a sender: si_pid means nothing in the kernel's own signals.
@@ -45,7 +43,7 @@ void noteDelivered(int signal, const siginfo_t* info) {
 }
 
 bool repeatsDelivered(int signal, const siginfo_t* info) {
-  int64_t sender = known(signal) ? forwardedFrom(info) : -1;
+  int64_t sender = format::isForwardedSignal(signal) ? forwardedFrom(info) : -1;
   if (sender < 0) return false;
   const Delivery& d = lastDelivered[signal];
   return d.sender.load(std::memory_order_acquire) == sender &&

@@ -37,23 +37,21 @@ SignalForwarding::SignalForwarding() {
   action.sa_sigaction = onSignal;
   action.sa_flags = SA_SIGINFO;
   sigemptyset(&action.sa_mask);
-  sigaction(SIGTERM, &action, nullptr);
-  sigaction(SIGHUP, &action, nullptr);
   sigset_t forwarded;
   sigemptyset(&forwarded);
-  sigaddset(&forwarded, SIGTERM);
-  sigaddset(&forwarded, SIGHUP);
+  for (int signal : format::kForwardedSignals) {
+    sigaction(signal, &action, nullptr);
+    sigaddset(&forwarded, signal);
+  }
   sigprocmask(SIG_BLOCK, &forwarded, &before_);
   waitMask_ = before_;
-  sigdelset(&waitMask_, SIGTERM);
-  sigdelset(&waitMask_, SIGHUP);
+  for (int signal : format::kForwardedSignals) sigdelset(&waitMask_, signal);
 }
 
 void SignalForwarding::forwardTo(pid_t program) { forwardedTo = program; }
 
 void SignalForwarding::leaveToChild() const {
-  signal(SIGTERM, SIG_DFL);
-  signal(SIGHUP, SIG_DFL);
+  for (int forwarded : format::kForwardedSignals) signal(forwarded, SIG_DFL);
   sigprocmask(SIG_SETMASK, &before_, nullptr);  // a signal sent meanwhile ends it now
 }
 
