@@ -366,8 +366,8 @@ HeapGuard* armHeapGuard(const SnapshotJob& job, bool automatic) {
     // tables hold only what was, while the guard would protect and the child read all of
     // it (an untouched 16 GiB reservation took 27 s to scan). So long as what the clone
     // copies for such mappings stays small: their pages count in the pause. --guard-heap
-    // guards them all.
-    uint64_t resident = residentBytes({m.begin, m.end});
+    // guards them all, and needs no count of resident pages.
+    uint64_t resident = automatic ? residentBytes({m.begin, m.end}) : 0;
     if (automatic && resident < (m.end - m.begin) / kMostlyWrittenShare &&
         sparseCloned + resident <= kAutomaticMinimumBytes) {
       sparseCloned += resident;
@@ -377,7 +377,7 @@ HeapGuard* armHeapGuard(const SnapshotJob& job, bool automatic) {
     pages += (m.end - m.begin) / kPageBytes;
     residentTotal += resident;
   });
-  if (count == 0 || residentTotal < (automatic ? kAutomaticMinimumBytes : 0)) return nullptr;
+  if (count == 0 || (automatic && residentTotal < kAutomaticMinimumBytes)) return nullptr;
   int uffd = openUserfaultfd();
   if (uffd < 0) return nullptr;
   int memFd =
