@@ -38,7 +38,10 @@ int main(int argc, char** argv) {
       "userfaultfd write "
       "protection instead: the pause no longer grows with the heap; the scan reads the heap "
       "from the program and takes longer. By default only snapshots of a heap with 64 MiB "
-      "or more resident do. Needs Linux 6.4 or later, and root, CAP_SYS_PTRACE or "
+      "or more resident do, and they leave mappings less than a quarter resident (memory "
+      "reserved and mostly never written; up to 64 MiB of their pages in all) to the copy, "
+      "which reads only the pages ever written. Needs Linux 6.4 or later, and root, CAP_SYS_PTRACE "
+      "or "
       "vm.unprivileged_userfaultfd=1 (else snapshots copy)");
   recordCommand
       ->add_flag("--copy-heap", record.copyHeap,
