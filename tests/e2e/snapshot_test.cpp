@@ -108,6 +108,20 @@ std::pair<std::string, nlohmann::json> recordProgram(const std::string& dir,
   return {r.output, analyze(dir + "/t.tmk")};
 }
 
+// Checks that the report has one snapshot, complete, whose only lost blocks are `lost`,
+// definitely lost from `function`; returns it.
+const nlohmann::json& onlySnapshotLosing(const nlohmann::json& report, const char* function,
+                                         Totals lost) {
+  REQUIRE(report["snapshots"].size() == 1);
+  const auto& snapshot = report["snapshots"][0];
+  CHECK(snapshot["complete"] == true);
+  CHECK(groupTotals(report, "definite", function) == lost);
+  CHECK(snapshot["blocks"]["definite"] == lost.blocks);
+  CHECK(snapshot["blocks"]["indirect"] == 0);
+  CHECK(snapshot["blocks"]["possible"] == 0);
+  return snapshot;
+}
+
 // Records `program`, which asks for one snapshot (tidemark.h) of a heap big enough to be
 // guarded by default, into DIR/t.tmk; checks that it exited 0 and that its snapshots are
 // that one, guarded, and the one at exit. Returns its output and the analysis.
@@ -690,13 +704,7 @@ TEST_CASE("memory the program cannot read is read as zeros and named, not the en
   bool guardRegion = r.output.find("guard region made") != std::string::npos;
   auto report = analyze(dir + "/t.tmk");
   CHECK(report["snapshots_failed"].empty());
-  REQUIRE(report["snapshots"].size() == 1);
-  const auto& snapshot = report["snapshots"][0];
-  CHECK(snapshot["complete"] == true);
-  CHECK(groupTotals(report, "definite", "loseBlocks") == Totals{2468, 2});
-  CHECK(snapshot["blocks"]["definite"] == 2);
-  CHECK(snapshot["blocks"]["indirect"] == 0);
-  CHECK(snapshot["blocks"]["possible"] == 0);
+  const auto& snapshot = onlySnapshotLosing(report, "loseBlocks", Totals{2468, 2});
   const auto& unreadable = snapshot["unreadable"];
   REQUIRE(unreadable.size() == (guardRegion ? 2u : 1u));
   for (const auto& range : unreadable) {
@@ -755,13 +763,7 @@ TEST_CASE("pointers in memory mostly never written are found") {
   // scan reads only the pages ever written), and loses one block of 555 bytes.
   std::string dir = freshDir("sparse-memory");
   auto [output, report] = recordProgram(dir, "test_sparse_memory", {});
-  REQUIRE(report["snapshots"].size() == 1);
-  const auto& snapshot = report["snapshots"][0];
-  CHECK(snapshot["complete"] == true);
-  CHECK(groupTotals(report, "definite", "loseBlock") == Totals{555, 1});
-  CHECK(snapshot["blocks"]["definite"] == 1);
-  CHECK(snapshot["blocks"]["indirect"] == 0);
-  CHECK(snapshot["blocks"]["possible"] == 0);
+  onlySnapshotLosing(report, "loseBlock", Totals{555, 1});
 }
 
 TEST_CASE("valgrind differential: glibc's pointer to the next chunk does not keep a block") {
