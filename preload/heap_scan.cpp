@@ -520,10 +520,11 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
       if (finder.find(value, &block, &pointer, BlockIndex::kNoHint))
         out.root(RootKind::Register, pointer, block, 0);
     }
-    // The stack from 128 bytes below the stack pointer (the red zone holds live data) to
-    // the end of its mapping; older frames below are dead.
+    // The stack from 128 bytes below the stack pointer (the red zone holds live data; not
+    // at a call) to the end of its mapping; older frames below are dead.
+    uint64_t redZone = t.tid == job.interruptedTid && job.interruptedAtCall ? 0 : 128;
     if (const auto* stack = readable.find(r.rsp)) {
-      rootsIn(RootKind::Stack, std::max<uint64_t>(stack->begin, r.rsp - 128), stack->end);
+      rootsIn(RootKind::Stack, std::max<uint64_t>(stack->begin, r.rsp - redZone), stack->end);
     }
     // Static TLS sits below fs_base, the thread control block (with the DTV) above.
     if (r.fs_base) rootsIn(RootKind::Tls, r.fs_base - job.tlsBelow, r.fs_base + 2304);

@@ -175,9 +175,20 @@ void beforeExec() { tp::finishTracer(ExitReason::Exec); }
 
 extern "C" {
 
-__attribute__((constructor(101))) static void tidemarkConstructor() { tp::startTracer(); }
-__attribute__((destructor(101))) static void tidemarkDestructor() {
-  tp::finishTracer(ExitReason::Normal);
+// libc's registration of exit handlers; with no DSO handle, a handler is not run with its
+// library's destructors but in exit's own last-in, first-out order.
+int __cxa_atexit(void (*handler)(void*), void* argument, void* dso);
+
+// The trace of a process that exits ends after every atexit handler and destructor of the
+// program and its libraries, as memcheck's leak check comes after them: the exit snapshot
+// does not count as live what a library's destructor frees. Registered by the constructor
+// (which runs before the program starts), this handler precedes libc's registration of
+// the loader's destructor runner (_dl_fini), so runs after it.
+static void finishAtExit(void*) { tp::finishTracer(ExitReason::Normal); }
+
+__attribute__((constructor(101))) static void tidemarkConstructor() {
+  tp::startTracer();
+  __cxa_atexit(finishAtExit, nullptr, nullptr);
 }
 
 void* malloc(size_t size) {

@@ -26,6 +26,7 @@
 #include "real_functions.h"
 #include "snapshot_job.h"
 #include "snapshot_stop.h"
+#include "stack_capture.h"
 #include "tracer.h"
 #include "writer.h"
 
@@ -36,6 +37,7 @@ SnapshotJob* job = nullptr;
 uint32_t nextId = 0;
 pid_t interruptedTid = 0;
 user_regs_struct interruptedRegs;
+bool interruptedAtCall = false;
 constexpr uint64_t kRelistNs = 10'000'000'000;  // the longest a listing is caught up from
 
 // Writable segments of every loaded object but the tracer's own: its state is never a root.
@@ -217,6 +219,16 @@ void noteInterruptedThread(const ucontext_t& context) {
   r.rip = g[REG_RIP];
   r.fs_base = reinterpret_cast<uint64_t>(__builtin_thread_pointer());  // unchanged by signals
   interruptedRegs = r;
+  interruptedAtCall = false;
+  interruptedTid = static_cast<pid_t>(syscall(SYS_gettid));
+}
+
+void noteCallerOfTracer() {
+  user_regs_struct r;
+  if (!callerOfTracer(&r)) return;  // then the thread's own registers, as for any other
+  r.fs_base = reinterpret_cast<uint64_t>(__builtin_thread_pointer());
+  interruptedRegs = r;
+  interruptedAtCall = true;
   interruptedTid = static_cast<pid_t>(syscall(SYS_gettid));
 }
 
@@ -239,6 +251,7 @@ bool takeSnapshot(format::SnapshotTrigger trigger, uint64_t nowUs, format::Chunk
   collectSegments(*job);
   job->interruptedTid = interruptedTid;
   job->interruptedRegs = interruptedRegs;
+  job->interruptedAtCall = interruptedAtCall;
   // The last stop left a listing to catch up from; list again now and then anyway, so
   // that what the notes cannot show (dont_fork.h) does not last.
   uint64_t now = monotonicNs();

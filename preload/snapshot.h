@@ -28,6 +28,12 @@ bool takeSnapshot(format::SnapshotTrigger trigger, uint64_t nowUs, format::Chunk
 // at `context`: the exit snapshot reads its roots from there (see fatal_signals.h).
 void noteInterruptedThread(const ucontext_t& context);
 
+// The calling thread ends the trace (exit, _exit, abort, exec) and will wait inside the
+// tracer for the exit snapshot: the snapshot reads its roots from the program's frame that
+// called into the tracer (stack_capture.h), not from the tracer's frames below it, which
+// hold stale words of the program's dead frames (a lost block's address, say).
+void noteCallerOfTracer();
+
 // In a child the program forked while its parent took a snapshot: lets go of the
 // parent's heap guard, whose userfaultfd would otherwise live on in this process.
 void abandonSnapshotAfterFork();

@@ -51,8 +51,11 @@ struct SnapshotJob {
   uint64_t creatorStack;  // an address on the writer thread's stack: never a root
   // The thread a fatal signal interrupted (0: none) and its registers then: the tracer's
   // handler runs below them on its stack, over frames that were dead (fatal_signals.h).
+  // Or the thread that called into the tracer to end the trace, and its registers at that
+  // call (interruptedAtCall): below its stack pointer there is no live red zone then.
   pid_t interruptedTid;
   user_regs_struct interruptedRegs;
+  bool interruptedAtCall;
   // Stack mappings of threads that ended (glibc keeps them for reuse): only the thread
   // control block and TLS at their top are live data, the frames below are dead.
   static constexpr uint32_t kMaxDeadStacks = 1024;

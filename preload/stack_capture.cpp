@@ -43,8 +43,6 @@ int findOwnObject(struct dl_phdr_info* info, size_t, void* data) {
   return 0;
 }
 
-bool ownCode(uintptr_t ip) { return ip >= ownCodeBegin && ip < ownCodeEnd; }
-
 __attribute__((noinline)) uint32_t captureWithLibunwind(uintptr_t* ips) {
   void* frames[kMaxFrames + 16];
   int depth;
@@ -55,7 +53,7 @@ __attribute__((noinline)) uint32_t captureWithLibunwind(uintptr_t* ips) {
   uint32_t n = 0;
   for (int i = 0; i < depth && n < kMaxFrames; ++i) {
     auto ip = reinterpret_cast<uintptr_t>(frames[i]);
-    if (!ownCode(ip)) ips[n++] = ip;
+    if (!isTracerCode(ip)) ips[n++] = ip;
   }
   return n;
 }
@@ -123,7 +121,7 @@ __attribute__((noinline)) int walkWithRules(uintptr_t* ips, UnwindState& state) 
       if (unchanged < 0) unchanged = static_cast<int>(unchangedSteps(state, match + 1));
       if (match < unchanged) {
         for (int k = match; k >= 0 && n < kMaxFrames; --k) {
-          if (!ownCode(state.cached[k].ip)) ips[n++] = state.cached[k].ip;
+          if (!isTracerCode(state.cached[k].ip)) ips[n++] = state.cached[k].ip;
         }
         remember(state, steps, static_cast<uint32_t>(match) + 1);
         return static_cast<int>(n);
@@ -134,7 +132,7 @@ __attribute__((noinline)) int walkWithRules(uintptr_t* ips, UnwindState& state) 
     step.rsp = rsp;
     step.rbp = rbp;
     step.reads = 0;
-    if (!ownCode(ip)) ips[n++] = ip;
+    if (!isTracerCode(ip)) ips[n++] = ip;
     FrameRule rule = ruleFor(ip, state);
     if (rule.kind == FrameRule::End) {
       remember(state, steps, 0);
@@ -167,6 +165,33 @@ __attribute__((noinline)) int walkWithRules(uintptr_t* ips, UnwindState& state) 
 }
 
 }  // namespace
+
+bool isTracerCode(uintptr_t ip) { return ip >= ownCodeBegin && ip < ownCodeEnd; }
+
+bool callerOfTracer(user_regs_struct* out) {
+  LoaderWalk walk;  // libunwind looks up unwind tables with dl_iterate_phdr
+  unw_context_t context;
+  unw_cursor_t cursor;
+  if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) != 0) return false;
+  unw_word_t ip = 0;
+  do {
+    if (unw_step(&cursor) <= 0 || unw_get_reg(&cursor, UNW_REG_IP, &ip) != 0) return false;
+  } while (isTracerCode(ip));
+  struct {
+    int reg;
+    unsigned long long* value;
+  } kept[] = {{UNW_X86_64_RBX, &out->rbx}, {UNW_X86_64_RBP, &out->rbp}, {UNW_X86_64_R12, &out->r12},
+              {UNW_X86_64_R13, &out->r13}, {UNW_X86_64_R14, &out->r14}, {UNW_X86_64_R15, &out->r15},
+              {UNW_REG_SP, &out->rsp}};
+  *out = {};
+  out->rip = ip;
+  for (const auto& k : kept) {
+    unw_word_t value;
+    if (unw_get_reg(&cursor, k.reg, &value) != 0) return false;
+    *k.value = value;
+  }
+  return true;
+}
 
 void initStackCapture(bool verify) {
   unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);

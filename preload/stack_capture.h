@@ -2,6 +2,8 @@
 // at the caller of the interposed function (the tracer's own frames are cut off).
 #pragma once
 
+#include <sys/user.h>
+
 #include <cstdint>
 
 namespace tidemark::preload {
@@ -11,6 +13,15 @@ inline constexpr uint32_t kMaxFrames = 64;
 // Records the address range of the tracer's own code and maps the frame-rule table.
 // `verify`: also unwind every stack with libunwind and count the differences.
 void initStackCapture(bool verify);
+
+// Whether `ip` is in the tracer's own code.
+bool isTracerCode(uintptr_t ip);
+
+// The program's frame that called into the tracer, found by unwinding the calling thread
+// to its first frame outside the tracer: that frame's instruction and stack pointers, and
+// the registers a callee keeps for its caller (rbx, rbp, r12-r15) as they were at the
+// call. The others do not survive a call; they are left zero. False when the unwind fails.
+bool callerOfTracer(user_regs_struct* out);
 
 // Called after dlclose: code at a known address may be replaced.
 void forgetFrameRules();

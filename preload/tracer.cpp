@@ -119,6 +119,8 @@ void finishTracer(format::ExitReason reason) {
   Lifecycle expected = Lifecycle::Enabled;
   if (!state.compare_exchange_strong(expected, Lifecycle::Stopping)) return;
   TracerScope scope;
+  // A fatal signal's handler has noted the interrupted registers (fatal_signals.h).
+  if (format::signalOfExit(reason) == 0) noteCallerOfTracer();
   stopWriter(reason);
   state.store(Lifecycle::Disabled, std::memory_order_release);
 }
