@@ -13,6 +13,7 @@
 #include <new>
 
 #include "allocator_mappings.h"
+#include "cxx_runtime.h"
 #include "fatal_signals.h"
 #include "heap_guard.h"
 #include "mapping_changes.h"
@@ -46,49 +47,44 @@ void noteChange(tp::MappingChange change, const void* address, size_t length) {
 // A change noted before its system call, which then failed: the snapshot lists again.
 void noteFailure(const void* address) { noteChange(tp::MappingChange::Failed, address, 0); }
 
-void* allocateNew(size_t size, AllocFunction function) {
+// One try of the allocator behind operator new; nullptr when it has no memory.
+void* tryNew(size_t size, AllocFunction function) {
+  void* p = haveReal(&tp::real.malloc) ? tp::callAllocator(tp::real.malloc, size)
+                                       : tp::bootstrapAllocate(size);
+  if (p) tp::recordAlloc(function, p, size);
+  return p;
+}
+
+void* tryNewAligned(size_t size, size_t alignment, AllocFunction function) {
+  void* p = nullptr;
+  if (!haveReal(&tp::real.posix_memalign) ||
+      tp::callAllocator(tp::real.posix_memalign, &p,
+                        alignment < sizeof(void*) ? sizeof(void*) : alignment, size) != 0) {
+    return nullptr;
+  }
+  tp::recordAlloc(function, p, size);
+  return p;
+}
+
+// The throwing operator new's loop: try, call the new-handler, try again; bad_alloc when
+// there is no handler. The exception passes through the tracer's frames (built without
+// exceptions: nothing of ours to clean up) to the program.
+template <typename Attempt>
+void* newHandlerLoop(Attempt&& attempt) {
   for (;;) {
-    void* p = haveReal(&tp::real.malloc) ? tp::callAllocator(tp::real.malloc, size)
-                                         : tp::bootstrapAllocate(size);
-    if (p) {
-      tp::recordAlloc(function, p, size);
-      return p;
-    }
-    std::new_handler handler = std::get_new_handler();
-    if (!handler) throw std::bad_alloc();
+    if (void* p = attempt()) return p;
+    std::new_handler handler = tp::currentNewHandler();
+    if (!handler) tp::throwBadAlloc();
     handler();
   }
+}
+
+void* allocateNew(size_t size, AllocFunction function) {
+  return newHandlerLoop([&] { return tryNew(size, function); });
 }
 
 void* allocateNewAligned(size_t size, size_t alignment, AllocFunction function) {
-  for (;;) {
-    void* p = nullptr;
-    if (haveReal(&tp::real.posix_memalign) &&
-        tp::callAllocator(tp::real.posix_memalign, &p,
-                          alignment < sizeof(void*) ? sizeof(void*) : alignment, size) == 0) {
-      tp::recordAlloc(function, p, size);
-      return p;
-    }
-    std::new_handler handler = std::get_new_handler();
-    if (!handler) throw std::bad_alloc();
-    handler();
-  }
-}
-
-void* allocateNewNothrow(size_t size, AllocFunction function) noexcept {
-  try {
-    return allocateNew(size, function);
-  } catch (...) {
-    return nullptr;
-  }
-}
-
-void* allocateNewAlignedNothrow(size_t size, size_t alignment, AllocFunction function) noexcept {
-  try {
-    return allocateNewAligned(size, alignment, function);
-  } catch (...) {
-    return nullptr;
-  }
+  return newHandlerLoop([&] { return tryNewAligned(size, alignment, function); });
 }
 
 // Puts errno back as it was when the scope ends: the guard's page copies may fail (memory
@@ -186,8 +182,9 @@ int __cxa_atexit(void (*handler)(void*), void* argument, void* dso);
 // the loader's destructor runner (_dl_fini), so runs after it.
 static void finishAtExit(void*) { tp::finishTracer(ExitReason::Normal); }
 
-__attribute__((constructor(101))) static void tidemarkConstructor() {
-  tp::startTracer();
+// glibc passes every constructor the program's arguments and environment (tracer.h).
+__attribute__((constructor(101))) static void tidemarkConstructor(int, char** argv, char** envp) {
+  tp::startTracer(argv, envp);
   __cxa_atexit(finishAtExit, nullptr, nullptr);
 }
 
@@ -542,11 +539,18 @@ void tidemark_record_mark(const char* label) { tp::recordMark(label); }
 // operator new / delete, every variant.
 void* operator new(size_t n) { return allocateNew(n, AllocFunction::New); }
 void* operator new[](size_t n) { return allocateNew(n, AllocFunction::NewArray); }
-void* operator new(size_t n, const std::nothrow_t&) noexcept {
-  return allocateNewNothrow(n, AllocFunction::New);
+// The nothrow forms try once themselves; when that fails, the runtime's own nothrow
+// operator runs the new-handler loop through the throwing one (ours) and catches its
+// bad_alloc, which this library, built without exceptions, cannot.
+void* operator new(size_t n, const std::nothrow_t& tag) noexcept {
+  if (void* p = tryNew(n, AllocFunction::New)) return p;
+  auto runtime = tp::runtimeNothrowNew(false);
+  return runtime ? runtime(n, tag) : nullptr;
 }
-void* operator new[](size_t n, const std::nothrow_t&) noexcept {
-  return allocateNewNothrow(n, AllocFunction::NewArray);
+void* operator new[](size_t n, const std::nothrow_t& tag) noexcept {
+  if (void* p = tryNew(n, AllocFunction::NewArray)) return p;
+  auto runtime = tp::runtimeNothrowNew(true);
+  return runtime ? runtime(n, tag) : nullptr;
 }
 void* operator new(size_t n, std::align_val_t a) {
   return allocateNewAligned(n, static_cast<size_t>(a), AllocFunction::New);
@@ -554,11 +558,15 @@ void* operator new(size_t n, std::align_val_t a) {
 void* operator new[](size_t n, std::align_val_t a) {
   return allocateNewAligned(n, static_cast<size_t>(a), AllocFunction::NewArray);
 }
-void* operator new(size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-  return allocateNewAlignedNothrow(n, static_cast<size_t>(a), AllocFunction::New);
+void* operator new(size_t n, std::align_val_t a, const std::nothrow_t& tag) noexcept {
+  if (void* p = tryNewAligned(n, static_cast<size_t>(a), AllocFunction::New)) return p;
+  auto runtime = tp::runtimeAlignedNothrowNew(false);
+  return runtime ? runtime(n, a, tag) : nullptr;
 }
-void* operator new[](size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-  return allocateNewAlignedNothrow(n, static_cast<size_t>(a), AllocFunction::NewArray);
+void* operator new[](size_t n, std::align_val_t a, const std::nothrow_t& tag) noexcept {
+  if (void* p = tryNewAligned(n, static_cast<size_t>(a), AllocFunction::NewArray)) return p;
+  auto runtime = tp::runtimeAlignedNothrowNew(true);
+  return runtime ? runtime(n, a, tag) : nullptr;
 }
 void operator delete(void* p) noexcept { release(p, AllocFunction::New); }
 void operator delete[](void* p) noexcept { release(p, AllocFunction::NewArray); }

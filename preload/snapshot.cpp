@@ -74,7 +74,7 @@ void collectSegments(SnapshotJob& j) {
 // The size of the static TLS area below each thread's fs_base, from ld.so when it says.
 uint64_t staticTlsBytes() {
   using Info = void (*)(size_t*, size_t*);
-  static auto info = reinterpret_cast<Info>(dlsym(RTLD_DEFAULT, "_dl_get_tls_static_info"));
+  auto info = reinterpret_cast<Info>(dlsym(RTLD_DEFAULT, "_dl_get_tls_static_info"));
   size_t size = 0, align = 0;
   if (info) info(&size, &align);
   return size ? size : 64 * 1024;

@@ -2,12 +2,14 @@
 // in a forked child (see tracer.h).
 #include "tracer.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
 
 #include "fatal_signals.h"
 #include "heap_guard.h"
@@ -66,6 +68,17 @@ void afterForkInChild() {
   reattachThreadAfterFork();
 }
 
+// What libc's constructor sets (glibc's __libc_init_first and __init_misc), when it has
+// not run yet: environ is null then, the names are empty strings.
+void setLibcProgramArguments(char** argv, char** envp) {
+  if (!environ) environ = envp;
+  if ((!program_invocation_name || !*program_invocation_name) && argv && argv[0]) {
+    program_invocation_name = argv[0];
+    char* slash = strrchr(argv[0], '/');
+    program_invocation_short_name = slash ? slash + 1 : argv[0];
+  }
+}
+
 }  // namespace
 
 bool tracing() { return state.load(std::memory_order_relaxed) == Lifecycle::Enabled; }
@@ -82,7 +95,8 @@ bool snapshotsEnabled() { return snapshots; }
 void countDroppedEvent() { dropped.fetch_add(1, std::memory_order_relaxed); }
 uint64_t droppedEvents() { return dropped.load(std::memory_order_relaxed); }
 
-void startTracer() {
+void startTracer(char** argv, char** envp) {
+  setLibcProgramArguments(argv, envp);  // before anything can call the program's allocator
   Lifecycle expected = Lifecycle::Uninitialized;
   if (!state.compare_exchange_strong(expected, Lifecycle::Initializing)) return;
   TracerScope scope;

@@ -17,9 +17,15 @@ bool tracing();
 // This is the process the tracer was set up in (not a vfork child sharing its memory).
 bool isTracedProcess();
 
-// Called from the library constructor. Resolves real functions, maps tracer memory,
-// opens the trace and starts the writer thread. On any failure tracing stays off.
-void startTracer();
+// Called from the library constructor with the program's arguments and environment. The
+// library is linked with -z initfirst, so this runs before the constructors of every other
+// library, libc's included: the blocks those allocate are traced (a registry made in a
+// library's constructor keeps what is added to it later). libc's constructor sets
+// `environ` and `program_invocation_name` from the same arguments; this sets them first,
+// as libc will, so that the tracer and whatever it calls (a preloaded allocator reading
+// MALLOC_CONF, say) find them. Resolves real functions, maps tracer memory, opens the
+// trace and starts the writer thread. On any failure tracing stays off.
+void startTracer(char** argv, char** envp);
 
 // Ends the trace: the writer drains every ring, writes the trailer and closes the file.
 // Safe to call more than once and from any thread; only the first call does the work.

@@ -69,6 +69,9 @@ TEST_CASE("fork: the child writes its own trace, naming its parent") {
   std::string childTrace = traces[0] == dir + "/trace.tmk" ? traces[1] : traces[0];
   auto child = analyze(childTrace);
   CHECK(child["summary"]["parent_pid"] == parent["summary"]["pid"]);
+  // Named after the program and the child's pid, beside the first trace.
+  CHECK(childTrace == dir + "/tidemark.test_forker." +
+                          std::to_string(child["summary"]["pid"].get<int>()) + ".tmk");
   CHECK(leakedAt(child, "childLeak").blocks == 2);
   CHECK(leakedAt(child, "childLeak").bytes == 444);
   CHECK(child["summary"]["complete"] == true);
@@ -288,6 +291,41 @@ TEST_CASE("exceptions and allocations in signal handlers still work under the tr
   auto signals = recordAndAnalyze(freshDir("signal"), {tool("test_endings"), "signal"}, 0);
   CHECK(signals["summary"]["allocations"].get<uint64_t>() >= 2000);
   CHECK(leakedAt(signals, "leakOne").bytes == 4321);
+}
+
+TEST_CASE("operator new out of memory: new-handler, bad_alloc and nullptr as untraced") {
+  // tests/programs/new_failure.cpp: every form of operator new asked for more than malloc
+  // gives, with a new-handler that gives up on its second call. The tracer has no C++
+  // runtime of its own: the program's throws and catches.
+  std::string dir = freshDir("new-failure");
+  RunResult plain = run({tool("test_new_failure")});
+  REQUIRE(plain.status == 0);
+  for (const char* form : {"new", "new[]", "new aligned", "new[] aligned"}) {
+    CHECK(plain.output.find(std::string(form) + ": bad_alloc, new-handler called 2 times\n") !=
+          std::string::npos);
+  }
+  for (const char* form :
+       {"new nothrow", "new[] nothrow", "new aligned nothrow", "new[] aligned nothrow"}) {
+    CHECK(plain.output.find(std::string(form) + ": nullptr, new-handler called 2 times\n") !=
+          std::string::npos);
+  }
+  RunResult traced =
+      run({tool("tidemark"), "record", "-o", dir + "/t.tmk", "--", tool("test_new_failure")});
+  CHECK(traced.status == 0);
+  CHECK(traced.output == plain.output + "tidemark: wrote " + dir + "/t.tmk\n");
+  auto report = analyze(dir + "/t.tmk");
+  CHECK(groupTotals(report, "definite", "loseNothrowBlocks") == Totals{176, 2});
+}
+
+TEST_CASE("a C program traced does not load libstdc++") {
+  // The tracer links nothing of it: loaded for the tracer alone, its constructor's
+  // emergency pool would be a 72,704-byte block the program never asked for.
+  std::string dir = freshDir("no-libstdcxx");
+  RunResult r =
+      run({tool("tidemark"), "record", "-o", dir + "/t.tmk", "--", "/bin/cat", "/proc/self/maps"});
+  REQUIRE(r.status == 0);
+  CHECK(r.output.find("libtidemark_preload.so") != std::string::npos);
+  CHECK(r.output.find("libstdc++") == std::string::npos);
 }
 
 TEST_CASE("SIGKILL: the trace is readable up to its last chunk and marked incomplete") {
