@@ -11,19 +11,20 @@ namespace tidemark::preload {
 enum class GuardHeap : uint8_t { Never, Auto, Always };
 
 // X(field, environment variable, type, default)
-#define TIDEMARK_OPTIONS(X)                                   \
-  X(outputPrefix, "TIDEMARK_OUTPUT", const char*, "tidemark") \
-  X(outputFile, "TIDEMARK_OUTPUT_FILE", const char*, nullptr) \
-  X(manifestPath, "TIDEMARK_MANIFEST", const char*, nullptr)  \
-  X(followExec, "TIDEMARK_FOLLOW_EXEC", bool, true)           \
-  X(sampleIntervalMs, "TIDEMARK_SAMPLE_MS", uint32_t, 100)    \
-  X(flushIntervalMs, "TIDEMARK_FLUSH_MS", uint32_t, 200)      \
-  X(compressionLevel, "TIDEMARK_ZSTD_LEVEL", uint32_t, 3)     \
-  X(verifyUnwind, "TIDEMARK_VERIFY_UNWIND", bool, false)      \
-  X(snapshotAtExit, "TIDEMARK_SNAPSHOT_AT_EXIT", bool, true)  \
-  X(snapshotIntervalMs, "TIDEMARK_SNAPSHOT_MS", uint32_t, 0)  \
-  X(snapshotSignal, "TIDEMARK_SNAPSHOT_SIGNAL", uint32_t, 40) \
-  X(guardHeap, "TIDEMARK_GUARD_HEAP", GuardHeap, GuardHeap::Auto)
+#define TIDEMARK_OPTIONS(X)                                       \
+  X(outputPrefix, "TIDEMARK_OUTPUT", const char*, "tidemark")     \
+  X(outputFile, "TIDEMARK_OUTPUT_FILE", const char*, nullptr)     \
+  X(manifestPath, "TIDEMARK_MANIFEST", const char*, nullptr)      \
+  X(followExec, "TIDEMARK_FOLLOW_EXEC", bool, true)               \
+  X(sampleIntervalMs, "TIDEMARK_SAMPLE_MS", uint32_t, 100)        \
+  X(flushIntervalMs, "TIDEMARK_FLUSH_MS", uint32_t, 200)          \
+  X(compressionLevel, "TIDEMARK_ZSTD_LEVEL", uint32_t, 3)         \
+  X(verifyUnwind, "TIDEMARK_VERIFY_UNWIND", bool, false)          \
+  X(snapshotAtExit, "TIDEMARK_SNAPSHOT_AT_EXIT", bool, true)      \
+  X(snapshotIntervalMs, "TIDEMARK_SNAPSHOT_MS", uint32_t, 0)      \
+  X(snapshotSignal, "TIDEMARK_SNAPSHOT_SIGNAL", uint32_t, 40)     \
+  X(guardHeap, "TIDEMARK_GUARD_HEAP", GuardHeap, GuardHeap::Auto) \
+  X(clearFreed, "TIDEMARK_CLEAR_FREED", bool, true)
 
 struct Options {
 #define TIDEMARK_OPTION_FIELD(field, env, type, fallback) type field = fallback;

@@ -2,6 +2,7 @@
 // in a forked child (see tracer.h).
 #include "tracer.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -34,6 +35,7 @@ std::atomic<uint64_t> dropped{0};
 constinit Options currentOptions;
 constinit StackTable stacks;
 bool snapshots = false;
+bool clearFreed = false;
 uint64_t startNs = 0;
 pid_t tracedPid = 0;
 
@@ -68,6 +70,13 @@ void afterForkInChild() {
   reattachThreadAfterFork();
 }
 
+// Whether two functions are defined by the same loaded object: an allocator that replaces
+// free but not malloc_usable_size would have glibc's read a header its blocks lack.
+bool sameObject(void* a, void* b) {
+  Dl_info ia, ib;
+  return a && b && dladdr(a, &ia) && dladdr(b, &ib) && ia.dli_fbase == ib.dli_fbase;
+}
+
 // What libc's constructor sets (glibc's __libc_init_first and __init_misc), when it has
 // not run yet: environ is null then, the names are empty strings.
 void setLibcProgramArguments(char** argv, char** envp) {
@@ -92,6 +101,7 @@ const Options& options() { return currentOptions; }
 uint64_t traceStartMonotonicNs() { return startNs; }
 StackTable& stackTable() { return stacks; }
 bool snapshotsEnabled() { return snapshots; }
+bool clearingFreedBlocks() { return clearFreed; }
 void countDroppedEvent() { dropped.fetch_add(1, std::memory_order_relaxed); }
 uint64_t droppedEvents() { return dropped.load(std::memory_order_relaxed); }
 
@@ -112,6 +122,9 @@ void startTracer(char** argv, char** envp) {
   snapshots = (currentOptions.snapshotAtExit || currentOptions.snapshotIntervalMs > 0 ||
                currentOptions.snapshotSignal > 0) &&
               initSnapshots();
+  clearFreed = snapshots && currentOptions.clearFreed &&
+               sameObject(reinterpret_cast<void*>(real.malloc_usable_size),
+                          reinterpret_cast<void*>(real.free));
   // `tidemark snapshot PID` sends this signal to the writer thread alone (tgkill), so no
   // call of the program is interrupted. Sent to the whole process by someone else, it may
   // land on a program thread: SA_RESTART then keeps that thread's restartable calls going.

@@ -40,6 +40,9 @@ uint64_t traceStartMonotonicNs();
 StackTable& stackTable();
 // Snapshots need the live-block tables; without snapshots hooks skip that work.
 bool snapshotsEnabled();
+// Freed blocks are zeroed (hooks.cpp): with snapshots, unless TIDEMARK_CLEAR_FREED=0, and
+// only when malloc_usable_size is the allocator's own.
+bool clearingFreedBlocks();
 void countDroppedEvent();
 uint64_t droppedEvents();
 

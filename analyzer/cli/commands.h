@@ -16,6 +16,7 @@ struct RecordArgs {
   bool snapshots = true;         // false: no live-block table, no snapshot of any kind
   uint64_t snapshotEveryMs = 0;  // 0: no periodic snapshots
   bool hugePages = false;        // glibc malloc's heaps on transparent huge pages
+  bool clearFreed = true;        // the tracer zeroes freed blocks (stale pointers)
   bool guardHeap = false;        // every snapshot guards big mappings instead of copying them
   bool copyHeap = false;         // ... none does (the default: those of a big heap)
   bool report = false;           // print the first trace's report when the program ends

@@ -26,6 +26,14 @@ int main(int argc, char** argv) {
   recordCommand->add_flag("--no-snapshots", noSnapshots,
                           "No heap-graph snapshots at all (not at exit, not on request): the "
                           "tracer then keeps no table of live blocks, which costs less");
+  bool noClearFreed = false;
+  recordCommand->add_flag(
+      "--no-clear-freed", noClearFreed,
+      "Leave freed blocks as the allocator leaves them. By default, with snapshots, the "
+      "tracer zeroes a freed block under 128 KiB before freeing it, so that a pointer left "
+      "in memory the allocator hands out again uninitialized does not keep a lost block "
+      "reachable (memcheck ignores such words); a program that reads a block after freeing "
+      "it then reads zeros");
   recordCommand->add_flag(
       "--huge-pages", record.hugePages,
       "Let glibc malloc put its heaps on transparent huge pages (GLIBC_TUNABLES "
@@ -125,6 +133,7 @@ int main(int argc, char** argv) {
       record.followExec = !noFollowExec;
       record.snapshotAtExit = !noSnapshotAtExit && !noSnapshots;
       record.snapshots = !noSnapshots;
+      record.clearFreed = !noClearFreed;
       record.report = record.report || record.failOn != "none";
       if (!snapshotEvery.empty()) {
         record.snapshotEveryMs = parseDurationMs(snapshotEvery);

@@ -143,6 +143,7 @@ int runRecord(const RecordArgs& args) {
     setenv("TIDEMARK_FOLLOW_EXEC", args.followExec ? "1" : "0", 1);
     setenv("TIDEMARK_SNAPSHOT_AT_EXIT", args.snapshotAtExit ? "1" : "0", 1);
     if (!args.snapshots) setenv("TIDEMARK_SNAPSHOT_SIGNAL", "0", 1);
+    if (!args.clearFreed) setenv("TIDEMARK_CLEAR_FREED", "0", 1);
     if (args.hugePages) {
       // Fewer page-table entries for the snapshot's copy-on-write child to copy.
       std::string tunables = "glibc.malloc.hugetlb=1";
