@@ -77,6 +77,12 @@ struct Readable {
     forEachProcLine("/proc/self/maps", [&](const char* line) {
       MappingLine m;
       if (!parseMappingLine(line, &m) || !m.readable() || count == kCapacity) return;
+      // The kernel's pages in every process hold no program data, and some fault when
+      // read (vvar pages for clocks the machine lacks: SIGBUS).
+      if (strncmp(m.path, "[vvar", 5) == 0 || strcmp(m.path, "[vdso]") == 0 ||
+          strcmp(m.path, "[vsyscall]") == 0) {
+        return;
+      }
       uint8_t kind = 0;
       if (m.writable()) kind |= kWritable;
       if (m.anonymous()) kind |= kAnonymous;
@@ -526,8 +532,15 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
     if (const auto* stack = readable.find(r.rsp)) {
       rootsIn(RootKind::Stack, std::max<uint64_t>(stack->begin, r.rsp - redZone), stack->end);
     }
-    // Static TLS sits below fs_base, the thread control block (with the DTV) above.
-    if (r.fs_base) rootsIn(RootKind::Tls, r.fs_base - job.tlsBelow, r.fs_base + 2304);
+    // Static TLS sits below fs_base, the thread control block (with the DTV) above, all in
+    // one allocation. ld.so's static TLS size counts the control block too, so the range
+    // reaches past the allocation's start: kept inside the mapping that holds fs_base.
+    // ld.so puts the main thread's allocation at the start of a mapping, and what lies
+    // below is no root (the kernel's [vvar_vclock], say, whose second page faults).
+    if (const auto* tcb = r.fs_base ? readable.find(r.fs_base) : nullptr) {
+      rootsIn(RootKind::Tls, std::max<uint64_t>(tcb->begin, r.fs_base - job.tlsBelow),
+              std::min<uint64_t>(tcb->end, r.fs_base + 2304));
+    }
   }
   // Every other writable or anonymous mapping: glibc's cached thread stacks, ld.so's TLS, JIT
   // heaps, arenas of the program's own such as pymalloc's (memcheck scans these too). Not: the

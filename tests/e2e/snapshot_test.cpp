@@ -811,6 +811,20 @@ TEST_CASE("valgrind differential: a pointer left in freed memory handed out agai
   CHECK(keptReport["snapshots"].back()["blocks"]["definite"] == 0);
 }
 
+TEST_CASE("a thread's TLS is read from its own mapping, not the one below") {
+  // tests/programs/tls_neighbour.cpp maps a page of a file, every word of it the only
+  // pointer to 666 bytes, right below the main thread's TLS mapping. Read as TLS, the
+  // block was reachable; and where the kernel's [vvar_vclock] lay there, the scan died.
+  std::string dir = freshDir("tls-neighbour");
+  RunResult r = run(
+      {tool("tidemark"), "record", "-o", dir + "/t.tmk", "--", tool("test_tls_neighbour"), dir});
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  if (r.output.find("no room") != std::string::npos) return;
+  REQUIRE(r.output.find("mapped") != std::string::npos);
+  onlySnapshotLosing(analyze(dir + "/t.tmk"), "writeOnlyPointer", Totals{666, 1});
+}
+
 TEST_CASE("tidemark snapshot PID says when its snapshot failed, and why") {
   // test_scan_killed idle keeps a million blocks (a scan long enough to be caught); the
   // test kills the scanning process the request starts, as the out-of-memory killer would.
