@@ -134,6 +134,8 @@ bool discards(int advice) {
 // first two are left: free writes its cache link and key there anyway, and glibc knows a
 // second free of the block by that key (a block freed twice must still abort there).
 // Blocks of 128 KiB or more are left alone: glibc maps most of them, and unmaps them.
+// Only a block the tracer knows is live: a pointer the program frees twice, or that malloc
+// never returned, goes to free untouched, which says so (and aborts) as it would have.
 void clearFreedBlock(void* p) {
   constexpr size_t kAllocatorBytes = 16;
   size_t bytes = tp::real.malloc_usable_size(p);
@@ -145,8 +147,7 @@ void clearFreedBlock(void* p) {
 void release(void* p, AllocFunction function) noexcept {
   if (!p || tp::isBootstrapBlock(p)) return;
   keepForScan(p);
-  tp::recordFree(function, p);
-  if (tp::clearingFreedBlocks()) clearFreedBlock(p);
+  if (tp::recordFree(function, p) && tp::clearingFreedBlocks()) clearFreedBlock(p);
   if (haveReal(&tp::real.free)) tp::callAllocator(tp::real.free, p);
 }
 

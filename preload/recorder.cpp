@@ -92,18 +92,20 @@ uint32_t currentStack(Ring* ring) {
 }
 
 // Keeps the live-block table in step: `freed` leaves it, `allocated` (size, stack) joins
-// it. Marked busy meanwhile, so a snapshot never stops this thread half way.
-void trackLive(Ring* ring, uintptr_t freed, uintptr_t allocated, size_t size, uint32_t stack) {
-  if (!snapshotsEnabled()) return;
+// it. Marked busy meanwhile, so a snapshot never stops this thread half way. Returns
+// whether `freed` was in a table.
+bool trackLive(Ring* ring, uintptr_t freed, uintptr_t allocated, size_t size, uint32_t stack) {
+  if (!snapshotsEnabled()) return false;
   ring->busy.store(1, std::memory_order_relaxed);
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  if (freed && !ring->blocks.erase(freed)) rings.eraseRemote(freed, ring);
+  bool wasLive = freed && (ring->blocks.erase(freed) || rings.eraseRemote(freed, ring));
   if (allocated) {
     ring->blocks.insert(
         LiveBlock{allocated, size, stack, static_cast<uint32_t>(ring->packer.lastTimeUs() / 1000)});
   }
   std::atomic_signal_fence(std::memory_order_seq_cst);
   ring->busy.store(0, std::memory_order_release);
+  return wasLive;
 }
 
 // The common frame of every record function: checks, guard, ring.
@@ -143,11 +145,13 @@ void recordAlloc(format::AllocFunction function, const void* block, size_t size)
   });
 }
 
-void recordFree(format::AllocFunction function, const void* block) {
+bool recordFree(format::AllocFunction function, const void* block) {
+  bool wasLive = false;
   record([&](Ring* ring, uint8_t* out) {
-    trackLive(ring, reinterpret_cast<uintptr_t>(block), 0, 0, 0);
+    wasLive = trackLive(ring, reinterpret_cast<uintptr_t>(block), 0, 0, 0);
     return ring->packer.free(out, function, reinterpret_cast<uintptr_t>(block));
   });
+  return wasLive;
 }
 
 void recordRealloc(const void* oldBlock, const void* newBlock, size_t size) {

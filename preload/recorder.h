@@ -11,7 +11,9 @@
 namespace tidemark::preload {
 
 void recordAlloc(format::AllocFunction function, const void* block, size_t size);
-void recordFree(format::AllocFunction function, const void* block);
+// True when the block was in the live-block tables (with snapshots): allocated through
+// the tracer and not freed since, a block of the allocator's for certain.
+bool recordFree(format::AllocFunction function, const void* block);
 void recordRealloc(const void* oldBlock, const void* newBlock, size_t size);
 void recordMmap(const void* address, size_t length);
 void recordMunmap(const void* address, size_t length);

@@ -65,12 +65,13 @@ void RingRegistry::resetAfterFork(Ring* keep) {
   }
 }
 
-void RingRegistry::eraseRemote(uint64_t address, const Ring* own) {
+bool RingRegistry::eraseRemote(uint64_t address, const Ring* own) {
   uint32_t n = count();
   for (uint32_t i = 0; i < n; ++i) {
     Ring* ring = at(i);
-    if (ring && ring != own && ring->blocks.erase(address)) return;
+    if (ring && ring != own && ring->blocks.erase(address)) return true;
   }
+  return false;
 }
 
 uint64_t RingRegistry::liveBlockCount() const {

@@ -66,8 +66,9 @@ class RingRegistry {
   Ring* at(uint32_t i) const { return rings_[i].load(std::memory_order_acquire); }
   // In a forked child: every ring but `keep` belonged to a thread that is gone there.
   void resetAfterFork(Ring* keep);
-  // Removes a block freed by a thread other than the one that allocated it.
-  void eraseRemote(uint64_t address, const Ring* own);
+  // Removes a block freed by a thread other than the one that allocated it; false when no
+  // table has it.
+  bool eraseRemote(uint64_t address, const Ring* own);
   uint64_t liveBlockCount() const;
 
  private:
