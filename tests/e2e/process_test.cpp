@@ -320,12 +320,17 @@ TEST_CASE("operator new out of memory: new-handler, bad_alloc and nullptr as unt
 TEST_CASE("a C program traced does not load libstdc++") {
   // The tracer links nothing of it: loaded for the tracer alone, its constructor's
   // emergency pool would be a 72,704-byte block the program never asked for.
+  // Without -o, the trace is named after the program, as libc names it once its own
+  // constructor ran (the tracer's runs first).
   std::string dir = freshDir("no-libstdcxx");
   RunResult r =
-      run({tool("tidemark"), "record", "-o", dir + "/t.tmk", "--", "/bin/cat", "/proc/self/maps"});
+      run({"env", "-C", dir, tool("tidemark"), "record", "--", "/bin/cat", "/proc/self/maps"});
   REQUIRE(r.status == 0);
   CHECK(r.output.find("libtidemark_preload.so") != std::string::npos);
   CHECK(r.output.find("libstdc++") == std::string::npos);
+  auto traces = tracesIn(dir);
+  REQUIRE(traces.size() == 1);
+  CHECK(traces[0].rfind(dir + "/tidemark.cat.", 0) == 0);
 }
 
 TEST_CASE("SIGKILL: the trace is readable up to its last chunk and marked incomplete") {

@@ -817,6 +817,20 @@ TEST_CASE("valgrind differential: a pointer left in freed memory handed out agai
   CHECK(keptReport["snapshots"].back()["blocks"]["definite"] == 0);
 }
 
+TEST_CASE("valgrind differential: the exiting thread's registers are the program's at its call") {
+  // tests/programs/register_exit.cpp calls _exit with the only pointer to 888 bytes in
+  // rbx. The exit snapshot scans that thread from the program's frame, not the tracer's
+  // below it, with rbx unwound from wherever the tracer's frames saved it.
+  std::string dir = freshDir("register-exit");
+  auto [output, report] = recordProgram(dir, "test_register_exit", {});
+  const auto& snapshot = report["snapshots"].back();
+  CHECK(snapshot["complete"] == true);
+  CHECK(snapshot["blocks"]["definite"] == 0);
+  CHECK(snapshot["blocks"]["possible"] == 0);
+  CHECK(leakedAt(report, "main").bytes == 888);  // not freed, reachable
+  expectSameAsMemcheckOf(report, {tool("test_register_exit")});
+}
+
 TEST_CASE("a thread's TLS is read from its own mapping, not the one below") {
   // tests/programs/tls_neighbour.cpp maps a page of a file, every word of it the only
   // pointer to 666 bytes, right below the main thread's TLS mapping. Read as TLS, the
