@@ -43,6 +43,8 @@ int findOwnObject(struct dl_phdr_info* info, size_t, void* data) {
   return 0;
 }
 
+bool ownCode(uintptr_t ip) { return ip >= ownCodeBegin && ip < ownCodeEnd; }
+
 __attribute__((noinline)) uint32_t captureWithLibunwind(uintptr_t* ips) {
   void* frames[kMaxFrames + 16];
   int depth;
@@ -53,7 +55,7 @@ __attribute__((noinline)) uint32_t captureWithLibunwind(uintptr_t* ips) {
   uint32_t n = 0;
   for (int i = 0; i < depth && n < kMaxFrames; ++i) {
     auto ip = reinterpret_cast<uintptr_t>(frames[i]);
-    if (!isTracerCode(ip)) ips[n++] = ip;
+    if (!ownCode(ip)) ips[n++] = ip;
   }
   return n;
 }
@@ -121,7 +123,7 @@ __attribute__((noinline)) int walkWithRules(uintptr_t* ips, UnwindState& state) 
       if (unchanged < 0) unchanged = static_cast<int>(unchangedSteps(state, match + 1));
       if (match < unchanged) {
         for (int k = match; k >= 0 && n < kMaxFrames; --k) {
-          if (!isTracerCode(state.cached[k].ip)) ips[n++] = state.cached[k].ip;
+          if (!ownCode(state.cached[k].ip)) ips[n++] = state.cached[k].ip;
         }
         remember(state, steps, static_cast<uint32_t>(match) + 1);
         return static_cast<int>(n);
@@ -132,7 +134,7 @@ __attribute__((noinline)) int walkWithRules(uintptr_t* ips, UnwindState& state) 
     step.rsp = rsp;
     step.rbp = rbp;
     step.reads = 0;
-    if (!isTracerCode(ip)) ips[n++] = ip;
+    if (!ownCode(ip)) ips[n++] = ip;
     FrameRule rule = ruleFor(ip, state);
     if (rule.kind == FrameRule::End) {
       remember(state, steps, 0);
@@ -166,8 +168,6 @@ __attribute__((noinline)) int walkWithRules(uintptr_t* ips, UnwindState& state) 
 
 }  // namespace
 
-bool isTracerCode(uintptr_t ip) { return ip >= ownCodeBegin && ip < ownCodeEnd; }
-
 bool callerOfTracer(user_regs_struct* out) {
   LoaderWalk walk;  // libunwind looks up unwind tables with dl_iterate_phdr
   unw_context_t context;
@@ -176,7 +176,7 @@ bool callerOfTracer(user_regs_struct* out) {
   unw_word_t ip = 0;
   do {
     if (unw_step(&cursor) <= 0 || unw_get_reg(&cursor, UNW_REG_IP, &ip) != 0) return false;
-  } while (isTracerCode(ip));
+  } while (ownCode(ip));
   struct {
     int reg;
     unsigned long long* value;

@@ -14,9 +14,6 @@ inline constexpr uint32_t kMaxFrames = 64;
 // `verify`: also unwind every stack with libunwind and count the differences.
 void initStackCapture(bool verify);
 
-// Whether `ip` is in the tracer's own code.
-bool isTracerCode(uintptr_t ip);
-
 // The program's frame that called into the tracer, found by unwinding the calling thread
 // to its first frame outside the tracer: that frame's instruction and stack pointers, and
 // the registers a callee keeps for its caller (rbx, rbp, r12-r15) as they were at the
