@@ -131,7 +131,7 @@ bool discards(int advice) {
 // the only pointer to another, reused for the next block of its size, would keep that
 // other block reachable to the scan (memcheck ignores such words: never written since the
 // allocation, they are undefined to it). Zeroing freed blocks takes those words away. The
-// first two are left: free writes its cache link and key there anyway, and glibc knows a
+// first two words are left: free writes its cache link and key there anyway, and glibc knows a
 // second free of the block by that key (a block freed twice must still abort there).
 // Blocks of 128 KiB or more are left alone: glibc maps most of them, and unmaps them.
 // Only a block the tracer knows is live: a pointer the program frees twice, or that malloc
