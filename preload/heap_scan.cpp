@@ -2,6 +2,7 @@
 #include "heap_scan.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -714,6 +715,13 @@ int heapScanMain(void* arg) {
   // writer stopped reading (the program exited, or gave up on the snapshot); without it,
   // its writes then fail and it exits.
   syscall(SYS_close, job.inFd);
+  // Wait until the helper has resumed the program's threads (its end of the gate closes).
+  if (job.startGateRead >= 0) {
+    syscall(SYS_close, job.startGateWrite);
+    pollfd gate{job.startGateRead, POLLIN, 0};
+    syscall(SYS_poll, &gate, 1, SnapshotJob::kStartGateMs);
+    syscall(SYS_close, job.startGateRead);
+  }
   // The guarded memory first: it maps the guarded mappings again before this child maps
   // anything else (guarded_memory.cpp), and the mappings are listed with them in.
   LostMemory lost;

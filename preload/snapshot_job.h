@@ -99,7 +99,12 @@ struct SnapshotJob {
   bool incomplete;
   uint64_t pauseNs;
   pid_t childPid;
-  int childErrno;              // why the copy could not be made, when childPid is -1
+  int childErrno;  // why the copy could not be made, when childPid is -1
+  // A pipe the helper closes once every thread runs again; the child waits for it (at
+  // most kStartGateMs) before it scans. -1: none.
+  int startGateRead;
+  int startGateWrite;
+  static constexpr int kStartGateMs = 100;
   std::atomic<uint32_t> go;    // the writer lets the helper start (after PR_SET_PTRACER)
   std::atomic<uint32_t> done;  // the helper has resumed every thread
 

@@ -332,6 +332,14 @@ int snapshotHelperMain(void* arg) {
   if (job.guard) startCopyingBeforeWrites(*job.guard, job);
   setForkable(job, true);
   if (job.guard) setGuardedForkable(*job.guard, false);
+  // The child scans only once every thread runs again: on two cores, a child scanning at
+  // once took the CPU this helper needed to resume the threads (3.5 ms of an 8.5 ms pause
+  // of node's). The helper closes its ends of the gate then (the program's threads are all
+  // stopped meanwhile: none sees the two descriptors).
+  int gate[2] = {-1, -1};
+  if (syscall(SYS_pipe2, gate, O_CLOEXEC) != 0) gate[0] = gate[1] = -1;
+  job.startGateRead = gate[0];
+  job.startGateWrite = gate[1];
   job.childPid = clone(heapScanMain, job.childStack + sizeof job.childStack,
                        CLONE_PARENT | CLONE_UNTRACED, &job);
   // This helper's errno is the writer thread's (one thread pointer): read it at once.
@@ -340,6 +348,9 @@ int snapshotHelperMain(void* arg) {
   setForkable(job, false);
   resumeAll(job);
   job.pauseNs = monotonicNs() - start;
+  for (int fd : gate) {
+    if (fd >= 0) syscall(SYS_close, fd);
+  }
   job.done.store(1, std::memory_order_release);
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(&job.done), FUTEX_WAKE, 1, nullptr, nullptr, 0);
   if (job.guard) {
