@@ -3,13 +3,17 @@
 // libstdc++: a C program traced would load it, and the 71 KiB emergency pool its
 // constructor allocates (traced, since the tracer starts first) would look like the
 // program's. A program that calls operator new has a C++ runtime loaded; its functions are
-// looked up with dlsym when first needed, which is only after an allocation failed.
+// looked up with dlsym at start (dlsym takes the loader's lock, which a thread of the
+// program in dlopen may hold: not in a hook), and again only when one was not there then.
 #pragma once
 
 #include <cstddef>
 #include <new>
 
 namespace tidemark::preload {
+
+// Looks the runtime's functions up (from the tracer's start).
+void resolveCxxRuntime();
 
 // The program's current new-handler; nullptr when none is set or there is no runtime.
 std::new_handler currentNewHandler();

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "cxx_runtime.h"
 #include "fatal_signals.h"
 #include "heap_guard.h"
 #include "loader_walks.h"
@@ -111,6 +112,7 @@ void startTracer(char** argv, char** envp) {
   if (!state.compare_exchange_strong(expected, Lifecycle::Initializing)) return;
   TracerScope scope;
   resolveRealFunctions();
+  resolveCxxRuntime();
   currentOptions = readOptions();
   initStackCapture(currentOptions.verifyUnwind);
   initThreadExitKey();
