@@ -335,7 +335,7 @@ int snapshotHelperMain(void* arg) {
   // The child scans only once every thread runs again: on two cores, a child scanning at
   // once took the CPU this helper needed to resume the threads (3.5 ms of an 8.5 ms pause
   // of node's). The helper closes its ends of the gate then; the program's threads are
-  // stopped meanwhile (all but one the stop could not reach: the snapshot is incomplete
+  // stopped meanwhile (all but any the stop could not reach: the snapshot is incomplete
   // then), so none sees the two close-on-exec descriptors.
   int gate[2] = {-1, -1};
   if (syscall(SYS_pipe2, gate, O_CLOEXEC) != 0) gate[0] = gate[1] = -1;
