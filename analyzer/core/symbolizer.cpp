@@ -75,6 +75,15 @@ int callLine(Dwarf_Die* inlined) {
   return static_cast<int>(line);
 }
 
+// libdw (dwfl_module_addrdie, dwfl_module_getsrc) takes the unit of the nearest address
+// range below pc, even when pc lies past that range's end: code without debug information
+// after it, such as crt1.o's _start, got the unit's last line. A unit without ranges is
+// taken at its word.
+bool unitCovers(Dwarf_Die* cu, Dwarf_Addr pc) {
+  bool hasRanges = dwarf_hasattr(cu, DW_AT_low_pc) || dwarf_hasattr(cu, DW_AT_ranges);
+  return !hasRanges || dwarf_haspc(cu, pc) > 0;
+}
+
 }  // namespace
 
 std::string demangle(const char* name) {
@@ -174,7 +183,10 @@ std::vector<Frame> Symbolizer::lookup(uint64_t returnAddress) {
     name = name.substr(0, name.find('@'));
     outer.function = demangle(name.c_str());
   }
-  if (Dwfl_Line* line = dwfl_module_getsrc(mod, pc)) {
+  Dwarf_Addr bias = 0;
+  Dwarf_Die* cu = dwfl_module_addrdie(mod, pc, &bias);
+  if (cu && !unitCovers(cu, pc - bias)) cu = nullptr;  // code without debug information
+  if (Dwfl_Line* line = cu ? dwfl_module_getsrc(mod, pc) : nullptr) {
     int lineNumber = 0;
     if (const char* file = dwfl_lineinfo(line, nullptr, &lineNumber, nullptr, nullptr, nullptr)) {
       outer.file = file;
@@ -185,8 +197,6 @@ std::vector<Frame> Symbolizer::lookup(uint64_t returnAddress) {
   // Inlined calls, innermost first: each is a frame, and its call site
   // (DW_AT_call_file/line) is the position in the frame around it.
   std::vector<Frame> result;
-  Dwarf_Addr bias = 0;
-  Dwarf_Die* cu = dwfl_module_addrdie(mod, pc, &bias);
   std::string file = outer.file;
   int lineNumber = outer.line;
   if (cu) {

@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "code_without_debug_info.h"
+
 using namespace tidemark;
 
 namespace {
@@ -94,6 +96,17 @@ TEST_CASE("a return address inside inlined calls names each of them, innermost f
     CHECK(f.file.find("symbolizer_test.cpp") != std::string::npos);
     CHECK(f.address == ip);
   }
+}
+
+TEST_CASE("code without debug information has a name but no file or line") {
+  // Between two functions with line tables (code_without_debug_info.cpp).
+  auto ip = reinterpret_cast<uint64_t>(callFromCodeWithoutDebugInfo(returnAddressOfCaller));
+  analysis::Symbolizer symbolizer(ownModules());
+  const auto& frames = symbolizer.frames(ip);
+  REQUIRE(frames.size() == 1);
+  CHECK(frames[0].function == "callFromCodeWithoutDebugInfo");
+  CHECK(frames[0].file == "");
+  CHECK(frames[0].line == 0);
 }
 
 TEST_CASE("an address outside every module is unknown, not an error") {

@@ -1,0 +1,5 @@
+// A function whose object has no DWARF (see code_without_debug_info.cpp).
+#pragma once
+
+// Calls callee and returns what it returns (a return address inside this function).
+extern "C" __attribute__((noinline)) void* callFromCodeWithoutDebugInfo(void* (*callee)());
