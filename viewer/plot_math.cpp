@@ -101,7 +101,7 @@ std::vector<Column> downsample(const std::vector<double>& times, const std::vect
   std::vector<Column> out(std::max(columns, 0));
   if (columns <= 0 || !(t1 > t0)) return out;
   for (size_t i = 0; i < times.size() && i < values.size(); ++i) {
-    if (times[i] < t0 || times[i] >= t1) continue;
+    if (times[i] < t0 || times[i] > t1) continue;
     int c = static_cast<int>((times[i] - t0) / (t1 - t0) * columns);
     c = std::clamp(c, 0, columns - 1);
     Column& column = out[c];

@@ -47,7 +47,9 @@ struct Column {
 };
 
 // Downsamples (time, value) points, sorted by time, into `columns` columns over
-// [t0, t1): every point lands in exactly one column, so no peak is lost.
+// [t0, t1]: every point lands in exactly one column, so no peak is lost. A point at t1
+// is in the last column: the trace's last sample, taken as the program ends, lies at
+// the end of the whole-run view.
 std::vector<Column> downsample(const std::vector<double>& times, const std::vector<double>& values,
                                double t0, double t1, int columns);
 

@@ -36,7 +36,7 @@ std::vector<Column> SeriesPyramid::columns(double t0, double t1, int count) cons
   std::vector<Column> out(std::max(count, 0));
   if (count <= 0 || !(t1 > t0)) return out;
   size_t lo = std::lower_bound(times_.begin(), times_.end(), t0) - times_.begin();
-  size_t hi = std::lower_bound(times_.begin(), times_.end(), t1) - times_.begin();
+  size_t hi = std::upper_bound(times_.begin(), times_.end(), t1) - times_.begin();
   auto add = [&](double time, double min, double max, double last) {
     int c = std::clamp(static_cast<int>((time - t0) / (t1 - t0) * count), 0, count - 1);
     Column& column = out[c];

@@ -16,7 +16,7 @@ class SeriesPyramid {
   // `times` sorted ascending, one value per time.
   SeriesPyramid(std::vector<double> times, std::vector<double> values);
 
-  // downsample()'s contract: `count` columns over [t0, t1), each with the min, max and
+  // downsample()'s contract: `count` columns over [t0, t1], each with the min, max and
   // last value of its points. Where many points fall in a column, whole summaries are
   // used and a summary lands in the column of its first point, so an extreme may move
   // by at most one column; with few points the result equals downsample().

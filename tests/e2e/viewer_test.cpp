@@ -102,6 +102,12 @@ TEST_CASE("viewer timeline: heap, RSS and lost bytes drawn, the heap line rising
   CHECK(heap > 200);
   CHECK(rss > 200);
   CHECK(lost > 50);
+  // The last sample, taken as the server ends, is drawn at the plot's right edge (the
+  // window's 8-pixel padding and the plot's 10-pixel margin from the image's edge): a
+  // view ending at that time once left it out.
+  const int plotRight = image.width - 18;
+  CHECK(image.count(palette::kRss, plotRight - 3, 92, plotRight + 1, image.height * 3 / 4) > 0);
+  CHECK(image.count(palette::kHeap, plotRight - 3, 92, plotRight + 1, image.height * 3 / 4) > 0);
   REQUIRE(leftCount > 0);
   REQUIRE(rightCount > 0);
   // The server leaks with every request: its live heap ends higher (smaller y) than it

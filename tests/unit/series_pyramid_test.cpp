@@ -39,6 +39,21 @@ TEST_CASE("with few points per column the pyramid equals plain downsampling") {
   CHECK(pyramid.maxValue() == 8);
 }
 
+TEST_CASE("a point at the view's end is in its last column") {
+  // The trace's last sample is taken as the program ends, at the time the whole-run view
+  // ends: it is the run's final heap and RSS, often the peak.
+  std::vector<double> times{0, 1, 2};
+  std::vector<double> values{1, 2, 9};
+  SeriesPyramid pyramid(times, values);
+  for (const auto& columns : {downsample(times, values, 0, 2, 4), pyramid.columns(0, 2, 4)}) {
+    REQUIRE(columns.size() == 4);
+    CHECK_FALSE(columns[3].empty);
+    CHECK(columns[3].max == 9);
+    CHECK(columns[3].last == 9);
+  }
+  CHECK(pyramid.columns(0, 1.5, 4)[3].empty);  // beyond the view's end: left out
+}
+
 TEST_CASE("a day of samples keeps every peak and every column's envelope") {
   std::vector<double> times, values;
   daySeries(times, values);
