@@ -132,30 +132,59 @@ const std::vector<Frame>& Symbolizer::frames(uint64_t returnAddress) {
   return it->second;
 }
 
+std::vector<Symbolizer::Symbol> Symbolizer::readSymbols(Dwfl_Module* module) {
+  std::vector<Symbol> table;
+  int count = dwfl_module_getsymtab(module);
+  for (int i = 1; i < count; ++i) {
+    GElf_Sym sym;
+    GElf_Addr address = 0;
+    GElf_Word section = 0;
+    Elf* elf = nullptr;
+    Dwarf_Addr bias = 0;
+    const char* name = dwfl_module_getsym_info(module, i, &sym, &address, &section, &elf, &bias);
+    if (!name || !*name || address == 0) continue;
+    int type = GELF_ST_TYPE(sym.st_info);
+    bool function = type == STT_FUNC || type == STT_GNU_IFUNC;
+    // A label in assembly code has no type and no size (ld.so's _dl_start_user, below
+    // every library constructor's frames): one in a section of code names what follows.
+    GElf_Shdr header;
+    Elf_Scn* scn =
+        elf && section != SHN_UNDEF && section < SHN_LORESERVE ? elf_getscn(elf, section) : nullptr;
+    bool inCode = scn && gelf_getshdr(scn, &header) && (header.sh_flags & SHF_EXECINSTR);
+    if (!function && !(type == STT_NOTYPE && inCode)) continue;
+    int binding = GELF_ST_BIND(sym.st_info);
+    int rank = !function ? 3 : binding == STB_GLOBAL ? 0 : binding == STB_WEAK ? 1 : 2;
+    // Without a size, a symbol reaches to the next one, or to its section's end.
+    uint64_t end = sym.st_size ? address + sym.st_size
+                   : inCode    ? header.sh_addr + header.sh_size + bias
+                               : address + 1;
+    table.push_back({address, end, name, rank, sym.st_size != 0});
+  }
+  std::stable_sort(table.begin(), table.end(), [](const Symbol& a, const Symbol& b) {
+    return a.start != b.start ? a.start < b.start : a.rank < b.rank;
+  });
+  auto sameStart = [](const Symbol& a, const Symbol& b) { return a.start == b.start; };
+  table.erase(std::unique(table.begin(), table.end(), sameStart), table.end());
+  // An unsized symbol inside a sized function is a label of that function's own code;
+  // the others end where the next symbol starts.
+  std::vector<Symbol> kept;
+  uint64_t sizedEnd = 0;
+  for (size_t i = 0; i < table.size(); ++i) {
+    Symbol symbol = table[i];
+    if (!symbol.sized) {
+      if (symbol.start < sizedEnd) continue;
+      if (i + 1 < table.size()) symbol.end = std::min(symbol.end, table[i + 1].start);
+    }
+    sizedEnd = std::max(sizedEnd, symbol.sized ? symbol.end : 0);
+    kept.push_back(symbol);
+  }
+  return kept;
+}
+
 const char* Symbolizer::functionAt(Dwfl_Module* module, uint64_t pc) {
   auto [it, inserted] = symbols_.try_emplace(module);
   std::vector<Symbol>& table = it->second;
-  if (inserted) {
-    int count = dwfl_module_getsymtab(module);
-    for (int i = 1; i < count; ++i) {
-      GElf_Sym sym;
-      GElf_Addr address = 0;
-      const char* name =
-          dwfl_module_getsym_info(module, i, &sym, &address, nullptr, nullptr, nullptr);
-      int type = GELF_ST_TYPE(sym.st_info);
-      if (!name || !*name || address == 0 || (type != STT_FUNC && type != STT_GNU_IFUNC)) {
-        continue;
-      }
-      int binding = GELF_ST_BIND(sym.st_info);
-      int rank = binding == STB_GLOBAL ? 0 : binding == STB_WEAK ? 1 : 2;
-      table.push_back({address, address + (sym.st_size ? sym.st_size : 1), name, rank});
-    }
-    std::stable_sort(table.begin(), table.end(), [](const Symbol& a, const Symbol& b) {
-      return a.start != b.start ? a.start < b.start : a.rank < b.rank;
-    });
-    auto sameStart = [](const Symbol& a, const Symbol& b) { return a.start == b.start; };
-    table.erase(std::unique(table.begin(), table.end(), sameStart), table.end());
-  }
+  if (inserted) table = readSymbols(module);
   auto after = std::upper_bound(table.begin(), table.end(), pc,
                                 [](uint64_t value, const Symbol& s) { return value < s.start; });
   // The nearest symbol at or below pc that covers it; sizes nest rarely, so look back a few.

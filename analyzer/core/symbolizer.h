@@ -42,7 +42,10 @@ class Symbolizer {
     uint64_t end;
     const char* name;  // owned by libdw, alive as long as dwfl_
     int rank;          // of aliases at one address the global one wins, as in libdw
+    bool sized;        // false: an assembly label or function without a size
   };
+  // A module's function symbols and labels of code, sorted by address.
+  static std::vector<Symbol> readSymbols(::Dwfl_Module* module);
   std::unordered_map<::Dwfl_Module*, std::vector<Symbol>> symbols_;
   // Per compile unit (by its DIE's address in the debug data), read when first needed.
   std::unordered_map<const void*, std::unique_ptr<CodeScopes>> codeScopes_;

@@ -27,6 +27,15 @@ moreCodeWithLines:
   .loc 1 20
   ret
   .size moreCodeWithLines, .-moreCodeWithLines
+
+  .section .text.label_without_type, "ax", @progbits
+  .p2align 4
+  .globl callThroughLabel   # no .type, no .size: a label, as in hand-written assembly
+callThroughLabel:
+  sub $8, %rsp              # the callee's stack is 16-byte aligned
+  call *%rdi
+  add $8, %rsp
+  ret
 )");
 
 __attribute__((section(".text.without_lines"))) void* callFromCodeWithoutDebugInfo(

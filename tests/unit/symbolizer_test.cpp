@@ -109,6 +109,17 @@ TEST_CASE("code without debug information has a name but no file or line") {
   CHECK(frames[0].line == 0);
 }
 
+TEST_CASE("code under an assembly label is named by the label") {
+  // Such a symbol has no type and no size (ld.so's _dl_start_user, below the frames of
+  // every library constructor): it reaches to the next symbol.
+  auto ip = reinterpret_cast<uint64_t>(callThroughLabel(returnAddressOfCaller));
+  analysis::Symbolizer symbolizer(ownModules());
+  const auto& frames = symbolizer.frames(ip);
+  REQUIRE(frames.size() == 1);
+  CHECK(frames[0].function == "callThroughLabel");
+  CHECK(frames[0].file == "");
+}
+
 TEST_CASE("an address outside every module is unknown, not an error") {
   analysis::Symbolizer symbolizer(ownModules());
   const auto& frames = symbolizer.frames(0x10);
