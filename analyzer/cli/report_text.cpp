@@ -73,6 +73,49 @@ const char* leakPhrase(analysis::LeakKind kind) {
   return "?";
 }
 
+// The rate of a change over `seconds`, per second, minute or hour as the span suits.
+std::string ratePerTime(int64_t change, double seconds) {
+  double perSecond = change / seconds;
+  auto rate = [&](double unit, const char* name) {
+    return fmt::format("{} per {}", signedBytes(static_cast<int64_t>(perSecond * unit)), name);
+  };
+  if (seconds < 120) return rate(1, "second");
+  if (seconds < 2 * 3600) return rate(60, "minute");
+  return rate(3600, "hour");
+}
+
+// Lost bytes at the complete snapshots, a dozen at most spread evenly over the run, and
+// how fast they grew: whether a leak goes on, without the viewer.
+void printLeakTimeline(const analysis::Analysis& a, std::FILE* out) {
+  using analysis::LeakKind;
+  constexpr size_t kRows = 12;
+  std::vector<const analysis::SnapshotSummary*> complete;
+  for (const auto& s : a.snapshots) {
+    if (s.complete) complete.push_back(&s);
+  }
+  if (complete.size() < 2) return;
+  auto lost = [](const uint64_t(&values)[4]) {
+    return values[static_cast<int>(LeakKind::Definite)] +
+           values[static_cast<int>(LeakKind::Indirect)];
+  };
+  size_t rows = std::min(kRows, complete.size());
+  fmt::print(out, "\n  lost over the run (definitely + indirectly, {} snapshots{}):\n",
+             complete.size(), complete.size() > rows ? fmt::format(", {} shown", rows) : "");
+  for (size_t r = 0; r < rows; ++r) {
+    const auto& s = *complete[r * (complete.size() - 1) / (rows - 1)];
+    fmt::print(out, "    {:>9.2f} s  {:>13} bytes in {} blocks ({})\n", s.timeS,
+               grouped(lost(s.bytes)), grouped(lost(s.blocks)), s.trigger);
+  }
+  const auto& first = *complete.front();
+  const auto& last = *complete.back();
+  if (last.timeS > first.timeS) {
+    int64_t change =
+        static_cast<int64_t>(lost(last.bytes)) - static_cast<int64_t>(lost(first.bytes));
+    fmt::print(out, "    {} from the first to the last\n",
+               ratePerTime(change, last.timeS - first.timeS));
+  }
+}
+
 // The leak report of the last complete snapshot: what is lost, not merely unfreed.
 void printLeaks(const analysis::Analysis& a, size_t top, std::FILE* out) {
   using analysis::LeakKind;
@@ -80,6 +123,8 @@ void printLeaks(const analysis::Analysis& a, size_t top, std::FILE* out) {
   fmt::print(out, "\nleaks by reachability (snapshot {} of {}, at {:.2f} s, {}):\n", last->id + 1,
              a.snapshots.size() + a.failedSnapshots.size(), last->timeS, last->trigger);
   printLeakTotals(*last, out);
+  printLeakTimeline(a, out);
+  if (!a.leaks.empty()) fmt::print(out, "\n");
   size_t shown = 0;
   for (const auto& group : a.leaks) {
     if (shown == top) break;

@@ -900,6 +900,15 @@ TEST_CASE("tidemark.h: snapshots and marks asked for by the program itself") {
     if (function.find("lostSecond") != std::string::npos) CHECK(g["first_seen_s"] == second);
   }
   CHECK(groupTotals(report, "definite", "lostSecond") == Totals{128, 1});
+  // The text report's leak timeline: the lost bytes at each snapshot, and their growth.
+  RunResult text = run({tool("tidemark"), "analyze", dir + "/a.tmk"});
+  CHECK(text.output.find("  lost over the run (definitely + indirectly, 3 snapshots):\n") !=
+        std::string::npos);
+  for (const char* row : {"64 bytes in 1 blocks (api)", "192 bytes in 2 blocks (api)",
+                          "192 bytes in 2 blocks (exit)"}) {
+    CHECK(text.output.find(row) != std::string::npos);
+  }
+  CHECK(text.output.find(" B per second from the first to the last") != std::string::npos);
   const auto& marks = report["marks"];
   REQUIRE(marks.size() == 2);
   CHECK(marks[0]["label"] == "start");
