@@ -85,7 +85,8 @@ std::string ratePerTime(int64_t change, double seconds) {
 }
 
 // Lost bytes at the complete snapshots, a dozen at most spread evenly over the run, and
-// how fast they grew: whether a leak goes on, without the viewer.
+// how fast they grew: whether a leak goes on, without the viewer. Left out when nothing
+// was ever lost.
 void printLeakTimeline(const analysis::Analysis& a, std::FILE* out) {
   using analysis::LeakKind;
   constexpr size_t kRows = 12;
@@ -93,11 +94,13 @@ void printLeakTimeline(const analysis::Analysis& a, std::FILE* out) {
   for (const auto& s : a.snapshots) {
     if (s.complete) complete.push_back(&s);
   }
-  if (complete.size() < 2) return;
   auto lost = [](const uint64_t(&values)[4]) {
     return values[static_cast<int>(LeakKind::Definite)] +
            values[static_cast<int>(LeakKind::Indirect)];
   };
+  bool anyLost = std::any_of(complete.begin(), complete.end(),
+                             [&](const auto* s) { return lost(s->blocks) != 0; });
+  if (complete.size() < 2 || !anyLost) return;  // rows of zeros say no more than the totals
   size_t rows = std::min(kRows, complete.size());
   fmt::print(out, "\n  lost over the run (definitely + indirectly, {} snapshots{}):\n",
              complete.size(), complete.size() > rows ? fmt::format(", {} shown", rows) : "");

@@ -923,14 +923,19 @@ TEST_CASE("memory marked DONTFORK while snapshots run is scanned in every snapsh
   // blocks only they pointed at were reported lost.
   // The stop brings the listing up to date from what the hooks saw; regions the program
   // made forkable again, or replaced, must stay forkable: the program's fork checks.
-  auto report = analyzeSnapshotRun(freshDir("dontfork-growth"), "20ms",
-                                   {tool("test_dontfork_growth")}, {"the fork's copy is right"});
+  std::string dir = freshDir("dontfork-growth");
+  auto report =
+      analyzeSnapshotRun(dir, "20ms", {tool("test_dontfork_growth")}, {"the fork's copy is right"});
   REQUIRE(report["snapshots"].size() >= 10);
   for (const auto& s : report["snapshots"]) {
     INFO("snapshot at " << s["time_s"]);
     CHECK(s["blocks"]["definite"] == 0);
     CHECK(s["blocks"]["indirect"] == 0);
   }
+  // Nothing was ever lost: the text report has no timeline of zeros.
+  RunResult text = run({tool("tidemark"), "analyze", dir + "/t.tmk"});
+  CHECK(text.output.find("definitely lost    0 bytes in 0 blocks") != std::string::npos);
+  CHECK(text.output.find("lost over the run") == std::string::npos);
 }
 
 TEST_CASE("snapshots of a program that forks all the time: all complete, every child lives") {
