@@ -63,6 +63,16 @@ std::vector<format::ModuleInfo> ownModules() {
   return modules;
 }
 
+// The one frame of a return address in code without debug information: named, no source.
+void checkNamedWithoutSource(void* returnAddress, const char* function) {
+  analysis::Symbolizer symbolizer(ownModules());
+  const auto& frames = symbolizer.frames(reinterpret_cast<uint64_t>(returnAddress));
+  REQUIRE(frames.size() == 1);
+  CHECK(frames[0].function == function);
+  CHECK(frames[0].file == "");
+  CHECK(frames[0].line == 0);
+}
+
 }  // namespace
 
 TEST_CASE("a return address in this program names its function, file and line") {
@@ -100,24 +110,14 @@ TEST_CASE("a return address inside inlined calls names each of them, innermost f
 
 TEST_CASE("code without debug information has a name but no file or line") {
   // Between two functions with line tables (code_without_debug_info.cpp).
-  auto ip = reinterpret_cast<uint64_t>(callFromCodeWithoutDebugInfo(returnAddressOfCaller));
-  analysis::Symbolizer symbolizer(ownModules());
-  const auto& frames = symbolizer.frames(ip);
-  REQUIRE(frames.size() == 1);
-  CHECK(frames[0].function == "callFromCodeWithoutDebugInfo");
-  CHECK(frames[0].file == "");
-  CHECK(frames[0].line == 0);
+  checkNamedWithoutSource(callFromCodeWithoutDebugInfo(returnAddressOfCaller),
+                          "callFromCodeWithoutDebugInfo");
 }
 
 TEST_CASE("code under an assembly label is named by the label") {
   // Such a symbol has no type and no size (ld.so's _dl_start_user, below the frames of
   // every library constructor): it reaches to the next symbol.
-  auto ip = reinterpret_cast<uint64_t>(callThroughLabel(returnAddressOfCaller));
-  analysis::Symbolizer symbolizer(ownModules());
-  const auto& frames = symbolizer.frames(ip);
-  REQUIRE(frames.size() == 1);
-  CHECK(frames[0].function == "callThroughLabel");
-  CHECK(frames[0].file == "");
+  checkNamedWithoutSource(callThroughLabel(returnAddressOfCaller), "callThroughLabel");
 }
 
 TEST_CASE("an address outside every module is unknown, not an error") {
