@@ -7,9 +7,14 @@
 
 namespace tidemark::viewer {
 
-const std::string& siteName(const analysis::Site& site) {
-  static const std::string unknown = "(unknown)";
-  return site.frames.empty() ? unknown : site.frames.front().function;
+std::string siteName(const analysis::Site& site) {
+  if (site.frames.empty()) return "(unknown)";
+  const analysis::Frame& frame = site.frames.front();
+  // A function without a symbol is at least in a library one can name.
+  if (frame.function == "??" && !frame.module.empty()) {
+    return "?? (" + frame.module.substr(frame.module.rfind('/') + 1) + ")";
+  }
+  return frame.function;
 }
 
 std::shared_ptr<const TraceModel> buildModel(analysis::Analysis analysis, uint64_t generation,

@@ -33,7 +33,8 @@ struct TraceModel {
 std::shared_ptr<const TraceModel> buildModel(analysis::Analysis analysis, uint64_t generation,
                                              size_t topSites = 5);
 
-// The function that names a site: its innermost frame's, or "(unknown)".
-const std::string& siteName(const analysis::Site& site);
+// The function that names a site: its innermost frame's ("?? (libstdc++.so.6)" when it
+// has no name), or "(unknown)".
+std::string siteName(const analysis::Site& site);
 
 }  // namespace tidemark::viewer

@@ -197,6 +197,9 @@ TEST_CASE("viewer sites: the site with the most leaked bytes is named in the fir
   CHECK(second->y > top->y);
   // The search tells glyphs apart: one changed word is not found.
   CHECK_FALSE(findText(sites, "sample::poolScratch(unsigned int)", kDarkText));
+  // A function without a symbol (libstdc++'s emergency pool, allocated in its constructor)
+  // is named by its library.
+  CHECK(findText(sites, "?? (libstdc++.so.6)", kDarkText));
 }
 
 TEST_CASE("viewer tree: a flame graph whose root spans the width, main on it") {
