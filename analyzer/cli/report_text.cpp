@@ -58,6 +58,11 @@ std::string signedBytes(int64_t n) {
   return (n < 0 ? "-" : "+") + bytes(static_cast<uint64_t>(n < 0 ? -n : n));
 }
 
+// "+1,050" / "-3": a signed count.
+std::string signedCount(int64_t n) {
+  return (n < 0 ? "-" : "+") + grouped(static_cast<uint64_t>(n < 0 ? -n : n));
+}
+
 // memcheck's words for the classes, so the two reports read alike.
 const char* leakPhrase(analysis::LeakKind kind) {
   switch (kind) {
@@ -289,10 +294,10 @@ void printTextComparison(const analysis::Analysis& a, const analysis::Comparison
     if (shown == top) break;
     ++shown;
     fmt::print(out,
-               "  #{:<3} {} in {:+} blocks: {} in {} blocks allocated, {} in {} blocks freed; live "
+               "  #{:<3} {} in {} blocks: {} in {} blocks allocated, {} in {} blocks freed; live "
                "{} -> {}\n",
-               shown, signedBytes(change.netBytes()), change.netBlocks, bytes(change.addedBytes),
-               grouped(change.addedBlocks), bytes(change.removedBytes),
+               shown, signedBytes(change.netBytes()), signedCount(change.netBlocks),
+               bytes(change.addedBytes), grouped(change.addedBlocks), bytes(change.removedBytes),
                grouped(change.removedBlocks), bytes(change.bytesBefore), bytes(change.bytesAfter));
     printStack(change.site->frames, out);
   }

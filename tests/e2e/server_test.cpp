@@ -174,5 +174,5 @@ TEST_CASE("sample server: a comparison between two load rounds shows each leak's
   RunResult text = run({tool("tidemark"), "compare", trace, "--from", "0", "--top", "3"});
   CHECK(text.status == 0);
   CHECK(text.output.find("sites by net growth") != std::string::npos);
-  CHECK(text.output.find("+49.2 KiB in +1050 blocks") != std::string::npos);  // the cache
+  CHECK(text.output.find("+49.2 KiB in +1,050 blocks") != std::string::npos);  // the cache
 }
