@@ -255,8 +255,8 @@ void printTextReport(const analysis::Analysis& a, size_t top, std::FILE* out) {
   }
   fmt::print(out, "  peak heap    {} at {:.2f} s\n", bytes(s.peakHeapBytes), s.peakHeapTimeS);
   fmt::print(out, "  peak RSS     {} at {:.2f} s\n", bytes(s.peakRssBytes), s.peakRssTimeS);
-  fmt::print(out, "  peak stacks  {} resident in {} threads\n", bytes(s.peakStackBytes),
-             a.threads.size());
+  fmt::print(out, "  peak stacks  {} resident in {} thread{}\n", bytes(s.peakStackBytes),
+             a.threads.size(), a.threads.size() == 1 ? "" : "s");
   if (!a.snapshots.empty()) printSnapshotCosts(a, out);
   if (!a.failedSnapshots.empty()) printFailedSnapshots(a, out);
   printUnreadableMemory(a, out);

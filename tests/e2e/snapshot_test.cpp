@@ -909,6 +909,7 @@ TEST_CASE("tidemark.h: snapshots and marks asked for by the program itself") {
     CHECK(text.output.find(row) != std::string::npos);
   }
   CHECK(text.output.find(" B per second from the first to the last") != std::string::npos);
+  CHECK(text.output.find(" resident in 1 thread\n") != std::string::npos);
   const auto& marks = report["marks"];
   REQUIRE(marks.size() == 2);
   CHECK(marks[0]["label"] == "start");
