@@ -194,6 +194,7 @@ TEST_CASE("leak kinds: every root and pointer kind gets memcheck's class") {
   CHECK(text.output.find("definitely lost 32 bytes in 1 blocks (first lost at") !=
         std::string::npos);
   CHECK(text.output.find("  snapshots    1: paused the program ") != std::string::npos);
+  CHECK(text.output.find(" since)") == std::string::npos);  // no growth from one snapshot
   CHECK(text.output.find("--huge-pages shortens them") == std::string::npos);  // a tiny heap
 }
 
@@ -305,6 +306,14 @@ TEST_CASE("the sample server under load, guarded snapshots: each planted leak by
   CHECK(groupTotals(report, "definite", "poolScratch") ==
         Totals{512 * (kRequests / 10), kRequests / 10});
   CHECK(groupTotals(report, "possible", "poolScratch") == Totals{});
+  // That leak went on with every request: the text report says how fast since first lost.
+  RunResult text = run({tool("tidemark"), "analyze", dir + "/s.tmk"});
+  size_t at = text.output.find("  definitely lost 1,024,000 bytes in 2,000 blocks (first lost at ");
+  REQUIRE(at != std::string::npos);
+  std::string line = text.output.substr(at, text.output.find('\n', at) - at);
+  INFO(line);
+  CHECK(line.find(" s, +") != std::string::npos);
+  CHECK(line.ends_with(" per second since)"));
 }
 
 TEST_CASE("100 snapshots while threads block in 8 kinds of call: no EINTR, all complete") {
@@ -910,6 +919,13 @@ TEST_CASE("tidemark.h: snapshots and marks asked for by the program itself") {
   }
   CHECK(text.output.find(" B per second from the first to the last") != std::string::npos);
   CHECK(text.output.find(" resident in 1 thread\n") != std::string::npos);
+  // Each leak happened once: the same at the end as when first lost.
+  for (const char* group : {"definitely lost 64 bytes in 1 blocks (first lost at ",
+                            "definitely lost 128 bytes in 1 blocks (first lost at "}) {
+    size_t at = text.output.find(group);
+    REQUIRE(at != std::string::npos);
+    CHECK(text.output.substr(at, text.output.find('\n', at) - at).ends_with(", unchanged since)"));
+  }
   const auto& marks = report["marks"];
   REQUIRE(marks.size() == 2);
   CHECK(marks[0]["label"] == "start");
