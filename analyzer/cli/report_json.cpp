@@ -130,6 +130,8 @@ json jsonReport(const analysis::Analysis& a, size_t top) {
                  {"bytes", group.bytes},
                  {"blocks", group.blocks},
                  {"first_seen_s", group.firstSeenS},
+                 {"first_group_s", group.firstGroupS},
+                 {"first_group_bytes", group.firstGroupBytes},
                  {"stack_id", group.stack},
                  {"stack", stackJson(group.frames)}};
     if (group.kind == analysis::LeakKind::Definite) leak["indirect_bytes"] = group.indirectBytes;

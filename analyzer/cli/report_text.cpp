@@ -2,7 +2,6 @@
 #include <fmt/core.h>
 
 #include <algorithm>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -125,36 +124,14 @@ void printLeakTimeline(const analysis::Analysis& a, std::FILE* out) {
   }
 }
 
-// How a leak group has grown since the first complete snapshot that had it (by kind and
-// stack): ", +1.2 KiB per second since", ", unchanged since", or nothing when it is new.
-// A leak of every request grows on; one of the start stays as it was.
-class GroupGrowth {
- public:
-  explicit GroupGrowth(const analysis::Analysis& a) {
-    for (const auto& s : a.snapshots) {
-      if (!s.complete) continue;
-      for (const auto& g : s.groups) first_.try_emplace(key(g), Seen{s.timeS, g.bytes});
-    }
-  }
-
-  std::string since(const analysis::LeakGroup& group, double nowS) const {
-    auto it = first_.find(key(group));
-    if (it == first_.end() || !(nowS > it->second.timeS)) return "";
-    int64_t change = static_cast<int64_t>(group.bytes) - static_cast<int64_t>(it->second.bytes);
-    if (change == 0) return ", unchanged since";
-    return ", " + ratePerTime(change, nowS - it->second.timeS) + " since";
-  }
-
- private:
-  struct Seen {
-    double timeS;
-    uint64_t bytes;
-  };
-  static std::pair<int, uint32_t> key(const analysis::LeakGroup& g) {
-    return {static_cast<int>(g.kind), g.stack};
-  }
-  std::map<std::pair<int, uint32_t>, Seen> first_;
-};
+// How a leak group grew since the first complete snapshot that had it: ", +1.2 KiB per
+// second since", ", unchanged since", or nothing when this snapshot is its first.
+std::string growthSince(const analysis::LeakGroup& group, double nowS) {
+  if (!(nowS > group.firstGroupS)) return "";
+  int64_t change = static_cast<int64_t>(group.bytes) - static_cast<int64_t>(group.firstGroupBytes);
+  if (change == 0) return ", unchanged since";
+  return ", " + ratePerTime(change, nowS - group.firstGroupS) + " since";
+}
 
 // The leak report of the last complete snapshot: what is lost, not merely unfreed.
 void printLeaks(const analysis::Analysis& a, size_t top, std::FILE* out) {
@@ -165,12 +142,11 @@ void printLeaks(const analysis::Analysis& a, size_t top, std::FILE* out) {
   printLeakTotals(*last, out);
   printLeakTimeline(a, out);
   if (!a.leaks.empty()) fmt::print(out, "\n");
-  GroupGrowth growth(a);
   size_t shown = 0;
   for (const auto& group : a.leaks) {
     if (shown == top) break;
     ++shown;
-    std::string extra = growth.since(group, last->timeS);
+    std::string extra = growthSince(group, last->timeS);
     if (group.kind == LeakKind::Definite && group.indirectBytes) {
       extra += fmt::format(", holding {} bytes indirectly lost", grouped(group.indirectBytes));
     }

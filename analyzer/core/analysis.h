@@ -105,7 +105,11 @@ struct LeakGroup {
   uint32_t stack = 0;
   uint64_t bytes = 0;
   uint64_t blocks = 0;
-  double firstSeenS = 0;         // the first snapshot in which one of them was lost
+  double firstSeenS = 0;  // the first snapshot in which one of them was lost
+  // The first complete snapshot that had this group (kind, stack, retainer) and its bytes
+  // then: a leak of every request grows from there, one of the start-up does not.
+  double firstGroupS = 0;
+  uint64_t firstGroupBytes = 0;
   uint32_t retainedByStack = 0;  // indirect: the stack of the definite block holding them
   uint64_t indirectBytes = 0;    // definite: bytes of indirect blocks it holds
   std::vector<Frame> frames;

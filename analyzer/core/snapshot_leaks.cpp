@@ -157,7 +157,15 @@ void SnapshotLeaks::onSnapshotEnd(uint32_t id, uint64_t scanUs, bool complete) {
     }
   }
   firstLost_.swap(firstLost);
-  for (auto& [key, group] : groups) summary.groups.push_back(group);
+  for (auto& [key, group] : groups) {
+    auto first = summary.complete ? firstGroups_.try_emplace(key, timeS, group.bytes).first
+                                  : firstGroups_.find(key);
+    if (first != firstGroups_.end()) {
+      group.firstGroupS = first->second.first;
+      group.firstGroupBytes = first->second.second;
+    }
+    summary.groups.push_back(group);
+  }
   std::sort(summary.groups.begin(), summary.groups.end(),
             [](const LeakGroup& a, const LeakGroup& b) {
               if (a.kind != b.kind) return a.kind > b.kind;  // definite first

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -53,6 +54,8 @@ class SnapshotLeaks : public format::RecordVisitor {
   std::vector<FailedSnapshot> failed_;
   // When each block that is lost now was first seen lost.
   std::unordered_map<BlockKey, double, BlockKeyHash> firstLost_;
+  // (kind, stack, retainer stack) → the first complete snapshot's time and bytes of it.
+  std::map<std::tuple<LeakKind, uint32_t, uint32_t>, std::pair<double, uint64_t>> firstGroups_;
 };
 
 }  // namespace tidemark::analysis

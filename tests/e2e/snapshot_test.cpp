@@ -905,8 +905,16 @@ TEST_CASE("tidemark.h: snapshots and marks asked for by the program itself") {
   double first = snapshots[0]["time_s"], second = snapshots[1]["time_s"];
   for (const auto& g : report["leaks"]) {
     std::string function = g["stack"][0]["function"];
-    if (function.find("lostFirst") != std::string::npos) CHECK(g["first_seen_s"] == first);
-    if (function.find("lostSecond") != std::string::npos) CHECK(g["first_seen_s"] == second);
+    if (function.find("lostFirst") != std::string::npos) {
+      CHECK(g["first_seen_s"] == first);
+      CHECK(g["first_group_s"] == first);
+      CHECK(g["first_group_bytes"] == 64);
+    }
+    if (function.find("lostSecond") != std::string::npos) {
+      CHECK(g["first_seen_s"] == second);
+      CHECK(g["first_group_s"] == second);
+      CHECK(g["first_group_bytes"] == 128);
+    }
   }
   CHECK(groupTotals(report, "definite", "lostSecond") == Totals{128, 1});
   // The text report's leak timeline: the lost bytes at each snapshot, and their growth.
