@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "leak_classes.h"
+#include "leak_growth.h"
 #include "palette.h"
 #include "plot_math.h"
 
@@ -106,9 +107,19 @@ void snapshotTable(const analysis::Analysis& a, const TimelineState& t, int chos
   ImGui::EndTable();
 }
 
-// The groups of one snapshot; frames come with the reported snapshot's groups, and from
-// the site of the same stack for the others.
-void leakGroups(const TraceModel& m, const std::vector<analysis::LeakGroup>& groups) {
+// ", +1.2 KiB per second since" or ", unchanged since": whether a group goes on growing
+// up to the snapshot at `nowS`; empty where that snapshot is the group's first.
+std::string growthSince(const analysis::LeakGroup& group, double nowS) {
+  auto growth = analysis::growthSinceFirstSeen(group, nowS);
+  if (!growth) return "";
+  if (growth->change == 0) return ", unchanged since";
+  return ", " + formatSignedBytes(static_cast<int64_t>(growth->bytesPerUnit)) + " per " +
+         growth->unit + " since";
+}
+
+// The groups of the snapshot at `nowS`; frames come with the reported snapshot's groups,
+// and from the site of the same stack for the others.
+void leakGroups(const TraceModel& m, const std::vector<analysis::LeakGroup>& groups, double nowS) {
   static const std::vector<analysis::Frame> none;
   auto framesOf = [&](const analysis::LeakGroup& g) -> const std::vector<analysis::Frame>& {
     if (!g.frames.empty()) return g.frames;
@@ -122,10 +133,10 @@ void leakGroups(const TraceModel& m, const std::vector<analysis::LeakGroup>& gro
     ImGui::PushID(static_cast<int>(i));
     bool lost = g.kind == LeakKind::Definite || g.kind == LeakKind::Indirect;
     if (lost) ImGui::PushStyleColor(ImGuiCol_Text, colourOf(g.kind).imgui());
-    bool open = ImGui::TreeNode("group", "%s %s in %llu blocks, first lost at %s: %s",
-                                analysis::leakKindName(g.kind), formatBytes(g.bytes).c_str(),
-                                static_cast<unsigned long long>(g.blocks),
-                                formatSeconds(g.firstSeenS).c_str(), top);
+    bool open = ImGui::TreeNode(
+        "group", "%s %s in %llu blocks, first lost at %s%s: %s", analysis::leakKindName(g.kind),
+        formatBytes(g.bytes).c_str(), static_cast<unsigned long long>(g.blocks),
+        formatSeconds(g.firstSeenS).c_str(), growthSince(g, nowS).c_str(), top);
     if (lost) ImGui::PopStyleColor();
     if (open) {
       if (g.kind == LeakKind::Definite && g.indirectBytes) {
@@ -210,7 +221,7 @@ void drawLeaks(const TraceModel& m, const TimelineState& timeline, LeaksState& s
   snapshotTable(a, timeline, chosen, state, std::max(60.0f, avail * 0.22f));
   ImGui::Separator();
   ImGui::BeginChild("groups");
-  leakGroups(m, s == reported ? a.leaks : s->groups);
+  leakGroups(m, s == reported ? a.leaks : s->groups, s->timeS);
   ImGui::EndChild();
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "leak_classes.h"
+#include "leak_growth.h"
 #include "report.h"
 
 namespace tidemark::cli {
@@ -78,15 +79,10 @@ const char* leakPhrase(analysis::LeakKind kind) {
   return "?";
 }
 
-// The rate of a change over `seconds`, per second, minute or hour as the span suits.
-std::string ratePerTime(int64_t change, double seconds) {
-  double perSecond = change / seconds;
-  auto rate = [&](double unit, const char* name) {
-    return fmt::format("{} per {}", signedBytes(static_cast<int64_t>(perSecond * unit)), name);
-  };
-  if (seconds < 120) return rate(1, "second");
-  if (seconds < 2 * 3600) return rate(60, "minute");
-  return rate(3600, "hour");
+// "+1.2 KiB per second".
+std::string rateText(const analysis::Growth& growth) {
+  return fmt::format("{} per {}", signedBytes(static_cast<int64_t>(growth.bytesPerUnit)),
+                     growth.unit);
 }
 
 // Lost bytes at the complete snapshots, a dozen at most spread evenly over the run, and
@@ -120,17 +116,16 @@ void printLeakTimeline(const analysis::Analysis& a, std::FILE* out) {
     int64_t change =
         static_cast<int64_t>(lost(last.bytes)) - static_cast<int64_t>(lost(first.bytes));
     fmt::print(out, "    {} from the first to the last\n",
-               ratePerTime(change, last.timeS - first.timeS));
+               rateText(analysis::growthOver(change, last.timeS - first.timeS)));
   }
 }
 
 // How a leak group grew since the first complete snapshot that had it: ", +1.2 KiB per
 // second since", ", unchanged since", or nothing when this snapshot is its first.
 std::string growthSince(const analysis::LeakGroup& group, double nowS) {
-  if (!(nowS > group.firstGroupS)) return "";
-  int64_t change = static_cast<int64_t>(group.bytes) - static_cast<int64_t>(group.firstGroupBytes);
-  if (change == 0) return ", unchanged since";
-  return ", " + ratePerTime(change, nowS - group.firstGroupS) + " since";
+  auto growth = analysis::growthSinceFirstSeen(group, nowS);
+  if (!growth) return "";
+  return growth->change == 0 ? ", unchanged since" : ", " + rateText(*growth) + " since";
 }
 
 // The leak report of the last complete snapshot: what is lost, not merely unfreed.

@@ -136,6 +136,12 @@ TEST_CASE("viewer leaks: any snapshot's groups, the first one's by choice") {
   CHECK_FALSE(findText(last, "Snapshot 1 of", kDarkText));
   // Lost groups are listed for the first snapshot too (red text).
   CHECK(first.count(palette::kLost, 0, first.height / 2, first.width, first.height) > 100);
+  // The pool's scratch leak went on over the three rounds: the last snapshot says how
+  // fast since it was first lost; in the first snapshot it has no earlier one to say.
+  // (At 800 pixels the line is cut after the function's name.)
+  CHECK(findText(last, " per second since: sample::poolScratch", palette::kLost));
+  CHECK_FALSE(findText(first, "since: sample::poolScratch", palette::kLost));
+  CHECK(findText(first, "ms: sample::poolScratch(unsigned long)", palette::kLost));
 }
 
 TEST_CASE("viewer: memory a snapshot read as zeros is named") {
