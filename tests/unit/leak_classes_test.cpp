@@ -150,6 +150,32 @@ TEST_CASE("a block stays first lost at the snapshot where it was first lost") {
   CHECK(a.snapshots[1].groups.size() == 2);
 }
 
+TEST_CASE("a leak group's growth counts from the first complete snapshot that had it") {
+  test::TraceBuilder b;
+  // Stack 1 loses 64 bytes by each snapshot; stack 2 appears first in an incomplete one.
+  auto snapshot = [&](uint32_t id, uint64_t timeUs, int lost, bool complete) {
+    b.snapshot([&](format::SnapshotWriter& w) {
+      w.begin(begin(id, timeUs, lost + 1));
+      for (int i = 0; i < lost; ++i) w.block(0x1000 + 0x100 * i, 64, 1, i);
+      w.block(0x9000, 32, 2, 99);
+      w.end(complete);
+    });
+  };
+  snapshot(0, 1'000'000, 1, false);  // incomplete: no group starts counting here
+  snapshot(1, 2'000'000, 2, true);
+  snapshot(2, 4'000'000, 4, true);
+  b.trailer(5'000'000);
+  auto a = test::analyzeBuilt(b, "group-growth.tmk");
+  REQUIRE(a.snapshots.size() == 3);
+  for (const auto& g : a.leaks) {
+    INFO("stack " << g.stack);
+    CHECK(g.firstGroupS == Approx(2.0));
+    CHECK(g.firstGroupBytes == (g.stack == 1 ? 128u : 32u));
+    CHECK(g.bytes == (g.stack == 1 ? 256u : 32u));
+  }
+  CHECK(a.leaks.size() == 2);
+}
+
 TEST_CASE("snapshots that failed are listed with their reasons, and the leaks come from the rest") {
   using format::SnapshotFailure;
   test::TraceBuilder b;
