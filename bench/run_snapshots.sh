@@ -3,7 +3,7 @@
 # heaps of 100 MB, 1 GB and 4 GB (the exit snapshot: copied on 4 KiB pages and on huge
 # pages, --copy-heap, and guarded, --guard-heap), next to what the kernel alone charges to copy,
 # write-protect or track the writes to that much memory on 4 KiB pages (page_table_floor);
-# the scan of memory reserved read-write and never written;
+# the scan of memory reserved read-write and never written, and written in scattered pages;
 # what periodic snapshots cost a program that writes its heap, copied, by default and guarded;
 # node's periodic pauses (V8's heap), copied and by default;
 # the cost of many small blocks against heaptrack (the tracer's live-block table and the
@@ -51,6 +51,20 @@ import json, sys
 s = json.load(open(sys.argv[1]))["snapshots"][-1]
 print(f"  {sys.argv[2]:>3} GB reserved: exit snapshot pause {s['pause_ms']:.1f} ms, scan {s['scan_ms']:.0f} ms,"
       f" definitely lost {s['blocks']['definite']}")
+PY
+done
+
+echo
+echo "reserved and written in scattered pages: snapshot_bench 100 0 64 PAGES (a 100 MB heap beside"
+echo "64 GB of read-write memory with PAGES pages written, evenly spread: each its own page table)"
+for pages in 1024 8192 16384; do
+  "$bin/tidemark" record -o "$work/r.tmk" -- "$bin/snapshot_bench" 100 0 64 "$pages" > /dev/null 2>&1
+  "$bin/tidemark" analyze --json --top 1 "$work/r.tmk" > "$work/r.json"
+  python3 - "$work/r.json" "$pages" << 'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))["snapshots"][-1]
+print(f"  {sys.argv[2]:>6} pages written: exit snapshot pause {s['pause_ms']:.1f} ms, scan {s['scan_ms']:.0f} ms,"
+      f" guarded {s['guarded']}, definitely lost {s['blocks']['definite']}")
 PY
 done
 

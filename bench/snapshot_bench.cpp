@@ -1,8 +1,10 @@
 // Heap for snapshot benchmarks: allocates about SIZE_MB (bench/chained_heap.h) and exits;
 // the exit snapshot's pause and scan times are the result. With RESERVED_GB, it also maps
 // that much read-write memory it never writes but for one word, a second pointer to the
-// heap (an arena of a program's own, reserved up front).
-//   snapshot_bench SIZE_MB [BLOCK_BYTES [RESERVED_GB]]
+// heap (an arena of a program's own, reserved up front), and WRITTEN_PAGES pages of it
+// spread evenly over the whole (as V8's pointer-compression cage is written: few pages,
+// far apart, each needing page tables of its own).
+//   snapshot_bench SIZE_MB [BLOCK_BYTES [RESERVED_GB [WRITTEN_PAGES]]]
 #include <sys/mman.h>
 
 #include <cstdio>
@@ -21,6 +23,11 @@ int main(int argc, char** argv) {
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (arena == MAP_FAILED) return 1;
     static_cast<ChainedBlock**>(arena)[reserved / 2 / sizeof(ChainedBlock*)] = heap.head;
+    size_t written = argc > 4 ? strtoull(argv[4], nullptr, 10) : 0;
+    constexpr size_t kPage = 4096;
+    for (size_t i = 0; i < written; ++i) {
+      static_cast<char*>(arena)[i * (reserved / written / kPage) * kPage] = 1;
+    }
   }
   // How much of it the kernel backs with transparent huge pages (tidemark record
   // --huge-pages asks glibc for them).
