@@ -41,31 +41,31 @@ PY
   "$bin/page_table_floor" "$mb" | sed 's/^/    /'
 done
 
+# exit_snapshot LABEL ARGS...: snapshot_bench ARGS recorded; its exit snapshot's costs.
+exit_snapshot() {
+  local label=$1
+  shift
+  "$bin/tidemark" record -o "$work/r.tmk" -- "$bin/snapshot_bench" "$@" > /dev/null 2>&1
+  "$bin/tidemark" analyze --json --top 1 "$work/r.tmk" > "$work/r.json"
+  python3 - "$work/r.json" "$label" << 'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))["snapshots"][-1]
+print(f"  {sys.argv[2]}: exit snapshot pause {s['pause_ms']:.1f} ms, scan {s['scan_ms']:.0f} ms,"
+      f" guarded {s['guarded']}, definitely lost {s['blocks']['definite']}")
+PY
+}
+
 echo
 echo "reserved, never written: snapshot_bench 100 0 GB (a 100 MB heap beside GB of read-write memory)"
 for gb in 0 16 64; do
-  "$bin/tidemark" record -o "$work/r.tmk" -- "$bin/snapshot_bench" 100 0 "$gb" > /dev/null 2>&1
-  "$bin/tidemark" analyze --json --top 1 "$work/r.tmk" > "$work/r.json"
-  python3 - "$work/r.json" "$gb" << 'PY'
-import json, sys
-s = json.load(open(sys.argv[1]))["snapshots"][-1]
-print(f"  {sys.argv[2]:>3} GB reserved: exit snapshot pause {s['pause_ms']:.1f} ms, scan {s['scan_ms']:.0f} ms,"
-      f" definitely lost {s['blocks']['definite']}")
-PY
+  exit_snapshot "$(printf '%3s GB reserved' "$gb")" 100 0 "$gb"
 done
 
 echo
 echo "reserved and written in scattered pages: snapshot_bench 100 0 64 PAGES (a 100 MB heap beside"
 echo "64 GB of read-write memory with PAGES pages written, evenly spread: each its own page table)"
 for pages in 1024 8192 16384; do
-  "$bin/tidemark" record -o "$work/r.tmk" -- "$bin/snapshot_bench" 100 0 64 "$pages" > /dev/null 2>&1
-  "$bin/tidemark" analyze --json --top 1 "$work/r.tmk" > "$work/r.json"
-  python3 - "$work/r.json" "$pages" << 'PY'
-import json, sys
-s = json.load(open(sys.argv[1]))["snapshots"][-1]
-print(f"  {sys.argv[2]:>6} pages written: exit snapshot pause {s['pause_ms']:.1f} ms, scan {s['scan_ms']:.0f} ms,"
-      f" guarded {s['guarded']}, definitely lost {s['blocks']['definite']}")
-PY
+  exit_snapshot "$(printf '%6s pages written' "$pages")" 100 0 64 "$pages"
 done
 
 echo
