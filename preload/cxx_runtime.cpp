@@ -29,19 +29,18 @@ constexpr const char* kNames[kSymbols] = {"_ZSt15get_new_handlerv",
                                           "_ZnamSt11align_val_tRKSt9nothrow_t"};
 std::atomic<void*> found[kSymbols];
 
-// The first definition of the symbol after this library's (ours come first: the tracer
-// interposes the nothrow operators too). Looked up again while not found: a C program may
-// dlopen a C++ library later.
-void* lookup(Symbol s) {
-  void* p = found[s].load(std::memory_order_relaxed);
-  if (!p && (p = dlsym(RTLD_NEXT, kNames[s]))) found[s].store(p, std::memory_order_relaxed);
-  return p;
-}
+void* lookup(Symbol s) { return found[s].load(std::memory_order_acquire); }
 
 }  // namespace
 
 void resolveCxxRuntime() {
-  for (int s = 0; s < kSymbols; ++s) lookup(static_cast<Symbol>(s));
+  // Both runtimes export the new-handler: once it is found, so is the rest.
+  if (lookup(kGetNewHandler)) return;
+  // The first definition after this library's (ours come first: the tracer interposes
+  // the nothrow operators too).
+  for (int s = 0; s < kSymbols; ++s) {
+    if (void* p = dlsym(RTLD_NEXT, kNames[s])) found[s].store(p, std::memory_order_release);
+  }
 }
 
 std::new_handler currentNewHandler() {
@@ -50,11 +49,6 @@ std::new_handler currentNewHandler() {
 }
 
 void throwBadAlloc() {
-  // The runtime found at start first: a failed lookup of the other one would allocate.
-  for (Symbol s : {kThrowBadAllocLibstdcxx, kThrowBadAllocLibcxx}) {
-    if (auto thrower = reinterpret_cast<void (*)()>(found[s].load(std::memory_order_relaxed)))
-      thrower();
-  }
   for (Symbol s : {kThrowBadAllocLibstdcxx, kThrowBadAllocLibcxx}) {
     if (auto thrower = reinterpret_cast<void (*)()>(lookup(s))) thrower();
   }

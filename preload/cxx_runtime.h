@@ -3,8 +3,9 @@
 // libstdc++: a C program traced would load it, and the 71 KiB emergency pool its
 // constructor allocates (traced, since the tracer starts first) would look like the
 // program's. A program that calls operator new has a C++ runtime loaded; its functions are
-// looked up with dlsym at start (dlsym takes the loader's lock, which a thread of the
-// program in dlopen may hold: not in a hook), and again only when one was not there then.
+// looked up with dlsym at start and, while none was found, after each dlopen (a C program
+// may load a C++ library): never from operator new, where dlsym would take the loader's
+// lock, which another of the program's threads may hold, and allocate.
 #pragma once
 
 #include <cstddef>
@@ -12,7 +13,8 @@
 
 namespace tidemark::preload {
 
-// Looks the runtime's functions up (from the tracer's start).
+// Looks the runtime's functions up, unless they were found already (the tracer's start,
+// and the dlopen hook after the library is loaded).
 void resolveCxxRuntime();
 
 // The program's current new-handler; nullptr when none is set or there is no runtime.

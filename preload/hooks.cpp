@@ -390,6 +390,10 @@ void* dlopen(const char* file, int mode) {
     tp::SignalDeferral loaderLocked(tp::kLoaderSection);
     handle = tp::real.dlopen(file, mode);
   }
+  if (handle) {
+    tp::TracerScope untraced;  // a failed dlsym allocates its message
+    tp::resolveCxxRuntime();
+  }
   if (handle && tp::tracing()) tp::requestModuleRescan();
   return handle;
 }

@@ -317,6 +317,21 @@ TEST_CASE("operator new out of memory: new-handler, bad_alloc and nullptr as unt
   CHECK(groupTotals(report, "definite", "loseNothrowBlocks") == Totals{176, 2});
 }
 
+TEST_CASE("a C program that loads a C++ library gets its bad_alloc, traced as untraced") {
+  // tests/programs/cxx_loader.c has no C++ runtime until it dlopens cxx_plugin.cpp's
+  // library, whose operator new (the tracer's) must then throw through that runtime.
+  std::vector<std::string> program{tool("test_cxx_loader"), tool("libtest_cxx_plugin.so")};
+  RunResult plain = run(program);
+  CHECK(plain.status == 0);
+  CHECK(plain.output == "cxx_loader: bad_alloc caught\n");
+  std::string dir = freshDir("cxx-loader");
+  std::vector<std::string> traced{tool("tidemark"), "record", "-o", dir + "/t.tmk", "--"};
+  traced.insert(traced.end(), program.begin(), program.end());
+  RunResult r = run(traced);
+  CHECK(r.status == 0);
+  CHECK(r.output == plain.output + "tidemark: wrote " + dir + "/t.tmk\n");
+}
+
 TEST_CASE("a C program traced does not load libstdc++") {
   // The tracer links nothing of it: loaded for the tracer alone, its constructor's
   // emergency pool would be a 72,704-byte block the program never asked for.
