@@ -206,7 +206,9 @@ void armGuard(SnapshotJob& j) {
 
 bool initSnapshots() {
   job = static_cast<SnapshotJob*>(mapPages(sizeof(SnapshotJob)));
-  return job != nullptr;
+  if (!job) return false;
+  job->tlsBelow = staticTlsBytes();  // fixed once the program's startup objects are loaded
+  return true;
 }
 
 void noteInterruptedThread(const ucontext_t& context) {
@@ -261,7 +263,6 @@ bool takeSnapshot(format::SnapshotTrigger trigger, uint64_t nowUs, format::Chunk
     job->listedNs = now;
   }
   job->listingCurrent = false;  // until the helper's stop has brought it up to date
-  job->tlsBelow = staticTlsBytes();
   job->deadStackCount = 0;
   for (uint32_t i = 0; i < deadStackCount && i < SnapshotJob::kMaxDeadStacks; ++i) {
     job->deadStacks[job->deadStackCount++] = {deadStacks[i].low, deadStacks[i].high};
