@@ -121,8 +121,7 @@ void SnapshotLeaks::onSnapshotEnd(uint32_t id, uint64_t scanUs, bool complete) {
   summary.guarded = info_.guarded;
   summary.unreadable.swap(unreadable_);
   std::unordered_map<BlockKey, double, BlockKeyHash> firstLost;
-  // (kind, stack, retainer stack) → group
-  std::map<std::tuple<LeakKind, uint32_t, uint32_t>, LeakGroup> groups;
+  std::map<GroupKey, LeakGroup> groups;
   for (size_t i = 0; i < graph_.blocks.size(); ++i) {
     const auto& block = graph_.blocks[i];
     LeakKind kind = c.kind[i];

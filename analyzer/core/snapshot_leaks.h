@@ -54,8 +54,10 @@ class SnapshotLeaks : public format::RecordVisitor {
   std::vector<FailedSnapshot> failed_;
   // When each block that is lost now was first seen lost.
   std::unordered_map<BlockKey, double, BlockKeyHash> firstLost_;
-  // (kind, stack, retainer stack) → the first complete snapshot's time and bytes of it.
-  std::map<std::tuple<LeakKind, uint32_t, uint32_t>, std::pair<double, uint64_t>> firstGroups_;
+  // A leak group: (kind, stack, retainer stack).
+  using GroupKey = std::tuple<LeakKind, uint32_t, uint32_t>;
+  // Each group's first complete snapshot: its time and the group's bytes then.
+  std::map<GroupKey, std::pair<double, uint64_t>> firstGroups_;
 };
 
 }  // namespace tidemark::analysis
