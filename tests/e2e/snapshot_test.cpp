@@ -306,7 +306,19 @@ TEST_CASE("the sample server under load, guarded snapshots: each planted leak by
   CHECK(groupTotals(report, "definite", "poolScratch") ==
         Totals{512 * (kRequests / 10), kRequests / 10});
   CHECK(groupTotals(report, "possible", "poolScratch") == Totals{});
-  // That leak went on with every request: the text report says how fast since first lost.
+  // That leak went on with every request: it had fewer bytes in the first snapshot that
+  // had it, and the text report says how fast it grew since.
+  int poolGroups = 0;
+  for (const auto& g : report["leaks"]) {
+    if (g["stack"][0]["function"].get<std::string>().find("poolScratch") == std::string::npos) {
+      continue;
+    }
+    ++poolGroups;
+    CHECK(g["first_group_bytes"].get<uint64_t>() > 0);
+    CHECK(g["first_group_bytes"].get<uint64_t>() < g["bytes"].get<uint64_t>());
+    CHECK(g["first_group_s"].get<double>() < report["snapshots"].back()["time_s"].get<double>());
+  }
+  CHECK(poolGroups == 1);
   RunResult text = run({tool("tidemark"), "analyze", dir + "/s.tmk"});
   size_t at = text.output.find("  definitely lost 1,024,000 bytes in 2,000 blocks (first lost at ");
   REQUIRE(at != std::string::npos);
@@ -925,7 +937,10 @@ TEST_CASE("tidemark.h: snapshots and marks asked for by the program itself") {
                           "192 bytes in 2 blocks (exit)"}) {
     CHECK(text.output.find(row) != std::string::npos);
   }
-  CHECK(text.output.find(" B per second from the first to the last") != std::string::npos);
+  // 128 bytes more from the first snapshot to the last.
+  double span = snapshots[2]["time_s"].get<double>() - first;
+  CHECK(text.output.find("    +" + std::to_string(static_cast<int64_t>(128 / span)) +
+                         " B per second from the first to the last\n") != std::string::npos);
   CHECK(text.output.find(" resident in 1 thread\n") != std::string::npos);
   // Each leak happened once: the same at the end as when first lost.
   for (const char* group : {"definitely lost 64 bytes in 1 blocks (first lost at ",
