@@ -60,6 +60,9 @@ GuardedMemory::GuardedMemory(HeapGuard* guard, LostMemoryFn lost, void* context)
   windowSlot_ = static_cast<uint32_t*>(mapChildMemory(windows_ * sizeof(uint32_t)));
   slots_ = static_cast<uint8_t*>(mapChildMemory(kBudgetWindows * kWindowBytes));
   freeSlots_ = static_cast<uint32_t*>(mapChildMemory(kBudgetWindows * sizeof(uint32_t)));
+  programPages_ = programPageRuns(
+      *guard_, static_cast<uint64_t*>(mapChildMemory(kPageTableEntries * sizeof(uint64_t))),
+      kPageTableEntries);
 }
 
 int64_t GuardedMemory::heldAt(uint64_t address) const {
@@ -72,27 +75,35 @@ uint64_t GuardedMemory::windowOf(uint32_t mapping, uint64_t address) const {
          (address - guardedMapping(*guard_, mapping).range.begin) / kWindowBytes;
 }
 
-void GuardedMemory::windowRange(uint64_t window, uint64_t* begin, uint64_t* end) const {
+uint32_t GuardedMemory::mappingOfWindow(uint64_t window) const {
   const uint64_t* base =
       std::upper_bound(windowBase_, windowBase_ + guardedMappingCount(*guard_), window) - 1;
-  const GuardedMapping& m = guardedMapping(*guard_, static_cast<uint32_t>(base - windowBase_));
-  *begin = m.range.begin + (window - *base) * kWindowBytes;
+  return static_cast<uint32_t>(base - windowBase_);
+}
+
+void GuardedMemory::windowRange(uint64_t window, uint64_t* begin, uint64_t* end) const {
+  uint32_t i = mappingOfWindow(window);
+  const GuardedMapping& m = guardedMapping(*guard_, i);
+  *begin = m.range.begin + (window - windowBase_[i]) * kWindowBytes;
   *end = std::min(*begin + kWindowBytes, m.range.end);
 }
 
 void GuardedMemory::fillWindow(uint32_t mapping, uint64_t window) {
   uint64_t begin, end;
   windowRange(window, &begin, &end);
-  // Pages from a slot a window gave back, when there is one; fresh ones until then.
+  // Pages from a slot a window gave back, when there is one; fresh ones until then. Not
+  // for a sparse mapping's window: it has few pages, and moving a slot's 2 MiB in and out
+  // cost more than they do (60 us a window, 16,384 windows of one page each).
+  const GuardedMapping& m = guardedMapping(*guard_, mapping);
   windowSlot_[window] = kNoSlot;
-  if (freeSlotCount_ > 0) {
+  if (freeSlotCount_ > 0 && !m.sparse) {
     uint32_t slot = freeSlots_[freeSlotCount_ - 1];
     if (movePages(reinterpret_cast<uint64_t>(slots_) + slot * kWindowBytes, begin, end - begin)) {
       windowSlot_[window] = slot;
       --freeSlotCount_;
     }
   }
-  readAtStop(*guard_, guardedMapping(*guard_, mapping), begin, end, lost_, context_);
+  readAtStop(*guard_, m, begin, end, windowSlot_[window] != kNoSlot, lost_, context_);
   filled_[window] = 1;
   filledOrder_[(orderHead_ + orderCount_++) % windows_] = window;
 }
@@ -103,7 +114,8 @@ void GuardedMemory::letGo(uint64_t window) {
   // Its pages go to its slot, or to one never used (a block bigger than the budget keeps
   // more windows than there are slots: the rest is given back to the kernel).
   uint32_t slot = windowSlot_[window];
-  if (slot == kNoSlot && slotsUsed_ < kBudgetWindows) slot = slotsUsed_++;
+  bool sparse = guardedMapping(*guard_, mappingOfWindow(window)).sparse;
+  if (slot == kNoSlot && slotsUsed_ < kBudgetWindows && !sparse) slot = slotsUsed_++;
   if (slot != kNoSlot) {
     if (!movePages(begin, reinterpret_cast<uint64_t>(slots_) + slot * kWindowBytes, end - begin)) {
       syscall(SYS_madvise, begin, end - begin, MADV_DONTNEED);
@@ -133,6 +145,21 @@ void GuardedMemory::fill(uint64_t begin, uint64_t end) {
     }
     fillWindow(i, w);
   }
+}
+
+uint64_t GuardedMemory::windowEnd(uint64_t address) const {
+  int64_t i = guard_ ? heldAt(address) : -1;
+  if (i < 0) return UINT64_MAX;
+  uint64_t begin, end;
+  windowRange(windowOf(static_cast<uint32_t>(i), address), &begin, &end);
+  return end;
+}
+
+uint64_t GuardedMemory::firstKept(uint64_t from, uint64_t end) {
+  int64_t i = guard_ ? heldAt(from) : -1;
+  if (i < 0) return from;
+  const GuardedMapping& m = guardedMapping(*guard_, static_cast<uint32_t>(i));
+  return firstKeptPage(*guard_, m, from, std::min(end, m.range.end), programPages_);
 }
 
 bool GuardedMemory::read(uint64_t address, void* out, size_t bytes) const {

@@ -25,6 +25,14 @@ class GuardedMemory {
   // go, never one of [begin, end). The range lies in one mapping of the child (the scan
   // clips to them, and a guarded mapping is one).
   void fill(uint64_t begin, uint64_t end);
+  // The end of the window that holds `address`, or UINT64_MAX when it is not in a guarded
+  // mapping: a scan fills and reads one window at a time, not a range (a root range
+  // may be a reservation of gigabytes, and all of its windows would stay filled).
+  uint64_t windowEnd(uint64_t address) const;
+  // The first address at or after `from` (below `end`) that may hold anything but zeros:
+  // `from` unless it is in a guarded mapping (heap_guard.h's firstKeptPage), whose pages
+  // the program never had need no window.
+  uint64_t firstKept(uint64_t from, uint64_t end);
   // Copies `bytes` (at most a page's worth, within one page) at `address`; false when that
   // memory is gone.
   bool read(uint64_t address, void* out, size_t bytes) const;
@@ -41,6 +49,7 @@ class GuardedMemory {
   // The held mapping that contains `address`, or -1.
   int64_t heldAt(uint64_t address) const;
   uint64_t windowOf(uint32_t mapping, uint64_t address) const;
+  uint32_t mappingOfWindow(uint64_t window) const;
   void fillWindow(uint32_t mapping, uint64_t window);
   void letGo(uint64_t window);
   // The window's [begin, end): within its mapping, the last one may be shorter.
@@ -61,6 +70,8 @@ class GuardedMemory {
   uint32_t freeSlotCount_ = 0;
   uint32_t slotsUsed_ = 0;          // slots [0, slotsUsed_) have held a window's pages
   uint32_t* windowSlot_ = nullptr;  // per window: the slot its pages came from, or kNoSlot
+  static constexpr uint64_t kPageTableEntries = 8192;  // read at a time by firstKept
+  WrittenRuns programPages_;                           // the program's page table, read ahead
 };
 
 }  // namespace tidemark::preload

@@ -164,17 +164,24 @@ struct Readable {
 // Below this, a range is read whole: asking which of its pages were written costs more.
 constexpr uint64_t kSparseScanBytes = uint64_t{1} << 20;
 
-// Fills [begin, end) (inside one readable mapping) and gives the runs of it to read: for a
-// big range of private anonymous memory, only the pages ever written (the rest reads as
-// zeros, populated_pages.h).
-WrittenRuns fillWritten(const Readable& readable, GuardedMemory& memory, uint64_t begin,
-                        uint64_t end) {
-  memory.fill(begin, end);
+// Calls visit(begin, end) for the runs of [begin, end) (inside one readable mapping) to
+// read, filled first: for a big range of private anonymous memory, only the pages ever
+// written (the rest reads as zeros, populated_pages.h). A guarded mapping's a window at a
+// time.
+template <typename Visit>
+void forEachWrittenRun(const Readable& readable, GuardedMemory& memory, uint64_t begin,
+                       uint64_t end, Visit&& visit) {
   const SnapshotJob::Range* mapping =
       end - begin >= kSparseScanBytes ? readable.find(begin) : nullptr;
-  return WrittenRuns(
-      begin, end,
-      mapping && (readable.flags[mapping - readable.ranges] & Readable::kPrivateAnonymous));
+  bool sparse =
+      mapping && (readable.flags[mapping - readable.ranges] & Readable::kPrivateAnonymous);
+  for (uint64_t from = memory.firstKept(begin, end), to; from < end;
+       from = memory.firstKept(to, end)) {
+    to = std::min(end, memory.windowEnd(from));
+    memory.fill(from, to);
+    WrittenRuns runs(from, to, sparse);
+    for (uint64_t b, e; runs.next(&b, &e);) visit(b, e);
+  }
 }
 
 // Live blocks sorted by address, with a hash of their start addresses.
@@ -492,8 +499,7 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
   PointerFinder finder(index, readable, memory);
   auto rootsIn = [&](RootKind kind, uint64_t begin, uint64_t end) {
     readable.clip(begin, end, [&](uint64_t clipBegin, uint64_t clipEnd) {
-      WrittenRuns runs = fillWritten(readable, memory, clipBegin, clipEnd);
-      for (uint64_t b, e; runs.next(&b, &e);) {
+      forEachWrittenRun(readable, memory, clipBegin, clipEnd, [&](uint64_t b, uint64_t e) {
         scanWords(b, e, finder, BlockIndex::kNoHint,
                   [&](uint64_t at, uint64_t block, PointerKind pointer) {
                     if (kind == RootKind::Tls && pointer == PointerKind::Interior &&
@@ -502,7 +508,7 @@ void writeRoots(const SnapshotJob& job, const BlockIndex& index, const Readable&
                     }
                     out.root(kind, pointer, block, at);
                   });
-      }
+      });
     });
   };
   for (uint32_t i = 0; i < job.segmentCount; ++i) {
@@ -599,15 +605,14 @@ void writeEdges(const BlockIndex& index, const Readable& readable, GuardedMemory
     const LiveBlock& b = index.at(from);
     uint64_t previous = UINT64_MAX;
     readable.clip(b.address, b.address + b.size, [&](uint64_t clipBegin, uint64_t clipEnd) {
-      WrittenRuns runs = fillWritten(readable, memory, clipBegin, clipEnd);
-      for (uint64_t begin, end; runs.next(&begin, &end);) {
+      forEachWrittenRun(readable, memory, clipBegin, clipEnd, [&](uint64_t begin, uint64_t end) {
         scanWords(begin, end, finder, from, [&](uint64_t, uint64_t to, PointerKind pointer) {
           uint64_t key = to << 3 | static_cast<uint64_t>(pointer);
           if (key == previous) return;  // runs of one pointer (arrays of it) count once
           previous = key;
           out.edge(from, to, pointer);
         });
-      }
+      });
     });
   }
 }

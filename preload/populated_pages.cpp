@@ -17,29 +17,44 @@ constexpr uint64_t kPresent = uint64_t{1} << 63;
 constexpr uint64_t kSwapped = uint64_t{1} << 62;
 constexpr uint64_t kEntriesPerRead = 8192;  // 32 MiB of memory per read
 
-int pagemap = -2;             // not opened yet
-uint64_t* entries = nullptr;  // the entries a WrittenRuns read last
+int ownPagemap = -2;             // not opened yet
+uint64_t* ownEntries = nullptr;  // the entries a WrittenRuns of this process read last
 
-bool openPagemap() {
-  if (pagemap == -2) {
-    pagemap =
+bool openOwnPagemap() {
+  if (ownPagemap == -2) {
+    ownPagemap =
         static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
-    if (pagemap >= 0) entries = static_cast<uint64_t*>(mapChildMemory(kEntriesPerRead * 8));
+    if (ownPagemap >= 0) ownEntries = static_cast<uint64_t*>(mapChildMemory(kEntriesPerRead * 8));
   }
-  return pagemap >= 0;
+  return ownPagemap >= 0;
 }
 
 }  // namespace
 
+bool pageWritten(int pagemap, uint64_t page) {
+  uint64_t entry = 0;
+  return syscall(SYS_pread64, pagemap, &entry, sizeof entry, page / kPageBytes * 8) ==
+             sizeof entry &&
+         (entry & (kPresent | kSwapped)) != 0;
+}
+
+WrittenRuns::WrittenRuns(uint64_t begin, uint64_t end, bool sparse)
+    : at_(begin), end_(end), sparse_(sparse && openOwnPagemap()) {
+  if (!sparse_) return;
+  pagemap_ = ownPagemap;
+  entries_ = ownEntries;
+  capacity_ = kEntriesPerRead;
+}
+
 bool WrittenRuns::entryOf(uint64_t page, uint64_t* entry) {
   if (page < readFrom_ || page >= readFrom_ + readCount_ * kPageBytes) {
-    uint64_t pages = std::min(kEntriesPerRead, (end_ - page + kPageBytes - 1) / kPageBytes);
-    long got = syscall(SYS_pread64, pagemap, entries, pages * 8, page / kPageBytes * 8);
+    uint64_t pages = std::min(capacity_, (end_ - page + kPageBytes - 1) / kPageBytes);
+    long got = syscall(SYS_pread64, pagemap_, entries_, pages * 8, page / kPageBytes * 8);
     readCount_ = got == static_cast<long>(pages * 8) ? pages : 0;
     readFrom_ = page;
     if (readCount_ == 0) return false;
   }
-  *entry = entries[(page - readFrom_) / kPageBytes];
+  *entry = entries_[(page - readFrom_) / kPageBytes];
   return true;
 }
 
@@ -57,7 +72,7 @@ uint64_t WrittenRuns::firstPage(uint64_t from, bool written) {
 
 bool WrittenRuns::next(uint64_t* begin, uint64_t* end) {
   if (at_ >= end_) return false;
-  if (!sparse_ || !openPagemap()) {
+  if (!sparse_) {
     *begin = at_;
     *end = end_;
     at_ = end_;

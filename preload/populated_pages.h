@@ -3,9 +3,9 @@
 // touches (an arena of its own, a big calloc'd block). Scanning each such page faulted
 // in the zero page for it: 18-49 s per snapshot for an untouched 16 GiB reservation. The
 // kernel's page table says which pages hold anything (/proc/self/pagemap: present, or
-// swapped out); runs without are passed over. Raw system calls only (the child may call
-// nothing that locks). Not for memory that may hold what this process never wrote: a
-// file's or a shared mapping's pages come from elsewhere.
+// swapped out); runs without are passed over. Raw system calls only (the child, the heap
+// guard's helper and the hooks may call nothing that locks). Not for memory that may hold
+// what its process never wrote: a file's or a shared mapping's pages come from elsewhere.
 #pragma once
 
 #include <cstdint>
@@ -16,10 +16,32 @@ namespace tidemark::preload {
 // scan's inner loop inlined): all of it as one run, or with `sparse`, the runs of pages
 // ever written (page-aligned inside, the ends as given; all of it when the page table
 // cannot be read).
+// Whether page `page` (page-aligned) was ever written, by a pagemap file; false when it
+// cannot be read.
+bool pageWritten(int pagemap, uint64_t page);
+
 class WrittenRuns {
  public:
-  WrittenRuns(uint64_t begin, uint64_t end, bool sparse) : at_(begin), end_(end), sparse_(sparse) {}
+  WrittenRuns(uint64_t begin, uint64_t end, bool sparse);
+  // The runs written in another process's memory (the heap guard's: the program's, from a
+  // pagemap file it opened), read into `entries`, room for `capacity` pages' entries.
+  WrittenRuns(uint64_t begin, uint64_t end, int pagemap, uint64_t* entries, uint64_t capacity)
+      : at_(begin),
+        end_(end),
+        sparse_(pagemap >= 0),
+        pagemap_(pagemap),
+        entries_(entries),
+        capacity_(capacity) {}
+  WrittenRuns() = default;
   bool next(uint64_t* begin, uint64_t* end);
+  // Goes on to the runs of [begin, end), keeping the entries at hand: only for another
+  // process's memory (its pages may have changed since they were read, which the caller
+  // allows for), where reading ahead once serves many ranges.
+  void restart(uint64_t begin, uint64_t end) {
+    at_ = begin;
+    end_ = end;
+    sparse_ = pagemap_ >= 0;
+  }
 
  private:
   // The first page at or after `from` (page-aligned) that is written (or not), or end_.
@@ -28,9 +50,12 @@ class WrittenRuns {
   // afresh for each range: the child's own fills populate pages); false when unreadable.
   bool entryOf(uint64_t page, uint64_t* entry);
 
-  uint64_t at_;
-  uint64_t end_;
-  bool sparse_;
+  uint64_t at_ = 0;
+  uint64_t end_ = 0;
+  bool sparse_ = false;
+  int pagemap_ = -1;
+  uint64_t* entries_ = nullptr;
+  uint64_t capacity_ = 0;
   uint64_t readFrom_ = 0;  // the entries at hand: for the pages from here on
   uint64_t readCount_ = 0;
 };
