@@ -30,8 +30,8 @@ class GuardedMemory {
   // may be a reservation of gigabytes, and all of its windows would stay filled).
   uint64_t windowEnd(uint64_t address) const;
   // The first address at or after `from` (below `end`) that may hold anything but zeros:
-  // `from` unless it is in a guarded mapping (heap_guard.h's firstKeptPage), whose pages
-  // the program never had need no window.
+  // `from` unless it is in a sparse guarded mapping (heap_guard.h's firstKeptPage), whose
+  // pages the program never had need no window.
   uint64_t firstKept(uint64_t from, uint64_t end);
   // Copies `bytes` (at most a page's worth, within one page) at `address`; false when that
   // memory is gone.

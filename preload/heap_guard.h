@@ -120,15 +120,16 @@ using LostMemoryFn = void (*)(void* context, uint64_t begin, uint64_t end);
 // Maps an active guarded mapping again, empty, at its address; false when it cannot.
 bool mapGuardedMapping(const GuardedMapping& m);
 // Fills [begin, end) (whole pages of `m`, at most kMaxReadBytes) with its content at the
-// stop, read from the program and the helper's copies. Only pages the program has (or
-// had, for those with a copy) are read: the others are left alone, and with `stale`
-// (the child's pages there hold something else) emptied, so that they read as zeros and
-// this child's own page table says they were never written.
+// stop, read from the program and the helper's copies. Of a sparse mapping only pages
+// the program has (or had, for those with a copy) are read: the others are left alone,
+// and with `stale` (the child's pages there hold something else) emptied, so that they
+// read as zeros and this child's own page table says they were never written.
 inline constexpr uint64_t kMaxReadBytes = uint64_t{2} << 20;
 void readAtStop(HeapGuard& guard, const GuardedMapping& m, uint64_t begin, uint64_t end, bool stale,
                 LostMemoryFn lost, void* context);
 // The first page at or after `from` (in `m`, below `end`) whose content at the stop may be
 // anything but zeros: one the program has, or one with a copy; `end` when there is none.
+// `from` itself when `m` is not sparse.
 // `programPages` reads the program's page table (programPageRuns), and keeps what it read
 // for the next call.
 uint64_t firstKeptPage(const HeapGuard& guard, const GuardedMapping& m, uint64_t from, uint64_t end,

@@ -161,7 +161,8 @@ struct Readable {
   }
 };
 
-// Below this, a range is read whole: asking which of its pages were written costs more.
+// Below this, a range is read whole: asking which of its pages were written costs more
+// (most ranges are blocks, millions of them).
 constexpr uint64_t kSparseScanBytes = uint64_t{1} << 20;
 
 // Calls visit(begin, end) for the runs of [begin, end) (inside one readable mapping) to
@@ -171,8 +172,12 @@ constexpr uint64_t kSparseScanBytes = uint64_t{1} << 20;
 template <typename Visit>
 void forEachWrittenRun(const Readable& readable, GuardedMemory& memory, uint64_t begin,
                        uint64_t end, Visit&& visit) {
-  const SnapshotJob::Range* mapping =
-      end - begin >= kSparseScanBytes ? readable.find(begin) : nullptr;
+  if (end - begin < kSparseScanBytes) {
+    memory.fill(begin, end);
+    visit(begin, end);
+    return;
+  }
+  const SnapshotJob::Range* mapping = readable.find(begin);
   bool sparse =
       mapping && (readable.flags[mapping - readable.ranges] & Readable::kPrivateAnonymous);
   for (uint64_t from = memory.firstKept(begin, end), to; from < end;

@@ -43,14 +43,12 @@ int main(int argc, char** argv) {
       "--guard-heap", record.guardHeap,
       "Every snapshot, of a small heap too, leaves the program's anonymous mappings of 256 "
       "KiB or more (its heap) out of the copy-on-write child and guards them with "
-      "userfaultfd write "
-      "protection instead: the pause no longer grows with the heap; the scan reads the heap "
-      "from the program and takes longer. By default only snapshots of a heap with 64 MiB "
-      "or more resident do, and they leave mappings less than a quarter resident (memory "
-      "reserved and mostly never written; up to 64 MiB of their pages in all) to the copy, "
-      "which reads only the pages ever written. Needs Linux 6.4 or later, and root, CAP_SYS_PTRACE "
-      "or "
-      "vm.unprivileged_userfaultfd=1 (else snapshots copy)");
+      "userfaultfd write protection instead: the pause no longer grows with the heap; the "
+      "scan reads the heap from the program and takes longer. By default only snapshots "
+      "whose copy would cost as much as 64 MiB of resident heap do, and they leave mappings "
+      "less than a quarter resident (memory reserved, written here and there) to the copy "
+      "while it copies little of them. Needs Linux 6.4 or later, and root, CAP_SYS_PTRACE "
+      "or vm.unprivileged_userfaultfd=1 (else snapshots copy)");
   recordCommand
       ->add_flag("--copy-heap", record.copyHeap,
                  "No snapshot guards the heap: each copies all of the program's memory, with "
