@@ -40,8 +40,8 @@ constexpr uint64_t kMostlyWrittenShare = 4;
 constexpr uint64_t kPageTableCostBytes = uint64_t{64} << 10;
 constexpr uint64_t kPageTableSpan = uint64_t{2} << 20;
 // Entries of a page table read at a time (populated_pages.h): by the hooks, on the
-// program's stack, and by the writer and the child, on theirs.
-constexpr uint64_t kHookEntries = 64;
+// program's stack (keepSparse), and by the writer and the child, on theirs.
+constexpr uint64_t kHookEntries = 256;
 constexpr uint64_t kEntries = 512;
 // Guarded pages per byte of HeapGuard::copiedGroup.
 constexpr uint64_t kPagesPerCopiedGroup = 512;
@@ -106,6 +106,13 @@ struct HeapGuard {
   std::atomic<uint32_t> lostCount;
   bool lostOverflow;
   AddressRange lost[kMaxLost];
+  // Ranges of sparse mappings a hook kept (keepForGuardedScan) after the stop: what they
+  // held at the stop is their pages' copies and zeros elsewhere, whatever the program has
+  // there since (it may map new memory there). A slot counts once its end is set.
+  static constexpr uint32_t kMaxKept = 256;
+  std::atomic<uint32_t> keptCount;
+  uint64_t keptBegin[kMaxKept];
+  std::atomic<uint64_t> keptEnd[kMaxKept];
   // Guarded memory mremap moved elsewhere: still registered there, let go at the end too.
   static constexpr uint32_t kMaxMoved = 256;
   uint32_t movedCount;
@@ -205,16 +212,50 @@ bool setCopyOf(HeapGuard& guard, const GuardedMapping& m, uint64_t page, uint32_
   return guard.copyOfPage[index].compare_exchange_strong(none, entry, std::memory_order_seq_cst);
 }
 
+// Notes [begin, end) of a sparse mapping kept, once the pages the program has there have
+// their copies; false when there is no room.
+bool noteKept(HeapGuard& guard, uint64_t begin, uint64_t end) {
+  uint32_t n = guard.keptCount.fetch_add(1, std::memory_order_seq_cst);
+  if (n >= HeapGuard::kMaxKept) return false;
+  guard.keptBegin[n] = begin & ~(kPageBytes - 1);
+  guard.keptEnd[n].store((end + kPageBytes - 1) & ~(kPageBytes - 1), std::memory_order_seq_cst);
+  return true;
+}
+
+// The first kept range that overlaps [begin, end) (the lowest, clipped to it), or an
+// empty one at `end`.
+AddressRange firstKept(const HeapGuard& guard, uint64_t begin, uint64_t end) {
+  AddressRange found{end, end};
+  uint32_t n = std::min(guard.keptCount.load(std::memory_order_seq_cst), HeapGuard::kMaxKept);
+  for (uint32_t i = 0; i < n; ++i) {
+    uint64_t keptEnd = guard.keptEnd[i].load(std::memory_order_seq_cst);
+    uint64_t keptBegin = std::max(guard.keptBegin[i], begin);
+    if (keptEnd > begin && keptBegin < end && keptBegin < found.begin) {
+      found = {keptBegin, std::min(keptEnd, end)};
+    }
+  }
+  return found;
+}
+
 // Memory in [begin, end) was unmapped, moved or discarded: after the stop, what of it had
-// no copy is lost to the child.
+// no copy and was not kept is lost to the child.
 void changed(HeapGuard& guard, uint64_t begin, uint64_t end) {
   forEachActiveIn(guard, begin, end, [&](GuardedMapping& m, uint64_t from, uint64_t to) {
     if (guard.copying.load(std::memory_order_relaxed)) {
       uint64_t run = from;  // the start of the current run of pages without a copy
-      for (uint64_t page = from; page < to; page += kPageBytes) {
-        if (copyOf(guard, m, page) == 0) continue;
-        if (run < page) noteLost(guard, run, page);
-        run = page + kPageBytes;
+      AddressRange kept = firstKept(guard, from, to);
+      for (uint64_t page = from; page < to;) {
+        if (page >= kept.begin && kept.begin < kept.end) {
+          if (run < page) noteLost(guard, run, page);
+          page = run = std::max(page, kept.end);
+          kept = firstKept(guard, page, to);
+          continue;
+        }
+        if (copyOf(guard, m, page) != 0) {
+          if (run < page) noteLost(guard, run, page);
+          run = page + kPageBytes;
+        }
+        page += kPageBytes;
       }
       if (run < to) noteLost(guard, run, to);
     } else {
@@ -657,6 +698,27 @@ void startCopyingBeforeWrites(HeapGuard& guard, const SnapshotJob& job) {
   startKeeping(guard);
 }
 
+namespace {
+
+// keepForGuardedScan of a sparse mapping: only the pages the program has are read; the
+// others held zeros at the stop (else a copy of them was kept when they went), which the
+// range kept says, or without room for it, each page. Its own frame: the page table's
+// entries take 2 KiB of the program's stack (reading 64 at a time, a hook took 1 s to
+// keep 64 GB; 0.64 s with 256).
+__attribute__((noinline)) void keepSparse(HeapGuard& guard, GuardedMapping& m, uint64_t from,
+                                          uint64_t to) {
+  uint64_t entries[kHookEntries];
+  WrittenRuns runs(from, to, guard.pagemap, entries, kHookEntries);
+  for (uint64_t runBegin, runEnd; runs.next(&runBegin, &runEnd);) {
+    for (uint64_t page = runBegin; page < runEnd; page += kPageBytes) copyPage(guard, m, page);
+  }
+  if (!noteKept(guard, from, to)) {
+    for (uint64_t page = from; page < to; page += kPageBytes) copyPage(guard, m, page, true);
+  }
+}
+
+}  // namespace
+
 void keepForGuardedScan(uint64_t begin, uint64_t end) {
   // Counted in before looking (stopKeeping clears, then waits for the count): a hook that
   // still finds the guard here uses memory that stays mapped until it is done.
@@ -667,18 +729,11 @@ void keepForGuardedScan(uint64_t begin, uint64_t end) {
     begin &= ~(kPageBytes - 1);
     forEachActiveIn(*guard, begin, end, [&](GuardedMapping& m, uint64_t from, uint64_t to) {
       // Out of room or unreadable: the helper notes a page lost when the memory goes.
-      // Of a sparse mapping only the pages the program has are read; the others held
-      // zeros at the stop (else a copy of them was kept when they went).
-      uint64_t entries[kHookEntries];
-      WrittenRuns runs(from, to, m.sparse ? guard->pagemap : -1, entries, kHookEntries);
-      uint64_t at = from;
-      for (uint64_t runBegin, runEnd; runs.next(&runBegin, &runEnd); at = runEnd) {
-        for (; at < runBegin; at += kPageBytes) copyPage(*guard, m, at, true);
-        for (uint64_t page = runBegin; page < runEnd; page += kPageBytes) {
-          copyPage(*guard, m, page);
-        }
+      if (m.sparse) {
+        keepSparse(*guard, m, from, to);
+        return;
       }
-      for (; at < to; at += kPageBytes) copyPage(*guard, m, at, true);
+      for (uint64_t page = from; page < to; page += kPageBytes) copyPage(*guard, m, page);
     });
   }
   guardedScanUsers.fetch_sub(1, std::memory_order_release);
@@ -748,30 +803,45 @@ void readAtStop(HeapGuard& guard, const GuardedMapping& m, uint64_t begin, uint6
                 LostMemoryFn lost, void* context) {
   int memFd = guard.memFd;
   constexpr uint64_t kMaxPages = kMaxReadBytes / kPageBytes;
-  uint64_t unread[kMaxPages / 64] = {};
-  // Of a sparse mapping, the runs of pages the program has: a page it has none of had none
-  // at the stop, or has its copy (the helper alone gives a sparse mapping pages, and keeps
-  // zeros for each after the stop; a hook keeps what goes). A mapping mostly written is
-  // read whole: asking the program's page table window by window made a guarded scan of
-  // 1 GB a third slower.
+  uint64_t unread[kMaxPages / 64] = {}, read[kMaxPages / 64] = {};
+  auto mark = [&](uint64_t* bits, uint64_t page) {
+    uint64_t i = (page - begin) / kPageBytes;
+    bits[i / 64] |= uint64_t{1} << (i % 64);
+  };
+  auto marked = [&](const uint64_t* bits, uint64_t page) {
+    uint64_t i = (page - begin) / kPageBytes;
+    return (bits[i / 64] >> (i % 64) & 1) != 0;
+  };
+  uint64_t done = begin;  // read, or emptied, below here
+  auto readPart = [&](uint64_t from, uint64_t to) {
+    if (stale && done < from) syscall(SYS_madvise, done, from - done, MADV_DONTNEED);
+    done = to;
+    // process_vm_readv copies without a bounce page; /proc/self/mem needs no ptrace right.
+    iovec local{reinterpret_cast<void*>(from), to - from};
+    iovec remote{reinterpret_cast<void*>(from), to - from};
+    long n = syscall(SYS_process_vm_readv, getppid(), &local, 1, &remote, 1, 0);
+    if (n < 0) n = syscall(SYS_pread64, memFd, from, to - from, from);
+    for (uint64_t page = from; page < to; page += kPageBytes) {
+      mark(read, page);
+      // Some of it is gone (unmapped since): page by page, to keep what is left.
+      if (n != static_cast<long>(to - from) &&
+          syscall(SYS_pread64, memFd, page, kPageBytes, page) != kPageBytes) {
+        mark(unread, page);
+      }
+    }
+  };
+  // Of a sparse mapping, the runs of pages the program has but for ranges kept: a page it
+  // has none of had none at the stop, or has its copy (the helper alone gives a sparse
+  // mapping pages, and keeps zeros for each after the stop; a hook keeps what goes). A
+  // mapping mostly written is read whole: asking the program's page table window by
+  // window made a guarded scan of 1 GB a third slower.
   uint64_t entries[kEntries];
   WrittenRuns runs(begin, end, m.sparse ? guard.pagemap : -1, entries, kEntries);
-  uint64_t done = begin;  // read, or emptied, below here
-  for (uint64_t runBegin, runEnd; runs.next(&runBegin, &runEnd); done = runEnd) {
-    if (stale && done < runBegin) syscall(SYS_madvise, done, runBegin - done, MADV_DONTNEED);
-    // process_vm_readv copies without a bounce page; /proc/self/mem needs no ptrace right.
-    uint64_t bytes = runEnd - runBegin;
-    iovec local{reinterpret_cast<void*>(runBegin), bytes};
-    iovec remote{reinterpret_cast<void*>(runBegin), bytes};
-    long n = syscall(SYS_process_vm_readv, getppid(), &local, 1, &remote, 1, 0);
-    if (n < 0) n = syscall(SYS_pread64, memFd, runBegin, bytes, runBegin);
-    if (n == static_cast<long>(bytes)) continue;
-    // Some of it is gone (unmapped since): page by page, to keep what is left.
-    for (uint64_t page = runBegin; page < runEnd; page += kPageBytes) {
-      if (syscall(SYS_pread64, memFd, page, kPageBytes, page) != kPageBytes) {
-        uint64_t i = (page - begin) / kPageBytes;
-        unread[i / 64] |= uint64_t{1} << (i % 64);
-      }
+  for (uint64_t runBegin, runEnd; runs.next(&runBegin, &runEnd);) {
+    for (uint64_t at = runBegin; at < runEnd;) {
+      AddressRange kept = m.sparse ? firstKept(guard, at, runEnd) : AddressRange{runEnd, runEnd};
+      if (at < kept.begin) readPart(at, kept.begin);
+      at = std::max(kept.end, kept.begin);
     }
   }
   if (stale && done < end) syscall(SYS_madvise, done, end - done, MADV_DONTNEED);
@@ -782,10 +852,10 @@ void readAtStop(HeapGuard& guard, const GuardedMapping& m, uint64_t begin, uint6
   for (uint64_t page = begin; page < end; page += kPageBytes) {
     auto* at = reinterpret_cast<void*>(page);
     if (uint32_t copy = copyOf(guard, m, page); copy == kZerosAtStop) {
-      syscall(SYS_madvise, at, kPageBytes, MADV_DONTNEED);  // what may have been read since
+      if (marked(read, page)) syscall(SYS_madvise, at, kPageBytes, MADV_DONTNEED);
     } else if (copy) {
       memcpy(at, guard.copies + uint64_t{copy - 1} * kPageBytes, kPageBytes);
-    } else if (uint64_t i = (page - begin) / kPageBytes; unread[i / 64] >> (i % 64) & 1) {
+    } else if (marked(unread, page)) {
       lost(context, page, page + kPageBytes);  // gone before anything copied it
     }
   }
@@ -795,22 +865,45 @@ WrittenRuns programPageRuns(const HeapGuard& guard, uint64_t* entries, uint64_t 
   return WrittenRuns(0, 0, guard.pagemap, entries, capacity);
 }
 
-uint64_t firstKeptPage(const HeapGuard& guard, const GuardedMapping& m, uint64_t from, uint64_t end,
-                       WrittenRuns& programPages) {
-  if (!m.sparse) return from;
-  programPages.restart(from, end);
-  uint64_t first, runEnd;
-  if (!programPages.next(&first, &runEnd)) first = end;
-  // Copies before it (looked for after the page table, as readAtStop does): by the groups
-  // of the table that have any.
-  for (uint64_t page = from; page < first;) {
+namespace {
+
+// The first page in [from, to) of `m` in a group of the copy table with a copy, or `to`.
+uint64_t firstCopied(const HeapGuard& guard, const GuardedMapping& m, uint64_t from, uint64_t to) {
+  for (uint64_t page = from; page < to;) {
     uint64_t index = m.firstPage + (page - m.range.begin) / kPageBytes;
     if (guard.copiedGroup[index / kPagesPerCopiedGroup].load(std::memory_order_seq_cst))
       return page;
     page = (page & ~(kPageBytes - 1)) +
            (kPagesPerCopiedGroup - index % kPagesPerCopiedGroup) * kPageBytes;
   }
-  return first;
+  return to;
+}
+
+}  // namespace
+
+uint64_t firstKeptPage(const HeapGuard& guard, const GuardedMapping& m, uint64_t from, uint64_t end,
+                       WrittenRuns& programPages) {
+  if (!m.sparse) return from;
+  // The page table is searched up to the first copy at most: a scan calls this once for
+  // each window it fills, and searching on to the end each time made the scan quadratic
+  // (24 s for 8 GiB the program unmapped while it ran, its 2,048 pages copied).
+  uint64_t limit = firstCopied(guard, m, from, end);
+  // The first page the program has, but for ranges kept (their pages have copies).
+  uint64_t first = limit;
+  for (uint64_t at = from; at < limit;) {
+    programPages.restart(at, limit);
+    uint64_t runBegin, runEnd;
+    if (!programPages.next(&runBegin, &runEnd)) break;
+    AddressRange kept = firstKept(guard, runBegin, runEnd);
+    if (kept.begin > runBegin) {
+      first = runBegin;
+      break;
+    }
+    at = kept.end;
+  }
+  // Copies made meanwhile (looked for after the page table, as readAtStop does: a page
+  // the program had then may have gone since, copied first).
+  return firstCopied(guard, m, from, first);
 }
 
 bool peekAtStop(const HeapGuard& guard, const GuardedMapping& m, uint64_t address, void* out,

@@ -7,13 +7,18 @@
 //   lostDiscarded  2,222 bytes: its page was discarded before the snapshot;
 //   keptDiscarded  3,333 bytes: its page is discarded (madvise; the tracer keeps a copy);
 //   lostMissing    4,444 bytes: hidden until then, written into a page never touched;
-//   lostWritten    5,555 bytes: hidden until then, written into a page written before.
-// The snapshot must see the pages as they were at the stop: lostDiscarded, lostMissing and
-// lostWritten definitely lost (12,221 bytes in 3 blocks); at exit keptZeroed, lostDiscarded
-// and keptDiscarded (6,666 bytes in 3 blocks). Prints whether the reservation was registered
-// for missing pages and write protection while scanned ("registered missing+wp", from its
-// VmFlags in /proc/self/smaps), and "changed while scanned" when the changes were made
-// before the scan ended.
+//   lostWritten    5,555 bytes: hidden until then, written into a page written before;
+//   keptUnmapped   6,666 bytes: its part of the reservation is unmapped (the tracer keeps
+//                  a copy of the pages the program has there);
+//   lostRemapped   7,777 bytes: hidden until then, written into fresh memory the program
+//                  maps where that part was, in a page it had not touched before (in
+//                  the window of one it had).
+// The snapshot must see the pages as they were at the stop: lostDiscarded, lostMissing,
+// lostWritten and lostRemapped definitely lost (19,998 bytes in 4 blocks); at exit
+// keptZeroed, lostDiscarded, keptDiscarded and keptUnmapped (13,332 bytes in 4 blocks).
+// Prints whether the reservation was registered for missing pages and write protection
+// while scanned ("registered missing+wp", from its VmFlags in /proc/self/smaps), and
+// "changed while scanned" when the changes were made before the scan ended.
 #include <sys/mman.h>
 #include <tidemark.h>
 
@@ -36,7 +41,7 @@ constexpr size_t kMany = 1'000'000;
 constexpr uintptr_t kMask = 0x5a5a5a5a5a5a5a5a;
 
 char* reserved;
-uintptr_t hiddenMissing, hiddenWritten;  // blocks' addresses XORed: no pointer to them
+uintptr_t hiddenMissing, hiddenWritten, hiddenRemapped;  // XORed: no pointer to them
 
 void** wordAt(size_t offset) { return reinterpret_cast<void**>(reserved + offset); }
 size_t writtenPage(size_t i) { return i * kStride; }
@@ -47,6 +52,8 @@ __attribute__((noinline)) void placeBlocks() {
   *wordAt(writtenPage(300) + 8) = malloc(3333);  // keptDiscarded
   hiddenMissing = reinterpret_cast<uintptr_t>(malloc(4444)) ^ kMask;
   hiddenWritten = reinterpret_cast<uintptr_t>(malloc(5555)) ^ kMask;
+  *wordAt(writtenPage(650) + 8) = malloc(6666);  // keptUnmapped
+  hiddenRemapped = reinterpret_cast<uintptr_t>(malloc(7777)) ^ kMask;
 }
 
 __attribute__((noinline)) void scrub() {
@@ -54,11 +61,20 @@ __attribute__((noinline)) void scrub() {
   for (size_t i = 0; i < sizeof area; ++i) area[i] = 0;
 }
 
-__attribute__((noinline)) void changePages() {
+__attribute__((noinline)) bool changePages() {
   *wordAt(writtenPage(100) + 8) = nullptr;
   madvise(reserved + writtenPage(300), kPage, MADV_DONTNEED);
   *wordAt(writtenPage(400) + kStride / 2) = reinterpret_cast<void*>(hiddenMissing ^ kMask);
   *wordAt(writtenPage(500) + 16) = reinterpret_cast<void*>(hiddenWritten ^ kMask);
+  char* part = reserved + writtenPage(600);
+  size_t partBytes = writtenPage(100);
+  if (munmap(part, partBytes) != 0) return false;
+  void* fresh = mmap(part, partBytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+  if (fresh != part) return false;
+  // Beside a page it had, in the window the scan fills for that page's copy.
+  *wordAt(writtenPage(620) + 16 * kPage) = reinterpret_cast<void*>(hiddenRemapped ^ kMask);
+  return true;
 }
 
 // The VmFlags line of the mapping that starts at `begin`, from /proc/self/smaps.
@@ -92,7 +108,7 @@ int main() {
   tidemark_snapshot();
   if (!waitFor(scanning)) return 3;
   std::string flags = vmFlagsOf(reserved);
-  changePages();
+  if (!changePages()) return 5;
   bool changedWhileScanned = scanning();
   if (flags.find(" um ") != std::string::npos && flags.find(" uw ") != std::string::npos) {
     printf("sparse_guard: registered missing+wp\n");
