@@ -705,7 +705,7 @@ namespace {
 // range kept says, or without room for it, each page. Its own frame: the page table's
 // entries take 2 KiB of the program's stack (reading 64 at a time, a hook took 1 s to
 // keep 64 GB; 0.64 s with 256).
-__attribute__((noinline)) void keepSparse(HeapGuard& guard, GuardedMapping& m, uint64_t from,
+__attribute__((noinline)) void keepSparse(HeapGuard& guard, const GuardedMapping& m, uint64_t from,
                                           uint64_t to) {
   uint64_t entries[kHookEntries];
   WrittenRuns runs(from, to, guard.pagemap, entries, kHookEntries);
