@@ -18,9 +18,10 @@
 // (2-4 us each, 55 ms for 16,384 pages spread over 64 GB), while protecting all of it
 // would give it those tables and more (every page gets a marker). Only its pages are
 // protected, and it is registered for missing pages too: the helper sees each first touch
-// of one it has none of, notes it before the stop (it is protected at the stop) and gives
-// it a copy of zeros after (its content at the stop), then maps the zero page there.
-// The child reads only the pages the program has (its page table, /proc/PID/pagemap).
+// of one it has none of, notes it before the stop (it is protected at the stop) or marks
+// it zeros after (its content at the stop), then maps the zero page there. The child
+// reads only the pages the program has (its page table, /proc/PID/pagemap), and nothing
+// of a range a hook kept from the program (keepForGuardedScan).
 // A block freed or memory unmapped, moved or discarded while the child reads is copied
 // first (keepForGuardedScan). What it cannot keep: memory that goes without a hooked call
 // (a raw system call; glibc's own munmap of a cached thread stack, which is never
@@ -129,9 +130,8 @@ void readAtStop(HeapGuard& guard, const GuardedMapping& m, uint64_t begin, uint6
                 LostMemoryFn lost, void* context);
 // The first page at or after `from` (in `m`, below `end`) whose content at the stop may be
 // anything but zeros: one the program has, or one with a copy; `end` when there is none.
-// `from` itself when `m` is not sparse.
-// `programPages` reads the program's page table (programPageRuns), and keeps what it read
-// for the next call.
+// `from` itself when `m` is not sparse. `programPages` reads the program's page table
+// (programPageRuns), and keeps what it read for the next call.
 uint64_t firstKeptPage(const HeapGuard& guard, const GuardedMapping& m, uint64_t from, uint64_t end,
                        WrittenRuns& programPages);
 WrittenRuns programPageRuns(const HeapGuard& guard, uint64_t* entries, uint64_t capacity);

@@ -12,14 +12,14 @@
 
 namespace tidemark::preload {
 
-// The runs of [begin, end) to read, one at a time (a loop with one call site keeps the
-// scan's inner loop inlined): all of it as one run, or with `sparse`, the runs of pages
-// ever written (page-aligned inside, the ends as given; all of it when the page table
-// cannot be read).
 // Whether page `page` (page-aligned) was ever written, by a pagemap file; false when it
 // cannot be read.
 bool pageWritten(int pagemap, uint64_t page);
 
+// The runs of [begin, end) to read, one at a time (a loop with one call site keeps the
+// scan's inner loop inlined): all of it as one run, or with `sparse`, the runs of pages
+// ever written (page-aligned inside, the ends as given; all of it when the page table
+// cannot be read).
 class WrittenRuns {
  public:
   WrittenRuns(uint64_t begin, uint64_t end, bool sparse);

@@ -2,13 +2,16 @@
 // from the page table; the rest reads as zeros and is passed over by the scan.
 #include "../../preload/populated_pages.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <utility>
 #include <vector>
 
+using tidemark::preload::pageWritten;
 using tidemark::preload::WrittenRuns;
 
 namespace {
@@ -51,4 +54,35 @@ TEST_CASE("the runs of written pages, the range's ends kept, across the page tab
   // Nothing written in it: no run.
   CHECK(runsOf(page(20), page(30), true).empty());
   munmap(memory, kBytes);
+}
+
+TEST_CASE("the runs written in memory read through a pagemap file, a few entries at a time") {
+  // The heap guard reads the program's page table through a file it opened, into a small
+  // buffer (a hook's, on the program's stack), and goes on from range to range.
+  constexpr uint64_t kPages = 64;
+  auto* memory = static_cast<char*>(mmap(nullptr, kPages * kPage, PROT_READ | PROT_WRITE,
+                                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
+  REQUIRE(memory != MAP_FAILED);
+  REQUIRE(madvise(memory, kPages * kPage, MADV_NOHUGEPAGE) == 0);
+  auto page = [&](uint64_t i) { return reinterpret_cast<uint64_t>(memory) + i * kPage; };
+  for (uint64_t i : {2, 3, 4, 5, 6, 40}) memory[i * kPage] = 1;
+  int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  REQUIRE(pagemap >= 0);
+  uint64_t entries[3];  // fewer than a run: the run goes on across reads
+  WrittenRuns runs(page(0), page(kPages), pagemap, entries, 3);
+  std::vector<std::pair<uint64_t, uint64_t>> found;
+  for (uint64_t b, e; runs.next(&b, &e);) found.emplace_back(b, e);
+  CHECK(found ==
+        std::vector<std::pair<uint64_t, uint64_t>>{{page(2), page(7)}, {page(40), page(41)}});
+  // Restarted on a later range: its runs, from the entries at hand or read afresh.
+  runs.restart(page(4), page(41));
+  found.clear();
+  for (uint64_t b, e; runs.next(&b, &e);) found.emplace_back(b, e);
+  CHECK(found ==
+        std::vector<std::pair<uint64_t, uint64_t>>{{page(4), page(7)}, {page(40), page(41)}});
+  CHECK(pageWritten(pagemap, page(2)));
+  CHECK_FALSE(pageWritten(pagemap, page(7)));
+  CHECK_FALSE(pageWritten(-1, page(2)));  // unreadable: not written
+  close(pagemap);
+  munmap(memory, kPages * kPage);
 }
