@@ -12,10 +12,13 @@
 //                  a copy of the pages the program has there);
 //   lostRemapped   7,777 bytes: hidden until then, written into fresh memory the program
 //                  maps where that part was, in a page it had not touched before (in
-//                  the window of one it had).
+//                  the window of one it had);
+//   keptUnmapped2, lostRemapped2  8,888 and 9,999 bytes: the same once the tracer has no
+//                  room left to note such parts (256) after as many discards of pages.
 // The snapshot must see the pages as they were at the stop: lostDiscarded, lostMissing,
-// lostWritten and lostRemapped definitely lost (19,998 bytes in 4 blocks); at exit
-// keptZeroed, lostDiscarded, keptDiscarded and keptUnmapped (13,332 bytes in 4 blocks).
+// lostWritten, lostRemapped and lostRemapped2 definitely lost (29,997 bytes in 5 blocks);
+// at exit keptZeroed, lostDiscarded, keptDiscarded, keptUnmapped and keptUnmapped2 (22,220
+// bytes in 5 blocks).
 // Prints whether the reservation was registered for missing pages and write protection
 // while scanned ("registered missing+wp", from its VmFlags in /proc/self/smaps), and
 // "changed while scanned" when the changes were made before the scan ended.
@@ -41,7 +44,8 @@ constexpr size_t kMany = 1'000'000;
 constexpr uintptr_t kMask = 0x5a5a5a5a5a5a5a5a;
 
 char* reserved;
-uintptr_t hiddenMissing, hiddenWritten, hiddenRemapped;  // XORed: no pointer to them
+// Blocks' addresses XORed: no pointer to them.
+uintptr_t hiddenMissing, hiddenWritten, hiddenRemapped, hiddenRemapped2;
 
 void** wordAt(size_t offset) { return reinterpret_cast<void**>(reserved + offset); }
 size_t writtenPage(size_t i) { return i * kStride; }
@@ -54,6 +58,21 @@ __attribute__((noinline)) void placeBlocks() {
   hiddenWritten = reinterpret_cast<uintptr_t>(malloc(5555)) ^ kMask;
   *wordAt(writtenPage(650) + 8) = malloc(6666);  // keptUnmapped
   hiddenRemapped = reinterpret_cast<uintptr_t>(malloc(7777)) ^ kMask;
+  *wordAt(writtenPage(1650) + 8) = malloc(8888);  // keptUnmapped2
+  hiddenRemapped2 = reinterpret_cast<uintptr_t>(malloc(9999)) ^ kMask;
+}
+
+// Unmaps the 100 strides from `first` on, maps fresh memory there and writes the hidden
+// pointer beside a page the program had, in the window the scan fills for its copy.
+bool remapPart(size_t first, uintptr_t hidden) {
+  char* part = reserved + writtenPage(first);
+  size_t bytes = writtenPage(100);
+  if (munmap(part, bytes) != 0) return false;
+  void* fresh = mmap(part, bytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+  if (fresh != part) return false;
+  *wordAt(writtenPage(first + 20) + 16 * kPage) = reinterpret_cast<void*>(hidden ^ kMask);
+  return true;
 }
 
 __attribute__((noinline)) void scrub() {
@@ -66,15 +85,9 @@ __attribute__((noinline)) bool changePages() {
   madvise(reserved + writtenPage(300), kPage, MADV_DONTNEED);
   *wordAt(writtenPage(400) + kStride / 2) = reinterpret_cast<void*>(hiddenMissing ^ kMask);
   *wordAt(writtenPage(500) + 16) = reinterpret_cast<void*>(hiddenWritten ^ kMask);
-  char* part = reserved + writtenPage(600);
-  size_t partBytes = writtenPage(100);
-  if (munmap(part, partBytes) != 0) return false;
-  void* fresh = mmap(part, partBytes, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
-  if (fresh != part) return false;
-  // Beside a page it had, in the window the scan fills for that page's copy.
-  *wordAt(writtenPage(620) + 16 * kPage) = reinterpret_cast<void*>(hiddenRemapped ^ kMask);
-  return true;
+  if (!remapPart(600, hiddenRemapped)) return false;
+  for (size_t i = 1000; i < 1256; ++i) madvise(reserved + writtenPage(i), kPage, MADV_DONTNEED);
+  return remapPart(1600, hiddenRemapped2);
 }
 
 // The VmFlags line of the mapping that starts at `begin`, from /proc/self/smaps.
