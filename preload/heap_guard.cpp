@@ -291,13 +291,26 @@ bool copyPage(HeapGuard& guard, const GuardedMapping& m, uint64_t page, bool zer
   return true;
 }
 
+// Whether `page` lies in memory noted lost (changed(): gone after the stop without a copy).
+bool notedLost(const HeapGuard& guard, uint64_t page) {
+  uint32_t n = guard.lostCount.load(std::memory_order_acquire);
+  for (uint32_t i = 0; i < n; ++i) {
+    if (guard.lost[i].begin <= page && page < guard.lost[i].end) return true;
+  }
+  return guard.lostOverflow;
+}
+
 // copyPage before a fault on `page` goes through, after the stop: a write to a protected
 // page, or (`missing`) a first touch of a page a sparse mapping has none of. A sparse
 // mapping's page the program has none of is not read: that would fault for a missing
 // page, which only the helper itself answers. The only way to have one there is through
-// the helper, so it held zeros at the stop.
+// the helper, so it held zeros at the stop. Nor one noted lost: the kernel discards a page
+// once the helper has read the event that says so, and it may be doing that now
+// (serveHeapGuard notes every such event it read before it reads a page).
 bool keepBeforeFault(HeapGuard& guard, const GuardedMapping& m, uint64_t page, bool missing) {
-  return copyPage(guard, m, page, missing || (m.sparse && !pageWritten(guard.pagemap, page)));
+  if (missing) return copyPage(guard, m, page, true);
+  if (m.sparse && notedLost(guard, page)) return true;
+  return copyPage(guard, m, page, m.sparse && !pageWritten(guard.pagemap, page));
 }
 
 // Memory discarded (MADV_DONTNEED and the like) but still mapped. Before the stop it is
@@ -620,13 +633,12 @@ void serveHeapGuard(HeapGuard& guard, uint64_t ns) {
       retryWaitingWrites(guard, true);
       return;
     }
-    for (long i = 0; i < n / static_cast<long>(sizeof(uffd_msg)); ++i) {
+    // The events first, then the faults: once read, a discard goes ahead in the kernel,
+    // and a fault's page may be among those it takes away (keepBeforeFault).
+    long count = n / static_cast<long>(sizeof(uffd_msg));
+    for (long i = 0; i < count; ++i) {
       const uffd_msg& msg = messages[i];
       switch (msg.event) {
-        case UFFD_EVENT_PAGEFAULT:
-          faulted(guard, msg.arg.pagefault.address,
-                  !(msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP));
-          break;
         case UFFD_EVENT_REMOVE:
           discarded(guard, msg.arg.remove.start, msg.arg.remove.end);
           break;
@@ -643,6 +655,12 @@ void serveHeapGuard(HeapGuard& guard, uint64_t ns) {
         default:
           break;
       }
+    }
+    for (long i = 0; i < count; ++i) {
+      const uffd_msg& msg = messages[i];
+      if (msg.event != UFFD_EVENT_PAGEFAULT) continue;
+      faulted(guard, msg.arg.pagefault.address,
+              !(msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP));
     }
   }
 }
