@@ -103,7 +103,8 @@ void GuardedMemory::fillWindow(uint32_t mapping, uint64_t window) {
       --freeSlotCount_;
     }
   }
-  readAtStop(*guard_, m, begin, end, windowSlot_[window] != kNoSlot, lost_, context_);
+  readAtStop(*guard_, m, begin, end, windowSlot_[window] != kNoSlot, programPages_, lost_,
+             context_);
   filled_[window] = 1;
   filledOrder_[(orderHead_ + orderCount_++) % windows_] = window;
 }

@@ -39,10 +39,9 @@ constexpr uint64_t kMostlyWrittenShare = 4;
 // written took 55-127 ms spread out, 1.9-3.4 ms with them side by side.
 constexpr uint64_t kPageTableCostBytes = uint64_t{64} << 10;
 constexpr uint64_t kPageTableSpan = uint64_t{2} << 20;
-// Entries of a page table read at a time (populated_pages.h): by the hooks, on the
-// program's stack (keepSparse), and by the writer and the child, on theirs.
+// Entries of a page table the hooks read at a time (populated_pages.h), on the program's
+// stack (keepSparse).
 constexpr uint64_t kHookEntries = 256;
-constexpr uint64_t kEntries = 512;
 // Guarded pages per byte of HeapGuard::copiedGroup.
 constexpr uint64_t kPagesPerCopiedGroup = 512;
 // Linux 6.4 (Debian 12's headers predate it): unpopulated pages are protected too, so a
@@ -827,7 +826,7 @@ bool mapGuardedMapping(const GuardedMapping& m) {
 }
 
 void readAtStop(HeapGuard& guard, const GuardedMapping& m, uint64_t begin, uint64_t end, bool stale,
-                LostMemoryFn lost, void* context) {
+                WrittenRuns& programPages, LostMemoryFn lost, void* context) {
   int memFd = guard.memFd;
   constexpr uint64_t kMaxPages = kMaxReadBytes / kPageBytes;
   uint64_t unread[kMaxPages / 64] = {}, read[kMaxPages / 64] = {};
@@ -861,9 +860,14 @@ void readAtStop(HeapGuard& guard, const GuardedMapping& m, uint64_t begin, uint6
   // has none of had none at the stop, or has its copy (the helper alone gives a sparse
   // mapping pages, and keeps zeros for each after the stop; a hook keeps what goes). A
   // mapping mostly written is read whole: asking the program's page table window by
-  // window made a guarded scan of 1 GB a third slower.
-  uint64_t entries[kEntries];
-  WrittenRuns runs(begin, end, m.sparse ? guard.pagemap : -1, entries, kEntries);
+  // window made a guarded scan of 1 GB a third slower. The entries at hand serve a
+  // sparse one: each window's own read of them took about a third of its scan. They may
+  // be older than the window's fill, which changes nothing: a page the program had then
+  // and lost since has its copy or is lost (as for a page lost before the read), one it
+  // got since held zeros at the stop.
+  WrittenRuns whole(begin, end, false);
+  WrittenRuns& runs = m.sparse ? programPages : whole;
+  if (m.sparse) programPages.restart(begin, end);
   for (uint64_t runBegin, runEnd; runs.next(&runBegin, &runEnd);) {
     for (uint64_t at = runBegin; at < runEnd;) {
       AddressRange kept = m.sparse ? firstKept(guard, at, runEnd) : AddressRange{runEnd, runEnd};

@@ -125,9 +125,11 @@ bool mapGuardedMapping(const GuardedMapping& m);
 // the program has (or had, for those with a copy) are read: the others are left alone,
 // and with `stale` (the child's pages there hold something else) emptied, so that they
 // read as zeros and this child's own page table says they were never written.
+// `programPages` reads the program's page table (programPageRuns), keeping what it read:
+// one read serves many windows.
 inline constexpr uint64_t kMaxReadBytes = uint64_t{2} << 20;
 void readAtStop(HeapGuard& guard, const GuardedMapping& m, uint64_t begin, uint64_t end, bool stale,
-                LostMemoryFn lost, void* context);
+                WrittenRuns& programPages, LostMemoryFn lost, void* context);
 // The first page at or after `from` (in `m`, below `end`) whose content at the stop may be
 // anything but zeros: one the program has, or one with a copy; `end` when there is none.
 // `from` itself when `m` is not sparse. `programPages` reads the program's page table
