@@ -14,7 +14,8 @@
 //                  maps where that part was, in a page it had not touched before (in
 //                  the window of one it had);
 //   keptUnmapped2, lostRemapped2  8,888 and 9,999 bytes: the same once the tracer has no
-//                  room left to note such parts (256) after as many discards of pages.
+//                  room left to note such parts (256) after as many discards, each of a
+//                  page it had and the one after, which it had not.
 // The snapshot must see the pages as they were at the stop: lostDiscarded, lostMissing,
 // lostWritten, lostRemapped and lostRemapped2 definitely lost (29,997 bytes in 5 blocks);
 // at exit keptZeroed, lostDiscarded, keptDiscarded, keptUnmapped and keptUnmapped2 (22,220
@@ -86,7 +87,7 @@ __attribute__((noinline)) bool changePages() {
   *wordAt(writtenPage(400) + kStride / 2) = reinterpret_cast<void*>(hiddenMissing ^ kMask);
   *wordAt(writtenPage(500) + 16) = reinterpret_cast<void*>(hiddenWritten ^ kMask);
   if (!remapPart(600, hiddenRemapped)) return false;
-  for (size_t i = 1000; i < 1256; ++i) madvise(reserved + writtenPage(i), kPage, MADV_DONTNEED);
+  for (size_t i = 1000; i < 1256; ++i) madvise(reserved + writtenPage(i), 2 * kPage, MADV_DONTNEED);
   return remapPart(1600, hiddenRemapped2);
 }
 
