@@ -70,7 +70,7 @@ class GuardedMemory {
   uint32_t freeSlotCount_ = 0;
   uint32_t slotsUsed_ = 0;          // slots [0, slotsUsed_) have held a window's pages
   uint32_t* windowSlot_ = nullptr;  // per window: the slot its pages came from, or kNoSlot
-  static constexpr uint64_t kPageTableEntries = 8192;  // read at a time by firstKept
+  static constexpr uint64_t kPageTableEntries = 8192;  // read at a time (firstKept, fills)
   WrittenRuns programPages_;                           // the program's page table, read ahead
 };
 

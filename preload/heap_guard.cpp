@@ -116,8 +116,9 @@ struct HeapGuard {
   static constexpr uint32_t kMaxMoved = 256;
   uint32_t movedCount;
   AddressRange moved[kMaxMoved];
-  // Writes the helper could not let through yet (letWriteThrough): their threads wait.
-  // Slots (0: free) the helper fills and the helper or a hook empties.
+  // Faults the helper could not let through yet (letFaultThrough): their threads wait.
+  // Slots (0: free; a page, kMissing set for a missing one) the helper fills and the
+  // helper or a hook empties.
   static constexpr uint32_t kMaxWaiting = 256;
   std::atomic<uint32_t> waitingCount;
   std::atomic<uint64_t> waiting[kMaxWaiting];
