@@ -60,9 +60,12 @@ uint32_t StackTable::intern(const uintptr_t* ips, uint32_t depth, bool* isNew) {
   size_t index = hash & (kSlots - 1);
   for (unsigned probe = 0; probe < kMaxProbes; ++probe, index = (index + 1) & (kSlots - 1)) {
     Slot& slot = slots_[index];
-    uint64_t seen = slot.hash.load(std::memory_order_acquire);
+    // A page no insert wrote holds no hash; should one be there by now, the claim fails
+    // and reads it.
+    uint64_t seen = pageMayBeWritten(index) ? slot.hash.load(std::memory_order_acquire) : 0;
     if (seen == 0) {
       if (slot.hash.compare_exchange_strong(seen, hash, std::memory_order_acq_rel)) {
+        notePageWritten(index);
         unpublished_.fetch_add(1, std::memory_order_relaxed);
         uint64_t offset = ipsUsed_.fetch_add(depth, std::memory_order_relaxed);
         if (offset + depth > kIpCapacity) {
