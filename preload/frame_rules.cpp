@@ -137,6 +137,7 @@ void FrameRuleTable::clear() {
 FrameRule FrameRuleTable::find(uintptr_t ip) const {
   size_t index = (ip * 0x9e3779b97f4a7c15ull) >> 48;  // top 16 bits
   for (size_t probe = 0; probe < 32; ++probe, index = (index + 1) & (kSlots - 1)) {
+    if (!writtenSlots_.mayHold(index * sizeof(Slot))) break;
     uint64_t key = slots_[index].ip.load(std::memory_order_acquire);
     if (key == ip) return unpack(slots_[index].rule.load(std::memory_order_acquire));
     if (key == 0) break;
@@ -147,8 +148,12 @@ FrameRule FrameRuleTable::find(uintptr_t ip) const {
 void FrameRuleTable::insert(uintptr_t ip, FrameRule rule) {
   size_t index = (ip * 0x9e3779b97f4a7c15ull) >> 48;
   for (size_t probe = 0; probe < 32; ++probe, index = (index + 1) & (kSlots - 1)) {
-    uint64_t key = slots_[index].ip.load(std::memory_order_acquire);
-    if (key == 0 && slots_[index].ip.compare_exchange_strong(key, ip)) key = ip;
+    bool written = writtenSlots_.mayHold(index * sizeof(Slot));
+    uint64_t key = written ? slots_[index].ip.load(std::memory_order_acquire) : 0;
+    if (key == 0 && slots_[index].ip.compare_exchange_strong(key, ip)) {
+      key = ip;
+      writtenSlots_.note(index * sizeof(Slot));
+    }
     if (key == ip) {
       slots_[index].rule.store(pack(rule), std::memory_order_release);
       return;

@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "written_pages.h"
+
 namespace tidemark::preload {
 
 struct FrameRule {
@@ -49,6 +51,7 @@ class FrameRuleTable {
   };
   static constexpr size_t kSlots = size_t{1} << 16;
   Slot* slots_ = nullptr;
+  WrittenPages<kSlots * sizeof(Slot)> writtenSlots_;  // which pages of slots_ hold one
 };
 
 }  // namespace tidemark::preload

@@ -4,6 +4,7 @@
 #include "live_blocks.h"
 
 #include <sched.h>
+#include <sys/mman.h>
 
 #include "raw_memory.h"
 
@@ -38,8 +39,15 @@ size_t slotOf(uint64_t address, size_t mask) {
 // random.
 constexpr size_t kHugeTableBytes = size_t{4} << 20;
 
+// Hashed addresses land on every page of a table long before it is full, so its pages
+// are taken at once, written: a fault each saved, and no lookup reads a page first and
+// maps the zero page there, whose replacement by the write after it would interrupt every
+// other core running the program to flush its TLB (written_pages.h). Where the kernel
+// refuses (before Linux 5.14), the pages come on first touch as before.
 void* mapTable(size_t bytes) {
-  return bytes >= kHugeTableBytes ? mapHugePages(bytes) : mapPages(bytes);
+  void* table = bytes >= kHugeTableBytes ? mapHugePages(bytes) : mapPages(bytes);
+  if (table) madvise(table, bytes, MADV_POPULATE_WRITE);
+  return table;
 }
 
 }  // namespace

@@ -62,10 +62,12 @@ uint32_t StackTable::intern(const uintptr_t* ips, uint32_t depth, bool* isNew) {
     Slot& slot = slots_[index];
     // A page no insert wrote holds no hash; should one be there by now, the claim fails
     // and reads it.
-    uint64_t seen = pageMayBeWritten(index) ? slot.hash.load(std::memory_order_acquire) : 0;
+    size_t slotOffset = index * sizeof(Slot);
+    uint64_t seen =
+        writtenSlots_.mayHold(slotOffset) ? slot.hash.load(std::memory_order_acquire) : 0;
     if (seen == 0) {
       if (slot.hash.compare_exchange_strong(seen, hash, std::memory_order_acq_rel)) {
-        notePageWritten(index);
+        writtenSlots_.note(slotOffset);
         unpublished_.fetch_add(1, std::memory_order_relaxed);
         uint64_t offset = ipsUsed_.fetch_add(depth, std::memory_order_relaxed);
         if (offset + depth > kIpCapacity) {

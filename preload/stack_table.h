@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "written_pages.h"
+
 namespace tidemark::preload {
 
 class StackTable {
@@ -51,31 +53,14 @@ class StackTable {
   static constexpr size_t kIpCapacity = size_t{1} << 25;  // 256 MiB reserved, touched lazily
   static constexpr unsigned kMaxProbes = 4096;
   static constexpr uint32_t kBrokenSlot = UINT32_MAX;  // claimed, but the ip store was full
-  static constexpr size_t kSlotPages = (kSlots * sizeof(Slot) + 4095) / 4096;
-
-  // Whether the page of slot `index`'s hash may hold a slot in use. A slot on a page no insert
-  // has written is claimed without reading it first: a read would map the kernel's zero
-  // page there, and the write after it would replace that mapping, which costs every
-  // other core running the program an interrupt to flush its TLB.
-  bool pageMayBeWritten(size_t index) const {
-    size_t page = index * sizeof(Slot) / 4096;
-    return (writtenPages_[page / 64].load(std::memory_order_relaxed) >> (page % 64)) & 1;
-  }
-  void notePageWritten(size_t index) {
-    size_t page = index * sizeof(Slot) / 4096;
-    uint64_t bit = uint64_t{1} << (page % 64);
-    if (!(writtenPages_[page / 64].load(std::memory_order_relaxed) & bit)) {
-      writtenPages_[page / 64].fetch_or(bit, std::memory_order_relaxed);
-    }
-  }
 
   Slot* slots_ = nullptr;
   uintptr_t* ips_ = nullptr;
   uint32_t* slotOfId_ = nullptr;  // id → slot index, so forEach visits only stacks in use
   std::atomic<uint64_t> ipsUsed_{0};
   std::atomic<uint32_t> nextId_{1};
-  std::atomic<uint32_t> unpublished_{0};  // slots claimed whose id is not stored yet
-  std::atomic<uint64_t> writtenPages_[(kSlotPages + 63) / 64] = {};
+  std::atomic<uint32_t> unpublished_{0};              // slots claimed whose id is not stored yet
+  WrittenPages<kSlots * sizeof(Slot)> writtenSlots_;  // which pages of slots_ hold one
 };
 
 }  // namespace tidemark::preload
