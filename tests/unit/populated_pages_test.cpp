@@ -11,12 +11,19 @@
 #include <utility>
 #include <vector>
 
+using tidemark::preload::findRunsWithPagemapScan;
 using tidemark::preload::pageWritten;
 using tidemark::preload::WrittenRuns;
 
 namespace {
 
 constexpr uint64_t kPage = 4096;
+
+// PAGEMAP_SCAN off for one test, on again after it, as the tracer has it.
+struct ScanChoice {
+  explicit ScanChoice(bool scan) { findRunsWithPagemapScan(scan); }
+  ~ScanChoice() { findRunsWithPagemapScan(true); }
+};
 
 std::vector<std::pair<uint64_t, uint64_t>> runsOf(uint64_t begin, uint64_t end, bool sparse) {
   std::vector<std::pair<uint64_t, uint64_t>> out;
@@ -28,6 +35,10 @@ std::vector<std::pair<uint64_t, uint64_t>> runsOf(uint64_t begin, uint64_t end, 
 }  // namespace
 
 TEST_CASE("the runs of written pages, the range's ends kept, across the page table's reads") {
+  // By the kernel's PAGEMAP_SCAN where it has one, and from the page table's entries.
+  bool scan = GENERATE(true, false);
+  INFO("PAGEMAP_SCAN " << scan);
+  ScanChoice choice(scan);
   // 40 MiB: more than one read of the page table (32 MiB of pages per read).
   constexpr uint64_t kBytes = uint64_t{40} << 20;
   auto* memory = static_cast<char*>(mmap(nullptr, kBytes, PROT_READ | PROT_WRITE,
@@ -59,6 +70,9 @@ TEST_CASE("the runs of written pages, the range's ends kept, across the page tab
 TEST_CASE("the runs written in memory read through a pagemap file, a few entries at a time") {
   // The heap guard reads the program's page table through a file it opened, into a small
   // buffer (a hook's, on the program's stack), and goes on from range to range.
+  bool scan = GENERATE(true, false);
+  INFO("PAGEMAP_SCAN " << scan);
+  ScanChoice choice(scan);
   constexpr uint64_t kPages = 64;
   auto* memory = static_cast<char*>(mmap(nullptr, kPages * kPage, PROT_READ | PROT_WRITE,
                                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0));
@@ -68,7 +82,7 @@ TEST_CASE("the runs written in memory read through a pagemap file, a few entries
   for (uint64_t i : {2, 3, 4, 5, 6, 40}) memory[i * kPage] = 1;
   int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
   REQUIRE(pagemap >= 0);
-  uint64_t entries[3];  // fewer than a run: the run goes on across reads
+  uint64_t entries[3];  // fewer than a run: the run goes on across reads (one region each)
   WrittenRuns runs(page(0), page(kPages), pagemap, entries, 3);
   std::vector<std::pair<uint64_t, uint64_t>> found;
   for (uint64_t b, e; runs.next(&b, &e);) found.emplace_back(b, e);
