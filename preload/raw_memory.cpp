@@ -56,6 +56,12 @@ void unmapPages(void* p, size_t bytes) {
   if (p) madvise(p, wholePages(bytes), MADV_DONTNEED);
 }
 
+void releasePagesWithin(const void* begin, const void* end) {
+  uint64_t from = wholePages(reinterpret_cast<uint64_t>(begin));
+  uint64_t to = reinterpret_cast<uint64_t>(end) & ~(kPageBytes - 1);
+  if (from < to) madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+}
+
 namespace {
 // The child is single-threaded and maps a few dozen pieces; more than this is a bug.
 constexpr size_t kMaxChildMappings = 128;

@@ -25,6 +25,8 @@ void* mapPages(size_t bytes);
 void* mapHugePages(size_t bytes);
 // Gives the pages back to the kernel (the address range is not reused).
 void unmapPages(void* p, size_t bytes);
+// Gives back the whole pages inside [begin, end); they read as zeros when next touched.
+void releasePagesWithin(const void* begin, const void* end);
 
 // Zeroed memory for the snapshot's scanning child, outside the arena (the child's copy
 // of the arena is the program's state it reads); a child that cannot map cannot scan, so

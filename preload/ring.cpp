@@ -54,6 +54,7 @@ void RingRegistry::resetAfterFork(Ring* keep) {
     if (!ring) continue;
     ring->head.store(0, std::memory_order_relaxed);
     ring->tail.store(0, std::memory_order_relaxed);
+    ring->drained = 0;
     ring->events.store(0, std::memory_order_relaxed);
     ring->describedTid = 0;
     ring->stackLow = ring->stackHigh = 0;

@@ -47,7 +47,10 @@ struct Ring {
   // are still live). Other threads lock it to free its blocks.
   BlockTable blocks;
 
-  // Writer side: what the trace has already been told about this ring's thread.
+  // Writer side: read up to here (the tail may stay behind it, within a page, until the
+  // page is whole: see the writer's drainRing).
+  uint64_t drained = 0;
+  // What the trace has already been told about this ring's thread.
   int32_t describedTid = 0;
   uint64_t stackLow = 0;
   uint64_t stackHigh = 0;

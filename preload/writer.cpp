@@ -171,21 +171,49 @@ bool threadGone(int32_t tid) {
   return syscall(SYS_tgkill, getpid(), tid, 0) != 0 && errno == ESRCH;
 }
 
+// A ring whose thread wrote less than this since the last pass (10 ms) gives back the
+// pages it drained: a thread that allocates now and then keeps a page or two of its
+// ring, not all 1 MiB of it that it touched once (a server's pool of threads that wait).
+// A busier ring keeps them: its thread would fault each page in again every time round.
+constexpr size_t kSlowRingBytes = 64 * 1024;
+
+// The ring position of the last page boundary at or before `position` (0 when none).
+uint64_t pageStartBefore(const Ring* ring, uint64_t position) {
+  auto address = reinterpret_cast<uint64_t>(ring->data) + position % Ring::kBytes;
+  uint64_t intoPage = address % kPageBytes;
+  return position >= intoPage ? position - intoPage : 0;
+}
+
+// Gives back the pages of ring positions [from, to) (`to` on a page boundary), drained:
+// safe only before the tail passes them, since the thread writes only where it has.
+void releaseDrained(Ring* ring, uint64_t from, uint64_t to) {
+  size_t at = from % Ring::kBytes;
+  size_t first = std::min<size_t>(to - from, Ring::kBytes - at);
+  releasePagesWithin(ring->data + at, ring->data + at + first);
+  releasePagesWithin(ring->data, ring->data + (to - from - first));
+}
+
 void drainRing(Ring* ring, bool checkOrphan) {
   RingState before = ring->state.load(std::memory_order_acquire);
   uint64_t head = ring->head.load(std::memory_order_acquire);
-  uint64_t tail = ring->tail.load(std::memory_order_relaxed);
-  if (head > tail) {
+  uint64_t from = ring->drained;
+  if (head > from) {
     EventBatchRecord r{};
     r.ring = ring->index;
-    size_t n = head - tail;
+    size_t n = head - from;
     if (!state.encoder->beginRecord(RecordKind::EventBatch, &r, sizeof r, n)) return;
-    size_t at = tail % Ring::kBytes;
+    size_t at = from % Ring::kBytes;
     size_t first = n < Ring::kBytes - at ? n : Ring::kBytes - at;
     state.encoder->appendBytes(ring->data + at, first);
     state.encoder->appendBytes(ring->data, n - first);
     state.encoder->endRecord();
-    ring->tail.store(head, std::memory_order_release);
+    ring->drained = head;
+    // A slow ring's space goes back to its thread a whole page at a time, given back to
+    // the kernel first; the rest of its last page stays the writer's until it is whole.
+    uint64_t tail = ring->tail.load(std::memory_order_relaxed);
+    uint64_t freeTo = n < kSlowRingBytes ? std::max(tail, pageStartBefore(ring, head)) : head;
+    if (n < kSlowRingBytes) releaseDrained(ring, tail, freeTo);
+    ring->tail.store(freeTo, std::memory_order_release);
   }
   bool orphan = checkOrphan && before == RingState::Owned &&
                 threadGone(ring->tid.load(std::memory_order_relaxed));
@@ -199,6 +227,8 @@ void drainRing(Ring* ring, bool checkOrphan) {
     }
     ring->head.store(0, std::memory_order_relaxed);
     ring->tail.store(0, std::memory_order_relaxed);
+    ring->drained = 0;
+    releasePagesWithin(ring->data, ring->data + Ring::kBytes);  // no thread writes it now
     state.eventsWritten += ring->events.exchange(0, std::memory_order_relaxed);
     ring->describedTid = 0;
     ring->stackLow = ring->stackHigh = 0;
