@@ -440,11 +440,12 @@ TEST_CASE("a snapshot's child ends when the program dies before reading all it w
 }
 
 TEST_CASE("a full disk stops tracing, not the program, and the trace keeps its whole chunks") {
-  // RLIMIT_FSIZE makes the trace's writes fail with EFBIG past 256 KiB, as a full disk
-  // would with ENOSPC.
+  // RLIMIT_FSIZE makes the trace's writes fail with EFBIG past 8 MiB, as a full disk
+  // would with ENOSPC: after a few chunks of the 25 MB this trace would take. (Past 256
+  // KiB, the first chunk of events alone was too big once the tracer started faster.)
   std::string dir = freshDir("full-disk");
   std::string trace = dir + "/trace.tmk";
-  RunResult r = run({"prlimit", "--fsize=262144", "--", tool("tidemark"), "record", "-o", trace,
+  RunResult r = run({"prlimit", "--fsize=8388608", "--", tool("tidemark"), "record", "-o", trace,
                      "--", tool("alloc_bench"), "--ops", "3000000"});
   INFO(r.output);
   CHECK(r.status == 0);
