@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -189,6 +190,35 @@ void forEachWrittenRun(const Readable& readable, GuardedMemory& memory, uint64_t
   }
 }
 
+// Sorts blocks by address with a stable counting sort per 11 bits, back and forth between
+// `blocks` and `scratch` (room for n), over only the bits in which their addresses differ
+// (std::sort took 0.6 s of the 1.5 s scan of 8.4M blocks); returns the one sorted.
+LiveBlock* sortByAddress(LiveBlock* blocks, uint64_t n, LiveBlock* scratch) {
+  uint64_t low = UINT64_MAX, high = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    low = std::min(low, blocks[i].address);
+    high = std::max(high, blocks[i].address);
+  }
+  constexpr unsigned kDigitBits = 11;
+  constexpr uint64_t kDigits = uint64_t{1} << kDigitBits;
+  uint64_t start[kDigits];  // 16 KiB of the child's 256 KiB stack
+  LiveBlock* from = blocks;
+  LiveBlock* to = scratch;
+  for (unsigned shift = 0; n > 1 && shift < 64 && (high - low) >> shift; shift += kDigitBits) {
+    auto digit = [&](const LiveBlock& b) { return ((b.address - low) >> shift) & (kDigits - 1); };
+    memset(start, 0, sizeof start);
+    for (uint64_t i = 0; i < n; ++i) ++start[digit(from[i])];
+    for (uint64_t d = 0, sum = 0; d < kDigits; ++d) {
+      uint64_t count = start[d];
+      start[d] = sum;
+      sum += count;
+    }
+    for (uint64_t i = 0; i < n; ++i) to[start[digit(from[i])]++] = from[i];
+    std::swap(from, to);
+  }
+  return from;
+}
+
 // Live blocks sorted by address, with a hash of their start addresses.
 class BlockIndex {
  public:
@@ -203,8 +233,13 @@ class BlockIndex {
         });
       }
     }
-    std::sort(blocks_, blocks_ + n,
-              [](const LiveBlock& a, const LiveBlock& b) { return a.address < b.address; });
+    auto* scratch =
+        static_cast<LiveBlock*>(mapChildMemory(std::max<uint64_t>(n, 1) * sizeof(LiveBlock)));
+    LiveBlock* sorted = sortByAddress(blocks_, n, scratch);
+    LiveBlock* unused = sorted == blocks_ ? scratch : blocks_;
+    syscall(SYS_madvise, unused, wholePages(std::max<uint64_t>(n, 1) * sizeof(LiveBlock)),
+            MADV_DONTNEED);  // its pages go; the range stays noted as the child's
+    blocks_ = sorted;
     // An address twice (a free the hooks missed, the block still in a table when the
     // address came back): the newer allocation is the live one.
     count_ = 0;
