@@ -5,6 +5,7 @@
 #define ZSTD_STATIC_LINKING_ONLY  // ZSTD_createCCtx_advanced: zstd's memory from ours
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace tidemark::format {
@@ -31,6 +32,21 @@ void zstdFree(void* opaque, void* address) {
   auto* memory = static_cast<const EncoderMemory*>(opaque);
   auto* p = static_cast<uint64_t*>(address) - 2;
   memory->unmap(p, p[0]);
+}
+
+// After a chunk of `used` bytes: when the buffer's pages written for earlier chunks go
+// well beyond it, they go back to the kernel (a program whose first chunks were large,
+// its libraries and stacks, and whose later ones are small would keep a megabyte or two
+// resident in these buffers for ever). Steady chunk sizes give nothing back.
+void trimBuffer(uint8_t* buffer, size_t used, size_t* touched) {
+  constexpr size_t kPage = 4096;
+  constexpr size_t kLeastWorthTrimming = 256 * 1024;
+  size_t keep = (used + kPage - 1) & ~(kPage - 1);
+  *touched = std::max(*touched, keep);
+  if (*touched - keep >= kLeastWorthTrimming && *touched > 2 * keep) {
+    madvise(buffer + keep, *touched - keep, MADV_DONTNEED);
+    *touched = keep;
+  }
 }
 
 }  // namespace
@@ -118,6 +134,8 @@ bool ChunkEncoder::flush() {
   }
   lastRaw_ = used_;
   lastCompressed_ = n;
+  trimBuffer(raw_, used_, &rawTouched_);
+  trimBuffer(compressed_, n, &compressedTouched_);
   used_ = 0;
   return true;
 }

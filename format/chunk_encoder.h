@@ -76,6 +76,8 @@ class ChunkEncoder {
   uint32_t sequence_ = 0;
   size_t lastRaw_ = 0;
   size_t lastCompressed_ = 0;
+  size_t rawTouched_ = 0;  // bytes of raw_ (whole pages) that may be resident
+  size_t compressedTouched_ = 0;
   bool failed_ = false;
 };
 
