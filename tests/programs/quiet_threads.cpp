@@ -1,9 +1,9 @@
 // Test program: 16 threads that allocate now and then, as a server's pool does: each makes
 // 80,000 malloc/free pairs of 48 bytes in `allocateQuietly`, 400 at a time with a 5 ms
-// sleep between (about 1.5 MiB of events per thread: more than its ring, written slowly).
+// sleep between (some 0.45 MiB of events per thread, written slowly).
 // Then it keeps its last block of each thread (16 blocks, 768 bytes, not freed) and prints
 // its peak resident memory ("peak rss KB N", from VmHWM), which the tracer's rings must not
-// have grown by a mebibyte per thread.
+// have grown by every page their threads wrote.
 #include <pthread.h>
 #include <unistd.h>
 
