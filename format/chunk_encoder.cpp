@@ -2,6 +2,8 @@
 #include "chunk_encoder.h"
 
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #define ZSTD_STATIC_LINKING_ONLY  // ZSTD_createCCtx_advanced: zstd's memory from ours
 #include <zstd.h>
 
@@ -44,7 +46,9 @@ void trimBuffer(uint8_t* buffer, size_t used, size_t* touched) {
   size_t keep = (used + kPage - 1) & ~(kPage - 1);
   *touched = std::max(*touched, keep);
   if (*touched - keep >= kLeastWorthTrimming && *touched > 2 * keep) {
-    madvise(buffer + keep, *touched - keep, MADV_DONTNEED);
+    // Not through madvise(): in the tracer that is the program's hook, and this is no
+    // memory of the program's.
+    syscall(SYS_madvise, buffer + keep, *touched - keep, MADV_DONTNEED);
     *touched = keep;
   }
 }

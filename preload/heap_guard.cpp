@@ -24,6 +24,7 @@
 #include "monotonic_clock.h"
 #include "proc_maps.h"
 #include "raw_memory.h"
+#include "raw_syscall.h"
 #include "ring.h"
 #include "snapshot_job.h"
 
@@ -154,17 +155,6 @@ void forEachActiveIn(Guard& guard, uint64_t begin, uint64_t end, Visit&& visit) 
 GuardedMapping* mappingOf(HeapGuard& guard, uint64_t address) {
   int64_t i = guardedMappingAt(guard, address);
   return i < 0 ? nullptr : &guard.mappings[i];
-}
-
-// A system call's result (-errno on failure) without errno: the helper runs on the
-// writer thread's TLS (a raw clone), and the two would race for it.
-long rawSyscall3(long number, long a, long b, long c) {
-  long result;
-  asm volatile("syscall"
-               : "=a"(result)
-               : "a"(number), "D"(a), "S"(b), "d"(c)
-               : "rcx", "r11", "memory");
-  return result;
 }
 
 // Sets or lifts the write protection of [begin, end); lifting it also wakes the threads

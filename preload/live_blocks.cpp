@@ -4,7 +4,6 @@
 #include "live_blocks.h"
 
 #include <sched.h>
-#include <sys/mman.h>
 
 #include "raw_memory.h"
 
@@ -42,11 +41,10 @@ constexpr size_t kHugeTableBytes = size_t{4} << 20;
 // Hashed addresses land on every page of a table long before it is full, so its pages
 // are taken at once, written: a fault each saved, and no lookup reads a page first and
 // maps the zero page there, whose replacement by the write after it would interrupt every
-// other core running the program to flush its TLB (written_pages.h). Where the kernel
-// refuses (before Linux 5.14), the pages come on first touch as before.
+// other core running the program to flush its TLB (written_pages.h).
 void* mapTable(size_t bytes) {
   void* table = bytes >= kHugeTableBytes ? mapHugePages(bytes) : mapPages(bytes);
-  if (table) madvise(table, bytes, MADV_POPULATE_WRITE);
+  if (table) takePagesNow(table, bytes);
   return table;
 }
 

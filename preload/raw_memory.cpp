@@ -7,6 +7,8 @@
 
 #include <atomic>
 
+#include "raw_syscall.h"
+
 namespace tidemark::preload {
 namespace {
 
@@ -43,23 +45,33 @@ void* mapPages(size_t bytes) {
   return reinterpret_cast<void*>(at);
 }
 
+namespace {
+// The kernel's advice for tracer memory: a raw call, so that neither the program's madvise
+// hook sees it nor the program's errno changes (a hook may be growing a table).
+void advise(const void* p, size_t bytes, int advice) {
+  rawSyscall3(SYS_madvise, reinterpret_cast<long>(p), static_cast<long>(bytes), advice);
+}
+}  // namespace
+
 void* mapHugePages(size_t bytes) {
   size_t rounded = (bytes + kHugePage - 1) & ~(kHugePage - 1);
   auto at = reinterpret_cast<uintptr_t>(mapPages(rounded + kHugePage));  // room to align
   if (!at) return nullptr;
   void* aligned = reinterpret_cast<void*>((at + kHugePage - 1) & ~(kHugePage - 1));
-  madvise(aligned, rounded, MADV_HUGEPAGE);  // a hint: with THP off the pages stay small
+  advise(aligned, rounded, MADV_HUGEPAGE);  // a hint: with THP off the pages stay small
   return aligned;
 }
 
 void unmapPages(void* p, size_t bytes) {
-  if (p) madvise(p, wholePages(bytes), MADV_DONTNEED);
+  if (p) advise(p, wholePages(bytes), MADV_DONTNEED);
 }
+
+void takePagesNow(void* p, size_t bytes) { advise(p, wholePages(bytes), MADV_POPULATE_WRITE); }
 
 void releasePagesWithin(const void* begin, const void* end) {
   uint64_t from = wholePages(reinterpret_cast<uint64_t>(begin));
   uint64_t to = reinterpret_cast<uint64_t>(end) & ~(kPageBytes - 1);
-  if (from < to) madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+  if (from < to) advise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
 }
 
 namespace {

@@ -27,6 +27,9 @@ void* mapHugePages(size_t bytes);
 void unmapPages(void* p, size_t bytes);
 // Gives back the whole pages inside [begin, end); they read as zeros when next touched.
 void releasePagesWithin(const void* begin, const void* end);
+// Takes the pages of [p, p + bytes) from the kernel now, written (MADV_POPULATE_WRITE,
+// Linux 5.14; where refused, they come on first touch as before).
+void takePagesNow(void* p, size_t bytes);
 
 // Zeroed memory for the snapshot's scanning child, outside the arena (the child's copy
 // of the arena is the program's state it reads); a child that cannot map cannot scan, so

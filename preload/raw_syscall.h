@@ -1,0 +1,18 @@
+// A system call made without touching errno. Inside an allocation hook the program's
+// errno must stay its own; and the heap guard's helper runs on the writer thread's TLS (a
+// raw clone), where the two would race for it.
+#pragma once
+
+namespace tidemark::preload {
+
+// The call's result, -errno on failure.
+inline long rawSyscall3(long number, long a, long b, long c) {
+  long result;
+  asm volatile("syscall"
+               : "=a"(result)
+               : "a"(number), "D"(a), "S"(b), "d"(c)
+               : "rcx", "r11", "memory");
+  return result;
+}
+
+}  // namespace tidemark::preload
