@@ -156,11 +156,11 @@ uint64_t GuardedMemory::windowEnd(uint64_t address) const {
   return end;
 }
 
-uint64_t GuardedMemory::firstKept(uint64_t from, uint64_t end) {
+uint64_t GuardedMemory::firstWithContent(uint64_t from, uint64_t end) {
   int64_t i = guard_ ? heldAt(from) : -1;
   if (i < 0) return from;
   const GuardedMapping& m = guardedMapping(*guard_, static_cast<uint32_t>(i));
-  return firstKeptPage(*guard_, m, from, std::min(end, m.range.end), programPages_);
+  return firstPageWithContent(*guard_, m, from, std::min(end, m.range.end), programPages_);
 }
 
 bool GuardedMemory::read(uint64_t address, void* out, size_t bytes) const {

@@ -30,9 +30,9 @@ class GuardedMemory {
   // may be a reservation of gigabytes, and all of its windows would stay filled).
   uint64_t windowEnd(uint64_t address) const;
   // The first address at or after `from` (below `end`) that may hold anything but zeros:
-  // `from` unless it is in a sparse guarded mapping (heap_guard.h's firstKeptPage), whose
+  // `from` unless it is in a sparse guarded mapping (heap_guard.h's firstPageWithContent), whose
   // pages the program never had need no window.
-  uint64_t firstKept(uint64_t from, uint64_t end);
+  uint64_t firstWithContent(uint64_t from, uint64_t end);
   // Copies `bytes` (at most a page's worth, within one page) at `address`; false when that
   // memory is gone.
   bool read(uint64_t address, void* out, size_t bytes) const;
@@ -70,7 +70,7 @@ class GuardedMemory {
   uint32_t freeSlotCount_ = 0;
   uint32_t slotsUsed_ = 0;          // slots [0, slotsUsed_) have held a window's pages
   uint32_t* windowSlot_ = nullptr;  // per window: the slot its pages came from, or kNoSlot
-  static constexpr uint64_t kPageTableEntries = 8192;  // read at a time (firstKept, fills)
+  static constexpr uint64_t kPageTableEntries = 8192;  // read at a time (firstWithContent, fills)
   WrittenRuns programPages_;                           // the program's page table, read ahead
 };
 

@@ -970,8 +970,8 @@ uint64_t firstCopied(const HeapGuard& guard, const GuardedMapping& m, uint64_t f
 
 }  // namespace
 
-uint64_t firstKeptPage(const HeapGuard& guard, const GuardedMapping& m, uint64_t from, uint64_t end,
-                       WrittenRuns& programPages) {
+uint64_t firstPageWithContent(const HeapGuard& guard, const GuardedMapping& m, uint64_t from,
+                              uint64_t end, WrittenRuns& programPages) {
   if (!m.sparse) return from;
   // 32 MiB at a time, and no further than the first found: a scan calls this once for each
   // window it fills, and searching on to the end each time made it quadratic (24 s for 8

@@ -134,8 +134,8 @@ void readAtStop(HeapGuard& guard, const GuardedMapping& m, uint64_t begin, uint6
 // anything but zeros: one the program has, or one with a copy; `end` when there is none.
 // `from` itself when `m` is not sparse. `programPages` reads the program's page table
 // (programPageRuns), and keeps what it read for the next call.
-uint64_t firstKeptPage(const HeapGuard& guard, const GuardedMapping& m, uint64_t from, uint64_t end,
-                       WrittenRuns& programPages);
+uint64_t firstPageWithContent(const HeapGuard& guard, const GuardedMapping& m, uint64_t from,
+                              uint64_t end, WrittenRuns& programPages);
 WrittenRuns programPageRuns(const HeapGuard& guard, uint64_t* entries, uint64_t capacity);
 // The same for `bytes` at `address` (within one page of `m`), into `out`; false when gone.
 bool peekAtStop(const HeapGuard& guard, const GuardedMapping& m, uint64_t address, void* out,

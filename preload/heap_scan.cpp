@@ -181,8 +181,8 @@ void forEachWrittenRun(const Readable& readable, GuardedMemory& memory, uint64_t
   const SnapshotJob::Range* mapping = readable.find(begin);
   bool sparse =
       mapping && (readable.flags[mapping - readable.ranges] & Readable::kPrivateAnonymous);
-  for (uint64_t from = memory.firstKept(begin, end), to; from < end;
-       from = memory.firstKept(to, end)) {
+  for (uint64_t from = memory.firstWithContent(begin, end), to; from < end;
+       from = memory.firstWithContent(to, end)) {
     to = std::min(end, memory.windowEnd(from));
     memory.fill(from, to);
     WrittenRuns runs(from, to, sparse);
