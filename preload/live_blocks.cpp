@@ -38,30 +38,64 @@ size_t slotOf(uint64_t address, size_t mask) {
 // random.
 constexpr size_t kHugeTableBytes = size_t{4} << 20;
 
-// Hashed addresses land on every page of a table long before it is full, so its pages
-// are taken at once, written: a fault each saved, and no lookup reads a page first and
-// maps the zero page there, whose replacement by the write after it would interrupt every
-// other core running the program to flush its TLB (written_pages.h).
-void* mapTable(size_t bytes) {
+LiveBlock* mapTable(size_t bytes) {
   void* table = bytes >= kHugeTableBytes ? mapHugePages(bytes) : mapPages(bytes);
-  if (table) takePagesNow(table, bytes);
-  return table;
+  return static_cast<LiveBlock*>(table);
+}
+
+// Marks an entry not yet at its place in a doubled table: no live block is 2^63 bytes.
+constexpr uint64_t kUnplaced = uint64_t{1} << 63;
+
+// The entries of [0, oldCapacity) rehashed into the whole table, where they lie. Each is
+// marked unplaced, then placed in turn at the first slot from its home that holds no
+// placed entry, swapping with the unplaced entry found there (which is placed next). The
+// slots between a placed entry's home and its place are all placed, and placed entries
+// never move again, so every probe run stays whole: no lookup misses afterwards.
+void rehashInPlace(LiveBlock* slots, size_t oldCapacity, size_t mask) {
+  for (size_t i = 0; i < oldCapacity; ++i) {
+    if (slots[i].address) slots[i].size |= kUnplaced;
+  }
+  auto placed = [&](size_t i) { return slots[i].address && !(slots[i].size & kUnplaced); };
+  for (size_t i = 0; i < oldCapacity; ++i) {
+    while (slots[i].address && !placed(i)) {
+      LiveBlock moving = slots[i];
+      moving.size &= ~kUnplaced;
+      size_t at = slotOf(moving.address, mask);
+      while (placed(at)) at = (at + 1) & mask;
+      slots[i] = slots[at];  // at == i: itself, placed below; else empty or unplaced
+      slots[at] = moving;
+    }
+  }
 }
 
 }  // namespace
 
 bool BlockTable::grow() {
-  size_t capacity = slots_ ? (mask_ + 1) * 2 : kInitialSlots;
-  auto* slots = static_cast<LiveBlock*>(mapTable(capacity * sizeof(LiveBlock)));
+  size_t oldCapacity = slots_ ? mask_ + 1 : 0;
+  size_t capacity = oldCapacity ? oldCapacity * 2 : kInitialSlots;
+  LiveBlock* slots = mapTable(capacity * sizeof(LiveBlock));
   if (!slots) return false;
-  for (size_t i = 0; slots_ && i <= mask_; ++i) {
-    const LiveBlock& b = slots_[i];
-    if (!b.address) continue;
-    size_t at = slotOf(b.address, capacity - 1);
-    while (slots[at].address) at = (at + 1) & (capacity - 1);
-    slots[at] = b;
+  // A table's new pages are taken at once, written: hashed addresses land on every page
+  // long before it is full, so a fault each is saved, and no lookup reads a page first and
+  // maps the zero page there, whose replacement by the write after it would interrupt
+  // every other core running the program to flush its TLB (written_pages.h). A big table
+  // takes its old pages along and rehashes where they lie: only the new half is zeroed,
+  // and old and new are never both resident (a table of 8M blocks is 384 MiB).
+  size_t oldBytes = oldCapacity * sizeof(LiveBlock);
+  if (oldBytes >= kHugeTableBytes && movePages(slots_, slots, oldBytes)) {
+    takePagesNow(slots + oldCapacity, oldBytes);
+    rehashInPlace(slots, oldCapacity, capacity - 1);
+  } else {
+    takePagesNow(slots, capacity * sizeof(LiveBlock));
+    for (size_t i = 0; i < oldCapacity; ++i) {
+      const LiveBlock& b = slots_[i];
+      if (!b.address) continue;
+      size_t at = slotOf(b.address, capacity - 1);
+      while (slots[at].address) at = (at + 1) & (capacity - 1);
+      slots[at] = b;
+    }
+    if (slots_) unmapPages(slots_, oldBytes);
   }
-  if (slots_) unmapPages(slots_, (mask_ + 1) * sizeof(LiveBlock));
   slots_ = slots;
   mask_ = capacity - 1;
   return true;

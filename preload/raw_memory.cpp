@@ -68,6 +68,15 @@ void unmapPages(void* p, size_t bytes) {
 
 void takePagesNow(void* p, size_t bytes) { advise(p, wholePages(bytes), MADV_POPULATE_WRITE); }
 
+bool movePages(void* from, void* to, size_t bytes) {
+  // DONTUNMAP leaves `from` mapped: a hole in the arena could take a mapping of the
+  // program's, which a snapshot would then leave out of its roots as tracer memory.
+  long at = rawSyscall5(SYS_mremap, reinterpret_cast<long>(from), static_cast<long>(bytes),
+                        static_cast<long>(bytes), MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP,
+                        reinterpret_cast<long>(to));
+  return at == reinterpret_cast<long>(to);
+}
+
 void releasePagesWithin(const void* begin, const void* end) {
   uint64_t from = wholePages(reinterpret_cast<uint64_t>(begin));
   uint64_t to = reinterpret_cast<uint64_t>(end) & ~(kPageBytes - 1);

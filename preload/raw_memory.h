@@ -27,6 +27,10 @@ void* mapHugePages(size_t bytes);
 void unmapPages(void* p, size_t bytes);
 // Gives back the whole pages inside [begin, end); they read as zeros when next touched.
 void releasePagesWithin(const void* begin, const void* end);
+// Moves the pages of [from, from + bytes) to `to` (both tracer memory from this arena,
+// page-aligned, not overlapping) without copying them; `from` stays mapped and reads as
+// zeros. False where the kernel refuses (MREMAP_DONTUNMAP: Linux 5.7): nothing moved.
+bool movePages(void* from, void* to, size_t bytes);
 // Takes the pages of [p, p + bytes) from the kernel now, written (MADV_POPULATE_WRITE,
 // Linux 5.14; where refused, they come on first touch as before).
 void takePagesNow(void* p, size_t bytes);

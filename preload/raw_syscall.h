@@ -15,4 +15,15 @@ inline long rawSyscall3(long number, long a, long b, long c) {
   return result;
 }
 
+inline long rawSyscall5(long number, long a, long b, long c, long d, long e) {
+  long result;
+  register long r10 asm("r10") = d;
+  register long r8 asm("r8") = e;
+  asm volatile("syscall"
+               : "=a"(result)
+               : "a"(number), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8)
+               : "rcx", "r11", "memory");
+  return result;
+}
+
 }  // namespace tidemark::preload
