@@ -65,53 +65,97 @@ void HeapReplay::allocate(uint64_t address, uint64_t size, uint32_t stack, uint6
       }
     }
   }
-  if (!live_.tryEmplace(address, LiveBlock{size, stack}).second) {
-    // The address is live already: its free is still in another ring. Free it now and
-    // drop that free when it arrives.
-    release(address);
-    ++owedFrees_[address];
-    live_.tryEmplace(address, LiveBlock{size, stack});
+  LiveBlock block(std::min(size, LiveBlock::kMaxSize), stack, timeUs);
+  auto [held, inserted] = live_.tryEmplace(address, block);
+  bool older = false;
+  if (!inserted) {
+    if (held->timeUs() <= timeUs) {
+      // The live block is older: its free is still in another ring. Free it now and drop
+      // that free when it arrives.
+      release(address);
+      ++owedFrees_[address];
+      live_.tryEmplace(address, block);
+    } else {
+      // The live block is newer: this one was freed before that was allocated.
+      older = true;
+      if (!freedAlready) olderBlocks_[address].push_back(block);
+    }
   }
   Site& s = site(stack);
   history_.touch(stack);
   ++s.allocations;
-  s.allocatedBytes += size;
-  s.leakedBytes += size;
+  s.allocatedBytes += block.size;
+  s.leakedBytes += block.size;
   ++s.leakedBlocks;
   s.peakBytes = std::max(s.peakBytes, s.leakedBytes);
   ++summary_.allocations;
-  summary_.allocatedBytes += size;
-  liveBytes_ += size;
-  if (liveBytes_ > summary_.peakHeapBytes) {
+  summary_.allocatedBytes += block.size;
+  liveBytes_ += block.size;
+  // An older block's life lay before the newer block's allocation: no peak of this moment.
+  if (!older && liveBytes_ > summary_.peakHeapBytes) {
     summary_.peakHeapBytes = liveBytes_;
     summary_.peakHeapTimeS = timeUs / 1e6;
   }
-  if (freedAlready) release(address);  // its free was read first
+  if (freedAlready) {  // its free was read first
+    if (older) {
+      forget(block);
+    } else {
+      release(address);
+    }
+  }
 }
 
 void HeapReplay::inherit(uint64_t address, uint64_t size, uint32_t stack) {
-  if (!live_.tryEmplace(address, LiveBlock{size, stack}).second) return;
+  LiveBlock block(std::min(size, LiveBlock::kMaxSize), stack, 0);
+  if (!live_.tryEmplace(address, block).second) return;
   Site& s = site(stack);
   history_.touch(stack);
-  s.leakedBytes += size;
+  s.leakedBytes += block.size;
   ++s.leakedBlocks;
   s.peakBytes = std::max(s.peakBytes, s.leakedBytes);
-  summary_.inheritedBytes += size;
+  summary_.inheritedBytes += block.size;
   ++summary_.inheritedBlocks;
-  liveBytes_ += size;
+  liveBytes_ += block.size;
   summary_.peakHeapBytes = std::max(summary_.peakHeapBytes, liveBytes_);
 }
 
 bool HeapReplay::release(uint64_t address) {
   std::optional<LiveBlock> block = live_.take(address);
   if (!block) return false;
-  Site& s = site(block->stack);
-  history_.touch(block->stack);
-  s.leakedBytes -= block->size;
-  --s.leakedBlocks;
-  liveBytes_ -= block->size;
-  ++summary_.frees;
+  forget(*block);
   return true;
+}
+
+void HeapReplay::forget(const LiveBlock& block) {
+  Site& s = site(block.stack);
+  history_.touch(block.stack);
+  s.leakedBytes -= block.size;
+  --s.leakedBlocks;
+  liveBytes_ -= block.size;
+  ++summary_.frees;
+}
+
+void HeapReplay::free(uint64_t address, uint64_t timeUs) {
+  if (std::optional<LiveBlock> block = live_.take(address)) {
+    if (block->timeUs() <= timeUs) {
+      forget(*block);
+      return;
+    }
+    live_.tryEmplace(address, *block);  // allocated after this free: not its block
+  }
+  if (!olderBlocks_.empty()) {
+    if (auto older = olderBlocks_.find(address); older != olderBlocks_.end()) {
+      auto& blocks = older->second;
+      for (auto it = blocks.begin(); it != blocks.end(); ++it) {
+        if (it->timeUs() > timeUs) continue;
+        forget(*it);
+        blocks.erase(it);
+        if (blocks.empty()) olderBlocks_.erase(older);
+        return;
+      }
+    }
+  }
+  freeBeforeAlloc(address, timeUs);
 }
 
 void HeapReplay::freeBeforeAlloc(uint64_t address, uint64_t timeUs) {
@@ -166,11 +210,11 @@ void HeapReplay::replay(const format::Event& e) {
         ++summary_.temporaryAllocations;
         *lastAlloc_ = 0;
       }
-      if (e.address && !release(e.address)) freeBeforeAlloc(e.address, e.timeUs);
+      if (e.address) free(e.address, e.timeUs);
       return;
     }
     case PackedOp::Realloc:
-      if (e.oldAddress && !release(e.oldAddress)) freeBeforeAlloc(e.oldAddress, e.timeUs);
+      if (e.oldAddress) free(e.oldAddress, e.timeUs);
       allocate(e.address, e.size, e.stack, e.timeUs);
       *lastAlloc_ = e.address;
       return;

@@ -26,9 +26,22 @@ class HeapReplay : public format::RecordVisitor {
   void onSample(const format::ProcessSample& sample) override;
   void onTrailer(const format::Trailer& trailer) override;
 
+  // One per live block, in 16 bytes: its size and its allocation's time (µs into the
+  // trace) each fit in 48 bits (user space is 2^47 bytes; 2^48 µs is nearly nine years).
   struct LiveBlock {
-    uint64_t size = 0;
+    static constexpr uint64_t kMaxSize = (uint64_t{1} << 48) - 1;
+    LiveBlock() = default;
+    LiveBlock(uint64_t bytes, uint32_t stackId, uint64_t timeUs)
+        : size(bytes),
+          timeHigh(timeUs >> 32),
+          stack(stackId),
+          timeLow(static_cast<uint32_t>(timeUs)) {}
+    uint64_t timeUs() const { return uint64_t{timeHigh} << 32 | timeLow; }
+
+    uint64_t size : 48 = 0;
+    uint64_t timeHigh : 16 = 0;
     uint32_t stack = 0;
+    uint32_t timeLow = 0;
   };
 
   // Per stack id, the counters of Site without its frames.
@@ -53,6 +66,11 @@ class HeapReplay : public format::RecordVisitor {
   void allocate(uint64_t address, uint64_t size, uint32_t stack, uint64_t timeUs);
   // False when the address is not live.
   bool release(uint64_t address);
+  // Takes a block out of the counters of the live.
+  void forget(const LiveBlock& block);
+  // A free (or realloc's) of `address` at `timeUs`: of the live block, or of one allocated
+  // before it, or of an allocation still to be read.
+  void free(uint64_t address, uint64_t timeUs);
   // A free (or realloc's) of an address that is not live: its allocation may be in another
   // thread's ring that is read later.
   void freeBeforeAlloc(uint64_t address, uint64_t timeUs);
@@ -68,6 +86,9 @@ class HeapReplay : public format::RecordVisitor {
   // Frees owed by another thread's ring: the address was handed out again before its free
   // reached the file (rings are drained one after the other).
   std::unordered_map<uint64_t, uint32_t> owedFrees_;
+  // Blocks read after a newer block at their address: freed before it was allocated, by
+  // a free still to be read. Live until then, as the blocks of live_.
+  std::unordered_map<uint64_t, std::vector<LiveBlock>> olderBlocks_;
   // The reverse: frees read before their allocation (address → times of the frees). An
   // allocation of the address was freed by the first of them at or after its own time;
   // one with none after it is of a block from before tracing began, and stays.
