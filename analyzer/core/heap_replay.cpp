@@ -52,31 +52,37 @@ void HeapReplay::onThreadInfo(const format::ThreadInfo& info) {
 
 void HeapReplay::onStack(uint32_t id, const std::vector<uint64_t>& ips) { stacks_[id] = ips; }
 
-void HeapReplay::allocate(uint64_t address, uint64_t size, uint32_t stack, uint64_t timeUs) {
-  bool freedAlready = false;
-  if (!earlyFrees_.empty()) {
-    if (auto early = earlyFrees_.find(address); early != earlyFrees_.end()) {
-      auto& times = early->second;
-      auto first = std::lower_bound(times.begin(), times.end(), timeUs);
-      if (first != times.end()) {
-        freedAlready = true;
-        times.erase(first);
-        if (times.empty()) earlyFrees_.erase(early);
-      }
-    }
-  }
+bool HeapReplay::takeEarlyFree(uint64_t address, uint64_t timeUs, int32_t tid) {
+  if (earlyFrees_.empty()) return false;
+  auto early = earlyFrees_.find(address);
+  if (early == earlyFrees_.end()) return false;
+  auto& frees = early->second;
+  auto first = std::lower_bound(frees.begin(), frees.end(), timeUs,
+                                [](const EarlyFree& f, uint64_t t) { return f.timeUs < t; });
+  while (first != frees.end() && first->tid == tid) ++first;
+  if (first == frees.end()) return false;
+  frees.erase(first);
+  if (frees.empty()) earlyFrees_.erase(early);
+  return true;
+}
+
+void HeapReplay::allocate(uint64_t address, uint64_t size, uint32_t stack, uint64_t timeUs,
+                          int32_t tid) {
+  bool freedAlready = takeEarlyFree(address, timeUs, tid);
   LiveBlock block(std::min(size, LiveBlock::kMaxSize), stack, timeUs);
   auto [held, inserted] = live_.tryEmplace(address, block);
   bool older = false;
   if (!inserted) {
-    if (held->timeUs() <= timeUs) {
-      // The live block is older: its free is still in another ring. Free it now and drop
-      // that free when it arrives.
+    if (!freedAlready && held->timeUs() <= timeUs) {
+      // The live block is older (or as old: the clock ticks every few ms, and the block
+      // read later is taken as the newer): its free is still in another ring. Free it now
+      // and drop that free when it arrives.
       release(address);
       ++owedFrees_[address];
       live_.tryEmplace(address, block);
     } else {
-      // The live block is newer: this one was freed before that was allocated.
+      // The live block is newer: this one was freed before that was allocated. So is one
+      // whose free was read already: the free did not go to the live block.
       older = true;
       if (!freedAlready) olderBlocks_[address].push_back(block);
     }
@@ -135,7 +141,7 @@ void HeapReplay::forget(const LiveBlock& block) {
   ++summary_.frees;
 }
 
-void HeapReplay::free(uint64_t address, uint64_t timeUs) {
+void HeapReplay::free(uint64_t address, uint64_t timeUs, int32_t tid) {
   if (std::optional<LiveBlock> block = live_.take(address)) {
     if (block->timeUs() <= timeUs) {
       forget(*block);
@@ -155,12 +161,14 @@ void HeapReplay::free(uint64_t address, uint64_t timeUs) {
       }
     }
   }
-  freeBeforeAlloc(address, timeUs);
+  freeBeforeAlloc(address, timeUs, tid);
 }
 
-void HeapReplay::freeBeforeAlloc(uint64_t address, uint64_t timeUs) {
-  auto& times = earlyFrees_[address];
-  times.insert(std::upper_bound(times.begin(), times.end(), timeUs), timeUs);
+void HeapReplay::freeBeforeAlloc(uint64_t address, uint64_t timeUs, int32_t tid) {
+  auto& frees = earlyFrees_[address];
+  auto after = std::upper_bound(frees.begin(), frees.end(), timeUs,
+                                [](uint64_t t, const EarlyFree& f) { return t < f.timeUs; });
+  frees.insert(after, EarlyFree{timeUs, tid});
 }
 
 void HeapReplay::onEvents(std::span<const format::Event> run) {
@@ -192,7 +200,7 @@ void HeapReplay::replay(const format::Event& e) {
         inherit(e.address, e.size, e.stack);
         return;
       }
-      allocate(e.address, e.size, e.stack, e.timeUs);
+      allocate(e.address, e.size, e.stack, e.timeUs, e.tid);
       *lastAlloc_ = e.address;
       return;
     case PackedOp::Free: {
@@ -210,12 +218,12 @@ void HeapReplay::replay(const format::Event& e) {
         ++summary_.temporaryAllocations;
         *lastAlloc_ = 0;
       }
-      if (e.address) free(e.address, e.timeUs);
+      if (e.address) free(e.address, e.timeUs, e.tid);
       return;
     }
     case PackedOp::Realloc:
-      if (e.oldAddress) free(e.oldAddress, e.timeUs);
-      allocate(e.address, e.size, e.stack, e.timeUs);
+      if (e.oldAddress) free(e.oldAddress, e.timeUs, e.tid);
+      allocate(e.address, e.size, e.stack, e.timeUs, e.tid);
       *lastAlloc_ = e.address;
       return;
     case PackedOp::Mmap:

@@ -63,17 +63,20 @@ class HeapReplay : public format::RecordVisitor {
   void replay(const format::Event& event);
   Site& site(uint32_t stack);
   ThreadSummary& thread(int32_t tid, uint64_t timeUs);
-  void allocate(uint64_t address, uint64_t size, uint32_t stack, uint64_t timeUs);
+  void allocate(uint64_t address, uint64_t size, uint32_t stack, uint64_t timeUs, int32_t tid);
+  // Whether an allocation by `tid` at `timeUs` was freed by a free read before it, which
+  // is then used up.
+  bool takeEarlyFree(uint64_t address, uint64_t timeUs, int32_t tid);
   // False when the address is not live.
   bool release(uint64_t address);
   // Takes a block out of the counters of the live.
   void forget(const LiveBlock& block);
   // A free (or realloc's) of `address` at `timeUs`: of the live block, or of one allocated
   // before it, or of an allocation still to be read.
-  void free(uint64_t address, uint64_t timeUs);
+  void free(uint64_t address, uint64_t timeUs, int32_t tid);
   // A free (or realloc's) of an address that is not live: its allocation may be in another
   // thread's ring that is read later.
-  void freeBeforeAlloc(uint64_t address, uint64_t timeUs);
+  void freeBeforeAlloc(uint64_t address, uint64_t timeUs, int32_t tid);
   // A block a forked child had from its parent: live, but not allocated in this trace.
   void inherit(uint64_t address, uint64_t size, uint32_t stack);
 
@@ -89,12 +92,17 @@ class HeapReplay : public format::RecordVisitor {
   // Blocks read after a newer block at their address: freed before it was allocated, by
   // a free still to be read. Live until then, as the blocks of live_.
   std::unordered_map<uint64_t, std::vector<LiveBlock>> olderBlocks_;
-  // The reverse: frees read before their allocation (address → times of the frees). An
-  // allocation of the address was freed by the first of them at or after its own time;
-  // one with none after it is of a block from before tracing began, and stays.
+  // The reverse: frees read before their allocation (address → the frees). An allocation
+  // of the address was freed by the first of them at or after its own time made by
+  // another thread (one thread's ring is in its order: its own free read earlier freed
+  // an older block); one with none is of a block from before tracing began, and stays.
   // Times in ascending order: both they and the allocations come mostly in time order, so
   // matching takes the front.
-  std::unordered_map<uint64_t, std::deque<uint64_t>> earlyFrees_;
+  struct EarlyFree {
+    uint64_t timeUs;
+    int32_t tid;
+  };
+  std::unordered_map<uint64_t, std::deque<EarlyFree>> earlyFrees_;
   std::unordered_map<int32_t, uint64_t> lastAllocByThread_;
   uint64_t* lastAlloc_ = nullptr;  // lastAllocByThread_[lastTid_]
   std::unordered_map<uint64_t, uint64_t> mappings_;
