@@ -39,9 +39,18 @@ class PackedWriter {
     out = putVarint(out, stack);
     return address_(out, address);
   }
-  uint8_t* free(uint8_t* out, AllocFunction function, uint64_t address) {
-    *out++ = code(PackedOp::Free, static_cast<unsigned>(function));
+  // `ownBlock`: the block was allocated on this ring (kOwnBlock).
+  uint8_t* free(uint8_t* out, AllocFunction function, uint64_t address, bool ownBlock) {
+    *out++ = code(PackedOp::Free, static_cast<unsigned>(function) | (ownBlock ? kOwnBlock : 0));
     return address_(out, address);
+  }
+  // A block another ring allocated, with its size and stack.
+  uint8_t* freeOther(uint8_t* out, AllocFunction function, uint64_t address, uint64_t size,
+                     uint32_t stack) {
+    *out++ = code(PackedOp::FreeOther, static_cast<unsigned>(function));
+    out = address_(out, address);
+    out = putVarint(out, size);
+    return putVarint(out, stack);
   }
   uint8_t* realloc(uint8_t* out, uint64_t oldAddress, uint64_t address, uint64_t size,
                    uint32_t stack) {

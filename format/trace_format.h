@@ -20,8 +20,8 @@ inline constexpr uint16_t kVersionMajor = 1;
 // 1: heap-graph snapshots; 2: inherited blocks; 3: a snapshot pointer's kind says which
 // heuristic accepted an interior pointer (before: start or interior only), and an edge's
 // target is relative to its source; 4: exit by a signal; 5: SnapshotFailed;
-// 6: SnapshotUnreadable
-inline constexpr uint16_t kVersionMinor = 6;
+// 6: SnapshotUnreadable; 7: a free says whose block it freed (kOwnBlock, FreeOther)
+inline constexpr uint16_t kVersionMinor = 7;
 inline constexpr uint32_t kChunkMagic = 0x4b434d54;  // "TMCK" little-endian
 // A reader refuses a chunk whose sizes exceed these, so a hostile file cannot make it
 // allocate without bound.
@@ -320,7 +320,7 @@ inline constexpr int signalOfExit(ExitReason reason) {
 // The decoder state of a ring (previous address, last time) resets at ThreadAttach.
 enum class PackedOp : uint8_t {
   Alloc = 1,         // detail=AllocFunction; size, stack, zz(addr)
-  Free = 2,          // detail=AllocFunction of the deallocator; zz(addr)
+  Free = 2,          // detail=AllocFunction of the deallocator [| kOwnBlock]; zz(addr)
   Realloc = 3,       // size, stack, zz(oldAddr), zz(newAddr)  (newAddr relative to oldAddr)
   Time = 4,          // timeUs (absolute)
   Stack = 5,         // id, depth, then depth x zz(ip delta from the previous ip, first from 0)
@@ -329,7 +329,16 @@ enum class PackedOp : uint8_t {
   ThreadAttach = 8,  // tid: this ring now belongs to that thread; resets decoder state
   ThreadDetach = 9,  // the thread ended
   Mark = 10,         // length, then that many bytes of label (tidemark_mark(); 1.1)
+  FreeOther = 11,    // detail=AllocFunction; zz(addr), size, stack of the block (1.7)
 };
+// Which allocation a free ends (1.7). Rings are read one after another, so a free can
+// reach the reader before its allocation, or after its address was handed out again,
+// and the tracer's clock ticks every few milliseconds: times do not order them. The
+// tracer knows whose live-block table held the block (when snapshots are on): a Free
+// with kOwnBlock in its detail ends the latest block at its address allocated on this
+// ring; a FreeOther ends a block another ring allocated, and says which by its size
+// and stack. A plain Free (no table held the block, or tables are off) says nothing.
+inline constexpr unsigned kOwnBlock = 8;
 inline constexpr uint8_t kPackedOpMask = 0x0f;
 
 enum class AllocFunction : uint8_t {

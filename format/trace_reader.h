@@ -118,15 +118,24 @@ struct SnapshotEdge {
 };
 
 // One decoded packed event. Fields not used by an op are zero.
+// Whose block a Free event ended (trace_format.h, 1.7).
+enum class FreedBlock : uint8_t {
+  Unknown,  // a plain Free, or a trace before 1.7
+  Own,      // the latest block at the address allocated on the same ring
+  Other,    // a block another ring allocated: size and stack say which
+};
+
 struct Event {
-  PackedOp op;
+  PackedOp op;  // FreeOther arrives as Free with `freed` Other
   AllocFunction function;
+  FreedBlock freed;  // Free only
   int32_t tid;
   uint64_t timeUs;
   uint64_t address;     // the block (new block for Realloc)
   uint64_t oldAddress;  // Realloc only
   uint64_t size;        // Alloc, Realloc, Mmap, Munmap
   uint32_t stack;
+  uint32_t ring;  // the ring that wrote it
 };
 
 class RecordVisitor {

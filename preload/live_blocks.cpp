@@ -132,24 +132,26 @@ void BlockTable::insert(const LiveBlock& block) {
   recent_[recentCount_++] = block;
 }
 
-bool BlockTable::erase(uint64_t address) {
+bool BlockTable::erase(uint64_t address, LiveBlock* erased) {
   if (!slots_ && recentCount_ == 0) return false;  // a table never used: no lock needed
   TableLock lock(lock_);
   for (uint32_t i = 0; i < recentCount_; ++i) {
     if (recent_[i].address == address) {
+      *erased = recent_[i];
       recent_[i] = recent_[--recentCount_];
       return true;
     }
   }
-  return slots_ && eraseFromTable(address);
+  return slots_ && eraseFromTable(address, erased);
 }
 
-bool BlockTable::eraseFromTable(uint64_t address) {
+bool BlockTable::eraseFromTable(uint64_t address, LiveBlock* erased) {
   size_t at = slotOf(address, mask_);
   while (slots_[at].address != address) {
     if (!slots_[at].address) return false;
     at = (at + 1) & mask_;
   }
+  *erased = slots_[at];
   // Backward-shift deletion keeps probe chains whole without tombstones.
   size_t hole = at;
   for (size_t next = (hole + 1) & mask_; slots_[next].address; next = (next + 1) & mask_) {

@@ -28,8 +28,8 @@ static_assert(sizeof(LiveBlock) == 24);
 class BlockTable {
  public:
   void insert(const LiveBlock& block);
-  // False when the block is not in this table.
-  bool erase(uint64_t address);
+  // False when the block is not in this table; else *erased is the block.
+  bool erase(uint64_t address, LiveBlock* erased);
   // Forgets every block and releases the lock.
   void clear();
   // In a forked child (one thread): a table that a vanished thread held locked may be half
@@ -54,7 +54,7 @@ class BlockTable {
 
   bool grow();
   void place(const LiveBlock& block);  // into the hash table
-  bool eraseFromTable(uint64_t address);
+  bool eraseFromTable(uint64_t address, LiveBlock* erased);
   void flushRecent();
 
   std::atomic<uint32_t> lock_{0};

@@ -91,21 +91,30 @@ uint32_t currentStack(Ring* ring) {
   return id;
 }
 
+// Whose live-block table held a freed block.
+enum class HeldBy { None, ThisRing, OtherRing };
+
 // Keeps the live-block table in step: `freed` leaves it, `allocated` (size, stack) joins
 // it. Marked busy meanwhile, so a snapshot never stops this thread half way. Returns
-// whether `freed` was in a table.
-bool trackLive(Ring* ring, uintptr_t freed, uintptr_t allocated, size_t size, uint32_t stack) {
-  if (!snapshotsEnabled()) return false;
+// which table held `freed`, and *freedBlock its entry.
+HeldBy trackLive(Ring* ring, uintptr_t freed, uintptr_t allocated, size_t size, uint32_t stack,
+                 LiveBlock* freedBlock) {
+  if (!snapshotsEnabled()) return HeldBy::None;
   ring->busy.store(1, std::memory_order_relaxed);
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  bool wasLive = freed && (ring->blocks.erase(freed) || rings.eraseRemote(freed, ring));
+  HeldBy held = HeldBy::None;
+  if (freed && ring->blocks.erase(freed, freedBlock)) {
+    held = HeldBy::ThisRing;
+  } else if (freed && rings.eraseRemote(freed, ring, freedBlock)) {
+    held = HeldBy::OtherRing;
+  }
   if (allocated) {
     ring->blocks.insert(
         LiveBlock{allocated, size, stack, static_cast<uint32_t>(ring->packer.lastTimeUs() / 1000)});
   }
   std::atomic_signal_fence(std::memory_order_seq_cst);
   ring->busy.store(0, std::memory_order_release);
-  return wasLive;
+  return held;
 }
 
 // The common frame of every record function: checks, guard, ring.
@@ -140,7 +149,8 @@ void initThreadExitKey() { exitKeyReady = pthread_key_create(&exitKey, onThreadE
 void recordAlloc(format::AllocFunction function, const void* block, size_t size) {
   record([&](Ring* ring, uint8_t* out) {
     uint32_t stack = currentStack(ring);
-    trackLive(ring, 0, reinterpret_cast<uintptr_t>(block), size, stack);
+    LiveBlock unused;
+    trackLive(ring, 0, reinterpret_cast<uintptr_t>(block), size, stack, &unused);
     return ring->packer.alloc(out, function, reinterpret_cast<uintptr_t>(block), size, stack);
   });
 }
@@ -148,8 +158,16 @@ void recordAlloc(format::AllocFunction function, const void* block, size_t size)
 bool recordFree(format::AllocFunction function, const void* block) {
   bool wasLive = false;
   record([&](Ring* ring, uint8_t* out) {
-    wasLive = trackLive(ring, reinterpret_cast<uintptr_t>(block), 0, 0, 0);
-    return ring->packer.free(out, function, reinterpret_cast<uintptr_t>(block));
+    auto address = reinterpret_cast<uintptr_t>(block);
+    LiveBlock freed;
+    HeldBy held = trackLive(ring, address, 0, 0, 0, &freed);
+    wasLive = held != HeldBy::None;
+    // Which allocation this free ends, for a reader that gets the rings' events out of
+    // their order (trace_format.h: kOwnBlock).
+    if (held == HeldBy::OtherRing) {
+      return ring->packer.freeOther(out, function, address, freed.size, freed.stack);
+    }
+    return ring->packer.free(out, function, address, held == HeldBy::ThisRing);
   });
   return wasLive;
 }
@@ -157,8 +175,9 @@ bool recordFree(format::AllocFunction function, const void* block) {
 void recordRealloc(const void* oldBlock, const void* newBlock, size_t size) {
   record([&](Ring* ring, uint8_t* out) {
     uint32_t stack = currentStack(ring);
+    LiveBlock unused;
     trackLive(ring, reinterpret_cast<uintptr_t>(oldBlock), reinterpret_cast<uintptr_t>(newBlock),
-              size, stack);
+              size, stack, &unused);
     return ring->packer.realloc(out, reinterpret_cast<uintptr_t>(oldBlock),
                                 reinterpret_cast<uintptr_t>(newBlock), size, stack);
   });

@@ -66,11 +66,11 @@ void RingRegistry::resetAfterFork(Ring* keep) {
   }
 }
 
-bool RingRegistry::eraseRemote(uint64_t address, const Ring* own) {
+bool RingRegistry::eraseRemote(uint64_t address, const Ring* own, LiveBlock* erased) {
   uint32_t n = count();
   for (uint32_t i = 0; i < n; ++i) {
     Ring* ring = at(i);
-    if (ring && ring != own && ring->blocks.erase(address)) return true;
+    if (ring && ring != own && ring->blocks.erase(address, erased)) return true;
   }
   return false;
 }

@@ -71,7 +71,7 @@ class RingRegistry {
   void resetAfterFork(Ring* keep);
   // Removes a block freed by a thread other than the one that allocated it; false when no
   // table has it.
-  bool eraseRemote(uint64_t address, const Ring* own);
+  bool eraseRemote(uint64_t address, const Ring* own, LiveBlock* erased);
   uint64_t liveBlockCount() const;
 
  private:

@@ -52,43 +52,11 @@ void HeapReplay::onThreadInfo(const format::ThreadInfo& info) {
 
 void HeapReplay::onStack(uint32_t id, const std::vector<uint64_t>& ips) { stacks_[id] = ips; }
 
-bool HeapReplay::takeEarlyFree(uint64_t address, uint64_t timeUs, int32_t tid) {
-  if (earlyFrees_.empty()) return false;
-  auto early = earlyFrees_.find(address);
-  if (early == earlyFrees_.end()) return false;
-  auto& frees = early->second;
-  auto first = std::lower_bound(frees.begin(), frees.end(), timeUs,
-                                [](const EarlyFree& f, uint64_t t) { return f.timeUs < t; });
-  while (first != frees.end() && first->tid == tid) ++first;
-  if (first == frees.end()) return false;
-  frees.erase(first);
-  if (frees.empty()) earlyFrees_.erase(early);
-  return true;
-}
-
-void HeapReplay::allocate(uint64_t address, uint64_t size, uint32_t stack, uint64_t timeUs,
-                          int32_t tid) {
-  bool freedAlready = takeEarlyFree(address, timeUs, tid);
-  LiveBlock block(std::min(size, LiveBlock::kMaxSize), stack, timeUs);
-  auto [held, inserted] = live_.tryEmplace(address, block);
-  bool older = false;
-  if (!inserted) {
-    if (!freedAlready && held->timeUs() <= timeUs) {
-      // The live block is older (or as old: the clock ticks every few ms, and the block
-      // read later is taken as the newer): its free is still in another ring. Free it now
-      // and drop that free when it arrives.
-      release(address);
-      ++owedFrees_[address];
-      live_.tryEmplace(address, block);
-    } else {
-      // The live block is newer: this one was freed before that was allocated. So is one
-      // whose free was read already: the free did not go to the live block.
-      older = true;
-      if (!freedAlready) olderBlocks_[address].push_back(block);
-    }
-  }
-  Site& s = site(stack);
-  history_.touch(stack);
+void HeapReplay::allocate(const format::Event& e) {
+  BlockLedger::Block block(e.size, e.ring, e.stack, e.timeUs);
+  BlockLedger::Allocated allocated = blocks_.allocate(e.address, block);
+  Site& s = site(e.stack);
+  history_.touch(e.stack);
   ++s.allocations;
   s.allocatedBytes += block.size;
   s.leakedBytes += block.size;
@@ -97,23 +65,18 @@ void HeapReplay::allocate(uint64_t address, uint64_t size, uint32_t stack, uint6
   ++summary_.allocations;
   summary_.allocatedBytes += block.size;
   liveBytes_ += block.size;
-  // An older block's life lay before the newer block's allocation: no peak of this moment.
-  if (!older && liveBytes_ > summary_.peakHeapBytes) {
+  // A block beside another at its address lived before that one or after its free was
+  // read: no peak of this moment.
+  if (allocated == BlockLedger::Allocated::Live && liveBytes_ > summary_.peakHeapBytes) {
     summary_.peakHeapBytes = liveBytes_;
-    summary_.peakHeapTimeS = timeUs / 1e6;
+    summary_.peakHeapTimeS = e.timeUs / 1e6;
   }
-  if (freedAlready) {  // its free was read first
-    if (older) {
-      forget(block);
-    } else {
-      release(address);
-    }
-  }
+  if (allocated == BlockLedger::Allocated::FreedAlready) forget(block);  // its free came first
 }
 
 void HeapReplay::inherit(uint64_t address, uint64_t size, uint32_t stack) {
-  LiveBlock block(std::min(size, LiveBlock::kMaxSize), stack, 0);
-  if (!live_.tryEmplace(address, block).second) return;
+  BlockLedger::Block block(size, BlockLedger::Block::kNoRing, stack, 0);
+  if (blocks_.allocate(address, block) != BlockLedger::Allocated::Live) return;
   Site& s = site(stack);
   history_.touch(stack);
   s.leakedBytes += block.size;
@@ -125,14 +88,7 @@ void HeapReplay::inherit(uint64_t address, uint64_t size, uint32_t stack) {
   summary_.peakHeapBytes = std::max(summary_.peakHeapBytes, liveBytes_);
 }
 
-bool HeapReplay::release(uint64_t address) {
-  std::optional<LiveBlock> block = live_.take(address);
-  if (!block) return false;
-  forget(*block);
-  return true;
-}
-
-void HeapReplay::forget(const LiveBlock& block) {
+void HeapReplay::forget(const BlockLedger::Block& block) {
   Site& s = site(block.stack);
   history_.touch(block.stack);
   s.leakedBytes -= block.size;
@@ -141,34 +97,8 @@ void HeapReplay::forget(const LiveBlock& block) {
   ++summary_.frees;
 }
 
-void HeapReplay::free(uint64_t address, uint64_t timeUs, int32_t tid) {
-  if (std::optional<LiveBlock> block = live_.take(address)) {
-    if (block->timeUs() <= timeUs) {
-      forget(*block);
-      return;
-    }
-    live_.tryEmplace(address, *block);  // allocated after this free: not its block
-  }
-  if (!olderBlocks_.empty()) {
-    if (auto older = olderBlocks_.find(address); older != olderBlocks_.end()) {
-      auto& blocks = older->second;
-      for (auto it = blocks.begin(); it != blocks.end(); ++it) {
-        if (it->timeUs() > timeUs) continue;
-        forget(*it);
-        blocks.erase(it);
-        if (blocks.empty()) olderBlocks_.erase(older);
-        return;
-      }
-    }
-  }
-  freeBeforeAlloc(address, timeUs, tid);
-}
-
-void HeapReplay::freeBeforeAlloc(uint64_t address, uint64_t timeUs, int32_t tid) {
-  auto& frees = earlyFrees_[address];
-  auto after = std::upper_bound(frees.begin(), frees.end(), timeUs,
-                                [](uint64_t t, const EarlyFree& f) { return t < f.timeUs; });
-  frees.insert(after, EarlyFree{timeUs, tid});
+void HeapReplay::free(uint64_t address, const BlockLedger::Free& f) {
+  if (std::optional<BlockLedger::Block> block = blocks_.free(address, f)) forget(*block);
 }
 
 void HeapReplay::onEvents(std::span<const format::Event> run) {
@@ -177,8 +107,8 @@ void HeapReplay::onEvents(std::span<const format::Event> run) {
   // those misses overlap instead of coming one after another.
   constexpr size_t kAhead = 16;
   auto prefetch = [&](const format::Event& e) {
-    live_.prefetch(e.address);
-    if (e.op == PackedOp::Realloc) live_.prefetch(e.oldAddress);
+    blocks_.prefetch(e.address);
+    if (e.op == PackedOp::Realloc) blocks_.prefetch(e.oldAddress);
   };
   for (size_t i = 0; i < std::min(kAhead, run.size()); ++i) prefetch(run[i]);
   for (size_t i = 0; i < run.size(); ++i) {
@@ -200,30 +130,25 @@ void HeapReplay::replay(const format::Event& e) {
         inherit(e.address, e.size, e.stack);
         return;
       }
-      allocate(e.address, e.size, e.stack, e.timeUs, e.tid);
+      allocate(e);
       *lastAlloc_ = e.address;
       return;
     case PackedOp::Free: {
-      auto owed = owedFrees_.find(e.address);
-      if (owed != owedFrees_.end()) {
-        if (--owed->second == 0) owedFrees_.erase(owed);
-        return;
-      }
       // heaptrack's definition: freed right after it was allocated, with no other
       // allocation of the same thread in between.
       if (*lastAlloc_ == e.address) {
-        if (const LiveBlock* block = live_.find(e.address)) {
+        if (const BlockLedger::Block* block = blocks_.find(e.address)) {
           ++site(block->stack).temporaryAllocations;
         }
         ++summary_.temporaryAllocations;
         *lastAlloc_ = 0;
       }
-      if (e.address) free(e.address, e.timeUs, e.tid);
+      if (e.address) free(e.address, {e.freed, e.ring, e.timeUs, e.size, e.stack});
       return;
     }
     case PackedOp::Realloc:
-      if (e.oldAddress) free(e.oldAddress, e.timeUs, e.tid);
-      allocate(e.address, e.size, e.stack, e.timeUs, e.tid);
+      if (e.oldAddress) free(e.oldAddress, {format::FreedBlock::Unknown, e.ring, e.timeUs, 0, 0});
+      allocate(e);
       *lastAlloc_ = e.address;
       return;
     case PackedOp::Mmap:

@@ -62,8 +62,14 @@ class TraceBuilder {
     return put(ring,
                writer(ring).alloc(buf_, format::AllocFunction::Inherited, address, size, stack));
   }
-  TraceBuilder& free(uint32_t ring, uint64_t address) {
-    return put(ring, writer(ring).free(buf_, format::AllocFunction::Malloc, address));
+  // `ownBlock`: the block was allocated on this ring (kOwnBlock).
+  TraceBuilder& free(uint32_t ring, uint64_t address, bool ownBlock = false) {
+    return put(ring, writer(ring).free(buf_, format::AllocFunction::Malloc, address, ownBlock));
+  }
+  // A free of a block another ring allocated, with its size and stack.
+  TraceBuilder& freeOther(uint32_t ring, uint64_t address, uint64_t size, uint32_t stack) {
+    return put(ring,
+               writer(ring).freeOther(buf_, format::AllocFunction::Malloc, address, size, stack));
   }
   TraceBuilder& realloc(uint32_t ring, uint64_t old, uint64_t address, uint64_t size,
                         uint32_t stack) {

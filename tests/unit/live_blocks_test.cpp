@@ -16,16 +16,23 @@ TEST_CASE("live-block table: inserts, replaces and erases as std::unordered_map 
   // Addresses 16 bytes apart like heap blocks, few enough to fill the table past two
   // thirds (it grows) and to erase much: long probe runs, many backward shifts.
   auto address = [&] { return 0x7f0000000000ull + (random() % 30'000) * 16; };
+  LiveBlock erased;
   for (uint32_t step = 1; step <= 300'000; ++step) {
     uint64_t at = address();
     if (random() % 3 != 0) {
       // A live address is freed before it is handed out again, as the hooks see it.
-      if (reference.count(at)) REQUIRE(table.erase(at));
+      if (reference.count(at)) REQUIRE(table.erase(at, &erased));
       LiveBlock block{at, random() % 4096 + 1, step, step / 10};
       table.insert(block);
       reference[at] = block;
     } else {
-      REQUIRE(table.erase(at) == (reference.erase(at) == 1));
+      auto expected = reference.find(at);
+      REQUIRE(table.erase(at, &erased) == (expected != reference.end()));
+      if (expected == reference.end()) continue;
+      // The erased entry goes into the trace: a free of another thread's block says which.
+      REQUIRE(erased.size == expected->second.size);
+      REQUIRE(erased.stack == expected->second.stack);
+      reference.erase(expected);
     }
     REQUIRE(table.count() == reference.size());
   }
@@ -41,7 +48,7 @@ TEST_CASE("live-block table: inserts, replaces and erases as std::unordered_map 
   CHECK(seen == reference.size());
   table.clear();
   CHECK(table.count() == 0);
-  CHECK_FALSE(table.erase(reference.begin()->first));
+  CHECK_FALSE(table.erase(reference.begin()->first, &erased));
 }
 
 TEST_CASE("live-block table: an address inserted again without its free, newest wins") {
@@ -80,7 +87,8 @@ TEST_CASE("live-block table: a big table grows where it lies and loses nothing")
     reference[at] = block;
     if (i % 7 == 3) {
       uint64_t gone = 0x7f0000000000ull + (random() % (i + 1)) * 48;
-      REQUIRE(table.erase(gone) == (reference.erase(gone) == 1));
+      LiveBlock erased;
+      REQUIRE(table.erase(gone, &erased) == (reference.erase(gone) == 1));
     }
   }
   REQUIRE(table.count() == reference.size());
@@ -93,6 +101,10 @@ TEST_CASE("live-block table: a big table grows where it lies and loses nothing")
     REQUIRE(b.stack == expected->second.stack);
   });
   CHECK(seen == reference.size());
-  for (const auto& [address, block] : reference) REQUIRE(table.erase(address));
+  for (const auto& [address, block] : reference) {
+    LiveBlock erased;
+    REQUIRE(table.erase(address, &erased));
+    REQUIRE(erased.stack == block.stack);
+  }
   CHECK(table.count() == 0);
 }
