@@ -52,9 +52,10 @@ class PackedWriter {
     out = putVarint(out, size);
     return putVarint(out, stack);
   }
+  // `ownBlock`: the old block was allocated on this ring (kOwnBlock).
   uint8_t* realloc(uint8_t* out, uint64_t oldAddress, uint64_t address, uint64_t size,
-                   uint32_t stack) {
-    *out++ = code(PackedOp::Realloc);
+                   uint32_t stack, bool ownBlock) {
+    *out++ = code(PackedOp::Realloc, ownBlock ? kOwnBlock : 0);
     out = putVarint(out, size);
     out = putVarint(out, stack);
     out = address_(out, oldAddress);

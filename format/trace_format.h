@@ -321,7 +321,8 @@ inline constexpr int signalOfExit(ExitReason reason) {
 enum class PackedOp : uint8_t {
   Alloc = 1,         // detail=AllocFunction; size, stack, zz(addr)
   Free = 2,          // detail=AllocFunction of the deallocator [| kOwnBlock]; zz(addr)
-  Realloc = 3,       // size, stack, zz(oldAddr), zz(newAddr)  (newAddr relative to oldAddr)
+  Realloc = 3,       // [detail=kOwnBlock]; size, stack, zz(oldAddr), zz(newAddr) (newAddr
+                     // relative to oldAddr)
   Time = 4,          // timeUs (absolute)
   Stack = 5,         // id, depth, then depth x zz(ip delta from the previous ip, first from 0)
   Mmap = 6,          // zz(addr), length, stack
@@ -338,6 +339,8 @@ enum class PackedOp : uint8_t {
 // with kOwnBlock in its detail ends the latest block at its address allocated on this
 // ring; a FreeOther ends a block another ring allocated, and says which by its size
 // and stack. A plain Free (no table held the block, or tables are off) says nothing.
+// Realloc's old block likewise: kOwnBlock in its detail, or a FreeOther of it followed by
+// a Realloc from address 0.
 inline constexpr unsigned kOwnBlock = 8;
 inline constexpr uint8_t kPackedOpMask = 0x0f;
 
@@ -351,6 +354,7 @@ enum class AllocFunction : uint8_t {
 };
 
 // Largest packed event: opcode + 4 varints of 10 bytes; a Stack event is written in parts.
+// A realloc of another ring's block is two events (FreeOther, Realloc).
 inline constexpr size_t kMaxPackedEventBytes = 1 + 4 * 10;
 
 }  // namespace tidemark::format

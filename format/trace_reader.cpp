@@ -474,6 +474,8 @@ void TraceReader::decodeBatch(const uint8_t* data, size_t bytes, uint64_t at, Re
         e.stack = static_cast<uint32_t>(number());
         break;
       case PackedOp::Realloc:
+        e.function = AllocFunction::Malloc;
+        e.freed = (opcode >> 4) & kOwnBlock ? FreedBlock::Own : FreedBlock::Unknown;
         e.size = number();
         e.stack = static_cast<uint32_t>(number());
         e.oldAddress = address(ring.lastAddress);

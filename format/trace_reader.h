@@ -128,7 +128,7 @@ enum class FreedBlock : uint8_t {
 struct Event {
   PackedOp op;  // FreeOther arrives as Free with `freed` Other
   AllocFunction function;
-  FreedBlock freed;  // Free only
+  FreedBlock freed;  // Free, and Realloc's old block
   int32_t tid;
   uint64_t timeUs;
   uint64_t address;     // the block (new block for Realloc)

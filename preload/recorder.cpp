@@ -127,7 +127,7 @@ void record(Encode&& encode) {
     countDroppedEvent();
     return;
   }
-  uint8_t bytes[format::kMaxPackedEventBytes + 16];
+  uint8_t bytes[2 * format::kMaxPackedEventBytes + 16];
   // A new stack's definition, written to the ring inside encode(), lands before this
   // buffer (time op and event), so the decoder always knows an id before its use.
   uint8_t* end = encode(ring, ring->packer.time(bytes, nowUs()));
@@ -175,11 +175,17 @@ bool recordFree(format::AllocFunction function, const void* block) {
 void recordRealloc(const void* oldBlock, const void* newBlock, size_t size) {
   record([&](Ring* ring, uint8_t* out) {
     uint32_t stack = currentStack(ring);
-    LiveBlock unused;
-    trackLive(ring, reinterpret_cast<uintptr_t>(oldBlock), reinterpret_cast<uintptr_t>(newBlock),
-              size, stack, &unused);
-    return ring->packer.realloc(out, reinterpret_cast<uintptr_t>(oldBlock),
-                                reinterpret_cast<uintptr_t>(newBlock), size, stack);
+    auto from = reinterpret_cast<uintptr_t>(oldBlock);
+    auto to = reinterpret_cast<uintptr_t>(newBlock);
+    LiveBlock freed;
+    HeldBy held = trackLive(ring, from, to, size, stack, &freed);
+    // The old block's end says whose block it was, as a free's does.
+    if (held == HeldBy::OtherRing) {
+      out =
+          ring->packer.freeOther(out, format::AllocFunction::Malloc, from, freed.size, freed.stack);
+      return ring->packer.realloc(out, 0, to, size, stack, false);
+    }
+    return ring->packer.realloc(out, from, to, size, stack, held == HeldBy::ThisRing);
   });
 }
 

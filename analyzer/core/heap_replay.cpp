@@ -147,7 +147,7 @@ void HeapReplay::replay(const format::Event& e) {
       return;
     }
     case PackedOp::Realloc:
-      if (e.oldAddress) free(e.oldAddress, {format::FreedBlock::Unknown, e.ring, e.timeUs, 0, 0});
+      if (e.oldAddress) free(e.oldAddress, {e.freed, e.ring, e.timeUs, 0, 0});
       allocate(e);
       *lastAlloc_ = e.address;
       return;

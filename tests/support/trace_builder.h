@@ -72,8 +72,8 @@ class TraceBuilder {
                writer(ring).freeOther(buf_, format::AllocFunction::Malloc, address, size, stack));
   }
   TraceBuilder& realloc(uint32_t ring, uint64_t old, uint64_t address, uint64_t size,
-                        uint32_t stack) {
-    return put(ring, writer(ring).realloc(buf_, old, address, size, stack));
+                        uint32_t stack, bool ownBlock = false) {
+    return put(ring, writer(ring).realloc(buf_, old, address, size, stack, ownBlock));
   }
   TraceBuilder& detach(uint32_t ring) { return put(ring, writer(ring).threadDetach(buf_)); }
 

@@ -138,6 +138,29 @@ TEST_CASE("a free that names another ring's block ends that block, whatever was 
   CHECK(site(a, 1).leakedBlocks == 0);
 }
 
+TEST_CASE("a realloc of another ring's block names it, as a free does") {
+  // Ring 2 allocated 0x1000 (stack 2); ring 3 reallocs it to 0x9000 and ring 1 gets
+  // 0x1000 back (stack 1), all in one tick; rings read 1, 2, 3. Plain, the realloc's
+  // end of 0x1000 would take ring 1's block, read first and no later than it.
+  test::TraceBuilder b;
+  b.attach(1, 11).attach(2, 22).attach(3, 33);
+  b.time(1, 4000).stack(1, 1, {0x1}).stack(1, 2, {0x2}).stack(1, 3, {0x3});
+  b.alloc(1, 0x1000, 48, 1).flushBatch(1);
+  b.time(2, 4000).alloc(2, 0x1000, 64, 2).flushBatch(2);
+  b.time(3, 4000).freeOther(3, 0x1000, 64, 2).realloc(3, 0, 0x9000, 128, 3).flushBatch(3);
+  // A realloc of the ring's own block, with another ring's block read first there.
+  b.time(2, 5000).alloc(2, 0x2000, 16, 2).flushBatch(2);
+  b.time(3, 5000).alloc(3, 0x2000, 16, 3).realloc(3, 0x2000, 0xa000, 32, 3, true).flushBatch(3);
+  b.trailer(10'000);
+  auto a = test::analyzeBuilt(b, "realloc-other.tmk");
+  CHECK(a.summary.allocations == 6);
+  CHECK(site(a, 1).leakedBlocks == 1);
+  CHECK(site(a, 2).leakedBlocks == 1);
+  CHECK(site(a, 2).leakedBytes == 16);
+  CHECK(site(a, 3).leakedBlocks == 2);
+  CHECK(site(a, 3).leakedBytes == 160);
+}
+
 TEST_CASE("a free that reaches the file before its allocation is matched by time") {
   // Thread 2 allocates 0x1000 at 1 ms and 0x2000 at 3 ms; thread 1 frees both, at 2 and
   // 4 ms. Ring 1 is drained first, so both frees come before the allocations.
