@@ -9,6 +9,25 @@
 using tidemark::preload::BlockTable;
 using tidemark::preload::LiveBlock;
 
+namespace {
+
+// What a snapshot reads of the table: each block of `reference` once, as inserted.
+void checkVisitsAsIn(const BlockTable& table,
+                     const std::unordered_map<uint64_t, LiveBlock>& reference) {
+  size_t seen = 0;
+  table.forEach([&](const LiveBlock& b) {
+    ++seen;
+    auto expected = reference.find(b.address);
+    REQUIRE(expected != reference.end());
+    REQUIRE(b.size == expected->second.size);
+    REQUIRE(b.stack == expected->second.stack);
+    REQUIRE(b.allocTimeMs == expected->second.allocTimeMs);
+  });
+  CHECK(seen == reference.size());
+}
+
+}  // namespace
+
 TEST_CASE("live-block table: inserts, replaces and erases as std::unordered_map does") {
   BlockTable table;
   std::unordered_map<uint64_t, LiveBlock> reference;
@@ -36,16 +55,7 @@ TEST_CASE("live-block table: inserts, replaces and erases as std::unordered_map 
     }
     REQUIRE(table.count() == reference.size());
   }
-  size_t seen = 0;
-  table.forEach([&](const LiveBlock& b) {
-    ++seen;
-    auto expected = reference.find(b.address);
-    REQUIRE(expected != reference.end());
-    CHECK(b.size == expected->second.size);
-    CHECK(b.stack == expected->second.stack);
-    CHECK(b.allocTimeMs == expected->second.allocTimeMs);
-  });
-  CHECK(seen == reference.size());
+  checkVisitsAsIn(table, reference);
   table.clear();
   CHECK(table.count() == 0);
   CHECK_FALSE(table.erase(reference.begin()->first, &erased));
@@ -92,15 +102,7 @@ TEST_CASE("live-block table: a big table grows where it lies and loses nothing")
     }
   }
   REQUIRE(table.count() == reference.size());
-  size_t seen = 0;
-  table.forEach([&](const LiveBlock& b) {
-    ++seen;
-    auto expected = reference.find(b.address);
-    REQUIRE(expected != reference.end());
-    REQUIRE(b.size == expected->second.size);  // no mark left behind
-    REQUIRE(b.stack == expected->second.stack);
-  });
-  CHECK(seen == reference.size());
+  checkVisitsAsIn(table, reference);  // no entry lost, no mark left in a size
   for (const auto& [address, block] : reference) {
     LiveBlock erased;
     REQUIRE(table.erase(address, &erased));
