@@ -55,8 +55,6 @@ class BlockLedger {
   // The block `free` ends; nullopt when it is still to be read (the free waits for it).
   std::optional<Block> free(uint64_t address, const Free& free);
 
-  // The block at `address`, the first of several.
-  const Block* find(uint64_t address) { return live_.find(address); }
   void prefetch(uint64_t address) const { live_.prefetch(address); }
 
  private:

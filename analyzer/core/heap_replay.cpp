@@ -97,8 +97,10 @@ void HeapReplay::forget(const BlockLedger::Block& block) {
   ++summary_.frees;
 }
 
-void HeapReplay::free(uint64_t address, const BlockLedger::Free& f) {
-  if (std::optional<BlockLedger::Block> block = blocks_.free(address, f)) forget(*block);
+std::optional<BlockLedger::Block> HeapReplay::free(uint64_t address, const BlockLedger::Free& f) {
+  std::optional<BlockLedger::Block> block = blocks_.free(address, f);
+  if (block) forget(*block);
+  return block;
 }
 
 void HeapReplay::onEvents(std::span<const format::Event> run) {
@@ -134,16 +136,15 @@ void HeapReplay::replay(const format::Event& e) {
       *lastAlloc_ = e.address;
       return;
     case PackedOp::Free: {
+      if (!e.address) return;
+      auto block = free(e.address, {e.freed, e.ring, e.timeUs, e.size, e.stack});
       // heaptrack's definition: freed right after it was allocated, with no other
       // allocation of the same thread in between.
       if (*lastAlloc_ == e.address) {
-        if (const BlockLedger::Block* block = blocks_.find(e.address)) {
-          ++site(block->stack).temporaryAllocations;
-        }
+        if (block) ++site(block->stack).temporaryAllocations;
         ++summary_.temporaryAllocations;
         *lastAlloc_ = 0;
       }
-      if (e.address) free(e.address, {e.freed, e.ring, e.timeUs, e.size, e.stack});
       return;
     }
     case PackedOp::Realloc:

@@ -47,8 +47,8 @@ class HeapReplay : public format::RecordVisitor {
   void allocate(const format::Event& e);
   // Takes a block out of the counters of the live.
   void forget(const BlockLedger::Block& block);
-  // A free (or realloc's) of `address`.
-  void free(uint64_t address, const BlockLedger::Free& f);
+  // A free (or realloc's) of `address`: the block it ended, if read yet.
+  std::optional<BlockLedger::Block> free(uint64_t address, const BlockLedger::Free& f);
   // A block a forked child had from its parent: live, but not allocated in this trace.
   void inherit(uint64_t address, uint64_t size, uint32_t stack);
 
