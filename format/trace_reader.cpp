@@ -445,6 +445,13 @@ void TraceReader::decodeBatch(const uint8_t* data, size_t bytes, uint64_t at, Re
         continue;
       }
       default:
+        // A newer minor version may add ops, which cannot be skipped (they have no length).
+        if (versionMinor_ > kVersionMinor) {
+          fail(at, "packed event " + std::to_string(opcode) + " of trace format " +
+                       std::to_string(kVersionMajor) + "." + std::to_string(versionMinor_) +
+                       ", newer than this tidemark reads (" + std::to_string(kVersionMajor) + "." +
+                       std::to_string(kVersionMinor) + ")");
+        }
         fail(at, "corrupt trace: unknown packed event " + std::to_string(opcode));
     }
     // Filled where it lies: a local copied in whole after its fields were stored one by

@@ -264,6 +264,27 @@ TEST_CASE("hostile records inside a valid chunk are errors, not crashes") {
   CHECK_THROWS_WITH(second.readAvailable(c), Catch::Contains("truncated packed event"));
 }
 
+TEST_CASE("a packed event of a newer minor version is named as such, not as corruption") {
+  std::string raw(sizeof(EventBatchRecord) + 1, '\0');
+  EventBatchRecord batch{{RecordKind::EventBatch, 0, static_cast<uint32_t>(raw.size())}, 0, 0};
+  memcpy(raw.data(), &batch, sizeof batch);
+  raw[sizeof batch] = 15;  // no op of this version
+  std::string header = fileHeaderOnly();
+  FileHeader newer;
+  memcpy(&newer, header.data(), sizeof newer);
+  Collect c;
+  for (uint16_t minor : {kVersionMinor, static_cast<uint16_t>(kVersionMinor + 1)}) {
+    newer.versionMinor = minor;
+    std::string path = test::tempPath("newer-op.tmk");
+    writeFile(path, appendChunk(std::string(reinterpret_cast<const char*>(&newer), sizeof newer),
+                                raw, 0));
+    TraceReader reader(path);
+    CHECK_THROWS_WITH(reader.readAvailable(c),
+                      Catch::Contains(minor == kVersionMinor ? "corrupt trace: unknown packed event"
+                                                             : "newer than this tidemark reads"));
+  }
+}
+
 TEST_CASE("record kinds from a newer minor version are skipped") {
   test::TraceBuilder b;
   b.attach(0, 1).time(0, 1).alloc(0, 0x1000, 8, 0).flushBatch(0);
