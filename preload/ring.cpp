@@ -66,11 +66,18 @@ void RingRegistry::resetAfterFork(Ring* keep) {
   }
 }
 
-bool RingRegistry::eraseRemote(uint64_t address, const Ring* own, LiveBlock* erased) {
+bool RingRegistry::eraseRemote(uint64_t address, Ring* own, LiveBlock* erased) {
+  // A thread that frees others' blocks mostly frees one other's (a pool's jobs, a loop's
+  // requests): the search starts at the table that held the last one. Each table it
+  // passes costs a lock taken on a line other cores use.
   uint32_t n = count();
-  for (uint32_t i = 0; i < n; ++i) {
+  uint32_t i = own->lastRemoteRing < n ? own->lastRemoteRing : 0;
+  for (uint32_t searched = 0; searched < n; ++searched, i = i + 1 < n ? i + 1 : 0) {
     Ring* ring = at(i);
-    if (ring && ring != own && ring->blocks.erase(address, erased)) return true;
+    if (ring && ring != own && ring->blocks.erase(address, erased)) {
+      own->lastRemoteRing = i;
+      return true;
+    }
   }
   return false;
 }

@@ -46,6 +46,8 @@ struct Ring {
   // The live blocks this ring's threads allocated (kept when the ring is reused: they
   // are still live). Other threads lock it to free its blocks.
   BlockTable blocks;
+  // Owner only: the ring whose table held the last block of another's this one freed.
+  uint32_t lastRemoteRing = 0;
 
   // Writer side: read up to here (the tail may stay behind it, within a page, until the
   // page is whole: see the writer's drainRing).
@@ -71,7 +73,7 @@ class RingRegistry {
   void resetAfterFork(Ring* keep);
   // Removes a block freed by a thread other than the one that allocated it; false when no
   // table has it.
-  bool eraseRemote(uint64_t address, const Ring* own, LiveBlock* erased);
+  bool eraseRemote(uint64_t address, Ring* own, LiveBlock* erased);
   uint64_t liveBlockCount() const;
 
  private:
