@@ -11,6 +11,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "raw_memory.h"
+
 namespace tidemark::preload {
 
 template <size_t kTableBytes>
@@ -30,7 +32,6 @@ class WrittenPages {
   }
 
  private:
-  static constexpr size_t kPageBytes = 4096;
   static constexpr size_t kPages = (kTableBytes + kPageBytes - 1) / kPageBytes;
   std::atomic<uint64_t> words_[(kPages + 63) / 64] = {};
 };
