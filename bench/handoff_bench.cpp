@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
       Mailbox& next = boxes[(t + 1) % threads];
       for (int i = 0; i < calls; ++i) {
         void* old = next.slot[i % kSlots].exchange(malloc(32 + i % 64));
-        free(old);  // its own block, not taken yet
+        free(old);                                            // its own block, not taken yet
         free(mine.slot[(i * 7) % kSlots].exchange(nullptr));  // the thread before's
       }
     });
