@@ -120,7 +120,7 @@ HeldBy trackLive(Ring* ring, uintptr_t freed, uintptr_t allocated, size_t size, 
 // The common frame of every record function: checks, guard, ring.
 template <typename Encode>
 void record(Encode&& encode) {
-  if (!tracing() || tInsideTracer) return;
+  if (!recording() || tInsideTracer) return;
   TracerScope scope;
   Ring* ring = tRing ? tRing : attachThread();
   if (!ring) {
@@ -131,11 +131,11 @@ void record(Encode&& encode) {
   // A new stack's definition, written to the ring inside encode(), lands before this
   // buffer (time op and event), so the decoder always knows an id before its use.
   uint8_t* end = encode(ring, ring->packer.time(bytes, nowUs()));
+  // A write fails only once the trace has ended (its ring stayed full meanwhile): the event
+  // comes after the trace's last, like any the hooks no longer record, and is no loss.
   if (ringWrite(ring, bytes, end - bytes)) {
     // Only this thread writes the counter; a plain increment avoids a locked RMW.
     ring->events.store(ring->events.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  } else {
-    countDroppedEvent();
   }
 }
 
@@ -203,7 +203,7 @@ void recordMunmap(const void* address, size_t length) {
 }
 
 void recordMark(const char* label) {
-  if (!label || !tracing() || tInsideTracer) return;
+  if (!label || !recording() || tInsideTracer) return;
   TracerScope scope;
   Ring* ring = tRing ? tRing : attachThread();
   if (!ring) return;

@@ -94,7 +94,7 @@ uint64_t RingRegistry::liveBlockCount() const {
 bool ringWrite(Ring* ring, const uint8_t* bytes, size_t n) {
   uint64_t head = ring->head.load(std::memory_order_relaxed);
   while (Ring::kBytes - (head - ring->tail.load(std::memory_order_acquire)) < n) {
-    if (!tracing()) return false;
+    if (!recording()) return false;
     wakeWriter();
     sched_yield();
   }

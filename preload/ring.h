@@ -84,7 +84,7 @@ class RingRegistry {
 extern RingRegistry rings;
 
 // Appends one encoded event to the ring, waiting for the writer when the ring is full.
-// Returns false (and the event is dropped) when tracing stopped meanwhile.
+// Returns false when recording stopped meanwhile (the trace has ended).
 bool ringWrite(Ring* ring, const uint8_t* bytes, size_t n);
 
 }  // namespace tidemark::preload

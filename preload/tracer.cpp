@@ -60,6 +60,8 @@ void afterForkInChild() {
   resetLoaderWalksInChild();
   tDeferredSignal = 0;
   forgetHeldSignals();
+  // Forked while the parent's trace ends: no trace here, and nobody drains the rings.
+  stopRecording();
   if (state.load(std::memory_order_acquire) != Lifecycle::Enabled) return;
   TracerScope scope;
   state.store(Lifecycle::Initializing, std::memory_order_release);
@@ -92,6 +94,14 @@ void setLibcProgramArguments(char** argv, char** envp) {
 }  // namespace
 
 bool tracing() { return state.load(std::memory_order_relaxed) == Lifecycle::Enabled; }
+bool recording() {
+  Lifecycle now = state.load(std::memory_order_relaxed);
+  return now == Lifecycle::Enabled || now == Lifecycle::Stopping;
+}
+void stopRecording() {
+  Lifecycle expected = Lifecycle::Stopping;
+  state.compare_exchange_strong(expected, Lifecycle::Disabled);
+}
 bool isTracedProcess() { return getpid() == tracedPid; }
 void disableAfterWriteFailure() {
   Lifecycle expected = Lifecycle::Enabled;

@@ -1,5 +1,6 @@
 // The tracer's lifecycle: Uninitialized → Initializing → Enabled → Stopping → Disabled.
-// One atomic holds it; hooks record only while it is Enabled.
+// One atomic holds it. Hooks record while it is Enabled, and while Stopping until the
+// writer has taken the exit snapshot (recording()).
 #pragma once
 
 #include <cstdint>
@@ -13,7 +14,14 @@ class StackTable;
 
 enum class Lifecycle : uint32_t { Uninitialized, Initializing, Enabled, Stopping, Disabled };
 
+// The trace is on and not ending.
 bool tracing();
+// Hooks record events and keep the live-block tables: the trace is on, or ending and its
+// exit snapshot not taken yet. The program's other threads run on while the trace ends
+// (a pool while main calls exit, every thread but the one a signal ends the process
+// from); a block one of them frees unrecorded stays in its live table, and the exit
+// snapshot, finding nothing that points at it, calls it lost.
+bool recording();
 // This is the process the tracer was set up in (not a vfork child sharing its memory).
 bool isTracedProcess();
 
@@ -30,6 +38,9 @@ void startTracer(char** argv, char** envp);
 // Ends the trace: the writer drains every ring, writes the trailer and closes the file.
 // Safe to call more than once and from any thread; only the first call does the work.
 void finishTracer(format::ExitReason reason);
+
+// The writer, once the exit snapshot is taken (or none is to be): hooks stop recording.
+void stopRecording();
 
 // The trace cannot be written any more (disk full, I/O error): recording stops for good,
 // the target runs on. Called by the writer thread.

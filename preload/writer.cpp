@@ -314,6 +314,9 @@ void finishTrace(ExitReason reason) {
                  state.deadStackCount);
     now = monotonicUs();
   }
+  // What the program's threads recorded until now is the trace's last.
+  stopRecording();
+  drainRings(false);
   state.modules.rescan(*state.encoder, now);
   writeSample(now);
   writeTrailer(reason, now);

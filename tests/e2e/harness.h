@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,10 @@ struct Totals {
   uint64_t bytes = 0, blocks = 0;
   bool operator==(const Totals&) const = default;
 };
+// How a failed check prints them.
+inline std::ostream& operator<<(std::ostream& out, const Totals& t) {
+  return out << t.bytes << " bytes in " << t.blocks << " blocks";
+}
 
 // The last snapshot's totals of `kind` ("definite", "indirect", ...).
 Totals snapshotTotals(const nlohmann::json& report, const char* kind);

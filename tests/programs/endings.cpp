@@ -7,6 +7,8 @@
 //   churn      replaces 65,536 live blocks one by one forever, so that a signal often
 //              lands while the tracer updates its table of live blocks
 //   exit-handler churns with a SIGTERM handler that calls exit(0), as many C daemons have
+//   exit-freeing a second thread allocates 1,048,576 blocks of 32 bytes, then frees them one
+//              by one; the main thread calls exit(0) 20 ms into the frees
 //   throw      throws and catches 10000 C++ exceptions, exit 0 (exceptions must still
 //              unwind through libgcc_s with the tracer loaded)
 //   signal     allocates inside a signal handler 1000 times, exit 0
@@ -28,6 +30,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -164,6 +167,21 @@ int main(int argc, char** argv) {
     waitForSignals();
   }
   if (mode == "churn") churn();
+  if (mode == "exit-freeing") {
+    static std::atomic<bool> freeing{false};
+    std::thread([] {
+      static void* blocks[1 << 20];
+      for (auto& block : blocks) block = malloc(32);
+      freeing = true;
+      for (auto& block : blocks) {
+        free(block);
+        block = nullptr;  // the freed block's last pointer goes
+      }
+    }).detach();
+    while (!freeing) usleep(1000);
+    usleep(20'000);
+    exit(0);
+  }
   if (mode == "exit-handler") {
     signal(SIGTERM, [](int) { exit(0); });
     churn();
