@@ -307,6 +307,10 @@ bool takeSnapshot(format::SnapshotTrigger trigger, uint64_t nowUs, format::Chunk
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(&job->go), FUTEX_WAKE, 1, nullptr, nullptr, 0);
   bool resumed = waitFlag(job->done, 5'000'000'000ull);
   uint64_t resumedNs = monotonicNs();
+  // The exit snapshot's content is fixed at the stop: what the program's threads do after
+  // it is past the trace's end, and recording it would only have them wait on full rings,
+  // which the writer drains after the scan.
+  if (trigger == format::SnapshotTrigger::Exit) stopRecording();
   if (!resumed) kill(helper, SIGKILL);  // its tracees are let go when it dies
   close(fds[1]);
   ScanOutcome outcome;

@@ -1,6 +1,6 @@
 // The tracer's lifecycle: Uninitialized → Initializing → Enabled → Stopping → Disabled.
 // One atomic holds it. Hooks record while it is Enabled, and while Stopping until the
-// writer has taken the exit snapshot (recording()).
+// exit snapshot has stopped the program (recording()).
 #pragma once
 
 #include <cstdint>
@@ -39,7 +39,8 @@ void startTracer(char** argv, char** envp);
 // Safe to call more than once and from any thread; only the first call does the work.
 void finishTracer(format::ExitReason reason);
 
-// The writer, once the exit snapshot is taken (or none is to be): hooks stop recording.
+// Once the exit snapshot has stopped the program (or none is to be taken): hooks stop
+// recording.
 void stopRecording();
 
 // The trace cannot be written any more (disk full, I/O error): recording stops for good,

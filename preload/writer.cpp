@@ -314,7 +314,7 @@ void finishTrace(ExitReason reason) {
                  state.deadStackCount);
     now = monotonicUs();
   }
-  // What the program's threads recorded until now is the trace's last.
+  // The exit snapshot's stop ended recording; without one, it ends here.
   stopRecording();
   drainRings(false);
   state.modules.rescan(*state.encoder, now);
