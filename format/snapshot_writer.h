@@ -68,11 +68,13 @@ class SnapshotWriter {
     memcpy(part_ + sizeof record + sizeof length, mapping, length);
     return out_->write(part_, record.header.length);
   }
-  // `complete`: false when the scan found it could not see all (kSnapshotIncomplete).
-  bool end(bool complete = true) {
+  // `incomplete`: what the scan found it could not see (kSnapshotBlocksUnreadable,
+  // kSnapshotGuardLostMemory); 0 for a complete snapshot.
+  bool end(bool) = delete;  // say why, not whether
+  bool end(uint32_t incomplete = 0) {
     if (!flushPart()) return false;
-    SnapshotEndRecord record{
-        {RecordKind::SnapshotEnd, 0, sizeof record}, id_, complete ? 0 : kSnapshotIncomplete, 0};
+    uint32_t flags = incomplete ? kSnapshotIncomplete | incomplete : 0;
+    SnapshotEndRecord record{{RecordKind::SnapshotEnd, 0, sizeof record}, id_, flags, 0};
     return out_->write(&record, sizeof record);
   }
 

@@ -20,8 +20,9 @@ inline constexpr uint16_t kVersionMajor = 1;
 // 1: heap-graph snapshots; 2: inherited blocks; 3: a snapshot pointer's kind says which
 // heuristic accepted an interior pointer (before: start or interior only), and an edge's
 // target is relative to its source; 4: exit by a signal; 5: SnapshotFailed;
-// 6: SnapshotUnreadable; 7: a free says whose block it freed (kOwnBlock, FreeOther)
-inline constexpr uint16_t kVersionMinor = 7;
+// 6: SnapshotUnreadable; 7: a free says whose block it freed (kOwnBlock, FreeOther);
+// 8: why a snapshot is incomplete (kSnapshotThreads*, threadsNotStopped)
+inline constexpr uint16_t kVersionMinor = 8;
 inline constexpr uint32_t kChunkMagic = 0x4b434d54;  // "TMCK" little-endian
 // A reader refuses a chunk whose sizes exceed these, so a hostile file cannot make it
 // allocate without bound.
@@ -173,10 +174,10 @@ struct SnapshotBeginRecord {
   uint64_t timeUs;
   uint64_t pauseUs;  // how long the program's threads were stopped
   uint64_t reserved0;
-  uint32_t id;       // 0, 1, 2, ... within the trace
-  uint32_t trigger;  // SnapshotTrigger
-  uint32_t flags;    // kSnapshotIncomplete, kSnapshotAllocatorMappingsLost, kSnapshotGuarded
-  uint32_t reserved;
+  uint32_t id;                 // 0, 1, 2, ... within the trace
+  uint32_t trigger;            // SnapshotTrigger
+  uint32_t flags;              // kSnapshotIncomplete (and why), kSnapshotAllocatorMappingsLost, ...
+  uint32_t threadsNotStopped;  // threads whose stacks and registers were not roots (1.8)
   uint64_t blocks;
   uint64_t roots;  // 0: the scan does not know them when it begins (reserved)
   uint64_t edges;  // 0, likewise
@@ -190,6 +191,20 @@ inline constexpr uint32_t kAllocatorMappingSlots = 16384;
 // The tracer guarded the program's big mappings instead of copying them (by default for a
 // heap of 64 MiB or more resident, or --guard-heap).
 inline constexpr uint32_t kSnapshotGuarded = 4;
+// Why threads were not stopped (1.8; each comes with kSnapshotIncomplete): ptrace refused
+// them (a debugger or another tracer holds them, or ptrace is not allowed); they did not
+// stop, or leave a tracer hook, within the stop's deadline; there were more than the stop
+// can hold.
+inline constexpr uint32_t kSnapshotThreadsRefused = 8;
+inline constexpr uint32_t kSnapshotThreadsTimedOut = 16;
+inline constexpr uint32_t kSnapshotTooManyThreads = 32;
+inline constexpr uint32_t kSnapshotThreadReasons =
+    kSnapshotThreadsRefused | kSnapshotThreadsTimedOut | kSnapshotTooManyThreads;
+// What the scan found out (SnapshotEnd, 1.8; with kSnapshotIncomplete): memory under a
+// live block it could not read (SnapshotUnreadable), guarded memory under live blocks or
+// roots that changed before it was read.
+inline constexpr uint32_t kSnapshotBlocksUnreadable = 64;
+inline constexpr uint32_t kSnapshotGuardLostMemory = 128;
 
 // SnapshotBlocks: after {header, uint32_t snapshot id, uint32_t reserved}, per block:
 //   zz(address - previous address), size, stack id, allocation time µs (the tracer records
@@ -231,7 +246,7 @@ inline constexpr uint8_t kPointerKinds = 6;
 struct SnapshotEndRecord {
   RecordHeader header;
   uint32_t snapshot;
-  uint32_t flags;   // kSnapshotIncomplete: found out during the scan (a guarded heap's)
+  uint32_t flags;   // kSnapshotIncomplete (and kSnapshotBlocksUnreadable, ...GuardLostMemory)
   uint64_t scanUs;  // how long the scan took (the program ran meanwhile)
 };
 static_assert(sizeof(SnapshotEndRecord) == 24);

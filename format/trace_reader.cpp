@@ -269,7 +269,8 @@ void TraceReader::decodeRecord(const uint8_t* data, size_t bytes, uint64_t at, R
       v.onSnapshotBegin(SnapshotInfo{
           r.id, r.timeUs, r.pauseUs, static_cast<SnapshotTrigger>(r.trigger),
           (r.flags & kSnapshotIncomplete) == 0, r.blocks,
-          (r.flags & kSnapshotAllocatorMappingsLost) != 0, (r.flags & kSnapshotGuarded) != 0});
+          (r.flags & kSnapshotAllocatorMappingsLost) != 0, (r.flags & kSnapshotGuarded) != 0,
+          r.flags & kSnapshotThreadReasons, r.threadsNotStopped});
       return;
     }
     case RecordKind::SnapshotBlocks:
@@ -280,7 +281,7 @@ void TraceReader::decodeRecord(const uint8_t* data, size_t bytes, uint64_t at, R
     case RecordKind::SnapshotEnd: {
       SnapshotEndRecord r;
       if (!fixedPart(data, bytes, &r)) fail(at, "corrupt trace: bad snapshot end");
-      v.onSnapshotEnd(r.snapshot, r.scanUs, (r.flags & kSnapshotIncomplete) == 0);
+      v.onSnapshotEnd(r.snapshot, r.scanUs, r.flags);
       return;
     }
     case RecordKind::SnapshotFailed: {

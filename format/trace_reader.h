@@ -75,6 +75,8 @@ struct SnapshotInfo {
   uint64_t blocks = 0;
   bool allocatorMappingsLost = false;  // see kSnapshotAllocatorMappingsLost
   bool guarded = false;                // see kSnapshotGuarded
+  uint32_t incompleteFlags = 0;        // kSnapshotThreads* bits: why threads were not stopped
+  uint32_t threadsNotStopped = 0;
 };
 
 struct SnapshotFailureInfo {
@@ -159,7 +161,7 @@ class RecordVisitor {
   virtual void onSnapshotRoots(const std::vector<SnapshotRoot>&) {}
   virtual void onSnapshotEdges(const std::vector<SnapshotEdge>&) {}
   // `complete`: false when the scan found out it could not see everything.
-  virtual void onSnapshotEnd(uint32_t /*id*/, uint64_t /*scanUs*/, bool /*complete*/) {}
+  virtual void onSnapshotEnd(uint32_t /*id*/, uint64_t /*scanUs*/, uint32_t /*flags*/) {}
   // In place of End (1.5), or with no Begin at all when the scan never started.
   virtual void onSnapshotFailed(const SnapshotFailureInfo&) {}
   virtual void onSnapshotUnreadable(const SnapshotUnreadable&) {}

@@ -785,9 +785,10 @@ int heapScanMain(void* arg) {
   begin.timeUs = job.timeUs;
   begin.id = job.id;
   begin.trigger = static_cast<uint32_t>(job.trigger);
-  begin.flags = (job.incomplete ? format::kSnapshotIncomplete : 0) |
+  begin.flags = job.incomplete |
                 (allocatorMappingsLost() ? format::kSnapshotAllocatorMappingsLost : 0) |
                 (job.guard ? format::kSnapshotGuarded : 0);
+  begin.threadsNotStopped = job.threadsNotStopped;
   begin.blocks = index.count();
   out->begin(begin);
   for (uint64_t i = 0; i < index.count(); ++i) {
@@ -799,7 +800,9 @@ int heapScanMain(void* arg) {
   // What the program took away from under the guard is known once the scan is over.
   memory.finish();
   bool missed = noteUnreadable(index, *out);
-  out->end(!missed && !lost.mattered(job.guard, index, readable, memory));
+  out->end(
+      (missed ? format::kSnapshotBlocksUnreadable : 0) |
+      (lost.mattered(job.guard, index, readable, memory) ? format::kSnapshotGuardLostMemory : 0));
   syscall(SYS_exit_group, 0);
   return 0;
 }

@@ -271,7 +271,8 @@ bool takeSnapshot(format::SnapshotTrigger trigger, uint64_t nowUs, format::Chunk
   job->creatorStack = reinterpret_cast<uint64_t>(&local);
   armGuard(*job);
   job->threadCount = 0;
-  job->incomplete = false;
+  job->incomplete = 0;
+  job->threadsNotStopped = 0;
   job->pauseNs = 0;
   job->childPid = 0;
   job->go.store(0);

@@ -96,7 +96,10 @@ struct SnapshotJob {
   // Filled in by the helper.
   uint32_t threadCount;
   Thread threads[kMaxThreads];
-  bool incomplete;
+  // Why the snapshot is incomplete (format::kSnapshotIncomplete and kSnapshotThreads*
+  // bits), 0 while it is not; and how many threads the stop did not hold.
+  uint32_t incomplete;
+  uint32_t threadsNotStopped;
   uint64_t pauseNs;
   pid_t childPid;
   int childErrno;  // why the copy could not be made, when childPid is -1

@@ -100,6 +100,11 @@ bool hasPendingSignal(pid_t pid, pid_t tid) {
   return (pending & ~hexField(status, "SigBlk:")) != 0;
 }
 
+// The snapshot will say it is incomplete, and why (format::kSnapshotThreads*).
+void giveUp(SnapshotJob& job, uint32_t reason) {
+  job.incomplete |= format::kSnapshotIncomplete | reason;
+}
+
 SnapshotJob::Thread* findThread(SnapshotJob& job, pid_t tid) {
   for (uint32_t i = 0; i < job.threadCount; ++i) {
     if (job.threads[i].tid == tid) return &job.threads[i];
@@ -134,7 +139,8 @@ uint32_t seizeNewThreads(SnapshotJob& job) {
       pid_t tid = static_cast<pid_t>(strtol(name, nullptr, 10));
       if (tid == job.creatorTid || findThread(job, tid)) continue;
       if (job.threadCount == SnapshotJob::kMaxThreads) {
-        job.incomplete = true;
+        giveUp(job, format::kSnapshotTooManyThreads);
+        ++job.threadsNotStopped;
         continue;
       }
       SnapshotJob::Thread& t = job.threads[job.threadCount++];
@@ -148,7 +154,8 @@ uint32_t seizeNewThreads(SnapshotJob& job) {
       } else if (errno == ESRCH || (errno == EPERM && exiting(job.pid, tid))) {
         t.gone = true;
       } else {
-        job.incomplete = true;  // a debugger holds it, or ptrace is not allowed
+        giveUp(job, format::kSnapshotThreadsRefused);  // a debugger holds it, or no ptrace
+        ++job.threadsNotStopped;
         t.gone = true;
       }
     }
@@ -187,7 +194,7 @@ void waitForStops(SnapshotJob& job) {
     if (!waiting) return;
     if (takeReports(job)) continue;
     if (monotonicNs() > job.deadlineNs) {
-      job.incomplete = true;
+      giveUp(job, format::kSnapshotThreadsTimedOut);
       return;
     }
     pause(job, 20'000);
@@ -239,7 +246,7 @@ void stopOutsideHooks(SnapshotJob& job) {
     }
     if (!waiting) return;
     if (monotonicNs() > job.deadlineNs) {
-      job.incomplete = true;
+      giveUp(job, format::kSnapshotThreadsTimedOut);
       return;
     }
     pause(job, 20'000);
@@ -272,7 +279,7 @@ void readRegisters(SnapshotJob& job) {
     iovec io{&t.regs, sizeof t.regs};
     if (ptrace(PTRACE_GETREGSET, t.tid, reinterpret_cast<void*>(NT_PRSTATUS), &io) != 0) {
       t.stopped = false;  // not scanned; the snapshot is incomplete
-      job.incomplete = true;
+      giveUp(job, 0);
       continue;
     }
     // The stop made a blocking call (epoll_wait, sigtimedwait, recv with a timeout)
@@ -323,6 +330,7 @@ int snapshotHelperMain(void* arg) {
   waitForStops(job);
   stopOutsideHooks(job);
   readRegisters(job);
+  for (uint32_t i = 0; i < job.threadCount; ++i) job.threadsNotStopped += running(job.threads[i]);
   // The copy: a child of the program (CLONE_PARENT, so the writer thread can reap it),
   // that no signal reports (exit signal 0) and no tracer follows.
   // The program may have marked more memory DONTFORK since the writer's listing (V8

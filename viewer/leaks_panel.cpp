@@ -90,6 +90,9 @@ void snapshotTable(const analysis::Analysis& a, const TimelineState& t, int chos
                           ImGuiSelectableFlags_SpanAllColumns)) {
       state.snapshot = static_cast<int>(i);
     }
+    if (!s.complete && ImGui::IsItemHovered()) {
+      ImGui::SetTooltip("%s", analysis::incompleteText(s).c_str());
+    }
     ImGui::TableNextColumn();
     ImGui::TextUnformatted(formatSeconds(s.timeS).c_str());
     ImGui::TableNextColumn();

@@ -39,12 +39,19 @@ json snapshotJson(const analysis::SnapshotSummary& snap) {
     unreadable.push_back(
         {{"address", u.address}, {"bytes", u.bytes}, {"signal", u.signal}, {"mapping", u.mapping}});
   }
-  return {{"id", snap.id},           {"time_s", snap.timeS},
-          {"trigger", snap.trigger}, {"complete", snap.complete},
-          {"guarded", snap.guarded}, {"pause_ms", snap.pauseMs},
-          {"scan_ms", snap.scanMs},  {"bytes", bytes},
-          {"blocks", blocks},        {"reachable_via_heuristic", viaHeuristic},
-          {"unreadable", unreadable}};
+  return {{"id", snap.id},
+          {"time_s", snap.timeS},
+          {"trigger", snap.trigger},
+          {"complete", snap.complete},
+          {"guarded", snap.guarded},
+          {"pause_ms", snap.pauseMs},
+          {"scan_ms", snap.scanMs},
+          {"bytes", bytes},
+          {"blocks", blocks},
+          {"reachable_via_heuristic", viaHeuristic},
+          {"unreadable", unreadable},
+          {"incomplete_reasons", analysis::incompleteReasonNames(snap)},
+          {"threads_not_stopped", snap.threadsNotStopped}};
 }
 
 json failedSnapshotJson(const analysis::FailedSnapshot& f) {

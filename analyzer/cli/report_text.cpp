@@ -134,6 +134,12 @@ void printLeaks(const analysis::Analysis& a, size_t top, std::FILE* out) {
   const auto* last = a.reportedSnapshot();
   fmt::print(out, "\nleaks by reachability (snapshot {} of {}, at {:.2f} s, {}):\n", last->id + 1,
              a.snapshots.size() + a.failedSnapshots.size(), last->timeS, last->trigger);
+  if (!last->complete) {
+    fmt::print(out, "  INCOMPLETE: {}\n", analysis::incompleteText(*last));
+    if (last->threadsNotStopped) {
+      fmt::print(out, "  (blocks only their stacks and registers point to count as lost)\n");
+    }
+  }
   printLeakTotals(*last, out);
   printLeakTimeline(a, out);
   if (!a.leaks.empty()) fmt::print(out, "\n");
@@ -158,6 +164,26 @@ double median(std::vector<double> values) {
   return values[values.size() / 2];
 }
 
+// Why snapshots are incomplete, one line per distinct reason (the same one each time,
+// under a debugger): a leak count from them may be too high, and the user should know why.
+void printIncompleteSnapshots(const analysis::Analysis& a, std::FILE* out) {
+  std::vector<std::pair<std::string, size_t>> reasons;  // text, snapshots; in first order
+  for (const auto& snapshot : a.snapshots) {
+    std::string text = analysis::incompleteText(snapshot);
+    if (text.empty()) continue;
+    auto same = std::find_if(reasons.begin(), reasons.end(),
+                             [&](const auto& r) { return r.first == text; });
+    if (same == reasons.end()) {
+      reasons.emplace_back(text, 1);
+    } else {
+      ++same->second;
+    }
+  }
+  for (const auto& [text, count] : reasons) {
+    fmt::print(out, "               incomplete ({}): {}\n", count, text);
+  }
+}
+
 // What the snapshots cost the program; a hint when the pauses are long enough to matter
 // to a server (they grow with the heap; huge pages cut them tenfold, the heap guard
 // takes the heap out of them).
@@ -179,6 +205,7 @@ void printSnapshotCosts(const analysis::Analysis& a, std::FILE* out) {
              pauses.size(), incomplete ? fmt::format(" ({} incomplete)", incomplete) : "",
              median(pauses), longest, median(scans));
   if (guarded) fmt::print(out, "               {} with the heap guarded\n", guarded);
+  printIncompleteSnapshots(a, out);
   if (longestCopied >= 20) {
     fmt::print(out,
                "               (a copied snapshot's pause grows with the heap on 4 KiB pages: "

@@ -87,8 +87,9 @@ void printTaken(const std::string& trace, const analysis::SnapshotSummary& s, bo
     printf("%s\n", nlohmann::json{{"trace", trace}, {"snapshot", snapshotJson(s)}}.dump(2).c_str());
     return;
   }
-  printf("snapshot %u of %s, at %.2f s: paused the program %.1f ms, scanned in %.1f ms%s\n",
-         s.id + 1, trace.c_str(), s.timeS, s.pauseMs, s.scanMs, s.complete ? "" : " (incomplete)");
+  printf("snapshot %u of %s, at %.2f s: paused the program %.1f ms, scanned in %.1f ms\n", s.id + 1,
+         trace.c_str(), s.timeS, s.pauseMs, s.scanMs);
+  if (!s.complete) printf("  INCOMPLETE: %s\n", analysis::incompleteText(s).c_str());
   printLeakTotals(s, stdout);
 }
 

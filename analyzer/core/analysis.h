@@ -135,6 +135,11 @@ struct SnapshotSummary {
   bool complete = true;
   bool allocatorMappingsLost = false;  // some allocator memory was scanned as roots
   bool guarded = false;                // the heap was guarded, not copied (heap_guard.h)
+  // Why it is incomplete: the SnapshotBegin's and SnapshotEnd's flags (threads not
+  // stopped, format::kSnapshotThreads*, and how many: their stacks and registers were no
+  // roots; memory the scan could not read, kSnapshotBlocksUnreadable, ...GuardLostMemory).
+  uint32_t incompleteFlags = 0;
+  uint32_t threadsNotStopped = 0;
   uint64_t bytes[4] = {};
   uint64_t blocks[4] = {};
   // Of the reachable ones, those only a heuristic's pointer makes reachable, by
@@ -185,5 +190,12 @@ struct Analysis {
 
 // "SIGTERM" for 15; "signal N" for a signal without a name.
 std::string signalName(int signal);
+
+// Why a snapshot is incomplete, in words ("1 thread not stopped (ptrace refused: ...)"),
+// and as JSON's names ("ptrace_refused", "stop_timed_out", "too_many_threads",
+// "registers_unread", "blocks_unreadable", "guard_lost_memory", "unknown"); empty for a
+// complete snapshot.
+std::string incompleteText(const SnapshotSummary& snapshot);
+std::vector<std::string> incompleteReasonNames(const SnapshotSummary& snapshot);
 
 }  // namespace tidemark::analysis

@@ -103,7 +103,7 @@ void SnapshotLeaks::onSnapshotUnreadable(const format::SnapshotUnreadable& memor
       {memory.begin, memory.end - memory.begin, signalName(memory.signal), memory.mapping});
 }
 
-void SnapshotLeaks::onSnapshotEnd(uint32_t id, uint64_t scanUs, bool complete) {
+void SnapshotLeaks::onSnapshotEnd(uint32_t id, uint64_t scanUs, uint32_t flags) {
   if (!open_ || id != info_.id) return;
   open_ = false;
   graph_.setEdges(edges_);
@@ -116,9 +116,11 @@ void SnapshotLeaks::onSnapshotEnd(uint32_t id, uint64_t scanUs, bool complete) {
   summary.pauseMs = info_.pauseUs / 1e3;
   summary.scanMs = scanUs / 1e3;
   summary.trigger = triggerName(info_.trigger);
-  summary.complete = info_.complete && complete;
+  summary.complete = info_.complete && (flags & format::kSnapshotIncomplete) == 0;
   summary.allocatorMappingsLost = info_.allocatorMappingsLost;
   summary.guarded = info_.guarded;
+  summary.incompleteFlags = info_.incompleteFlags | flags;
+  summary.threadsNotStopped = info_.threadsNotStopped;
   summary.unreadable.swap(unreadable_);
   std::unordered_map<BlockKey, double, BlockKeyHash> firstLost;
   std::map<GroupKey, LeakGroup> groups;
@@ -162,6 +164,9 @@ void SnapshotLeaks::onSnapshotEnd(uint32_t id, uint64_t scanUs, bool complete) {
     if (first != firstGroups_.end()) {
       group.firstGroupS = first->second.first;
       group.firstGroupBytes = first->second.second;
+    } else {  // in no complete snapshot yet: this one is its first, no growth to give
+      group.firstGroupS = timeS;
+      group.firstGroupBytes = group.bytes;
     }
     summary.groups.push_back(group);
   }
@@ -174,6 +179,59 @@ void SnapshotLeaks::onSnapshotEnd(uint32_t id, uint64_t scanUs, bool complete) {
   snapshots_.push_back(std::move(summary));
   // The report's groups: the last complete snapshot's.
   if (snapshots_.back().complete || leaks_.empty()) leaks_ = snapshots_.back().groups;
+}
+
+namespace {
+
+// Why a snapshot is incomplete (format::kSnapshotThreads*, kSnapshotBlocksUnreadable,
+// kSnapshotGuardLostMemory): JSON's name, and the words.
+struct IncompleteReason {
+  uint32_t bit;
+  bool thread;  // a reason why threads were not stopped
+  const char* name;
+  const char* words;
+};
+constexpr IncompleteReason kIncompleteReasons[] = {
+    {format::kSnapshotThreadsRefused, true, "ptrace_refused",
+     "ptrace refused: a debugger or another tracer, or no permission"},
+    {format::kSnapshotThreadsTimedOut, true, "stop_timed_out", "not stopped within 500 ms"},
+    {format::kSnapshotTooManyThreads, true, "too_many_threads",
+     "more threads than a snapshot stops"},
+    {format::kSnapshotBlocksUnreadable, false, "blocks_unreadable",
+     "memory under live blocks could not be read"},
+    {format::kSnapshotGuardLostMemory, false, "guard_lost_memory",
+     "guarded memory under live blocks or roots changed before the scan read it"},
+};
+
+}  // namespace
+
+std::vector<std::string> incompleteReasonNames(const SnapshotSummary& snapshot) {
+  std::vector<std::string> names;
+  if (snapshot.complete) return names;
+  for (const auto& reason : kIncompleteReasons) {
+    if (snapshot.incompleteFlags & reason.bit) names.push_back(reason.name);
+  }
+  if (names.empty()) names.push_back(snapshot.threadsNotStopped ? "registers_unread" : "unknown");
+  return names;
+}
+
+std::string incompleteText(const SnapshotSummary& snapshot) {
+  if (snapshot.complete) return "";
+  std::string threadCauses, other;
+  for (const auto& reason : kIncompleteReasons) {
+    if (!(snapshot.incompleteFlags & reason.bit)) continue;
+    std::string& list = reason.thread ? threadCauses : other;
+    list += (list.empty() ? "" : "; ") + std::string(reason.words);
+  }
+  std::string text;
+  uint32_t n = snapshot.threadsNotStopped;
+  if (n || !threadCauses.empty()) {
+    if (threadCauses.empty()) threadCauses = "their registers could not be read";
+    std::string count = n ? std::to_string(n) + " " : "";
+    text = count + (n == 1 ? "thread" : "threads") + " not stopped (" + threadCauses + ")";
+  }
+  if (!other.empty()) text += (text.empty() ? "" : "; ") + other;
+  return text.empty() ? "the trace does not say why (written before format 1.8)" : text;
 }
 
 }  // namespace tidemark::analysis

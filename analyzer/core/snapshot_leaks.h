@@ -21,7 +21,7 @@ class SnapshotLeaks : public format::RecordVisitor {
   void onSnapshotBlocks(const std::vector<format::SnapshotBlock>& blocks) override;
   void onSnapshotRoots(const std::vector<format::SnapshotRoot>& roots) override;
   void onSnapshotEdges(const std::vector<format::SnapshotEdge>& edges) override;
-  void onSnapshotEnd(uint32_t id, uint64_t scanUs, bool complete) override;
+  void onSnapshotEnd(uint32_t id, uint64_t scanUs, uint32_t flags) override;
   void onSnapshotFailed(const format::SnapshotFailureInfo& failure) override;
   void onSnapshotUnreadable(const format::SnapshotUnreadable& memory) override;
 

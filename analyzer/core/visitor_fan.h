@@ -37,8 +37,8 @@ class VisitorFan : public format::RecordVisitor {
   void onStack(uint32_t id, const std::vector<uint64_t>& ips) override {
     for (auto* v : visitors_) v->onStack(id, ips);
   }
-  void onSnapshotEnd(uint32_t id, uint64_t scanUs, bool complete) override {
-    for (auto* v : visitors_) v->onSnapshotEnd(id, scanUs, complete);
+  void onSnapshotEnd(uint32_t id, uint64_t scanUs, uint32_t flags) override {
+    for (auto* v : visitors_) v->onSnapshotEnd(id, scanUs, flags);
   }
   void onMark(int32_t tid, uint64_t timeUs, const std::string& label) override {
     for (auto* v : visitors_) v->onMark(tid, timeUs, label);

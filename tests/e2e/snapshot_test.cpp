@@ -19,6 +19,12 @@ using namespace tidemark::e2e;
 
 namespace {
 
+using Strings = std::vector<std::string>;
+
+Strings incompleteReasons(const nlohmann::json& snapshot) {
+  return snapshot["incomplete_reasons"].get<Strings>();
+}
+
 // What valgrind memcheck says about the same program: the LEAK SUMMARY totals, and the
 // innermost program function of each lost record.
 struct Memcheck {
@@ -196,6 +202,33 @@ TEST_CASE("leak kinds: every root and pointer kind gets memcheck's class") {
   CHECK(text.output.find("  snapshots    1: paused the program ") != std::string::npos);
   CHECK(text.output.find(" since)") == std::string::npos);  // no growth from one snapshot
   CHECK(text.output.find("--huge-pages shortens them") == std::string::npos);  // a tiny heap
+}
+
+TEST_CASE("a thread a debugger holds: the snapshot says it is incomplete, and why") {
+  // tests/programs/held_thread.cpp: a child of the program holds one of its threads with
+  // ptrace when it exits, so the exit snapshot cannot stop that thread.
+  std::string dir = freshDir("held-thread");
+  RunResult r =
+      run({tool("tidemark"), "record", "-o", dir + "/t.tmk", "--", tool("test_held_thread")});
+  REQUIRE(r.status == 0);
+  REQUIRE(r.output.find("held") != std::string::npos);
+  auto report = analyze(dir + "/t.tmk");
+  REQUIRE(report["snapshots"].size() == 1);
+  const auto& s = report["snapshots"][0];
+  CHECK(s["complete"] == false);
+  CHECK(s["threads_not_stopped"] == 1);
+  CHECK(incompleteReasons(s) == Strings{"ptrace_refused"});
+  CHECK(groupTotals(report, "definite", "leakOne") == Totals{4321, 1});
+  RunResult text = run({tool("tidemark"), "analyze", dir + "/t.tmk"});
+  const std::string why =
+      "1 thread not stopped (ptrace refused: a debugger or another tracer, or no permission)";
+  CHECK(text.output.find("  snapshots    1 (1 incomplete): ") != std::string::npos);
+  CHECK(text.output.find("               incomplete (1): " + why + "\n") != std::string::npos);
+  CHECK(text.output.find("  INCOMPLETE: " + why + "\n") != std::string::npos);
+  // The leak is new in this snapshot: no growth rate from a start it does not have.
+  CHECK(text.output.find("definitely lost 4,321 bytes in 1 blocks (first lost at ") !=
+        std::string::npos);
+  CHECK(text.output.find("per second since") == std::string::npos);
 }
 
 TEST_CASE("record --report prints what analyze prints, read while the program ran") {
@@ -436,6 +469,7 @@ TEST_CASE("memory the program unmaps during a guarded scan is kept unless the tr
       if (s["trigger"] != "signal") continue;
       found = true;
       CHECK(s["complete"] == c.complete);
+      CHECK(incompleteReasons(s) == (c.complete ? Strings{} : Strings{"guard_lost_memory"}));
       CHECK(s["guarded"] == c.guarded);
       // The block only the mapping pointed at (2M others stay reachable), as it was.
       if (c.complete) CHECK(s["blocks"]["definite"] == 0);
@@ -775,6 +809,7 @@ TEST_CASE("memory the program cannot read is read as zeros and named, not the en
   auto blockReport = analyze(dir + "/b.tmk");
   REQUIRE(blockReport["snapshots"].size() == 1);
   CHECK(blockReport["snapshots"][0]["complete"] == false);
+  CHECK(incompleteReasons(blockReport["snapshots"][0]) == Strings{"blocks_unreadable"});
   CHECK(blockReport["snapshots"][0]["unreadable"].size() == 2);
 }
 

@@ -158,7 +158,7 @@ TEST_CASE("a leak group's growth counts from the first complete snapshot that ha
       w.begin(begin(id, timeUs, lost + 1));
       for (int i = 0; i < lost; ++i) w.block(0x1000 + 0x100 * i, 64, 1, i);
       w.block(0x9000, 32, 2, 99);
-      w.end(complete);
+      w.end(complete ? 0 : format::kSnapshotGuardLostMemory);
     });
   };
   snapshot(0, 1'000'000, 1, false);  // incomplete: no group starts counting here
@@ -174,6 +174,48 @@ TEST_CASE("a leak group's growth counts from the first complete snapshot that ha
     CHECK(g.bytes == (g.stack == 1 ? 256u : 32u));
   }
   CHECK(a.leaks.size() == 2);
+}
+
+TEST_CASE("an incomplete snapshot says why: threads not stopped, memory the scan could not read") {
+  test::TraceBuilder b;
+  auto snapshot = [&](uint32_t id, uint32_t beginFlags, uint32_t threads, uint32_t endFlags) {
+    b.snapshot([&](format::SnapshotWriter& w) {
+      auto r = begin(id, 1'000'000 * (id + 1), 1);
+      r.flags = beginFlags;
+      r.threadsNotStopped = threads;
+      w.begin(r);
+      w.block(0x9000, 32, 1, 99);
+      w.end(endFlags);
+    });
+  };
+  using namespace format;
+  snapshot(0, 0, 0, 0);
+  snapshot(1, kSnapshotIncomplete | kSnapshotThreadsTimedOut | kSnapshotThreadsRefused, 3,
+           kSnapshotGuardLostMemory);
+  snapshot(2, kSnapshotIncomplete, 0, 0);  // as written before format 1.8
+  snapshot(3, 0, 0, kSnapshotBlocksUnreadable);
+  b.trailer(5'000'000);
+  auto a = test::analyzeBuilt(b, "incomplete-why.tmk");
+  REQUIRE(a.snapshots.size() == 4);
+  using Names = std::vector<std::string>;
+  CHECK(a.snapshots[0].complete);
+  CHECK(analysis::incompleteText(a.snapshots[0]).empty());
+  CHECK(analysis::incompleteReasonNames(a.snapshots[0]).empty());
+  CHECK_FALSE(a.snapshots[1].complete);
+  CHECK(analysis::incompleteText(a.snapshots[1]) ==
+        "3 threads not stopped (ptrace refused: a debugger or another tracer, or no permission; "
+        "not stopped within 500 ms); guarded memory under live blocks or roots changed before "
+        "the scan read it");
+  CHECK(analysis::incompleteReasonNames(a.snapshots[1]) ==
+        Names{"ptrace_refused", "stop_timed_out", "guard_lost_memory"});
+  CHECK(analysis::incompleteText(a.snapshots[2]) ==
+        "the trace does not say why (written before format 1.8)");
+  CHECK(analysis::incompleteReasonNames(a.snapshots[2]) == Names{"unknown"});
+  CHECK_FALSE(a.snapshots[3].complete);
+  CHECK(analysis::incompleteText(a.snapshots[3]) == "memory under live blocks could not be read");
+  CHECK(analysis::incompleteReasonNames(a.snapshots[3]) == Names{"blocks_unreadable"});
+  // The report is about the last complete snapshot.
+  CHECK(a.reportedSnapshot() == &a.snapshots[0]);
 }
 
 TEST_CASE("snapshots that failed are listed with their reasons, and the leaks come from the rest") {
