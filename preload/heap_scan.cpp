@@ -231,6 +231,7 @@ class BlockIndex {
         ring->blocks.forEach([&](const LiveBlock& b) {
           if (n < count_) blocks_[n++] = b;
         });
+        if (ring->reallocating.address && n < count_) blocks_[n++] = ring->reallocating;
       }
     }
     auto* scratch =

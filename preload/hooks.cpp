@@ -230,11 +230,14 @@ void* realloc(void* old, size_t size) {
   if (!haveReal(&tp::real.realloc)) return nullptr;
   if (!old) return recorded(tp::callAllocator(tp::real.realloc, nullptr, size), size);
   keepForScan(old);
+  tp::ReallocSource source = tp::takeReallocSource(old);
   void* p = tp::callAllocator(tp::real.realloc, old, size);
   if (p) {
-    tp::recordRealloc(old, p, size);
+    tp::recordRealloc(old, p, size, source);
   } else if (size == 0) {
-    tp::recordFree(AllocFunction::Malloc, old);  // glibc frees the block and returns NULL
+    tp::recordReallocFree(old, source);  // glibc frees the block and returns NULL
+  } else {
+    tp::restoreReallocSource(source);
   }
   return p;
 }

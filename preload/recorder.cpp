@@ -91,30 +91,47 @@ uint32_t currentStack(Ring* ring) {
   return id;
 }
 
-// Whose live-block table held a freed block.
-enum class HeldBy { None, ThisRing, OtherRing };
+// Marks the ring's live-block table as changing: a snapshot never stops this thread
+// half way through.
+class TableChange {
+ public:
+  explicit TableChange(Ring* ring) : ring_(ring) {
+    ring_->busy.store(1, std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  }
+  ~TableChange() {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    ring_->busy.store(0, std::memory_order_release);
+  }
+  TableChange(const TableChange&) = delete;
+  TableChange& operator=(const TableChange&) = delete;
 
-// Keeps the live-block table in step: `freed` leaves it, `allocated` (size, stack) joins
-// it. Marked busy meanwhile, so a snapshot never stops this thread half way. Returns
-// which table held `freed`, and *freedBlock its entry.
-HeldBy trackLive(Ring* ring, uintptr_t freed, uintptr_t allocated, size_t size, uint32_t stack,
-                 LiveBlock* freedBlock) {
-  if (!snapshotsEnabled()) return HeldBy::None;
-  ring->busy.store(1, std::memory_order_relaxed);
-  std::atomic_signal_fence(std::memory_order_seq_cst);
-  HeldBy held = HeldBy::None;
-  if (freed && ring->blocks.erase(freed, freedBlock)) {
-    held = HeldBy::ThisRing;
-  } else if (freed && rings.eraseRemote(freed, ring, freedBlock)) {
-    held = HeldBy::OtherRing;
+ private:
+  Ring* ring_;
+};
+
+// Takes `address` out of the live-block tables (inside a TableChange); which table held
+// it, and *erased its entry.
+HeldBy eraseLive(Ring* ring, uintptr_t address, LiveBlock* erased) {
+  if (ring->blocks.erase(address, erased)) return HeldBy::ThisRing;
+  if (rings.eraseRemote(address, ring, erased)) return HeldBy::OtherRing;
+  return HeldBy::None;
+}
+
+void insertLive(Ring* ring, uintptr_t address, size_t size, uint32_t stack) {
+  ring->blocks.insert(
+      LiveBlock{address, size, stack, static_cast<uint32_t>(ring->packer.lastTimeUs() / 1000)});
+}
+
+// The old block's end, as a free's: whose block it was.
+uint8_t* packFree(Ring* ring, uint8_t* out, format::AllocFunction function, uintptr_t address,
+                  HeldBy held, const LiveBlock& freed) {
+  // Which allocation this free ends, for a reader that gets the rings' events out of
+  // their order (trace_format.h: kOwnBlock).
+  if (held == HeldBy::OtherRing) {
+    return ring->packer.freeOther(out, function, address, freed.size, freed.stack);
   }
-  if (allocated) {
-    ring->blocks.insert(
-        LiveBlock{allocated, size, stack, static_cast<uint32_t>(ring->packer.lastTimeUs() / 1000)});
-  }
-  std::atomic_signal_fence(std::memory_order_seq_cst);
-  ring->busy.store(0, std::memory_order_release);
-  return held;
+  return ring->packer.free(out, function, address, held == HeldBy::ThisRing);
 }
 
 // The common frame of every record function: checks, guard, ring.
@@ -149,8 +166,10 @@ void initThreadExitKey() { exitKeyReady = pthread_key_create(&exitKey, onThreadE
 void recordAlloc(format::AllocFunction function, const void* block, size_t size) {
   record([&](Ring* ring, uint8_t* out) {
     uint32_t stack = currentStack(ring);
-    LiveBlock unused;
-    trackLive(ring, 0, reinterpret_cast<uintptr_t>(block), size, stack, &unused);
+    if (snapshotsEnabled()) {
+      TableChange change(ring);
+      insertLive(ring, reinterpret_cast<uintptr_t>(block), size, stack);
+    }
     return ring->packer.alloc(out, function, reinterpret_cast<uintptr_t>(block), size, stack);
   });
 }
@@ -160,33 +179,67 @@ bool recordFree(format::AllocFunction function, const void* block) {
   record([&](Ring* ring, uint8_t* out) {
     auto address = reinterpret_cast<uintptr_t>(block);
     LiveBlock freed;
-    HeldBy held = trackLive(ring, address, 0, 0, 0, &freed);
-    wasLive = held != HeldBy::None;
-    // Which allocation this free ends, for a reader that gets the rings' events out of
-    // their order (trace_format.h: kOwnBlock).
-    if (held == HeldBy::OtherRing) {
-      return ring->packer.freeOther(out, function, address, freed.size, freed.stack);
+    HeldBy held = HeldBy::None;
+    if (snapshotsEnabled()) {
+      TableChange change(ring);
+      held = eraseLive(ring, address, &freed);
     }
-    return ring->packer.free(out, function, address, held == HeldBy::ThisRing);
+    wasLive = held != HeldBy::None;
+    return packFree(ring, out, function, address, held, freed);
   });
   return wasLive;
 }
 
-void recordRealloc(const void* oldBlock, const void* newBlock, size_t size) {
+ReallocSource takeReallocSource(const void* oldBlock) {
+  ReallocSource source;
+  if (!recording() || tInsideTracer || !snapshotsEnabled()) return source;
+  TracerScope scope;
+  Ring* ring = tRing ? tRing : attachThread();
+  if (!ring) return source;
+  TableChange change(ring);
+  source.held = eraseLive(ring, reinterpret_cast<uintptr_t>(oldBlock), &source.block);
+  if (source.held != HeldBy::None) ring->reallocating = source.block;
+  return source;
+}
+
+void recordRealloc(const void* oldBlock, const void* newBlock, size_t size,
+                   const ReallocSource& source) {
   record([&](Ring* ring, uint8_t* out) {
     uint32_t stack = currentStack(ring);
     auto from = reinterpret_cast<uintptr_t>(oldBlock);
     auto to = reinterpret_cast<uintptr_t>(newBlock);
-    LiveBlock freed;
-    HeldBy held = trackLive(ring, from, to, size, stack, &freed);
-    // The old block's end says whose block it was, as a free's does.
-    if (held == HeldBy::OtherRing) {
-      out =
-          ring->packer.freeOther(out, format::AllocFunction::Malloc, from, freed.size, freed.stack);
+    if (snapshotsEnabled()) {
+      TableChange change(ring);
+      ring->reallocating.address = 0;
+      insertLive(ring, to, size, stack);
+    }
+    if (source.held == HeldBy::OtherRing) {
+      out = packFree(ring, out, format::AllocFunction::Malloc, from, source.held, source.block);
       return ring->packer.realloc(out, 0, to, size, stack, false);
     }
-    return ring->packer.realloc(out, from, to, size, stack, held == HeldBy::ThisRing);
+    return ring->packer.realloc(out, from, to, size, stack, source.held == HeldBy::ThisRing);
   });
+}
+
+bool recordReallocFree(const void* oldBlock, const ReallocSource& source) {
+  record([&](Ring* ring, uint8_t* out) {
+    if (snapshotsEnabled()) {
+      TableChange change(ring);
+      ring->reallocating.address = 0;
+    }
+    return packFree(ring, out, format::AllocFunction::Malloc, reinterpret_cast<uintptr_t>(oldBlock),
+                    source.held, source.block);
+  });
+  return source.held != HeldBy::None;
+}
+
+void restoreReallocSource(const ReallocSource& source) {
+  Ring* ring = tRing;
+  if (source.held == HeldBy::None || !ring || tInsideTracer) return;
+  TracerScope scope;
+  TableChange change(ring);
+  ring->reallocating.address = 0;
+  ring->blocks.insert(source.block);  // still live, now in this thread's table
 }
 
 void recordMmap(const void* address, size_t length) {

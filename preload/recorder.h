@@ -6,6 +6,7 @@
 #include <cstddef>
 
 #include "../format/trace_format.h"
+#include "live_blocks.h"
 #include "signal_deferral.h"
 
 namespace tidemark::preload {
@@ -14,7 +15,24 @@ void recordAlloc(format::AllocFunction function, const void* block, size_t size)
 // True when the block was in the live-block tables (with snapshots): allocated through
 // the tracer and not freed since, a block of the allocator's for certain.
 bool recordFree(format::AllocFunction function, const void* block);
-void recordRealloc(const void* oldBlock, const void* newBlock, size_t size);
+
+// realloc's old block leaves the live-block tables before the call: the allocator may
+// hand its address to another thread before realloc returns, and an erase after the call
+// would then take that thread's new block. Until one of the three calls after it, the
+// calling thread's ring keeps the block for a snapshot (Ring::reallocating).
+enum class HeldBy : uint8_t { None, ThisRing, OtherRing };  // whose table held a block
+struct ReallocSource {
+  HeldBy held = HeldBy::None;
+  LiveBlock block{};
+};
+ReallocSource takeReallocSource(const void* oldBlock);
+// realloc moved or resized the block.
+void recordRealloc(const void* oldBlock, const void* newBlock, size_t size,
+                   const ReallocSource& source);
+// realloc(p, 0) freed it (glibc returns NULL); true when a table held it.
+bool recordReallocFree(const void* oldBlock, const ReallocSource& source);
+// realloc failed: the block stays live.
+void restoreReallocSource(const ReallocSource& source);
 void recordMmap(const void* address, size_t length);
 void recordMunmap(const void* address, size_t length);
 // A label on the timeline (tidemark_mark()).

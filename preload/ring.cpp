@@ -62,6 +62,9 @@ void RingRegistry::resetAfterFork(Ring* keep) {
     // The live-block tables stay: the child has the parent's blocks, and the stack table
     // with their ids stays too (the child's trace starts by defining both).
     ring->blocks.afterFork();
+    // A thread that was inside realloc is gone: the child has its block as it was.
+    if (ring->reallocating.address) ring->blocks.insert(ring->reallocating);
+    ring->reallocating.address = 0;
     if (ring != keep) ring->state.store(RingState::Free, std::memory_order_release);
   }
 }
@@ -86,7 +89,7 @@ uint64_t RingRegistry::liveBlockCount() const {
   uint64_t total = 0;
   uint32_t n = count();
   for (uint32_t i = 0; i < n; ++i) {
-    if (Ring* ring = at(i)) total += ring->blocks.count();
+    if (Ring* ring = at(i)) total += ring->blocks.count() + (ring->reallocating.address != 0);
   }
   return total;
 }

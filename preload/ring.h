@@ -46,6 +46,9 @@ struct Ring {
   // The live blocks this ring's threads allocated (kept when the ring is reused: they
   // are still live). Other threads lock it to free its blocks.
   BlockTable blocks;
+  // Owner only: a block realloc took out of the tables and has not yet moved or freed
+  // (recorder.h, ReallocSource): still live for a snapshot. Address 0: none.
+  LiveBlock reallocating{};
   // Owner only: the ring whose table held the last block of another's this one freed.
   uint32_t lastRemoteRing = 0;
 
