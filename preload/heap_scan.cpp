@@ -757,6 +757,9 @@ int heapScanMain(void* arg) {
     syscall(SYS_close, oom);
   }
   syscall(SYS_prctl, PR_SET_NAME, "tidemark-scan");  // what ps shows: not the writer
+  // Made while the stop had the program dumpable: it holds a copy of the program's
+  // memory, and no other process of its user may read it unless it could the program's.
+  if (!job.programDumpable) syscall(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
   // Holding a read end itself, the child would wait forever on a full pipe once the
   // writer stopped reading (the program exited, or gave up on the snapshot); without it,
   // its writes then fail and it exits.

@@ -302,12 +302,15 @@ bool takeSnapshot(format::SnapshotTrigger trigger, uint64_t nowUs, format::Chunk
     close(fds[1]);
     return notStarted(error);
   }
-  prctl(PR_SET_PTRACER, helper, 0, 0, 0);               // Yama's ptrace_scope 1 asks for this
-  if (job->guard) protectGuardedMappings(*job->guard);  // the helper serves the faults
+  prctl(PR_SET_PTRACER, helper, 0, 0, 0);  // Yama's ptrace_scope 1 asks for this
+  job->programDumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 1;
+  if (!job->programDumpable) prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);  // only while it stops us
+  if (job->guard) protectGuardedMappings(*job->guard);            // the helper serves the faults
   job->go.store(1, std::memory_order_release);
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(&job->go), FUTEX_WAKE, 1, nullptr, nullptr, 0);
   bool resumed = waitFlag(job->done, 5'000'000'000ull);
   uint64_t resumedNs = monotonicNs();
+  if (!job->programDumpable) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // the helper's, if it died
   // The exit snapshot's content is fixed at the stop: what the program's threads do after
   // it is past the trace's end, and recording it would only have them wait on full rings,
   // which the writer drains after the scan.

@@ -40,6 +40,10 @@ struct SnapshotJob {
   pid_t creatorTid;  // the writer thread: never stopped
   int outFd;         // the pipe the child writes records into
   int inFd;          // its read end, which the child closes: it must not keep it open
+  // Whether the program is dumpable (PR_GET_DUMPABLE): one that changed its user or group
+  // is not, and cannot be ptraced until it is again. The stop makes it dumpable for its
+  // duration, as LeakSanitizer's does; the child, made then, goes back to this.
+  bool programDumpable;
   uint32_t id;
   format::SnapshotTrigger trigger;
   uint64_t timeUs;

@@ -355,6 +355,9 @@ int snapshotHelperMain(void* arg) {
   job.childErrno = job.childPid < 0 ? errno : 0;
   if (job.guard) setGuardedForkable(*job.guard, true);
   setForkable(job, false);
+  // Dumpable only for the stop (snapshot_job.h): not dumpable again before its threads
+  // run (the flag is the memory's, which this helper shares).
+  if (!job.programDumpable) syscall(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0);
   resumeAll(job);
   job.pauseNs = monotonicNs() - start;
   for (int fd : gate) {

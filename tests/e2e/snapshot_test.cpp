@@ -231,6 +231,30 @@ TEST_CASE("a thread a debugger holds: the snapshot says it is incomplete, and wh
   CHECK(text.output.find("per second since") == std::string::npos);
 }
 
+TEST_CASE("a program that gives up root is still stopped by its snapshots") {
+  // tests/programs/privilege_drop.cpp becomes the user nobody, so the kernel makes it
+  // non-dumpable, and the snapshot's helper (now nobody too) may not ptrace it unless the
+  // stop makes it dumpable for its duration.
+  std::string dir = freshDir("privilege-drop");
+  RunResult r =
+      run({tool("tidemark"), "record", "-o", dir + "/t.tmk", "--", tool("test_privilege_drop")});
+  REQUIRE(r.status == 0);
+  if (r.output.find("not root") != std::string::npos) return;
+  // ... and not dumpable again after it.
+  CHECK(r.output.find("dropped, dumpable 0") != std::string::npos);
+  auto recorded = analyze(dir + "/t.tmk");
+  const auto& report = recorded;
+  REQUIRE(report["snapshots"].size() == 2);
+  for (const auto& s : report["snapshots"]) {
+    INFO(s["trigger"]);
+    CHECK(s["complete"] == true);
+    CHECK(s["threads_not_stopped"] == 0);
+    CHECK(Totals{s["bytes"]["definite"], s["blocks"]["definite"]} == Totals{4321 + 1234, 2});
+  }
+  CHECK(groupTotals(report, "definite", "leakBefore") == Totals{4321, 1});
+  CHECK(groupTotals(report, "definite", "leakAfter") == Totals{1234, 1});
+}
+
 TEST_CASE("record --report prints what analyze prints, read while the program ran") {
   std::string dir = freshDir("record-report");
   // alloc_bench runs long enough for the trace to be read in several pieces.
