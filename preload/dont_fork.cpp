@@ -23,7 +23,7 @@ void listDontForkMappings(SnapshotJob& job) {
   job.releasedSinceCount = 0;
   job.mappingCount = 0;
   MappingLine mapping{};
-  forEachProcLine("/proc/self/smaps", [&](const char* line) {
+  forEachProcLine("/proc/thread-self/smaps", [&](const char* line) {
     if (strncmp(line, "VmFlags:", 8) == 0) {
       // Two-letter flags separated by spaces; "dc": do not copy on fork.
       if (strstr(line + 8, " dc") && job.dontForkCount < SnapshotJob::kMaxDontFork) {
@@ -110,7 +110,7 @@ bool catchUpDontForkMappings(SnapshotJob& job) {
   RangeSet listed(job.mappings, SnapshotJob::kMaxMappings, &listedCount);
   bool trusted = true;
   job.mappingNowCount = 0;
-  forEachProcLine("/proc/self/maps", [&](const char* line) {
+  forEachProcLine("/proc/thread-self/maps", [&](const char* line) {
     MappingLine mapping;
     if (!trusted || !parseMappingLine(line, &mapping)) return;
     uint64_t begin = mapping.begin, end = mapping.end;

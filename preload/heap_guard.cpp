@@ -538,14 +538,14 @@ HeapGuard* armHeapGuard(const SnapshotJob& job, bool automatic) {
   // at a time (snapshot.cpp's job), so one list serves them all.
   static GuardedMapping chosen[HeapGuard::kMaxMappings];
   // Which pages the program has: without it, no mapping is guarded sparsely.
-  int pagemap =
-      static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
+  int pagemap = static_cast<int>(
+      syscall(SYS_openat, AT_FDCWD, "/proc/thread-self/pagemap", O_RDONLY | O_CLOEXEC));
   uint32_t count = 0;
   uint64_t pages = 0;
   uint64_t cloneCost = 0;     // of the mappings chosen
   uint64_t sparseCloned = 0;  // of the sparse mappings left to the clone
   MappingLine previous{};
-  forEachProcLine("/proc/self/maps", [&](const char* line) {
+  forEachProcLine("/proc/thread-self/maps", [&](const char* line) {
     MappingLine m;
     if (!parseMappingLine(line, &m) || count == HeapGuard::kMaxMappings) return;
     bool belowGuardPage = previous.end == m.begin && previous.end - previous.begin == kPageBytes &&
@@ -579,10 +579,9 @@ HeapGuard* armHeapGuard(const SnapshotJob& job, bool automatic) {
   };
   int uffd =
       count == 0 || (automatic && cloneCost < kAutomaticMinimumBytes) ? -1 : openUserfaultfd();
-  int memFd =
-      uffd < 0
-          ? -1
-          : static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/proc/self/mem", O_RDONLY | O_CLOEXEC));
+  int memFd = uffd < 0 ? -1
+                       : static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/proc/thread-self/mem",
+                                                  O_RDONLY | O_CLOEXEC));
   if (memFd < 0) {
     closeFiles({uffd, pagemap});
     return nullptr;

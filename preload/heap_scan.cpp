@@ -76,7 +76,7 @@ struct Readable {
     ranges = static_cast<SnapshotJob::Range*>(mapChildMemory(kCapacity * sizeof *ranges));
     flags = static_cast<uint8_t*>(mapChildMemory(kCapacity));
     count = 0;
-    forEachProcLine("/proc/self/maps", [&](const char* line) {
+    forEachProcLine("/proc/thread-self/maps", [&](const char* line) {
       MappingLine m;
       if (!parseMappingLine(line, &m) || !m.readable() || count == kCapacity) return;
       // The kernel's pages in every process hold no program data, and some fault when

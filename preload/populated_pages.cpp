@@ -49,8 +49,8 @@ uint64_t* ownEntries = nullptr;  // the entries a WrittenRuns of this process re
 
 bool openOwnPagemap() {
   if (ownPagemap == -2) {
-    ownPagemap =
-        static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
+    ownPagemap = static_cast<int>(
+        syscall(SYS_openat, AT_FDCWD, "/proc/thread-self/pagemap", O_RDONLY | O_CLOEXEC));
     if (ownPagemap >= 0) ownEntries = static_cast<uint64_t*>(mapChildMemory(kEntriesPerRead * 8));
   }
   return ownPagemap >= 0;

@@ -1,6 +1,8 @@
-// Reading /proc/self/maps and smaps with raw system calls only (the snapshot's helper and
-// child may call nothing that locks or allocates): one line reader and one parser of a
-// mapping's line for every part of the tracer that lists mappings.
+// Reading /proc/thread-self/maps and smaps with raw system calls only (the snapshot's
+// helper and child may call nothing that locks or allocates): one line reader and one
+// parser of a mapping's line for every part of the tracer that lists mappings. The tracer
+// reads the memory files (maps, smaps, statm, pagemap, mem) of thread-self, never self:
+// /proc/self is the main thread's, and once it has left by pthread_exit they are empty.
 #pragma once
 
 #include <fcntl.h>

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -37,7 +38,7 @@ void readThreadName(int32_t tid, char (&name)[16]) {
 bool findMapping(uintptr_t address, uint64_t* low, uint64_t* high) {
   // Large enough for programs with thousands of mappings (node has ~1000).
   static char maps[1 << 20];
-  size_t n = readProcFile("/proc/self/maps", maps, sizeof maps - 1);
+  size_t n = readProcFile("/proc/thread-self/maps", maps, sizeof maps - 1);
   maps[n] = '\0';
   for (char* line = maps; line && *line;) {
     char* end;
@@ -70,11 +71,37 @@ uint64_t residentBytes(uint64_t low, uint64_t high) {
 
 uint64_t residentSetBytes() {
   char text[128];
-  size_t n = readProcFile("/proc/self/statm", text, sizeof text - 1);
+  size_t n = readProcFile("/proc/thread-self/statm", text, sizeof text - 1);
   text[n] = '\0';
   char* end;
   strtoull(text, &end, 10);
   return strtoull(end, nullptr, 10) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+bool otherThreadRuns(int32_t except) {
+  int fd = ::open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return true;  // cannot tell: as if it did
+  bool runs = false;
+  alignas(8) char entries[4096];
+  long bytes;
+  while (!runs && (bytes = syscall(SYS_getdents64, fd, entries, sizeof entries)) > 0) {
+    for (long at = 0; at < bytes && !runs;) {
+      // struct linux_dirent64: d_ino (8), d_off (8), d_reclen (2), d_type (1), d_name.
+      unsigned short length;
+      memcpy(&length, entries + at + 16, sizeof length);
+      const char* name = entries + at + 19;
+      at += length;
+      if (name[0] < '0' || name[0] > '9' || atoi(name) == except) continue;
+      char path[64], stat[512];
+      snprintf(path, sizeof path, "/proc/self/task/%s/stat", name);
+      size_t n = readProcFile(path, stat, sizeof stat - 1);
+      stat[n] = '\0';
+      const char* close = strrchr(stat, ')');  // the name may hold spaces and parentheses
+      runs = close && close[1] == ' ' && close[2] != 'Z' && close[2] != 'X';
+    }
+  }
+  ::close(fd);
+  return runs;
 }
 
 }  // namespace tidemark::preload

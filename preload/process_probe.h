@@ -13,13 +13,18 @@ size_t readProcFile(const char* path, char* buffer, size_t capacity);
 // The thread's name (comm), at most 15 characters; empty on failure.
 void readThreadName(int32_t tid, char (&name)[16]);
 
-// Finds the mapping that contains `address` in /proc/self/maps.
+// Finds the mapping that contains `address` in /proc/thread-self/maps.
 bool findMapping(uintptr_t address, uint64_t* low, uint64_t* high);
 
 // Resident bytes of [low, high), from mincore. 0 for an empty range.
 uint64_t residentBytes(uint64_t low, uint64_t high);
 
-// The process's resident set size, from /proc/self/statm.
+// The process's resident set size, from /proc/thread-self/statm.
 uint64_t residentSetBytes();
+
+// Whether a thread of the process other than `except` still runs: one that has exited
+// but is not yet reaped (the main thread after pthread_exit, until the process ends)
+// does not.
+bool otherThreadRuns(int32_t except);
 
 }  // namespace tidemark::preload

@@ -85,6 +85,15 @@ bool RingRegistry::eraseRemote(uint64_t address, Ring* own, LiveBlock* erased) {
   return false;
 }
 
+bool RingRegistry::anyOwned() const {
+  uint32_t n = count();
+  for (uint32_t i = 0; i < n; ++i) {
+    Ring* ring = at(i);
+    if (ring && ring->state.load(std::memory_order_acquire) == RingState::Owned) return true;
+  }
+  return false;
+}
+
 uint64_t RingRegistry::liveBlockCount() const {
   uint64_t total = 0;
   uint32_t n = count();

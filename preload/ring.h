@@ -70,6 +70,8 @@ class RingRegistry {
   // A free ring for the calling thread, or nullptr when every ring is taken.
   Ring* acquire();
   uint32_t count() const { return count_.load(std::memory_order_acquire); }
+  // Whether a thread holds a ring (has recorded and not ended).
+  bool anyOwned() const;
   // nullptr while a new ring is being published.
   Ring* at(uint32_t i) const { return rings_[i].load(std::memory_order_acquire); }
   // In a forked child: every ring but `keep` belonged to a thread that is gone there.

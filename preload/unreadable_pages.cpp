@@ -54,7 +54,7 @@ bool overflowed = false;
 
 void describeMapping(uint64_t address, char* out, size_t capacity) {
   out[0] = '\0';
-  forEachProcLine("/proc/self/maps", [&](const char* line) {
+  forEachProcLine("/proc/thread-self/maps", [&](const char* line) {
     MappingLine m;
     if (out[0] != '\0' || !parseMappingLine(line, &m) || address < m.begin || address >= m.end)
       return;

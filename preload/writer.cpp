@@ -351,7 +351,16 @@ void giveUpWriting() {
   futex(&state.done, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr);
 }
 
-void* writerMain(void*) {
+// The program's threads are all gone, yet the process lives on: its main thread left by
+// pthread_exit and the last of the others ended, where glibc calls exit(0) once no thread
+// it created is left, and the writer is one. No ring is held then; /proc says for sure.
+bool programThreadsGone() {
+  return !rings.anyOwned() && !otherThreadRuns(static_cast<int32_t>(gettid()));
+}
+
+enum class WriterEnd { TraceFinished, ProgramGone };
+
+WriterEnd runWriter() {
   TracerScope scope;  // nothing this thread allocates is traced
   // Every signal blocked but the snapshot signal: `tidemark snapshot PID` sends it to this
   // thread (found by its name), so no thread of the program is interrupted by it.
@@ -398,14 +407,23 @@ void* writerMain(void*) {
       adaptCompression();
       state.nextFlushUs = now + flushUs;
     }
+    if (programThreadsGone()) return WriterEnd::ProgramGone;
   }
   if (state.encoder->failed()) {
     giveUpWriting();
-    return nullptr;
+    return WriterEnd::TraceFinished;
   }
   finishTrace(static_cast<ExitReason>(state.stopReason.load()));
   state.done.store(1, std::memory_order_release);
   futex(&state.done, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr);
+  return WriterEnd::TraceFinished;
+}
+
+void* writerMain(void*) {
+  // With the program's threads gone, this thread does what glibc does in the last of
+  // them: exit(0). The program's exit handlers run here, traced as the program's own;
+  // the tracer's ends the trace on this thread (stopWriter).
+  if (runWriter() == WriterEnd::ProgramGone) exit(0);
   return nullptr;
 }
 
@@ -517,6 +535,11 @@ constexpr int kPatienceSlices = 200;
 
 void stopWriter(ExitReason reason) {
   if (!state.running) return;
+  if (pthread_equal(pthread_self(), state.thread)) {  // the writer ends the program (writerMain)
+    finishTrace(reason);
+    state.running = false;
+    return;
+  }
   state.stopReason.store(static_cast<uint32_t>(reason), std::memory_order_release);
   state.wakeWord.fetch_add(1, std::memory_order_release);
   futex(&state.wakeWord, FUTEX_WAKE_PRIVATE, 1, nullptr);

@@ -346,6 +346,30 @@ TEST_CASE("threads that run on while the trace ends: the exit snapshot sees thei
   }
 }
 
+TEST_CASE("a main thread that leaves by pthread_exit: the program ends with its last thread") {
+  // tests/programs/main_thread_exit.cpp: glibc calls exit(0) when the last thread it made
+  // ends; the tracer's writer is one, so the program ran on for ever, and with the main
+  // thread gone /proc/self no longer showed its memory (RSS 0, no mappings to snapshot).
+  std::string dir = freshDir("main-thread-exit");
+  RunResult r = run({tool("tidemark"), "record", "--snapshot-every", "20ms", "-o", dir + "/t.tmk",
+                     "--", tool("test_main_thread_exit")},
+                    30);
+  REQUIRE(r.status == 0);
+  CHECK(r.output.find("worker done") != std::string::npos);
+  auto report = analyze(dir + "/t.tmk");
+  CHECK(report["summary"]["complete"] == true);
+  CHECK(report["summary"]["exit_reason"] == "exit");
+  CHECK(report["summary"]["peak_rss_bytes"].get<uint64_t>() > 0);
+  REQUIRE(report["snapshots"].size() >= 2);  // some while only the second thread ran
+  for (const auto& s : report["snapshots"]) CHECK(s["complete"] == true);
+  CHECK(report["snapshots"].back()["trigger"] == "exit");
+  CHECK(snapshotTotals(report, "definite") == Totals{4321 + 1234, 2});
+  CHECK(groupTotals(report, "definite", "leakOnMain") == Totals{4321, 1});
+  CHECK(groupTotals(report, "definite", "leakOnWorker") == Totals{1234, 1});
+  // Freed by an atexit handler, on the thread that ended the program: recorded.
+  CHECK(leakedAt(report, "keepForExit").blocks == 0);
+}
+
 TEST_CASE("the program's signal handlers see what they would see untraced") {
   // tests/programs/handlers.cpp: its actions read back as it set them, SA_RESETHAND acts
   // once, siginterrupt holds for a later signal(), a vfork child's signal() leaves the
