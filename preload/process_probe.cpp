@@ -35,7 +35,7 @@ void readThreadName(int32_t tid, char (&name)[16]) {
   name[n] = '\0';
 }
 
-bool findMapping(uintptr_t address, uint64_t* low, uint64_t* high) {
+void findMappings(const uintptr_t* addresses, uint32_t count, uint64_t* lows, uint64_t* highs) {
   // Large enough for programs with thousands of mappings (node has ~1000).
   static char maps[1 << 20];
   size_t n = readProcFile("/proc/thread-self/maps", maps, sizeof maps - 1);
@@ -44,15 +44,15 @@ bool findMapping(uintptr_t address, uint64_t* low, uint64_t* high) {
     char* end;
     uint64_t begin = strtoull(line, &end, 16);
     uint64_t finish = *end == '-' ? strtoull(end + 1, &end, 16) : 0;
-    if (address >= begin && address < finish) {
-      *low = begin;
-      *high = finish;
-      return true;
+    for (uint32_t i = 0; i < count; ++i) {
+      if (addresses[i] >= begin && addresses[i] < finish) {
+        lows[i] = begin;
+        highs[i] = finish;
+      }
     }
     line = strchr(line, '\n');
     if (line) ++line;
   }
-  return false;
 }
 
 uint64_t residentBytes(uint64_t low, uint64_t high) {

@@ -13,8 +13,9 @@ size_t readProcFile(const char* path, char* buffer, size_t capacity);
 // The thread's name (comm), at most 15 characters; empty on failure.
 void readThreadName(int32_t tid, char (&name)[16]);
 
-// Finds the mapping that contains `address` in /proc/thread-self/maps.
-bool findMapping(uintptr_t address, uint64_t* low, uint64_t* high);
+// For each of `count` addresses, the mapping that contains it ([lows[i], highs[i]),
+// left as it was when none does), from one read of /proc/thread-self/maps.
+void findMappings(const uintptr_t* addresses, uint32_t count, uint64_t* lows, uint64_t* highs);
 
 // Resident bytes of [low, high), from mincore. 0 for an empty range.
 uint64_t residentBytes(uint64_t low, uint64_t high);

@@ -52,8 +52,10 @@ void onThreadExit(void* value) {
 void bindRing(Ring* ring) {
   int local = 0;
   int32_t tid = static_cast<int32_t>(syscall(SYS_gettid));
-  ring->tid.store(tid, std::memory_order_relaxed);
   ring->stackProbe = reinterpret_cast<uintptr_t>(&local);
+  // Published last: the writer takes a ring whose tid is 0 for one not bound yet (its
+  // stack probe unset, and the tid of its last thread, long gone, no longer there).
+  ring->tid.store(tid, std::memory_order_release);
   prctl(PR_GET_NAME, ring->ownerName);
   for (auto& recent : ring->recent) recent.id = 0;  // the stack table may have been reset
   uint8_t bytes[16];

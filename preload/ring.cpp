@@ -57,6 +57,7 @@ void RingRegistry::resetAfterFork(Ring* keep) {
     ring->drained = 0;
     ring->events.store(0, std::memory_order_relaxed);
     ring->describedTid = 0;
+    ring->tid.store(0, std::memory_order_relaxed);  // the kept one is bound again
     ring->stackLow = ring->stackHigh = 0;
     ring->describedName[0] = '\0';
     // The live-block tables stay: the child has the parent's blocks, and the stack table

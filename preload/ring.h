@@ -23,7 +23,7 @@ struct Ring {
   std::atomic<uint64_t> head{0};
   std::atomic<uint64_t> tail{0};
   std::atomic<RingState> state{RingState::Free};
-  std::atomic<int32_t> tid{0};
+  std::atomic<int32_t> tid{0};  // 0 until the owner has bound it (recorder.cpp: bindRing)
   std::atomic<uint64_t> events{0};
   // Set while the owner changes the live-block table: a snapshot never stops it then.
   std::atomic<uint32_t> busy{0};
