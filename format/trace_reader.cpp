@@ -66,6 +66,11 @@ TraceError::TraceError(const std::string& path, uint64_t offset, const std::stri
 TraceReader::TraceReader(const std::string& path) : path_(path) {
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd_ < 0) throw TraceError(path, 0, std::string("cannot open: ") + strerror(errno));
+  struct stat info;
+  if (fstat(fd_, &info) == 0 && S_ISDIR(info.st_mode)) {
+    ::close(fd_);
+    throw TraceError(path, 0, std::string("cannot open: ") + strerror(EISDIR));
+  }
   FileHeader header;
   if (!preadAll(fd_, &header, sizeof header, 0)) {
     ::close(fd_);

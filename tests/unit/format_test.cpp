@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
@@ -240,6 +241,9 @@ TEST_CASE("foreign files and newer major versions are refused with a clear messa
                     Catch::Contains("format version 2.") && Catch::Contains("reads version 1.x"));
 
   CHECK_THROWS_WITH(TraceReader(test::tempPath("missing.tmk")), Catch::Contains("cannot open"));
+  std::string folder = test::tempPath("a-folder.tmk");
+  std::filesystem::create_directories(folder);
+  CHECK_THROWS_WITH(TraceReader(folder), Catch::Contains("cannot open: Is a directory"));
 }
 
 TEST_CASE("hostile records inside a valid chunk are errors, not crashes") {
