@@ -21,8 +21,9 @@ inline constexpr uint16_t kVersionMajor = 1;
 // heuristic accepted an interior pointer (before: start or interior only), and an edge's
 // target is relative to its source; 4: exit by a signal; 5: SnapshotFailed;
 // 6: SnapshotUnreadable; 7: a free says whose block it freed (kOwnBlock, FreeOther);
-// 8: why a snapshot is incomplete (kSnapshotThreads*, threadsNotStopped)
-inline constexpr uint16_t kVersionMinor = 8;
+// 8: why a snapshot is incomplete (kSnapshotThreads*, threadsNotStopped); 9: a trailer
+// that says exec, followed by more records: the exec failed and the trace goes on
+inline constexpr uint16_t kVersionMinor = 9;
 inline constexpr uint32_t kChunkMagic = 0x4b434d54;  // "TMCK" little-endian
 // A reader refuses a chunk whose sizes exceed these, so a hostile file cannot make it
 // allocate without bound.

@@ -179,6 +179,10 @@ void TraceReader::decodeChunk(const uint8_t* data, size_t bytes, uint64_t chunkO
 void TraceReader::decodeRecord(const uint8_t* data, size_t bytes, uint64_t at, RecordVisitor& v) {
   RecordKind kind;
   memcpy(&kind, data, sizeof kind);
+  if (execTrailerUs_ != UINT64_MAX) {
+    v.onExecFailed(execTrailerUs_);
+    execTrailerUs_ = UINT64_MAX;
+  }
   switch (kind) {
     case RecordKind::ProcessInfo: {
       ProcessInfoRecord r;
@@ -265,6 +269,7 @@ void TraceReader::decodeRecord(const uint8_t* data, size_t bytes, uint64_t at, R
       if (!fixedPart(data, bytes, &r)) fail(at, "corrupt trace: bad trailer");
       v.onTrailer(Trailer{r.timeUs, r.events, r.droppedEvents, r.stacks,
                           static_cast<ExitReason>(r.exitReason)});
+      if (static_cast<ExitReason>(r.exitReason) == ExitReason::Exec) execTrailerUs_ = r.timeUs;
       return;
     }
     case RecordKind::SnapshotBegin: {

@@ -155,6 +155,9 @@ class RecordVisitor {
   virtual void onMark(int32_t /*tid*/, uint64_t /*timeUs*/, const std::string& /*label*/) {}
   virtual void onSample(const ProcessSample&) {}
   virtual void onTrailer(const Trailer&) {}
+  // Records came after a trailer that said exec (1.9): the exec failed, and the program
+  // went on; its trace ends at a later trailer.
+  virtual void onExecFailed(uint64_t /*timeUs*/) {}
   // A snapshot arrives as Begin, its parts in order (blocks, roots, edges), End.
   virtual void onSnapshotBegin(const SnapshotInfo&) {}
   virtual void onSnapshotBlocks(const std::vector<SnapshotBlock>&) {}
@@ -210,6 +213,7 @@ class TraceReader {
   uint64_t offset_ = 0;
   uint32_t nextSequence_ = 0;
   bool skippedEvents_ = false;
+  uint64_t execTrailerUs_ = UINT64_MAX;  // the time of a trailer that said exec, last read
   std::unordered_map<uint32_t, RingState> rings_;
   std::vector<uint8_t> compressed_;
   std::vector<uint8_t> raw_;

@@ -181,8 +181,16 @@ char* const* environmentForExec(char* const* envp, char** scratch, size_t capaci
   return scratch;
 }
 
-// The trace of this program ends here; the next program starts its own.
-void beforeExec() { tp::finishTracer(ExitReason::Exec); }
+// The trace of this program ends at an exec, and the next program starts its own; unless
+// the exec fails, and this program goes on (its trace too).
+template <typename Exec, typename... Args>
+int traceExec(Exec* exec, Args... args) {
+  tp::checkpointBeforeExec();
+  int result = exec(args...);
+  SavedErrno kept;
+  tp::afterExecFailed();
+  return result;
+}
 
 }  // namespace
 
@@ -418,8 +426,7 @@ int execve(const char* path, char* const argv[], char* const envp[]) {
   if (!haveReal(&tp::real.execve)) return -1;
   char* scratch[1024];
   char* const* env = environmentForExec(envp, scratch, 1024);
-  beforeExec();
-  return tp::real.execve(path, argv, env);
+  return traceExec(tp::real.execve, path, argv, env);
 }
 
 int execv(const char* path, char* const argv[]) { return execve(path, argv, environ); }
@@ -428,8 +435,7 @@ int execvpe(const char* file, char* const argv[], char* const envp[]) {
   if (!haveReal(&tp::real.execvpe)) return -1;
   char* scratch[1024];
   char* const* env = environmentForExec(envp, scratch, 1024);
-  beforeExec();
-  return tp::real.execvpe(file, argv, env);
+  return traceExec(tp::real.execvpe, file, argv, env);
 }
 
 int execvp(const char* file, char* const argv[]) { return execvpe(file, argv, environ); }

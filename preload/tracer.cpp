@@ -164,4 +164,17 @@ void finishTracer(format::ExitReason reason) {
   state.store(Lifecycle::Disabled, std::memory_order_release);
 }
 
+void checkpointBeforeExec() {
+  // A vfork child shares our memory, and would hold our writer (as in finishTracer).
+  if (!isTracedProcess() || !tracing()) return;
+  TracerScope scope;
+  holdWriterForExec();
+}
+
+void afterExecFailed() {
+  if (!isTracedProcess() || !tracing()) return;
+  TracerScope scope;
+  releaseWriterAfterExec();
+}
+
 }  // namespace tidemark::preload

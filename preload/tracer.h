@@ -39,6 +39,11 @@ void startTracer(char** argv, char** envp);
 // Safe to call more than once and from any thread; only the first call does the work.
 void finishTracer(format::ExitReason reason);
 
+// Around an exec: the trace is on disk, ending in a trailer that says exec, before the
+// exec; should it fail (the file missing, not executable), tracing goes on as before.
+void checkpointBeforeExec();
+void afterExecFailed();
+
 // Once the exit snapshot has stopped the program (or none is to be taken): hooks stop
 // recording.
 void stopRecording();

@@ -57,6 +57,8 @@ struct WriterState {
   std::atomic<uint32_t> rescansRequested{0};
   std::atomic<uint32_t> rescansDone{0};
   std::atomic<uint32_t> snapshotRequest{0};  // a SnapshotTrigger, 0 when none
+  std::atomic<uint32_t> execHolds{0};        // threads between an exec's checkpoint and outcome
+  std::atomic<uint32_t> heldForExec{0};      // the writer wrote the checkpoint and waits
   std::atomic<uint32_t> stopReason{0};       // 0 while running, else ExitReason
   std::atomic<uint32_t> done{0};
   std::atomic<uint64_t> progress{0};  // bumped as the writer gets on with its work
@@ -385,6 +387,28 @@ void giveUpWriting() {
   futex(&state.done, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr);
 }
 
+// A thread is about to exec: what happened so far goes to the file, ending in a trailer
+// that says exec (should the exec succeed, nothing comes after it), and nothing more is
+// written until the exec has failed (every hold is released) or the trace ends.
+void holdForExec() {
+  uint64_t now = monotonicUs();
+  drainRings(false);
+  state.modules.rescan(*state.encoder, now);
+  writeSample(now);
+  writeTrailer(ExitReason::Exec, now);
+  state.encoder->flush();
+  state.heldForExec.store(1, std::memory_order_release);
+  futex(&state.heldForExec, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr);
+  while (state.execHolds.load(std::memory_order_acquire) != 0 &&
+         state.stopReason.load(std::memory_order_acquire) == 0) {
+    timespec timeout{0, 10'000'000};
+    uint32_t word = state.wakeWord.load(std::memory_order_acquire);
+    if (state.execHolds.load(std::memory_order_acquire) == 0) break;
+    futex(&state.wakeWord, FUTEX_WAIT_PRIVATE, word, &timeout);
+  }
+  state.heldForExec.store(0, std::memory_order_release);
+}
+
 // The program's threads are all gone, yet the process lives on: its main thread left by
 // pthread_exit and the last of the others ended, where glibc calls exit(0) once no thread
 // it created is left, and the writer is one. No ring is held then; /proc says for sure.
@@ -413,6 +437,10 @@ WriterEnd runWriter() {
     uint32_t word = state.wakeWord.load(std::memory_order_acquire);
     futex(&state.wakeWord, FUTEX_WAIT_PRIVATE, word, &timeout);
     state.sleeping.store(false, std::memory_order_relaxed);
+    if (state.execHolds.load(std::memory_order_acquire) != 0) {
+      holdForExec();
+      continue;
+    }
     uint64_t now = monotonicUs();
     bool sampleDue = now >= state.nextSampleUs;
     drainRings(sampleDue);
@@ -587,6 +615,24 @@ void stopWriter(ExitReason reason) {
     seen = now;
   }
   state.running = false;
+}
+
+void holdWriterForExec() {
+  if (!state.running) return;
+  state.execHolds.fetch_add(1, std::memory_order_acq_rel);
+  state.wakeWord.fetch_add(1, std::memory_order_release);
+  futex(&state.wakeWord, FUTEX_WAKE_PRIVATE, 1, nullptr);
+  for (int i = 0; i < 20 && state.heldForExec.load(std::memory_order_acquire) == 0; ++i) {
+    timespec timeout{0, 50'000'000};
+    futex(&state.heldForExec, FUTEX_WAIT_PRIVATE, 0, &timeout);
+  }
+}
+
+void releaseWriterAfterExec() {
+  if (!state.running) return;
+  state.execHolds.fetch_sub(1, std::memory_order_acq_rel);
+  state.wakeWord.fetch_add(1, std::memory_order_release);
+  futex(&state.wakeWord, FUTEX_WAKE_PRIVATE, 1, nullptr);
 }
 
 void noteWriterProgress() { state.progress.fetch_add(1, std::memory_order_relaxed); }

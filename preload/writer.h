@@ -27,6 +27,13 @@ void syncModuleMap();
 // Asks for a snapshot soon (async-signal-safe: an atomic store and a futex wake).
 void requestSnapshot(format::SnapshotTrigger trigger);
 
+// Before an exec: the trace is written up to now and ends with a trailer that says exec,
+// and the writer then holds it there (returns once that is so, or after ~1 s). If the
+// exec fails, releaseWriterAfterExec lets the writer go on; the reader takes a trailer
+// followed by more records for a failed exec.
+void holdWriterForExec();
+void releaseWriterAfterExec();
+
 // Drains everything, writes the trailer, closes the file, and returns when that is done
 // (or once the writer made no progress for a few seconds: stuck on a dead disk, or no
 // longer running). An exit snapshot of a big heap takes as long as it takes.

@@ -192,6 +192,12 @@ void HeapReplay::onTrailer(const format::Trailer& trailer) {
   lastTimeUs_ = std::max(lastTimeUs_, trailer.timeUs);
 }
 
+// The trailer read was not the end: the program went on after its exec failed.
+void HeapReplay::onExecFailed(uint64_t timeUs) {
+  sawTrailer_ = false;
+  marks_.push_back({timeUs / 1e6, process_.pid, "exec failed"});
+}
+
 void HeapReplay::fillSummary(Analysis& out, bool truncated) const {
   Summary& s = out.summary;
   s = summary_;

@@ -24,6 +24,7 @@ class HeapReplay : public format::RecordVisitor {
   void onMark(int32_t tid, uint64_t timeUs, const std::string& label) override;
   void onSample(const format::ProcessSample& sample) override;
   void onTrailer(const format::Trailer& trailer) override;
+  void onExecFailed(uint64_t timeUs) override;
 
   // Per stack id, the counters of Site without its frames.
   const std::vector<Site>& sites() const { return sites_; }

@@ -23,6 +23,7 @@ class VisitorFan : public format::RecordVisitor {
   TIDEMARK_FAN(onEvents, std::span<const format::Event>)
   TIDEMARK_FAN(onSample, const format::ProcessSample&)
   TIDEMARK_FAN(onTrailer, const format::Trailer&)
+  TIDEMARK_FAN(onExecFailed, uint64_t)
   TIDEMARK_FAN(onSnapshotBegin, const format::SnapshotInfo&)
   TIDEMARK_FAN(onSnapshotBlocks, const std::vector<format::SnapshotBlock>&)
   TIDEMARK_FAN(onSnapshotRoots, const std::vector<format::SnapshotRoot>&)

@@ -183,6 +183,26 @@ TEST_CASE("fork while other threads update their block tables: every child runs 
   CHECK(tracesIn(dir).size() == 201);
 }
 
+TEST_CASE("exec that fails: the program goes on, traced to its end") {
+  // tests/programs/forker.cpp exec-missing: the child's exec of a missing program fails
+  // and it goes on. The tracer wrote the trace up to the exec with a trailer that says so;
+  // it ended there for good until format 1.9, and what came after went unrecorded.
+  std::string dir = freshDir("exec-missing");
+  auto parent = recordAndAnalyze(dir, {tool("test_forker"), "exec-missing"}, 0);
+  auto traces = tracesIn(dir);
+  REQUIRE(traces.size() == 2);
+  std::string childTrace = traces[0] == dir + "/t.tmk" ? traces[1] : traces[0];
+  auto child = analyze(childTrace);
+  CHECK(child["summary"]["complete"] == true);
+  CHECK(child["summary"]["exit_reason"] == "exit");
+  bool marked = false;
+  for (const auto& m : child["marks"]) marked = marked || m["label"] == "exec failed";
+  CHECK(marked);
+  CHECK(groupTotals(child, "definite", "leakBeforeExec") == Totals{333, 1});
+  CHECK(groupTotals(child, "definite", "leakAfterFailedExec") == Totals{444, 1});
+  CHECK(leakedAt(child, "leakAfterFailedExec").blocks == 1);
+}
+
 TEST_CASE("exec: the program before exec and the program after are both traced") {
   std::string dir = freshDir("exec");
   auto parent = recordAndAnalyze(dir, {tool("test_forker"), "exec"}, 0);

@@ -19,6 +19,33 @@ const analysis::Site& site(const analysis::Analysis& a, uint32_t stack) {
 
 }  // namespace
 
+TEST_CASE("a trailer that says exec, then more records: a failed exec, the trace goes on") {
+  test::TraceBuilder b;
+  b.attach(0, 10).time(0, 1000).stack(0, 1, {0x1}).alloc(0, 0x1000, 100, 1);
+  b.flushBatch(0).trailer(2000, format::ExitReason::Exec);
+  {
+    auto a = test::analyzeBuilt(b, "exec-ended.tmk");  // the exec succeeded: its end
+    CHECK(a.summary.complete);
+    CHECK(a.summary.exitReason == "exec");
+    CHECK(a.marks.empty());
+  }
+  b.time(0, 3000).alloc(0, 0x2000, 200, 1).flushBatch(0);
+  {
+    auto a = test::analyzeBuilt(b, "exec-failed-running.tmk");  // still running
+    CHECK_FALSE(a.summary.complete);
+    CHECK(a.summary.leakedBytes == 300);
+    REQUIRE(a.marks.size() == 1);
+    CHECK(a.marks[0].label == "exec failed");
+    CHECK(a.marks[0].timeS == Approx(0.002));
+  }
+  b.trailer(4000);
+  auto a = test::analyzeBuilt(b, "exec-failed.tmk");
+  CHECK(a.summary.complete);
+  CHECK(a.summary.exitReason == "exit");
+  CHECK(a.summary.durationS == Approx(0.004));
+  CHECK(a.summary.leakedBlocks == 2);
+}
+
 TEST_CASE("leaks, peaks and totals per call stack") {
   test::TraceBuilder b;
   b.attach(0, 10).time(0, 1000);
