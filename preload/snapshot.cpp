@@ -271,6 +271,7 @@ bool takeSnapshot(format::SnapshotTrigger trigger, uint64_t nowUs, format::Chunk
   job->creatorStack = reinterpret_cast<uint64_t>(&local);
   armGuard(*job);
   job->threadCount = 0;
+  memset(job->threadSlots, 0, sizeof job->threadSlots);
   job->incomplete = 0;
   job->threadsNotStopped = 0;
   job->pauseNs = 0;

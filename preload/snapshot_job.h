@@ -18,6 +18,7 @@
 namespace tidemark::preload {
 
 struct HeapGuard;
+struct Ring;
 
 struct SnapshotJob {
   static constexpr uint32_t kMaxThreads = 4096;
@@ -32,8 +33,12 @@ struct SnapshotJob {
     bool stopped;
     bool gone;
     bool interrupted;  // since it was last resumed
+    Ring* ring;        // its ring, once the stop has looked (nullptr: none)
     user_regs_struct regs;
   };
+  // threads[] by tid: index + 1 in an open-addressed table, 0 for an empty slot. Found
+  // by a linear search, thousands of threads made the stop quadratic.
+  static constexpr uint32_t kThreadSlots = 2 * kMaxThreads;
 
   // Prepared by the writer thread.
   pid_t pid;
@@ -100,6 +105,7 @@ struct SnapshotJob {
   // Filled in by the helper.
   uint32_t threadCount;
   Thread threads[kMaxThreads];
+  uint16_t threadSlots[kThreadSlots];
   // Why the snapshot is incomplete (format::kSnapshotIncomplete and kSnapshotThreads*
   // bits), 0 while it is not; and how many threads the stop did not hold.
   uint32_t incomplete;

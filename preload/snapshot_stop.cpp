@@ -105,11 +105,27 @@ void giveUp(SnapshotJob& job, uint32_t reason) {
   job.incomplete |= format::kSnapshotIncomplete | reason;
 }
 
+uint32_t threadSlotOf(pid_t tid) {
+  return (static_cast<uint32_t>(tid) * 2654435761u) & (SnapshotJob::kThreadSlots - 1);
+}
+
 SnapshotJob::Thread* findThread(SnapshotJob& job, pid_t tid) {
-  for (uint32_t i = 0; i < job.threadCount; ++i) {
-    if (job.threads[i].tid == tid) return &job.threads[i];
+  for (uint32_t at = threadSlotOf(tid);; at = (at + 1) & (SnapshotJob::kThreadSlots - 1)) {
+    uint16_t i = job.threadSlots[at];
+    if (i == 0) return nullptr;
+    if (job.threads[i - 1].tid == tid) return &job.threads[i - 1];
   }
-  return nullptr;
+}
+
+SnapshotJob::Thread& addThread(SnapshotJob& job, pid_t tid) {
+  uint32_t index = job.threadCount++;
+  SnapshotJob::Thread& t = job.threads[index];
+  t = SnapshotJob::Thread{};
+  t.tid = tid;
+  uint32_t at = threadSlotOf(tid);
+  while (job.threadSlots[at]) at = (at + 1) & (SnapshotJob::kThreadSlots - 1);
+  job.threadSlots[at] = static_cast<uint16_t>(index + 1);
+  return t;
 }
 
 // Seizes every thread not seized yet; returns how many were new.
@@ -143,9 +159,7 @@ uint32_t seizeNewThreads(SnapshotJob& job) {
         ++job.threadsNotStopped;
         continue;
       }
-      SnapshotJob::Thread& t = job.threads[job.threadCount++];
-      t = SnapshotJob::Thread{};
-      t.tid = tid;
+      SnapshotJob::Thread& t = addThread(job, tid);
       ++added;
       if (ptrace(PTRACE_SEIZE, tid, nullptr, nullptr) == 0) {
         t.seized = true;
@@ -164,27 +178,29 @@ uint32_t seizeNewThreads(SnapshotJob& job) {
   return added;
 }
 
-// Takes the stops and ends threads reported, without waiting; false when there were none.
+bool running(const SnapshotJob::Thread& t) { return t.seized && !t.stopped && !t.gone; }
+
+// Takes the stops and ends reported by threads still running, without waiting; false when
+// there were none. One thread at a time: a wait for any tracee looks at each of them, and
+// with thousands of threads the stop spent most of its time there.
 bool takeReports(SnapshotJob& job) {
   bool any = false;
-  for (;;) {
+  for (uint32_t i = 0; i < job.threadCount; ++i) {
+    SnapshotJob::Thread& t = job.threads[i];
+    if (!running(t)) continue;
     int status = 0;
-    pid_t tid = static_cast<pid_t>(wait4(-1, &status, __WALL | WNOHANG, nullptr));
-    if (tid <= 0) return any;
+    if (wait4(t.tid, &status, __WALL | WNOHANG, nullptr) != t.tid) continue;
     any = true;
-    SnapshotJob::Thread* t = findThread(job, tid);
-    if (!t) continue;
     if (WIFEXITED(status) || WIFSIGNALED(status)) {
-      t->gone = true;
+      t.gone = true;
     } else if (WIFSTOPPED(status)) {
-      t->stopped = true;
+      t.stopped = true;
       // A signal-delivery stop holds a signal for the thread: give it back at detach.
-      if ((status >> 16) == 0 && WSTOPSIG(status) != SIGTRAP) t->pendingSignal = WSTOPSIG(status);
+      if ((status >> 16) == 0 && WSTOPSIG(status) != SIGTRAP) t.pendingSignal = WSTOPSIG(status);
     }
   }
+  return any;
 }
-
-bool running(const SnapshotJob::Thread& t) { return t.seized && !t.stopped && !t.gone; }
 
 // Waits until every seized thread reported a stop or its end, or the deadline passed.
 void waitForStops(SnapshotJob& job) {
@@ -201,18 +217,25 @@ void waitForStops(SnapshotJob& job) {
   }
 }
 
-// A thread stopped inside a tracer hook may hold a live-table lock or be half way
-// through an update: let it run on briefly and stop it again.
-bool insideHook(const SnapshotJob::Thread& t) {
+// Which ring each thread holds, from one pass over the rings. The threads are stopped by
+// now (but any the stop gave up on), so none takes a ring after it.
+void findRings(SnapshotJob& job) {
   uint32_t n = rings.count();
   for (uint32_t i = 0; i < n; ++i) {
     Ring* ring = rings.at(i);
-    if (ring && ring->tid.load(std::memory_order_relaxed) == t.tid &&
-        ring->state.load(std::memory_order_relaxed) == RingState::Owned) {
-      return ring->busy.load(std::memory_order_acquire) != 0;
-    }
+    if (!ring || ring->state.load(std::memory_order_relaxed) != RingState::Owned) continue;
+    int32_t tid = ring->tid.load(std::memory_order_acquire);
+    if (SnapshotJob::Thread* t = tid ? findThread(job, tid) : nullptr) t->ring = ring;
   }
-  return false;
+}
+
+// A thread stopped inside a tracer hook may hold a live-table lock or be half way
+// through an update: let it run on briefly and stop it again.
+bool insideHook(const SnapshotJob::Thread& t) {
+  const Ring* ring = t.ring;
+  return ring && ring->tid.load(std::memory_order_relaxed) == t.tid &&
+         ring->state.load(std::memory_order_relaxed) == RingState::Owned &&
+         ring->busy.load(std::memory_order_acquire) != 0;
 }
 
 // A thread stopped inside a hook runs on until it is seen outside the hook, and is only
@@ -224,6 +247,7 @@ bool insideHook(const SnapshotJob::Thread& t) {
 // thread that stops for a signal inside a hook is resumed at once: it may hold a table
 // lock another resumed thread spins on.
 void stopOutsideHooks(SnapshotJob& job) {
+  findRings(job);
   for (;;) {
     takeReports(job);
     bool waiting = false;

@@ -206,11 +206,21 @@ void printSnapshotCosts(const analysis::Analysis& a, std::FILE* out) {
              median(pauses), longest, median(scans));
   if (guarded) fmt::print(out, "               {} with the heap guarded\n", guarded);
   printIncompleteSnapshots(a, out);
-  if (longestCopied >= 20) {
+  if (longestCopied < 20) return;
+  // Copying the page tables costs up to ~35 ms per GB (docs/performance.md); a pause far
+  // beyond that for the heap the program had came from stopping its threads.
+  constexpr double kCopyMsPerGiB = 35;
+  double heapMs = static_cast<double>(a.summary.peakRssBytes) / (1u << 30) * kCopyMsPerGiB;
+  if (heapMs >= longestCopied / 2) {
     fmt::print(out,
                "               (a copied snapshot's pause grows with the heap on 4 KiB pages: "
                "tidemark record --huge-pages shortens them; a heap of 64 MiB or more is "
                "guarded instead where userfaultfd is allowed, docs/guide.md)\n");
+  } else {
+    fmt::print(out,
+               "               (the pause grows with the number of threads, {} here: each is "
+               "stopped and resumed on its own, docs/guide.md)\n",
+               grouped(a.threads.size()));
   }
 }
 

@@ -255,6 +255,31 @@ TEST_CASE("a program that gives up root is still stopped by its snapshots") {
   CHECK(groupTotals(report, "definite", "leakAfter") == Totals{1234, 1});
 }
 
+TEST_CASE("1,500 threads blocked in a wait: every snapshot stops them all") {
+  // bench/blocked_threads.cpp: the threads wait 0.4 s while snapshots are taken every
+  // 100 ms. Each is stopped on its own; a pause that long is the threads', not the heap's.
+  std::string dir = freshDir("blocked-threads");
+  RunResult r = run({tool("tidemark"), "record", "--snapshot-every", "100ms", "-o", dir + "/t.tmk",
+                     "--", tool("blocked_threads"), "1500"},
+                    120);
+  REQUIRE(r.status == 0);
+  auto report = analyze(dir + "/t.tmk");
+  REQUIRE(report["snapshots"].size() >= 2);
+  double longest = 0;
+  for (const auto& s : report["snapshots"]) {
+    CHECK(s["complete"] == true);
+    CHECK(s["threads_not_stopped"] == 0);
+    CHECK(s["blocks"]["definite"] == 0);
+    if (s["guarded"] == false) longest = std::max(longest, s["pause_ms"].get<double>());
+  }
+  RunResult text = run({tool("tidemark"), "analyze", dir + "/t.tmk"});
+  CHECK(text.output.find("copied snapshot's pause grows with the heap") == std::string::npos);
+  if (longest >= 20) {
+    CHECK(text.output.find("(the pause grows with the number of threads, 1,501 here") !=
+          std::string::npos);
+  }
+}
+
 TEST_CASE("record --report prints what analyze prints, read while the program ran") {
   std::string dir = freshDir("record-report");
   // alloc_bench runs long enough for the trace to be read in several pieces.
