@@ -75,12 +75,7 @@ TEST_CASE("realloc of another thread's block: its old address reused at once is 
   // from malloc while another thread's realloc of it has yet to return. Ending the block
   // after realloc returned, the tracer ended the owner's new block there instead: the
   // moved block stayed "not freed", the new one went missing from snapshots.
-  std::string dir = freshDir("realloc-handoff");
-  RunResult r =
-      run({tool("tidemark"), "record", "-o", dir + "/t.tmk", "--", tool("test_realloc_handoff")});
-  REQUIRE(r.status == 0);
-  CHECK(r.output.find("done") != std::string::npos);
-  auto report = analyze(dir + "/t.tmk");
+  auto report = recordAndAnalyze(freshDir("realloc-handoff"), {tool("test_realloc_handoff")}, 0);
   CHECK(leakedAt(report, "handOff").blocks == 0);
   Leak kept = leakedAt(report, "keepOne");
   CHECK(kept.blocks == 100'000);

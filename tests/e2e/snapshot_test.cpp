@@ -208,11 +208,8 @@ TEST_CASE("a thread a debugger holds: the snapshot says it is incomplete, and wh
   // tests/programs/held_thread.cpp: a child of the program holds one of its threads with
   // ptrace when it exits, so the exit snapshot cannot stop that thread.
   std::string dir = freshDir("held-thread");
-  RunResult r =
-      run({tool("tidemark"), "record", "-o", dir + "/t.tmk", "--", tool("test_held_thread")});
-  REQUIRE(r.status == 0);
-  REQUIRE(r.output.find("held") != std::string::npos);
-  auto report = analyze(dir + "/t.tmk");
+  auto [output, report] = recordProgram(dir, "test_held_thread", {});
+  REQUIRE(output.find("held") != std::string::npos);
   REQUIRE(report["snapshots"].size() == 1);
   const auto& s = report["snapshots"][0];
   CHECK(s["complete"] == false);
@@ -236,14 +233,10 @@ TEST_CASE("a program that gives up root is still stopped by its snapshots") {
   // non-dumpable, and the snapshot's helper (now nobody too) may not ptrace it unless the
   // stop makes it dumpable for its duration.
   std::string dir = freshDir("privilege-drop");
-  RunResult r =
-      run({tool("tidemark"), "record", "-o", dir + "/t.tmk", "--", tool("test_privilege_drop")});
-  REQUIRE(r.status == 0);
-  if (r.output.find("not root") != std::string::npos) return;
+  auto [output, report] = recordProgram(dir, "test_privilege_drop", {});
+  if (output.find("not root") != std::string::npos) return;
   // ... and not dumpable again after it.
-  CHECK(r.output.find("dropped, dumpable 0") != std::string::npos);
-  auto recorded = analyze(dir + "/t.tmk");
-  const auto& report = recorded;
+  CHECK(output.find("dropped, dumpable 0") != std::string::npos);
   REQUIRE(report["snapshots"].size() == 2);
   for (const auto& s : report["snapshots"]) {
     INFO(s["trigger"]);
@@ -259,11 +252,8 @@ TEST_CASE("1,500 threads blocked in a wait: every snapshot stops them all") {
   // bench/blocked_threads.cpp: the threads wait 0.4 s while snapshots are taken every
   // 100 ms. Each is stopped on its own; a pause that long is the threads', not the heap's.
   std::string dir = freshDir("blocked-threads");
-  RunResult r = run({tool("tidemark"), "record", "--snapshot-every", "100ms", "-o", dir + "/t.tmk",
-                     "--", tool("blocked_threads"), "1500"},
-                    120);
-  REQUIRE(r.status == 0);
-  auto report = analyze(dir + "/t.tmk");
+  auto report = analyzeSnapshotRun(dir, "100ms", {tool("blocked_threads"), "1500"},
+                                   {"blocked_threads: 1500 threads"});
   REQUIRE(report["snapshots"].size() >= 2);
   double longest = 0;
   for (const auto& s : report["snapshots"]) {
