@@ -590,10 +590,29 @@ void syncModuleMap() {
   }
 }
 
-// How long stopWriter waits for a writer that makes no progress: 50 ms slices. A
+namespace {
+
+// How long waitForWriter waits for a writer that makes no progress: 50 ms slices. A
 // snapshot's child writes nothing while it sorts and indexes the live blocks (part of the
 // 3 s scan of 16.8M blocks measured in docs/performance.md).
 constexpr int kPatienceSlices = 200;
+
+// Wakes the writer and waits until it sets `flag`. Bounded: a writer stuck on a dead disk
+// must not hang the program's exit or exec; one busy with a long snapshot is waited for.
+void waitForWriter(std::atomic<uint32_t>& flag) {
+  state.wakeWord.fetch_add(1, std::memory_order_release);
+  futex(&state.wakeWord, FUTEX_WAKE_PRIVATE, 1, nullptr);
+  uint64_t seen = state.progress.load(std::memory_order_relaxed);
+  for (int idle = 0; idle < kPatienceSlices && flag.load(std::memory_order_acquire) == 0;) {
+    timespec timeout{0, 50'000'000};
+    futex(&flag, FUTEX_WAIT_PRIVATE, 0, &timeout);
+    uint64_t now = state.progress.load(std::memory_order_relaxed);
+    idle = now == seen ? idle + 1 : 0;
+    seen = now;
+  }
+}
+
+}  // namespace
 
 void stopWriter(ExitReason reason) {
   if (!state.running) return;
@@ -603,29 +622,14 @@ void stopWriter(ExitReason reason) {
     return;
   }
   state.stopReason.store(static_cast<uint32_t>(reason), std::memory_order_release);
-  state.wakeWord.fetch_add(1, std::memory_order_release);
-  futex(&state.wakeWord, FUTEX_WAKE_PRIVATE, 1, nullptr);
-  // Bounded: a writer stuck on a dead disk must not hang the target's exit.
-  uint64_t seen = state.progress.load(std::memory_order_relaxed);
-  for (int idle = 0; idle < kPatienceSlices && state.done.load(std::memory_order_acquire) == 0;) {
-    timespec timeout{0, 50'000'000};
-    futex(&state.done, FUTEX_WAIT_PRIVATE, 0, &timeout);
-    uint64_t now = state.progress.load(std::memory_order_relaxed);
-    idle = now == seen ? idle + 1 : 0;
-    seen = now;
-  }
+  waitForWriter(state.done);
   state.running = false;
 }
 
 void holdWriterForExec() {
   if (!state.running) return;
   state.execHolds.fetch_add(1, std::memory_order_acq_rel);
-  state.wakeWord.fetch_add(1, std::memory_order_release);
-  futex(&state.wakeWord, FUTEX_WAKE_PRIVATE, 1, nullptr);
-  for (int i = 0; i < 20 && state.heldForExec.load(std::memory_order_acquire) == 0; ++i) {
-    timespec timeout{0, 50'000'000};
-    futex(&state.heldForExec, FUTEX_WAIT_PRIVATE, 0, &timeout);
-  }
+  waitForWriter(state.heldForExec);
 }
 
 void releaseWriterAfterExec() {

@@ -28,7 +28,8 @@ void syncModuleMap();
 void requestSnapshot(format::SnapshotTrigger trigger);
 
 // Before an exec: the trace is written up to now and ends with a trailer that says exec,
-// and the writer then holds it there (returns once that is so, or after ~1 s). If the
+// and the writer then holds it there (returns once that is so, or when the writer has
+// made no progress for a few seconds, as stopWriter does). If the
 // exec fails, releaseWriterAfterExec lets the writer go on; the reader takes a trailer
 // followed by more records for a failed exec.
 void holdWriterForExec();
