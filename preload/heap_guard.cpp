@@ -459,8 +459,7 @@ void retryWaitingWrites(HeapGuard& guard, bool helper) {
 // loaded objects' (a .bss beyond its file is anonymous), threads' stacks (written all
 // the time) and ended threads' cached stacks.
 bool excluded(const SnapshotJob& job, const AddressRange& mapping) {
-  TracerRange tracer = tracerRange();
-  if (mapping.overlaps(tracer.begin, tracer.end)) return true;
+  if (overlapsTracerMemory(mapping.begin, mapping.end)) return true;
   for (uint32_t i = 0; i < job.ownSegmentCount; ++i) {
     if (mapping.overlaps(job.ownSegments[i].begin, job.ownSegments[i].end)) return true;
   }

@@ -499,15 +499,18 @@ bool mallocHeap(uint64_t begin, uint64_t end, const BlockIndex& index, const Rea
 // library's .bss is one mapping with it.
 template <typename Visit>
 void forEachOwnPart(const SnapshotJob& job, uint64_t begin, uint64_t end, Visit&& visit) {
-  constexpr size_t kMaxAllocatorHoles = 256, kMaxHoles = kMaxAllocatorHoles + 64 + 128;
+  constexpr size_t kMaxAllocatorHoles = 256;
+  constexpr size_t kMaxHoles = kMaxAllocatorHoles + kMaxTracerRanges + 64 + 128;
   AddressRange holes[kMaxHoles];
   size_t n = allocatorMappingsIn(begin, end, holes, kMaxAllocatorHoles);
   if (n > kMaxAllocatorHoles) return;  // a mapping made of that many allocator pieces
   auto hole = [&](uint64_t b, uint64_t e) {
     if (b < end && begin < e && n < kMaxHoles) holes[n++] = {b, e};
   };
-  TracerRange tracer = tracerRange();
-  hole(tracer.begin, tracer.end);
+  AddressRange tracer[kMaxTracerRanges];
+  for (uint32_t i = 0, n = tracerRanges(tracer, kMaxTracerRanges); i < n; ++i) {
+    hole(tracer[i].begin, tracer[i].end);
+  }
   for (uint32_t i = 0; i < job.segmentCount; ++i) hole(job.segments[i].begin, job.segments[i].end);
   for (uint32_t i = 0; i < job.ownSegmentCount; ++i) {
     hole(job.ownSegments[i].begin, job.ownSegments[i].end);
@@ -716,9 +719,7 @@ struct ProgramMemory {
 
   static bool contains(const void* self, uint64_t address) {
     const auto& p = *static_cast<const ProgramMemory*>(self);
-    TracerRange tracer = tracerRange();
-    if (!p.readable.find(address) || (address >= tracer.begin && address < tracer.end))
-      return false;
+    if (!p.readable.find(address) || overlapsTracerMemory(address, address + 1)) return false;
     if (p.job.guard && heapGuardMemory(*p.job.guard).overlaps(address, address + 1)) return false;
     for (size_t i = 0; i < childMemoryCount(); ++i) {
       if (childMemory(i).overlaps(address, address + 1)) return false;

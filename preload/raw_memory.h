@@ -1,6 +1,7 @@
 // Tracer memory straight from the kernel: the hook layer never calls malloc. Everything
-// comes from one reserved range, so a heap-graph snapshot can leave the tracer's own
-// memory (rings, tables: full of heap addresses) out of its roots with one range check.
+// comes from reserved ranges (one, unless the kernel refuses a large reservation), so a
+// heap-graph snapshot can leave the tracer's own memory (rings, tables: full of heap
+// addresses) out of its roots with a range check or a few.
 #pragma once
 
 #include <cstddef>
@@ -43,11 +44,11 @@ void* mapChildMemory(size_t bytes);
 size_t childMemoryCount();
 AddressRange childMemory(size_t i);
 
-// The reserved range all tracer memory comes from: [begin, end).
-struct TracerRange {
-  uint64_t begin;
-  uint64_t end;
-};
-TracerRange tracerRange();
+// The reserved ranges all tracer memory comes from, in the order reserved: writes up to
+// `capacity` of them to `out` and returns how many. kMaxTracerRanges hold them all.
+inline constexpr uint32_t kMaxTracerRanges = 64;
+uint32_t tracerRanges(AddressRange* out, uint32_t capacity);
+// Whether [begin, end) overlaps tracer memory.
+bool overlapsTracerMemory(uint64_t begin, uint64_t end);
 
 }  // namespace tidemark::preload

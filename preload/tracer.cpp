@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 
 #include "cxx_runtime.h"
@@ -116,6 +118,28 @@ bool clearingFreedBlocks() { return clearFreed; }
 void countDroppedEvent() { dropped.fetch_add(1, std::memory_order_relaxed); }
 uint64_t droppedEvents() { return dropped.load(std::memory_order_relaxed); }
 
+namespace {
+
+// The tracer reserves a few hundred MiB of address space up front (the stack table's
+// store alone is 256 MiB, touched as it fills). Under a limit on the address space
+// (ulimit -v) that is the program's to lose: below 1 GiB the program runs untraced, and
+// the tracer says why.
+bool roomInAddressSpace() {
+  rlimit limit{};
+  constexpr rlim_t kLeast = rlim_t{1} << 30;
+  if (getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur >= kLeast) return true;
+  char line[256];
+  int n = snprintf(line, sizeof line,
+                   "tidemark: pid %d: the address space is limited to %llu MiB (ulimit -v), too "
+                   "little for the tracer (1 GiB or more): the program runs untraced\n",
+                   getpid(), static_cast<unsigned long long>(limit.rlim_cur >> 20));
+  ssize_t ignored = write(STDERR_FILENO, line, static_cast<size_t>(n));
+  (void)ignored;
+  return false;
+}
+
+}  // namespace
+
 void startTracer(char** argv, char** envp) {
   setLibcProgramArguments(argv, envp);  // before anything can call the program's allocator
   Lifecycle expected = Lifecycle::Uninitialized;
@@ -124,6 +148,10 @@ void startTracer(char** argv, char** envp) {
   resolveRealFunctions();
   resolveCxxRuntime();
   currentOptions = readOptions();
+  if (!roomInAddressSpace()) {  // before anything takes tracer memory
+    state.store(Lifecycle::Disabled, std::memory_order_release);
+    return;
+  }
   initStackCapture(currentOptions.verifyUnwind);
   initThreadExitKey();
   initWaitDeadlines();

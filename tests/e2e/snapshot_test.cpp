@@ -270,6 +270,33 @@ TEST_CASE("1,500 threads blocked in a wait: every snapshot stops them all") {
   }
 }
 
+TEST_CASE("a limited address space: traced from 1 GiB, untraced and told below") {
+  // Under ulimit -v the tracer cannot reserve its usual 64 GiB of address space; it takes
+  // its memory in chunks as it needs them, each left out of a snapshot's roots as before
+  // (the live-block tables hold every heap address: as roots they would hide the leaks).
+  // Below 1 GiB it leaves the program alone and says why.
+  std::string dir = freshDir("address-limit");
+  auto limited = [&](const char* kib, const std::string& trace) {
+    return run({"/bin/sh", "-c",
+                std::string("ulimit -v ") + kib + " && exec '" + tool("tidemark") +
+                    "' record -o '" + trace + "' -- '" + tool("test_leak_kinds") + "'"});
+  };
+  RunResult traced = limited("1500000", dir + "/t.tmk");
+  INFO(traced.output);
+  REQUIRE(traced.status == 0);
+  auto report = analyze(dir + "/t.tmk");
+  REQUIRE(report["snapshots"].size() == 1);
+  CHECK(report["snapshots"][0]["complete"] == true);
+  CHECK(snapshotTotals(report, "definite") == Totals{65840, 5});
+  CHECK(snapshotTotals(report, "indirect") == Totals{240, 7});
+
+  RunResult untraced = limited("100000", dir + "/u.tmk");
+  CHECK(untraced.output.find("ready") != std::string::npos);  // the program ran
+  CHECK(untraced.output.find("too little for the tracer (1 GiB or more): the program runs "
+                             "untraced") != std::string::npos);
+  CHECK(untraced.output.find("no trace was written") != std::string::npos);
+}
+
 TEST_CASE("record --report prints what analyze prints, read while the program ran") {
   std::string dir = freshDir("record-report");
   // alloc_bench runs long enough for the trace to be read in several pieces.
