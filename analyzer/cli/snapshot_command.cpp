@@ -71,10 +71,16 @@ std::string traceOf(int pid) {
 }
 
 // Running, not a zombie waiting for its parent.
-bool alive(int pid) {
+// The process's state in /proc (R, S, T, Z, ...); 0 when it is gone.
+char stateOf(int pid) {
   std::string stat = firstLine("/proc/" + std::to_string(pid) + "/stat");
-  size_t paren = stat.rfind(')');
-  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
+  size_t paren = stat.rfind(')');  // the name may hold spaces and parentheses
+  return paren != std::string::npos && paren + 2 < stat.size() ? stat[paren + 2] : 0;
+}
+
+bool alive(int pid) {
+  char state = stateOf(pid);
+  return state != 0 && state != 'Z' && state != 'X';
 }
 
 struct TrailerSeen : format::RecordVisitor {
@@ -110,8 +116,16 @@ int awaitSnapshot(format::TraceReader& reader, int pid, int waitSeconds, bool js
   TrailerSeen trailer;
   analysis::VisitorFan fan({&snapshots, &trailer});
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(waitSeconds);
-  for (;;) {
+  for (bool toldStopped = false;;) {
     bool ended = trailer.seen || !alive(pid);
+    char state = stateOf(pid);
+    if (!toldStopped && (state == 'T' || state == 't')) {
+      fprintf(stderr,
+              "tidemark: process %d is stopped (by a signal, or a debugger): its tracer takes "
+              "the snapshot once it runs again\n",
+              pid);
+      toldStopped = true;
+    }
     reader.readAvailable(fan);
     for (const auto& s : snapshots.snapshots()) {
       if (s.trigger != "signal") continue;

@@ -11,6 +11,7 @@
 #include <optional>
 #include <regex>
 #include <set>
+#include <thread>
 
 #include "../../bench/chained_heap.h"
 #include "harness.h"
@@ -295,6 +296,33 @@ TEST_CASE("a limited address space: traced from 1 GiB, untraced and told below")
   CHECK(untraced.output.find("too little for the tracer (1 GiB or more): the program runs "
                              "untraced") != std::string::npos);
   CHECK(untraced.output.find("no trace was written") != std::string::npos);
+}
+
+TEST_CASE("tidemark snapshot of a stopped program says so, and has it once the program runs") {
+  // A program stopped by SIGSTOP (or in a debugger) takes no snapshot until it runs again.
+  std::string dir = freshDir("stopped-program");
+  Background record({tool("tidemark"), "record", "-o", dir + "/t.tmk", "--", "sleep", "3"},
+                    dir + "/log");
+  pid_t program = 0;
+  for (int i = 0; i < 200 && !program; ++i) {
+    std::vector<pid_t> children = childrenOf(record.pid());
+    if (!children.empty() && readFile(dir + "/t.tmk").size() > 0) program = children[0];
+    usleep(20'000);
+  }
+  REQUIRE(program != 0);
+  kill(program, SIGSTOP);
+  std::thread resume([program] {
+    sleep(1);
+    kill(program, SIGCONT);
+  });
+  RunResult r = run({tool("tidemark"), "snapshot", "--wait", "20", std::to_string(program)}, 60);
+  resume.join();
+  INFO(r.output);
+  CHECK(r.status == 0);
+  CHECK(r.output.find("is stopped (by a signal, or a debugger): its tracer takes the snapshot "
+                      "once it runs again") != std::string::npos);
+  CHECK(r.output.find("snapshot 1 of ") != std::string::npos);
+  CHECK(record.wait(30) == 0);
 }
 
 TEST_CASE("record --report prints what analyze prints, read while the program ran") {
