@@ -37,4 +37,12 @@ class TraceFile final : public format::ByteSink {
   char path_[4096] = {};
 };
 
+// The tracer's few messages (a trace it cannot write) go to the stderr the program started
+// with, kept under a high number: by the time one is written, a daemon may have closed
+// descriptor 2 and given the number to a file of its own, which a message must never
+// land in. keepStderr() at start; writeToStderr() writes nothing once that stderr is
+// gone (closed, or its number reused).
+void keepStderr();
+void writeToStderr(const char* text, size_t bytes);
+
 }  // namespace tidemark::preload

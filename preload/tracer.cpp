@@ -27,6 +27,7 @@
 #include "snapshot.h"
 #include "stack_capture.h"
 #include "stack_table.h"
+#include "trace_file.h"
 #include "wait_deadline.h"
 #include "writer.h"
 
@@ -133,8 +134,7 @@ bool roomInAddressSpace() {
                    "tidemark: pid %d: the address space is limited to %llu MiB (ulimit -v), too "
                    "little for the tracer (1 GiB or more): the program runs untraced\n",
                    getpid(), static_cast<unsigned long long>(limit.rlim_cur >> 20));
-  ssize_t ignored = write(STDERR_FILENO, line, static_cast<size_t>(n));
-  (void)ignored;
+  writeToStderr(line, static_cast<size_t>(n));
   return false;
 }
 
@@ -148,6 +148,7 @@ void startTracer(char** argv, char** envp) {
   resolveRealFunctions();
   resolveCxxRuntime();
   currentOptions = readOptions();
+  keepStderr();
   if (!roomInAddressSpace()) {  // before anything takes tracer memory
     state.store(Lifecycle::Disabled, std::memory_order_release);
     return;

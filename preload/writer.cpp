@@ -364,8 +364,7 @@ void finishTrace(ExitReason reason) {
                      "tidemark: unwind check: %llu stacks compared with libunwind, %llu differed\n",
                      static_cast<unsigned long long>(verifiedCaptures()),
                      static_cast<unsigned long long>(mismatchedCaptures()));
-    ssize_t ignored = ::write(STDERR_FILENO, line, static_cast<size_t>(n));
-    (void)ignored;
+    writeToStderr(line, static_cast<size_t>(n));
   }
 }
 
@@ -380,8 +379,7 @@ void giveUpWriting() {
                    "tidemark: cannot write the trace of pid %d (%s); tracing stopped, the trace "
                    "ends at its last whole chunk\n",
                    getpid(), strerror(error));
-  ssize_t ignored = ::write(STDERR_FILENO, line, static_cast<size_t>(n));
-  (void)ignored;
+  writeToStderr(line, static_cast<size_t>(n));
   state.sink.close();
   state.done.store(1, std::memory_order_release);
   futex(&state.done, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr);

@@ -5,6 +5,8 @@
 //   test_fd_closer close FILE    closes 3 and up (close_range)
 //   test_fd_closer replace FILE  makes every number from 3 to 1023 its file (dup2), the
 //                                trace's too: writes there would land in FILE
+//   test_fd_closer stderr FILE   makes FILE its stderr (dup2 onto 2), then makes 3,000,000
+//                                allocations of mixed sizes (a trace of tens of MB)
 #include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -35,6 +37,14 @@ int main(int argc, char** argv) {
   if (mode == "replace") {
     for (int fd = 3; fd < 1024; ++fd) {
       if (fd != file) dup2(file, fd);
+    }
+  }
+  if (mode == "stderr") {
+    dup2(file, STDERR_FILENO);
+    static void* held[1024];
+    for (unsigned i = 0; i < 3'000'000; ++i) {
+      free(held[i % 1024]);
+      held[i % 1024] = malloc(16 + (i * 7919u) % 4000);
     }
   }
   for (int i = 0; i < 1000; ++i) {
