@@ -92,30 +92,27 @@ void TraceFile::close() {
 }
 
 namespace {
-int stderrFd = -1;
+bool stderrKnown = false;
 dev_t stderrDevice = 0;
 ino_t stderrInode = 0;
+
+bool stillStderr() {
+  struct stat file {};
+  return stderrKnown && fstat(STDERR_FILENO, &file) == 0 && file.st_dev == stderrDevice &&
+         file.st_ino == stderrInode;
+}
 }  // namespace
 
 void keepStderr() {
   struct stat file {};
-  int fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 0);
-  if (fd < 0 || fstat(fd, &file) != 0) {
-    if (fd >= 0) ::close(fd);
-    return;
-  }
-  stderrFd = moveHigh(fd);
+  stderrKnown = fstat(STDERR_FILENO, &file) == 0;
   stderrDevice = file.st_dev;
   stderrInode = file.st_ino;
 }
 
 void writeToStderr(const char* text, size_t bytes) {
-  struct stat file {};
-  if (stderrFd < 0 || fstat(stderrFd, &file) != 0 || file.st_dev != stderrDevice ||
-      file.st_ino != stderrInode) {
-    return;
-  }
-  ssize_t ignored = ::write(stderrFd, text, bytes);
+  if (!stillStderr()) return;
+  ssize_t ignored = ::write(STDERR_FILENO, text, bytes);
   (void)ignored;
 }
 

@@ -37,11 +37,11 @@ class TraceFile final : public format::ByteSink {
   char path_[4096] = {};
 };
 
-// The tracer's few messages (a trace it cannot write) go to the stderr the program started
-// with, kept under a high number: by the time one is written, a daemon may have closed
-// descriptor 2 and given the number to a file of its own, which a message must never
-// land in. keepStderr() at start; writeToStderr() writes nothing once that stderr is
-// gone (closed, or its number reused).
+// The tracer's few messages (a trace it cannot write) go to descriptor 2 only while it is
+// the stderr the program started with (device and inode, noted by keepStderr() at start):
+// a daemon may have closed it and given the number to a file of its own, which a message
+// must never land in. Not kept open under another number either: a daemon that closes its
+// stderr lets the pipe behind it end (a shell's $(...) or ssh waits for that).
 void keepStderr();
 void writeToStderr(const char* text, size_t bytes);
 
