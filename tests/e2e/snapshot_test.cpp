@@ -301,7 +301,7 @@ TEST_CASE("a limited address space: traced from 1 GiB, untraced and told below")
 TEST_CASE("tidemark snapshot of a stopped program says so, and has it once the program runs") {
   // A program stopped by SIGSTOP (or in a debugger) takes no snapshot until it runs again.
   std::string dir = freshDir("stopped-program");
-  Background record({tool("tidemark"), "record", "-o", dir + "/t.tmk", "--", "sleep", "3"},
+  Background record({tool("tidemark"), "record", "-o", dir + "/t.tmk", "--", "sleep", "6"},
                     dir + "/log");
   pid_t program = 0;
   for (int i = 0; i < 200 && !program; ++i) {
@@ -312,7 +312,7 @@ TEST_CASE("tidemark snapshot of a stopped program says so, and has it once the p
   REQUIRE(program != 0);
   kill(program, SIGSTOP);
   std::thread resume([program] {
-    sleep(1);
+    sleep(3);  // the command has seen it stopped by then
     kill(program, SIGCONT);
   });
   RunResult r = run({tool("tidemark"), "snapshot", "--wait", "20", std::to_string(program)}, 60);

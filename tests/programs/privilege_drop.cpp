@@ -5,7 +5,7 @@
 // Must run as root: prints "not root" and exits 0 otherwise. Leaks 4,321 bytes in 1
 // block before the drop (leakBefore) and 1,234 bytes in 1 after it (leakAfter), while a
 // second thread waits in read(); asks for a snapshot (tidemark_snapshot()), prints
-// "dropped, dumpable N" (PR_GET_DUMPABLE 0.3 s later, once it was taken) and exits 0.
+// "dropped, dumpable N" (PR_GET_DUMPABLE 1 s later, once it was taken) and exits 0.
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -48,7 +48,7 @@ int main() {
   }
   leakAfter();
   tidemark_snapshot();
-  usleep(300'000);  // the tracer's thread takes it soon (a few ms): then look
+  sleep(1);  // the tracer's thread takes it soon (a few ms): then look
   printf("dropped, dumpable %d\n", prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
   fflush(stdout);
   return 0;
