@@ -2,6 +2,7 @@
 #include "leak_gate.h"
 
 #include <cstdio>
+#include <string>
 
 namespace tidemark::cli {
 
@@ -24,9 +25,16 @@ bool failsGate(const analysis::Analysis& a, const std::string& failOn) {
   uint64_t found = blocks(analysis::LeakKind::Definite);
   if (failOn != "definite") found += blocks(analysis::LeakKind::Indirect);
   if (failOn == "possible") found += blocks(analysis::LeakKind::Possible);
-  if (found)
-    fprintf(stderr, "tidemark: --fail-on %s: %llu blocks lost\n", failOn.c_str(),
-            static_cast<unsigned long long>(found));
+  if (found) {
+    // What an incomplete snapshot could not see can only make more blocks look lost.
+    std::string incomplete = last->complete
+                                 ? ""
+                                 : " (snapshot " + std::to_string(last->id + 1) +
+                                       " is incomplete: " + analysis::incompleteText(*last) +
+                                       "; some of them may be held by what it could not see)";
+    fprintf(stderr, "tidemark: --fail-on %s: %llu blocks lost%s\n", failOn.c_str(),
+            static_cast<unsigned long long>(found), incomplete.c_str());
+  }
   return found > 0;
 }
 

@@ -223,6 +223,12 @@ TEST_CASE("a thread a debugger holds: the snapshot says it is incomplete, and wh
   CHECK(text.output.find("  snapshots    1 (1 incomplete): ") != std::string::npos);
   CHECK(text.output.find("               incomplete (1): " + why + "\n") != std::string::npos);
   CHECK(text.output.find("  INCOMPLETE: " + why + "\n") != std::string::npos);
+  // A CI gate on it fails (only more blocks can look lost), and says why it may be too many.
+  RunResult gate = run({tool("tidemark"), "analyze", "--fail-on", "definite", dir + "/t.tmk"});
+  CHECK(gate.status != 0);
+  CHECK(gate.output.find("--fail-on definite: 1 blocks lost (snapshot 1 is incomplete: " + why +
+                         "; some of them may be held by what it could not see)") !=
+        std::string::npos);
   // The leak is new in this snapshot: no growth rate from a start it does not have.
   CHECK(text.output.find("definitely lost 4,321 bytes in 1 blocks (first lost at ") !=
         std::string::npos);
