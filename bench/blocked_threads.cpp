@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < count; ++i) {
     threads.emplace_back([&] {
       void* block = malloc(64);
+      asm volatile("" : : "r"(block) : "memory");  // kept: the compiler may not drop the pair
       std::unique_lock<std::mutex> lock(m);
       cv.wait(lock, [&] { return go; });
       free(block);
