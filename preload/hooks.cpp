@@ -185,10 +185,10 @@ char* const* environmentForExec(char* const* envp, char** scratch, size_t capaci
 // the exec fails, and this program goes on (its trace too).
 template <typename Exec, typename... Args>
 int traceExec(Exec* exec, Args... args) {
-  tp::checkpointBeforeExec();
+  bool held = tp::checkpointBeforeExec();
   int result = exec(args...);
   SavedErrno kept;
-  tp::afterExecFailed();
+  if (held) tp::afterExecFailed();
   return result;
 }
 

@@ -223,7 +223,7 @@ void recordRealloc(const void* oldBlock, const void* newBlock, size_t size,
   });
 }
 
-bool recordReallocFree(const void* oldBlock, const ReallocSource& source) {
+void recordReallocFree(const void* oldBlock, const ReallocSource& source) {
   record([&](Ring* ring, uint8_t* out) {
     if (snapshotsEnabled()) {
       TableChange change(ring);
@@ -232,7 +232,6 @@ bool recordReallocFree(const void* oldBlock, const ReallocSource& source) {
     return packFree(ring, out, format::AllocFunction::Malloc, reinterpret_cast<uintptr_t>(oldBlock),
                     source.held, source.block);
   });
-  return source.held != HeldBy::None;
 }
 
 void restoreReallocSource(const ReallocSource& source) {

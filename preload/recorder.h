@@ -29,8 +29,8 @@ ReallocSource takeReallocSource(const void* oldBlock);
 // realloc moved or resized the block.
 void recordRealloc(const void* oldBlock, const void* newBlock, size_t size,
                    const ReallocSource& source);
-// realloc(p, 0) freed it (glibc returns NULL); true when a table held it.
-bool recordReallocFree(const void* oldBlock, const ReallocSource& source);
+// realloc(p, 0) freed it (glibc returns NULL).
+void recordReallocFree(const void* oldBlock, const ReallocSource& source);
 // realloc failed: the block stays live.
 void restoreReallocSource(const ReallocSource& source);
 void recordMmap(const void* address, size_t length);

@@ -193,15 +193,15 @@ void finishTracer(format::ExitReason reason) {
   state.store(Lifecycle::Disabled, std::memory_order_release);
 }
 
-void checkpointBeforeExec() {
+bool checkpointBeforeExec() {
   // A vfork child shares our memory, and would hold our writer (as in finishTracer).
-  if (!isTracedProcess() || !tracing()) return;
+  if (!isTracedProcess() || !tracing()) return false;
   TracerScope scope;
   holdWriterForExec();
+  return true;
 }
 
 void afterExecFailed() {
-  if (!isTracedProcess() || !tracing()) return;
   TracerScope scope;
   releaseWriterAfterExec();
 }

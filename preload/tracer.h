@@ -41,7 +41,8 @@ void finishTracer(format::ExitReason reason);
 
 // Around an exec: the trace is on disk, ending in a trailer that says exec, before the
 // exec; should it fail (the file missing, not executable), tracing goes on as before.
-void checkpointBeforeExec();
+// checkpointBeforeExec() says whether it held the writer; each hold is released once.
+bool checkpointBeforeExec();
 void afterExecFailed();
 
 // Once the exit snapshot has stopped the program (or none is to be taken): hooks stop
