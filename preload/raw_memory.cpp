@@ -36,10 +36,16 @@ constexpr uint64_t kOffsetMask = (uint64_t{1} << kIndexShift) - 1;
 constexpr uint32_t kNoChunk = kMaxChunks;
 std::atomic<uint64_t> cursor{uint64_t{kNoChunk} << kIndexShift};
 
+// Raw calls: a chunk may be reserved inside an allocation hook, past the program's mmap
+// and munmap hooks and without touching its errno.
 void* reserve(size_t bytes) {
-  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  return p == MAP_FAILED ? nullptr : p;
+  long p = rawSyscall6(SYS_mmap, 0, static_cast<long>(bytes), PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return p < 0 && p > -4096 ? nullptr : reinterpret_cast<void*>(p);
+}
+
+void release(void* p, size_t bytes) {
+  rawSyscall3(SYS_munmap, reinterpret_cast<long>(p), static_cast<long>(bytes), 0);
 }
 
 // Makes the chunk after `seen` (or the first) the one pieces come from; false when none
@@ -57,7 +63,7 @@ bool grow(uint32_t seen, size_t rounded) {
     if (!p) return false;
     uintptr_t expected = 0;
     if (!chunks[next].begin.compare_exchange_strong(expected, reinterpret_cast<uintptr_t>(p))) {
-      munmap(p, bytes);  // another thread's chunk took the slot
+      release(p, bytes);  // another thread's chunk took the slot
       return true;
     }
     chunks[next].bytes.store(bytes, std::memory_order_relaxed);

@@ -26,4 +26,16 @@ inline long rawSyscall5(long number, long a, long b, long c, long d, long e) {
   return result;
 }
 
+inline long rawSyscall6(long number, long a, long b, long c, long d, long e, long f) {
+  long result;
+  register long r10 asm("r10") = d;
+  register long r8 asm("r8") = e;
+  register long r9 asm("r9") = f;
+  asm volatile("syscall"
+               : "=a"(result)
+               : "a"(number), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+               : "rcx", "r11", "memory");
+  return result;
+}
+
 }  // namespace tidemark::preload
