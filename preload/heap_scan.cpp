@@ -17,6 +17,7 @@
 
 #include "../format/snapshot_writer.h"
 #include "allocator_mappings.h"
+#include "block_sort.h"
 #include "guarded_memory.h"
 #include "heap_guard.h"
 #include "live_blocks.h"
@@ -190,35 +191,6 @@ void forEachWrittenRun(const Readable& readable, GuardedMemory& memory, uint64_t
   }
 }
 
-// Sorts blocks by address with a stable counting sort per 11 bits, back and forth between
-// `blocks` and `scratch` (room for n), over only the bits in which their addresses differ
-// (std::sort took 0.6 s of the 1.5 s scan of 8.4M blocks); returns the one sorted.
-LiveBlock* sortByAddress(LiveBlock* blocks, uint64_t n, LiveBlock* scratch) {
-  uint64_t low = UINT64_MAX, high = 0;
-  for (uint64_t i = 0; i < n; ++i) {
-    low = std::min(low, blocks[i].address);
-    high = std::max(high, blocks[i].address);
-  }
-  constexpr unsigned kDigitBits = 11;
-  constexpr uint64_t kDigits = uint64_t{1} << kDigitBits;
-  uint64_t start[kDigits];  // 16 KiB of the child's 256 KiB stack
-  LiveBlock* from = blocks;
-  LiveBlock* to = scratch;
-  for (unsigned shift = 0; n > 1 && shift < 64 && (high - low) >> shift; shift += kDigitBits) {
-    auto digit = [&](const LiveBlock& b) { return ((b.address - low) >> shift) & (kDigits - 1); };
-    memset(start, 0, sizeof start);
-    for (uint64_t i = 0; i < n; ++i) ++start[digit(from[i])];
-    for (uint64_t d = 0, sum = 0; d < kDigits; ++d) {
-      uint64_t count = start[d];
-      start[d] = sum;
-      sum += count;
-    }
-    for (uint64_t i = 0; i < n; ++i) to[start[digit(from[i])]++] = from[i];
-    std::swap(from, to);
-  }
-  return from;
-}
-
 // Live blocks sorted by address, with a hash of their start addresses.
 class BlockIndex {
  public:
@@ -236,10 +208,9 @@ class BlockIndex {
     }
     auto* scratch =
         static_cast<LiveBlock*>(mapChildMemory(std::max<uint64_t>(n, 1) * sizeof(LiveBlock)));
-    LiveBlock* sorted = sortByAddress(blocks_, n, scratch);
+    auto* counts = static_cast<uint64_t*>(mapChildMemory(kBlockSortCountWords * sizeof(uint64_t)));
+    LiveBlock* sorted = sortByAddress(blocks_, n, scratch, counts);
     LiveBlock* unused = sorted == blocks_ ? scratch : blocks_;
-    syscall(SYS_madvise, unused, wholePages(std::max<uint64_t>(n, 1) * sizeof(LiveBlock)),
-            MADV_DONTNEED);  // its pages go; the range stays noted as the child's
     blocks_ = sorted;
     // An address twice (a free the hooks missed, the block still in a table when the
     // address came back): the newer allocation is the live one.
@@ -252,18 +223,38 @@ class BlockIndex {
         blocks_[count_++] = blocks_[i];
       }
     }
-    mask_ = 1;
-    while (mask_ < count_ * 2) mask_ <<= 1;
-    slots_ = static_cast<uint64_t*>(mapChildMemory(mask_ * sizeof(uint64_t)));
-    --mask_;
-    for (uint64_t i = 0; i < count_; ++i) {
-      uint64_t at = hash(blocks_[i].address) & mask_;
-      while (slots_[at]) at = (at + 1) & mask_;
-      slots_[at] = i + 1;
-    }
+    buildStartHash(unused, wholePages(std::max<uint64_t>(n, 1) * sizeof(LiveBlock)));
     low_ = count_ ? blocks_[0].address : 0;
     high_ =
         count_ ? blocks_[count_ - 1].address + std::max<uint64_t>(blocks_[count_ - 1].size, 1) : 0;
+  }
+
+  // The hash of start addresses goes where the sort's other buffer was (`room`): a table of
+  // 2-4 slots of 4 bytes per block fits in its 24 bytes per block, and memory the child
+  // maps afresh costs a fault and a cleared page each (its pages the sort wrote, unless the
+  // blocks needed no sorting). What it leaves of the room goes. The slots are written in
+  // address order, which the hash scatters: the slot of a block a little further on is
+  // fetched ahead, so that the cache misses overlap.
+  void buildStartHash(void* room, uint64_t roomBytes) {
+    uint64_t capacity = 2;
+    while (capacity < count_ * 2) capacity <<= 1;
+    uint64_t bytes = wholePages(capacity * sizeof(uint32_t));
+    if (count_ >= UINT32_MAX || bytes > roomBytes) return;  // lookups search the blocks
+    slots_ = static_cast<uint32_t*>(room);
+    mask_ = capacity - 1;
+    memset(slots_, 0, bytes);
+    if (bytes < roomBytes) {
+      syscall(SYS_madvise, static_cast<char*>(room) + bytes, roomBytes - bytes, MADV_DONTNEED);
+    }
+    constexpr uint64_t kAhead = 16;
+    for (uint64_t i = 0; i < count_; ++i) {
+      if (i + kAhead < count_) {
+        __builtin_prefetch(&slots_[hash(blocks_[i + kAhead].address) & mask_], 1);
+      }
+      uint64_t at = hash(blocks_[i].address) & mask_;
+      while (slots_[at]) at = (at + 1) & mask_;
+      slots_[at] = static_cast<uint32_t>(i + 1);
+    }
   }
 
   uint64_t count() const { return count_; }
@@ -287,7 +278,7 @@ class BlockIndex {
     if (near != kNoHint && withinNeighbours(value, near, &first, &last)) {
       return containing(value, first, last + 1, index, interior);
     }
-    for (uint64_t at = hash(value) & mask_; slots_[at]; at = (at + 1) & mask_) {
+    for (uint64_t at = hash(value) & mask_; slots_ && slots_[at]; at = (at + 1) & mask_) {
       if (blocks_[slots_[at] - 1].address == value) {
         *index = slots_[at] - 1;
         *interior = false;
@@ -326,7 +317,7 @@ class BlockIndex {
 
   LiveBlock* blocks_ = nullptr;
   uint64_t count_ = 0;
-  uint64_t* slots_ = nullptr;  // block index + 1; 0 empty
+  uint32_t* slots_ = nullptr;  // block index + 1; 0 empty
   uint64_t mask_ = 0;
   uint64_t low_ = 0, high_ = 0;
 };
