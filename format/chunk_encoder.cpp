@@ -64,7 +64,7 @@ ChunkEncoder::~ChunkEncoder() {
 bool ChunkEncoder::open(ByteSink* sink, int compressionLevel, const EncoderMemory* memory) {
   sink_ = sink;
   memory_ = memory ? *memory : EncoderMemory{mapBytes, unmapBytes};
-  compressedCapacity_ = ZSTD_compressBound(kRawCapacity);
+  compressedCapacity_ = sizeof(ChunkHeader) + ZSTD_compressBound(kRawCapacity);
   raw_ = static_cast<uint8_t*>(memory_.map(kRawCapacity));
   compressed_ = static_cast<uint8_t*>(memory_.map(compressedCapacity_));
   auto* cctx = ZSTD_createCCtx_advanced(ZSTD_customMem{zstdAlloc, zstdFree, &memory_});
@@ -129,19 +129,26 @@ bool ChunkEncoder::flush() {
   if (failed_) return false;
   if (used_ == 0) return true;
   auto* cctx = static_cast<ZSTD_CCtx*>(cctx_);
-  size_t n = ZSTD_compress2(cctx, compressed_, compressedCapacity_, raw_, used_);
+  // The header goes in front of the frame: one write, so that a write that fails leaves
+  // the file whole up to the chunk before (the tracer's file cuts itself back there).
+  size_t n = ZSTD_compress2(cctx, compressed_ + sizeof(ChunkHeader),
+                            compressedCapacity_ - sizeof(ChunkHeader), raw_, used_);
   if (ZSTD_isError(n)) return !(failed_ = true);
-  ChunkHeader chunk{kChunkMagic, static_cast<uint32_t>(n), static_cast<uint32_t>(used_),
-                    sequence_++};
-  if (!sink_->write(&chunk, sizeof chunk) || !sink_->write(compressed_, n)) {
-    return !(failed_ = true);
-  }
+  ChunkHeader chunk{kChunkMagic, static_cast<uint32_t>(n), static_cast<uint32_t>(used_), sequence_};
+  memcpy(compressed_, &chunk, sizeof chunk);
+  if (!sink_->write(compressed_, sizeof chunk + n)) return !(failed_ = true);
+  ++sequence_;
   lastRaw_ = used_;
   lastCompressed_ = n;
   trimBuffer(raw_, used_, &rawTouched_);
-  trimBuffer(compressed_, n, &compressedTouched_);
+  trimBuffer(compressed_, sizeof chunk + n, &compressedTouched_);
   used_ = 0;
   return true;
+}
+
+void ChunkEncoder::discardAfterFailure() {
+  used_ = 0;
+  failed_ = !raw_ || !compressed_ || !cctx_;  // an encoder that never opened stays failed
 }
 
 }  // namespace tidemark::format

@@ -51,8 +51,12 @@ class ChunkEncoder {
   // Appends one whole record made elsewhere (its header's length must be `bytes`).
   bool appendRecord(const void* record, size_t bytes);
 
-  // Compresses and writes the buffered records as one chunk (no-op when empty).
+  // Compresses and writes the buffered records as one chunk, in one write to the sink
+  // (no-op when empty).
   bool flush();
+  // After a write failed: forgets the buffered records and the failure, so that a sink
+  // that cut itself back to its last whole chunk can take one more (the trailer).
+  void discardAfterFailure();
 
   // For the chunks to come (zstd levels 1-19).
   void setCompressionLevel(int level);

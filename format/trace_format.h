@@ -22,8 +22,9 @@ inline constexpr uint16_t kVersionMajor = 1;
 // target is relative to its source; 4: exit by a signal; 5: SnapshotFailed;
 // 6: SnapshotUnreadable; 7: a free says whose block it freed (kOwnBlock, FreeOther);
 // 8: why a snapshot is incomplete (kSnapshotThreads*, threadsNotStopped); 9: a trailer
-// that says exec, followed by more records: the exec failed and the trace goes on
-inline constexpr uint16_t kVersionMinor = 9;
+// that says exec, followed by more records: the exec failed and the trace goes on;
+// 10: a trailer that says tracing stopped because the trace could not be written
+inline constexpr uint16_t kVersionMinor = 10;
 inline constexpr uint32_t kChunkMagic = 0x4b434d54;  // "TMCK" little-endian
 // A reader refuses a chunk whose sizes exceed these, so a hostile file cannot make it
 // allocate without bound.
@@ -303,6 +304,20 @@ enum class ExitReason : uint32_t {
 inline constexpr uint32_t kExitBySignal = 256;
 inline constexpr ExitReason exitBySignal(int signal) {
   return static_cast<ExitReason>(kExitBySignal + static_cast<uint32_t>(signal));
+}
+// A trace the tracer could not write on (a full disk, a file size limit; 1.10) ends with a
+// trailer whose exit reason is this plus the errno of the write that failed: the file was
+// cut back to its last whole chunk to make room for it, and the program went on untraced.
+inline constexpr uint32_t kTracingStoppedByWriteError = 512;
+inline constexpr ExitReason tracingStoppedBy(int error) {
+  return static_cast<ExitReason>(kTracingStoppedByWriteError + static_cast<uint32_t>(error));
+}
+// The errno of the write that stopped tracing, or 0 for an exit reason of another kind.
+inline constexpr int writeErrorOfStop(ExitReason reason) {
+  auto value = static_cast<uint32_t>(reason);
+  return value > kTracingStoppedByWriteError && value < kTracingStoppedByWriteError + 4096
+             ? static_cast<int>(value - kTracingStoppedByWriteError)
+             : 0;
 }
 // The signal that ended the process, or 0 for an exit reason of another kind.
 inline constexpr int signalOfExit(ExitReason reason) {

@@ -44,6 +44,7 @@ bool TraceFile::adopt(int fd, const char* path) {
   if (strlen(path_) + strlen(path) >= sizeof path_) return false;
   strcat(path_, path);
   fd_ = moveHigh(fd);
+  wholeBytes_ = file.st_size;
   device_ = file.st_dev;
   inode_ = file.st_ino;
   return true;
@@ -73,6 +74,7 @@ bool TraceFile::write(const void* data, size_t bytes) {
     return false;
   }
   auto* p = static_cast<const unsigned char*>(data);
+  off_t whole = wholeBytes_ + static_cast<off_t>(bytes);
   while (bytes > 0) {
     ssize_t n = ::write(fd_, p, bytes);
     if (n < 0 && errno == EINTR) continue;
@@ -83,7 +85,16 @@ bool TraceFile::write(const void* data, size_t bytes) {
     p += n;
     bytes -= static_cast<size_t>(n);
   }
+  wholeBytes_ = whole;
   return true;
+}
+
+bool TraceFile::cutToLastWhole() {
+  if (fd_ < 0 || !stillOurs()) return false;
+  while (ftruncate(fd_, wholeBytes_) != 0) {
+    if (errno != EINTR) return false;
+  }
+  return lseek(fd_, wholeBytes_, SEEK_SET) == wholeBytes_;  // not where the failed one ended
 }
 
 void TraceFile::close() {

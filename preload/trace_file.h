@@ -25,6 +25,10 @@ class TraceFile final : public format::ByteSink {
   void close();
   bool isOpen() const { return fd_ >= 0; }
   int error() const { return error_; }  // errno of the write that failed
+  // After a write failed: cuts the file back to where the last whole write ended (a chunk
+  // is one write), which makes room for a last small chunk on a full disk. False when the
+  // file is no longer the trace's or cannot be cut.
+  bool cutToLastWhole();
 
  private:
   bool stillOurs() const;
@@ -32,6 +36,7 @@ class TraceFile final : public format::ByteSink {
 
   int fd_ = -1;
   int error_ = 0;
+  off_t wholeBytes_ = 0;  // the file's size after the last write that went through whole
   dev_t device_ = 0;
   ino_t inode_ = 0;
   char path_[4096] = {};

@@ -368,12 +368,19 @@ void finishTrace(ExitReason reason) {
   }
 }
 
-// A write failed (disk full, quota, I/O error): every chunk before the failing one is
-// intact, and the reader reports the file as truncated there. Recording stops so that no
-// thread waits for rings nobody drains; the program itself runs on untouched.
+// A write failed (disk full, file size limit, quota, I/O error): every chunk before the
+// failing one is intact. Recording stops so that no thread waits for rings nobody drains;
+// the program itself runs on untouched. The file is cut back to its last whole chunk,
+// which makes room for a trailer that says why the trace ends there (when even that does
+// not fit, the file is cut back again, and the reader sees a trace without its end).
 void giveUpWriting() {
   int error = state.sink.error() ? state.sink.error() : EIO;
   disableAfterWriteFailure();
+  if (state.sink.cutToLastWhole()) {
+    state.encoder->discardAfterFailure();
+    writeTrailer(tracingStoppedBy(error), monotonicUs());
+    if (!state.encoder->flush()) state.sink.cutToLastWhole();
+  }
   char line[256];
   int n = snprintf(line, sizeof line,
                    "tidemark: cannot write the trace of pid %d (%s); tracing stopped, the trace "

@@ -47,9 +47,10 @@ void drawSummary(const LoadedTrace& trace, const TraceModel& m, ViewerState& sta
   const auto& s = m.analysis.summary;
   // How the program ended (exit, a signal, ...): a crash or a kill is part of the story.
   bool growing = trace.following() && !trace.stoppedGrowing();
-  std::string ending = s.complete ? "ended by " + s.exitReason
-                       : growing  ? "running"
-                                  : "trace incomplete";
+  std::string ending = s.complete                  ? "ended by " + s.exitReason
+                       : !s.tracingStopped.empty() ? "tracing stopped (" + s.tracingStopped + ")"
+                       : growing                   ? "running"
+                                                   : "trace incomplete";
   ImGui::Text("%s   pid %d   %s, %s   %llu allocations   peak heap %s   peak RSS %s",
               s.executable.c_str(), s.pid, formatSeconds(s.durationS).c_str(), ending.c_str(),
               static_cast<unsigned long long>(s.allocations), formatBytes(s.peakHeapBytes).c_str(),

@@ -32,6 +32,12 @@ std::optional<analysis::Analysis> loadAnalysis(const std::string& path, size_t s
 void reportProblems(const analysis::Analysis& result) {
   for (const auto& warning : result.warnings)
     fprintf(stderr, "tidemark: warning: %s\n", warning.c_str());
+  if (!result.summary.tracingStopped.empty()) {
+    fprintf(stderr,
+            "tidemark: warning: %s ends where the tracer could not write it (%s); the program "
+            "ran on untraced\n",
+            result.path.c_str(), result.summary.tracingStopped.c_str());
+  }
   if (result.summary.truncated) {
     fprintf(stderr,
             "tidemark: warning: %s ends inside a chunk (the process was killed or is "

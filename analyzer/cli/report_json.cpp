@@ -87,6 +87,7 @@ json jsonReport(const analysis::Analysis& a, size_t top) {
       {"complete", s.complete},
       {"exit_reason", s.exitReason},
       {"truncated", s.truncated},
+      {"tracing_stopped", s.tracingStopped},
   };
   json sites = json::array();
   for (size_t i = 0; i < a.sites.size() && (top == 0 || i < top); ++i) {

@@ -286,8 +286,14 @@ void printTextReport(const analysis::Analysis& a, size_t top, std::FILE* out) {
   const auto& s = a.summary;
   fmt::print(out, "tidemark report: {}\n", a.path);
   fmt::print(out, "  program      {} (pid {}, parent {})\n", s.executable, s.pid, s.parentPid);
-  fmt::print(out, "  duration     {:.2f} s, ended by {}{}\n", s.durationS, s.exitReason,
-             s.complete ? "" : " (trace incomplete)");
+  if (!s.tracingStopped.empty()) {
+    fmt::print(
+        out, "  duration     {:.2f} s, then tracing stopped: the trace could not be written ({})\n",
+        s.durationS, s.tracingStopped);
+  } else {
+    fmt::print(out, "  duration     {:.2f} s, ended by {}{}\n", s.durationS, s.exitReason,
+               s.complete ? "" : " (trace incomplete)");
+  }
   fmt::print(out, "  allocations  {} calls, {} in total, {} temporary\n", grouped(s.allocations),
              bytes(s.allocatedBytes), grouped(s.temporaryAllocations));
   if (s.inheritedBlocks) {

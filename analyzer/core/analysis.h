@@ -94,9 +94,12 @@ struct Summary {
   uint64_t inheritedBlocks = 0;
   uint64_t mappedBytesAtExit = 0;  // the program's own anonymous mappings not unmapped
   uint64_t droppedEvents = 0;
-  bool complete = false;   // the trace has its trailer
+  bool complete = false;   // the trace has its trailer, and the program's end
   std::string exitReason;  // "exit", "_exit", "abort", "exec", a signalName() or "unknown"
   bool truncated = false;  // the file ends inside a chunk
+  // Why tracing stopped while the program ran on: the error of the trace's write that
+  // failed ("No space left on device"); empty when it did not.
+  std::string tracingStopped;
 };
 
 // Lost (or possibly lost) blocks of one kind from one allocation stack, in a snapshot.

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace tidemark::analysis {
 
@@ -228,6 +229,10 @@ void HeapReplay::fillSummary(Analysis& out, bool truncated) const {
         break;
     }
     if (int signal = format::signalOfExit(trailer_.exitReason)) s.exitReason = signalName(signal);
+    if (int error = format::writeErrorOfStop(trailer_.exitReason)) {
+      s.complete = false;  // the program went on, untraced
+      s.tracingStopped = std::strerror(error);
+    }
   }
   for (const auto& site : sites_) {
     s.leakedBytes += site.leakedBytes;

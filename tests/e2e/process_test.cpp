@@ -539,6 +539,8 @@ TEST_CASE("a full disk stops tracing, not the program, and the trace keeps its w
   // RLIMIT_FSIZE makes the trace's writes fail with EFBIG past 8 MiB, as a full disk
   // would with ENOSPC: after a few chunks of the 25 MB this trace would take. (Past 256
   // KiB, the first chunk of events alone was too big once the tracer started faster.)
+  // The tracer cuts the chunk it could not finish off the file, and ends it with a
+  // trailer that says why.
   std::string dir = freshDir("full-disk");
   std::string trace = dir + "/trace.tmk";
   RunResult r = run({"prlimit", "--fsize=8388608", "--", tool("tidemark"), "record", "-o", trace,
@@ -549,15 +551,21 @@ TEST_CASE("a full disk stops tracing, not the program, and the trace keeps its w
   CHECK(r.output.find("tracing stopped, the trace ends at its last whole chunk") !=
         std::string::npos);
   auto report = analyze(trace);
-  CHECK(report["summary"]["truncated"] == true);
+  CHECK(report["summary"]["truncated"] == false);
   CHECK(report["summary"]["complete"] == false);
+  CHECK(report["summary"]["tracing_stopped"] == "File too large");
   CHECK(report["summary"]["allocations"].get<uint64_t>() > 1000);
+  CHECK(std::filesystem::file_size(trace) < 8388608);
+  RunResult text = run({tool("tidemark"), "analyze", trace});
+  CHECK(text.output.find("then tracing stopped: the trace could not be written (File too large)") !=
+        std::string::npos);
+  CHECK(text.output.find("ran on untraced") != std::string::npos);
 }
 
 TEST_CASE("a daemon's own file on descriptor 2 never gets the tracer's messages") {
   // test_fd_closer stderr: the program makes its file its stderr, then writes more than
   // the trace may hold (RLIMIT_FSIZE, as in the test above). The tracer's message, which
-  // has nowhere to go then, must not go into that file; the trace says it was cut short.
+  // has nowhere to go then, must not go into that file; the trace says why it ends.
   std::string dir = freshDir("stderr-taken");
   std::string file = dir + "/own.txt";
   RunResult r = run({"prlimit", "--fsize=8388608", "--", tool("tidemark"), "record", "-o",
@@ -567,7 +575,7 @@ TEST_CASE("a daemon's own file on descriptor 2 never gets the tracer's messages"
   std::string own = readFile(file);
   CHECK(own.find("line 999\n") != std::string::npos);
   CHECK(own.find("tidemark") == std::string::npos);
-  CHECK(analyze(dir + "/trace.tmk")["summary"]["truncated"] == true);
+  CHECK(analyze(dir + "/trace.tmk")["summary"]["tracing_stopped"] == "File too large");
 }
 
 TEST_CASE("a report written to a full disk is an error, not a success") {

@@ -46,6 +46,19 @@ TEST_CASE("a trailer that says exec, then more records: a failed exec, the trace
   CHECK(a.summary.leakedBlocks == 2);
 }
 
+TEST_CASE("a trailer that says the trace could not be written: tracing stopped, not the end") {
+  test::TraceBuilder b;
+  b.attach(0, 10).time(0, 1000).stack(0, 1, {0x1}).alloc(0, 0x1000, 100, 1);
+  b.flushBatch(0).trailer(2000, format::tracingStoppedBy(ENOSPC));
+  auto a = test::analyzeBuilt(b, "write-stopped.tmk");
+  CHECK_FALSE(a.summary.complete);
+  CHECK_FALSE(a.summary.truncated);
+  CHECK(a.summary.tracingStopped == "No space left on device");
+  CHECK(a.summary.exitReason == "unknown");
+  CHECK(a.summary.durationS == Approx(0.002));
+  CHECK(a.summary.leakedBytes == 100);
+}
+
 TEST_CASE("leaks, peaks and totals per call stack") {
   test::TraceBuilder b;
   b.attach(0, 10).time(0, 1000);
