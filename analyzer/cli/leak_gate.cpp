@@ -20,11 +20,13 @@ bool failsGate(const analysis::Analysis& a, const std::string& failOn) {
       return true;
     }
   }
-  if (!last) return false;
-  auto blocks = [&](analysis::LeakKind kind) { return last->blocks[static_cast<int>(kind)]; };
-  uint64_t found = blocks(analysis::LeakKind::Definite);
-  if (failOn != "definite") found += blocks(analysis::LeakKind::Indirect);
-  if (failOn == "possible") found += blocks(analysis::LeakKind::Possible);
+  uint64_t found = 0;
+  if (last) {
+    auto blocks = [&](analysis::LeakKind kind) { return last->blocks[static_cast<int>(kind)]; };
+    found = blocks(analysis::LeakKind::Definite);
+    if (failOn != "definite") found += blocks(analysis::LeakKind::Indirect);
+    if (failOn == "possible") found += blocks(analysis::LeakKind::Possible);
+  }
   if (found) {
     // What an incomplete snapshot could not see can only make more blocks look lost.
     std::string incomplete = last->complete
@@ -34,8 +36,18 @@ bool failsGate(const analysis::Analysis& a, const std::string& failOn) {
                                        "; some of them may be held by what it could not see)";
     fprintf(stderr, "tidemark: --fail-on %s: %llu blocks lost%s\n", failOn.c_str(),
             static_cast<unsigned long long>(found), incomplete.c_str());
+    return true;
   }
-  return found > 0;
+  // Nor may a disk that filled up pass it: the program's end, and its exit snapshot, are
+  // not in the trace.
+  if (!a.summary.tracingStopped.empty()) {
+    fprintf(stderr,
+            "tidemark: --fail-on %s: tracing stopped at %.2f s, before the program ended (the "
+            "trace could not be written: %s); what came after was not judged\n",
+            failOn.c_str(), a.summary.durationS, a.summary.tracingStopped.c_str());
+    return true;
+  }
+  return false;
 }
 
 }  // namespace tidemark::cli

@@ -1,5 +1,6 @@
 // The CI gate of --fail-on: whether the last complete snapshot holds lost blocks of a
-// kind or worse, or a snapshot after it failed.
+// kind or worse, or a snapshot after it failed, or tracing stopped before the program's
+// end (its trace could not be written).
 #pragma once
 
 #include <string>

@@ -62,7 +62,8 @@ int main(int argc, char** argv) {
       ->add_option("--fail-on", record.failOn,
                    "With the report (implies --report): exit with status 3 when the program "
                    "exited 0 but its last snapshot has leaks of this kind or worse: definite, "
-                   "indirect (definite or indirect), possible (any lost); or failed")
+                   "indirect (definite or indirect), possible (any lost); or failed, or tracing "
+                   "stopped before its end (the trace could not be written)")
       ->check(CLI::IsMember({"none", "definite", "indirect", "possible"}));
   std::string snapshotEvery;
   recordCommand->add_option("--snapshot-every", snapshotEvery,
@@ -80,7 +81,8 @@ int main(int argc, char** argv) {
   analyzeCommand
       ->add_option("--fail-on", analyze.failOn,
                    "Exit with status 3 when the last snapshot has leaks of this kind or worse: "
-                   "definite, indirect (definite or indirect), possible (any lost); or failed")
+                   "definite, indirect (definite or indirect), possible (any lost); or failed, "
+                   "or tracing stopped before the program's end (the trace could not be written)")
       ->check(CLI::IsMember({"none", "definite", "indirect", "possible"}));
 
   CompareArgs compare;

@@ -560,6 +560,12 @@ TEST_CASE("a full disk stops tracing, not the program, and the trace keeps its w
   CHECK(text.output.find("then tracing stopped: the trace could not be written (File too large)") !=
         std::string::npos);
   CHECK(text.output.find("ran on untraced") != std::string::npos);
+  // Nothing definitely lost in what the trace holds, but its end is missing: a CI gate
+  // must not pass for want of it.
+  RunResult gate = run({tool("tidemark"), "analyze", "--fail-on", "definite", trace});
+  CHECK(gate.status == 3);
+  CHECK(gate.output.find("before the program ended (the trace could not be written: File too "
+                         "large)") != std::string::npos);
 }
 
 TEST_CASE("a daemon's own file on descriptor 2 never gets the tracer's messages") {
