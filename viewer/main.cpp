@@ -57,7 +57,8 @@ void drawSummary(const LoadedTrace& trace, const TraceModel& m, ViewerState& sta
               formatBytes(s.peakRssBytes).c_str());
   if (trace.following()) {
     ImGui::SameLine(0, 20);
-    ImGui::Checkbox(s.complete ? "ended" : "following", &state.timeline.pinnedToEnd);
+    bool over = s.complete || !s.tracingStopped.empty();  // nothing more will come
+    ImGui::Checkbox(over ? "ended" : "following", &state.timeline.pinnedToEnd);
   }
   std::string error = trace.error();
   if (!error.empty()) {
@@ -222,10 +223,12 @@ int main(int argc, char** argv) {
     }
     glClear(GL_COLOR_BUFFER_BIT);
     ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
-    // Following, the screenshot shows the trace once it has ended, failed, or stopped
-    // growing for 10 s (its writer was killed).
+    // Following, the screenshot shows the trace once it has ended (the program, or
+    // tracing), failed, or stopped growing for 10 s (its writer was killed).
     bool failed = trace.ready() && !trace.error().empty();
-    bool ended = model && (model->analysis.summary.complete || trace.stoppedGrowing());
+    bool ended =
+        model && (model->analysis.summary.complete ||
+                  !model->analysis.summary.tracingStopped.empty() || trace.stoppedGrowing());
     bool settled = model ? !follow || failed || ended : failed;
     if (!screenshot.empty() && settled && --settleFrames < 0) {
       if (!writeScreenshot(screenshot, fbWidth, fbHeight)) {

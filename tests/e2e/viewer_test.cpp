@@ -310,6 +310,25 @@ TEST_CASE("viewer --follow of a trace whose writer died ends once it stops growi
   CHECK(findText(image, "trace incomplete", kDarkText));
 }
 
+TEST_CASE("viewer: a trace the tracer could not finish writing says so, and is over") {
+  // As in the full-disk test of process_test.cpp: past 8 MiB the trace's writes fail, and
+  // the tracer ends it with a trailer that says why while the program runs on.
+  std::string dir = freshDir("viewer-write-stopped");
+  std::string trace = dir + "/trace.tmk";
+  REQUIRE(run({"prlimit", "--fsize=8388608", "--", tool("tidemark"), "record", "-o", trace, "--",
+               tool("alloc_bench"), "--ops", "3000000"})
+              .status == 0);
+  RunResult r = run(viewerUnderXvfb(dir, {trace, "--follow", "--screenshot", dir + "/shot.png",
+                                          "--size", "1400x300"}),
+                    60);
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  Image image = loadPng(dir + "/shot.png");
+  CHECK(findText(image, "tracing stopped (File too large)", kDarkText));
+  CHECK(findText(image, "ended", kDarkText));  // the follow checkbox: nothing more will come
+  CHECK_FALSE(findText(image, "following", kDarkText));
+}
+
 TEST_CASE("viewer: a file that is no trace gives an error, not a crash") {
   std::string dir = freshDir("viewer-bad");
   RunResult write = run({"sh", "-c", "echo not a trace > " + dir + "/bad.tmk"});
