@@ -61,7 +61,7 @@ ChunkEncoder::~ChunkEncoder() {
   if (compressed_) memory_.unmap(compressed_, compressedCapacity_);
 }
 
-bool ChunkEncoder::open(ByteSink* sink, int compressionLevel, const EncoderMemory* memory) {
+bool ChunkEncoder::prepare(ByteSink* sink, int compressionLevel, const EncoderMemory* memory) {
   sink_ = sink;
   memory_ = memory ? *memory : EncoderMemory{mapBytes, unmapBytes};
   compressedCapacity_ = sizeof(ChunkHeader) + ZSTD_compressBound(kRawCapacity);
@@ -72,6 +72,11 @@ bool ChunkEncoder::open(ByteSink* sink, int compressionLevel, const EncoderMemor
   if (!raw_ || !compressed_ || !cctx) return !(failed_ = true);
   setCompressionLevel(compressionLevel);
   ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+  return true;
+}
+
+bool ChunkEncoder::open(ByteSink* sink, int compressionLevel, const EncoderMemory* memory) {
+  if (!prepare(sink, compressionLevel, memory)) return false;
   FileHeader header{};
   memcpy(header.magic, kFileMagic, sizeof header.magic);
   header.versionMajor = kVersionMajor;
@@ -79,6 +84,11 @@ bool ChunkEncoder::open(ByteSink* sink, int compressionLevel, const EncoderMemor
   header.headerBytes = sizeof header;
   if (!sink_->write(&header, sizeof header)) failed_ = true;
   return !failed_;
+}
+
+bool ChunkEncoder::openToAppend(ByteSink* sink, uint32_t chunks) {
+  sequence_ = chunks;
+  return prepare(sink, 3, nullptr);
 }
 
 void ChunkEncoder::setCompressionLevel(int level) {

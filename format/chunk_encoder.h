@@ -39,6 +39,9 @@ class ChunkEncoder {
   // Writes the file header. Returns false when memory or the sink fails. Memory comes from
   // `memory` (mmap when null), zstd's included.
   bool open(ByteSink* sink, int compressionLevel, const EncoderMemory* memory = nullptr);
+  // For chunks that go on a trace of `chunks` whole chunks (cut back to them): no file
+  // header, sequence numbers from `chunks` on.
+  bool openToAppend(ByteSink* sink, uint32_t chunks);
 
   // Starts a record of `kind` whose fixed part is `fixedBytes` long (copied from `fixed`,
   // whose RecordHeader is filled in here) and whose variable part will take at most
@@ -68,6 +71,9 @@ class ChunkEncoder {
   bool failed() const { return failed_; }
 
  private:
+  // Memory, zstd's context and its settings: all but the file header.
+  bool prepare(ByteSink* sink, int compressionLevel, const EncoderMemory* memory);
+
   ByteSink* sink_ = nullptr;
   EncoderMemory memory_{};
   void* cctx_ = nullptr;

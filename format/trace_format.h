@@ -23,7 +23,8 @@ inline constexpr uint16_t kVersionMajor = 1;
 // 6: SnapshotUnreadable; 7: a free says whose block it freed (kOwnBlock, FreeOther);
 // 8: why a snapshot is incomplete (kSnapshotThreads*, threadsNotStopped); 9: a trailer
 // that says exec, followed by more records: the exec failed and the trace goes on;
-// 10: a trailer that says tracing stopped because the trace could not be written
+// 10: a trailer that says tracing stopped because the trace could not be written, and
+// one that tidemark record wrote for a process that ended without one
 inline constexpr uint16_t kVersionMinor = 10;
 inline constexpr uint32_t kChunkMagic = 0x4b434d54;  // "TMCK" little-endian
 // A reader refuses a chunk whose sizes exceed these, so a hostile file cannot make it
@@ -305,6 +306,10 @@ inline constexpr uint32_t kExitBySignal = 256;
 inline constexpr ExitReason exitBySignal(int signal) {
   return static_cast<ExitReason>(kExitBySignal + static_cast<uint32_t>(signal));
 }
+// TrailerRecord::events of a trailer that `tidemark record` wrote (1.10) for a process that
+// ended without one (SIGKILL, which the tracer cannot see; a raw exit_group): the file was
+// cut back to its last whole chunk, and what the tracer had not written yet is lost.
+inline constexpr uint64_t kTrailerWrittenAfterEnd = UINT64_MAX;
 // A trace the tracer could not write on (a full disk, a file size limit; 1.10) ends with a
 // trailer whose exit reason is this plus the errno of the write that failed: the file was
 // cut back to its last whole chunk to make room for it, and the program went on untraced.

@@ -127,10 +127,10 @@ bool TraceReader::nextChunk(ChunkHeader* chunk, uint64_t fileSize) {
   return fileSize - offset_ - sizeof *chunk >= chunk->compressedBytes;  // whole yet?
 }
 
-uint64_t TraceReader::skipAvailable() {
+uint64_t TraceReader::skipAvailable(uint64_t maxChunks) {
   uint64_t chunks = 0;
   uint64_t size = fileBytes();
-  for (ChunkHeader chunk; nextChunk(&chunk, size); ++chunks) {
+  for (ChunkHeader chunk; chunks < maxChunks && nextChunk(&chunk, size); ++chunks) {
     offset_ += sizeof chunk + chunk.compressedBytes;
     ++nextSequence_;
   }
@@ -197,6 +197,7 @@ void TraceReader::decodeRecord(const uint8_t* data, size_t bytes, uint64_t at, R
       info.pid = r.pid;
       info.parentPid = r.parentPid;
       info.startRealtimeNs = r.startRealtimeNs;
+      info.startMonotonicNs = r.startMonotonicNs;
       info.execGeneration = r.execGeneration;
       for (size_t start = 0; start < commandLine.size();) {
         size_t end = commandLine.find('\0', start);

@@ -30,6 +30,7 @@ struct ProcessInfo {
   int32_t pid = 0;
   int32_t parentPid = 0;
   uint64_t startRealtimeNs = 0;
+  uint64_t startMonotonicNs = 0;  // event times are relative to it
   uint32_t execGeneration = 0;
   std::string executable;
   std::vector<std::string> arguments;
@@ -182,10 +183,11 @@ class TraceReader {
   // may still be growing).
   uint64_t readAvailable(RecordVisitor& visitor, uint64_t maxChunks = UINT64_MAX);
 
-  // Passes over the whole chunks not read yet without decoding them, for a reader that
-  // wants only what comes next (`tidemark snapshot` waiting for its snapshot). Events are
-  // not decoded after it: they are delta-coded from what was passed over.
-  uint64_t skipAvailable();
+  // Passes over the whole chunks not read yet (at most maxChunks of them) without
+  // decoding them, for a reader that wants only what comes next (`tidemark snapshot`
+  // waiting for its snapshot). Events are not decoded after it: they are delta-coded from
+  // what was passed over. Returns the number of chunks passed over.
+  uint64_t skipAvailable(uint64_t maxChunks = UINT64_MAX);
 
   // After the last readAvailable(): true when bytes of an incomplete chunk remain.
   bool truncated() const;

@@ -21,6 +21,7 @@
 #include "leak_gate.h"
 #include "record_report.h"
 #include "signal_forwarding.h"
+#include "trace_ending.h"
 #include "untraced_program.h"
 
 namespace tidemark::cli {
@@ -187,22 +188,29 @@ int runRecord(const RecordArgs& args) {
     ppoll(&end, exited < 0 ? 0 : 1, timeoutMs < 0 ? nullptr : &timeout, forwarding.waitMask());
   }
   if (exited >= 0) close(exited);
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);  // the trace's clock: when the program ended
+  uint64_t endedNs = static_cast<uint64_t>(now.tv_sec) * 1'000'000'000u + now.tv_nsec;
   int exitStatus = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   if (WIFSIGNALED(status)) {
     // record itself exits with 128+N, which a shell does not announce as a death.
     fprintf(stderr, "tidemark: %s was ended by %s (status %d)\n", args.command[0].c_str(),
             analysis::signalName(WTERMSIG(status)).c_str(), exitStatus);
   }
+  // A program the tracer could not see end (SIGKILL, a raw exit_group): its trace says
+  // how it ended all the same. A raw exit_group is what _exit does.
+  endUnendedTrace(
+      listedTraces(manifest), child,
+      WIFSIGNALED(status) ? format::exitBySignal(WTERMSIG(status)) : format::ExitReason::FastExit,
+      endedNs);
   // Before the trace is renamed below. A failing program's own status comes first.
   if (report) {
     auto result = report->finish();
     if (result && exitStatus == 0 && failsGate(*result, args.failOn)) exitStatus = 3;
   }
 
-  std::ifstream lines(manifest);
-  std::string path;
   bool first = true;
-  while (std::getline(lines, path)) {
+  for (std::string path : listedTraces(manifest)) {
     if (first && !args.output.empty()) {
       // Already linked under its name (the usual case): drop the second name; else rename.
       std::error_code error;

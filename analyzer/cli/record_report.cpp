@@ -15,9 +15,9 @@ RecordReport::RecordReport(std::string manifest, std::string output, size_t top)
 
 RecordReport::~RecordReport() = default;
 
-std::vector<std::string> RecordReport::listedTraces() const {
+std::vector<std::string> listedTraces(const std::string& manifest) {
   std::vector<std::string> traces;
-  std::ifstream lines(manifest_);
+  std::ifstream lines(manifest);
   for (std::string line; std::getline(lines, line);) traces.push_back(line);
   return traces;
 }
@@ -30,7 +30,7 @@ std::unique_ptr<analysis::TraceAnalyzer> RecordReport::openTrace(const std::stri
 
 void RecordReport::poll() {
   if (failed_) return;
-  std::vector<std::string> traces = listedTraces();
+  std::vector<std::string> traces = listedTraces(manifest_);
   if (traces.empty()) return;  // the program has not started its trace yet
   try {
     if (!analyzer_) analyzer_ = openTrace(traces[0]);
@@ -73,7 +73,7 @@ bool RecordReport::followExec(const std::vector<std::string>& traces) {
 std::optional<analysis::Analysis> RecordReport::finish() {
   poll();
   if (!analyzer_) {
-    std::vector<std::string> traces = listedTraces();
+    std::vector<std::string> traces = listedTraces(manifest_);
     if (!failed_ && !traces.empty())
       fprintf(stderr, "tidemark: %s holds no trace\n", traces[0].c_str());
     return std::nullopt;

@@ -15,6 +15,9 @@
 
 namespace tidemark::cli {
 
+// The traces the tracer listed in `manifest` as it created them, in that order.
+std::vector<std::string> listedTraces(const std::string& manifest);
+
 class RecordReport {
  public:
   // `manifest`: the file where the tracer lists each trace it creates; `output`: the name
@@ -29,7 +32,6 @@ class RecordReport {
   std::optional<analysis::Analysis> finish();
 
  private:
-  std::vector<std::string> listedTraces() const;
   // Moves to the trace of the program the current one exec'd, once it is listed and has
   // begun; false when it is not there yet.
   bool followExec(const std::vector<std::string>& traces);

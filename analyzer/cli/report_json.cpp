@@ -88,6 +88,7 @@ json jsonReport(const analysis::Analysis& a, size_t top) {
       {"exit_reason", s.exitReason},
       {"truncated", s.truncated},
       {"tracing_stopped", s.tracingStopped},
+      {"end_written_by", s.endWrittenBy},
   };
   json sites = json::array();
   for (size_t i = 0; i < a.sites.size() && (top == 0 || i < top); ++i) {

@@ -292,7 +292,10 @@ void printTextReport(const analysis::Analysis& a, size_t top, std::FILE* out) {
         s.durationS, s.tracingStopped);
   } else {
     fmt::print(out, "  duration     {:.2f} s, ended by {}{}\n", s.durationS, s.exitReason,
-               s.complete ? "" : " (trace incomplete)");
+               !s.complete                  ? " (trace incomplete)"
+               : s.endWrittenBy == "record" ? " (seen by tidemark record: the tracer could not "
+                                              "write its last moments)"
+                                            : "");
   }
   fmt::print(out, "  allocations  {} calls, {} in total, {} temporary\n", grouped(s.allocations),
              bytes(s.allocatedBytes), grouped(s.temporaryAllocations));

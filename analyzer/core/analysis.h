@@ -97,6 +97,10 @@ struct Summary {
   bool complete = false;   // the trace has its trailer, and the program's end
   std::string exitReason;  // "exit", "_exit", "abort", "exec", a signalName() or "unknown"
   bool truncated = false;  // the file ends inside a chunk
+  // Who wrote the trailer: "tracer", or "record" for a process that ended unseen by the
+  // tracer (SIGKILL; tidemark record saw it end, and what the tracer had not written yet
+  // is lost); empty without a trailer.
+  std::string endWrittenBy;
   // Why tracing stopped while the program ran on: the error of the trace's write that
   // failed ("No space left on device"); empty when it did not.
   std::string tracingStopped;

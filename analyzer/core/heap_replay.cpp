@@ -214,6 +214,7 @@ void HeapReplay::fillSummary(Analysis& out, bool truncated) const {
   s.droppedEvents = sawTrailer_ ? trailer_.droppedEvents : 0;
   s.exitReason = "unknown";
   if (sawTrailer_) {
+    s.endWrittenBy = trailer_.events == format::kTrailerWrittenAfterEnd ? "record" : "tracer";
     switch (trailer_.exitReason) {
       case format::ExitReason::Normal:
         s.exitReason = "exit";

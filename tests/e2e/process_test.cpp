@@ -246,6 +246,17 @@ TEST_CASE("endings: abort, _exit and exit from a thread pass their status and fi
   }
 }
 
+TEST_CASE("endings: a raw exit_group, which the tracer cannot see, still ends the trace") {
+  // No exit snapshot (the tracer never knew), but record saw the program end and ends
+  // its trace for it, as _exit; what was written stays readable.
+  auto report = recordAndAnalyze(freshDir("raw-exit"), {tool("test_endings"), "raw-exit"}, 6);
+  CHECK(report["summary"]["exit_reason"] == "_exit");
+  CHECK(report["summary"]["complete"] == true);
+  CHECK(report["summary"]["truncated"] == false);
+  CHECK(report["summary"]["end_written_by"] == "record");
+  CHECK(leakedAt(report, "leakOne").bytes == 4321);
+}
+
 // `tidemark record [OPTIONS] -o DIR/trace.tmk -- test_endings MODE` once the program has
 // printed `ready` (its output and record's go to DIR/log).
 struct EndingsRun {
@@ -477,18 +488,28 @@ TEST_CASE("a C program traced does not load libstdc++") {
   CHECK(traces[0].rfind(dir + "/tidemark.cat.", 0) == 0);
 }
 
-TEST_CASE("SIGKILL: the trace is readable up to its last chunk and marked incomplete") {
+TEST_CASE("SIGKILL: record ends the trace at its last whole chunk, with how the program ended") {
+  // The tracer cannot see SIGKILL (the out-of-memory killer's signal); tidemark record,
+  // which waited for the program, cuts off the chunk the tracer had begun and ends the
+  // trace with a trailer of its own.
   std::string dir = freshDir("kill");
   std::string trace = dir + "/trace.tmk";
-  EndingsRun run = startEndings(dir, "spin", "spinning");
+  EndingsRun endings = startEndings(dir, "spin", "spinning");
   std::this_thread::sleep_for(std::chrono::milliseconds(800));  // some chunks get written
-  kill(run.program, SIGKILL);
-  CHECK(run.record->wait(30) == 128 + SIGKILL);
+  kill(endings.program, SIGKILL);
+  CHECK(endings.record->wait(30) == 128 + SIGKILL);
   REQUIRE(tracesIn(dir) == std::vector<std::string>{trace});
   auto report = analyze(trace);
-  CHECK(report["summary"]["complete"] == false);
+  CHECK(report["summary"]["complete"] == true);
+  CHECK(report["summary"]["truncated"] == false);
+  CHECK(report["summary"]["exit_reason"] == "SIGKILL");
+  CHECK(report["summary"]["end_written_by"] == "record");
+  CHECK(report["summary"]["duration_s"].get<double>() >= 0.8);
   CHECK(report["summary"]["allocations"].get<uint64_t>() > 1000);
   CHECK(leakedAt(report, "leakOne").bytes == 4321);
+  RunResult text = run({tool("tidemark"), "analyze", trace});
+  CHECK(text.output.find("ended by SIGKILL (seen by tidemark record") != std::string::npos);
+  CHECK(text.output.find("ends inside a chunk") == std::string::npos);
 }
 
 TEST_CASE("a snapshot's child ends when the program dies before reading all it wrote") {

@@ -2,6 +2,8 @@
 // block of 4321 bytes in leakOne() first.
 //   abort      abort()                         → killed by SIGABRT
 //   fast-exit  _exit(7)
+//   raw-exit   after 0.5 s (the tracer writes what it has meanwhile), the exit_group system
+//              call itself, status 6: no libc function the tracer hooks runs
 //   thread-exit exit(9) from a second thread
 //   spin       allocates and frees forever (the test kills it with SIGKILL)
 //   churn      replaces 65,536 live blocks one by one forever, so that a signal often
@@ -28,6 +30,7 @@
 //              SIGTERM: children forked while the parent finishes its trace must still
 //              die of theirs.
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -104,6 +107,10 @@ int main(int argc, char** argv) {
   leakOne();
   if (mode == "abort") abort();
   if (mode == "fast-exit") _exit(7);
+  if (mode == "raw-exit") {
+    usleep(500'000);
+    syscall(SYS_exit_group, 6);
+  }
   if (mode == "thread-exit") {
     std::thread([] { exit(9); }).join();
   }
