@@ -101,6 +101,10 @@ bool BlockTable::grow() {
   return true;
 }
 
+void BlockTable::prefetch(uint64_t address) const {
+  if (slots_) __builtin_prefetch(&slots_[slotOf(address, mask_)]);
+}
+
 void BlockTable::place(const LiveBlock& block) {
   size_t at = slotOf(block.address, mask_);
   while (slots_[at].address && slots_[at].address != block.address) at = (at + 1) & mask_;

@@ -48,6 +48,9 @@ class BlockTable {
     for (uint32_t i = 0; i < recentCount_; ++i) visit(recent_[i]);
   }
   uint64_t count() const { return used_ + recentCount_; }
+  // Starts loading the slot where `address` would be, for an erase soon after. Only the
+  // table's owner calls it (no other thread moves its slots).
+  void prefetch(uint64_t address) const;
 
  private:
   static constexpr uint32_t kRecent = 32;

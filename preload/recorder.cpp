@@ -177,6 +177,10 @@ void recordAlloc(format::AllocFunction function, const void* block, size_t size)
 }
 
 bool recordFree(format::AllocFunction function, const void* block) {
+  // The slot's cache miss overlaps the checks and the recent blocks' scan before it.
+  if (Ring* ring = tRing; ring && snapshotsEnabled()) {
+    ring->blocks.prefetch(reinterpret_cast<uintptr_t>(block));
+  }
   bool wasLive = false;
   record([&](Ring* ring, uint8_t* out) {
     auto address = reinterpret_cast<uintptr_t>(block);
