@@ -126,9 +126,11 @@ void GuardedMemory::letGo(uint64_t window) {
     syscall(SYS_madvise, begin, end - begin, MADV_DONTNEED);
   }
   filled_[window] = 0;
+  if (begin < readyEnd_ && end > readyBegin_) readyBegin_ = readyEnd_ = 0;
 }
 
 void GuardedMemory::fill(uint64_t begin, uint64_t end) {
+  if (begin >= readyBegin_ && end <= readyEnd_) return;
   int64_t held = guard_ && begin < end ? heldAt(begin) : -1;
   if (held < 0) return;
   auto i = static_cast<uint32_t>(held);
@@ -146,6 +148,7 @@ void GuardedMemory::fill(uint64_t begin, uint64_t end) {
     }
     fillWindow(i, w);
   }
+  if (from == to) windowRange(from, &readyBegin_, &readyEnd_);
 }
 
 uint64_t GuardedMemory::windowEnd(uint64_t address) const {

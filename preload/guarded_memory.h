@@ -72,6 +72,9 @@ class GuardedMemory {
   uint32_t* windowSlot_ = nullptr;  // per window: the slot its pages came from, or kNoSlot
   static constexpr uint64_t kPageTableEntries = 8192;  // read at a time (firstWithContent, fills)
   WrittenRuns programPages_;                           // the program's page table, read ahead
+  // The window the last fill() made readable, while it stays filled: most fills are of a
+  // block in the window of the block before.
+  uint64_t readyBegin_ = 0, readyEnd_ = 0;
 };
 
 }  // namespace tidemark::preload
