@@ -12,8 +12,8 @@ namespace tidemark::preload {
 inline constexpr unsigned kMaxDigitBits = 11;
 inline constexpr uint64_t kMaxDigits = uint64_t{1} << kMaxDigitBits;
 inline constexpr unsigned kMaxPasses = (64 + kMaxDigitBits - 1) / kMaxDigitBits;
-// The room for counts sortByAddress needs (48 KiB words: more than the child's small stack
-// should hold, and it must not call malloc).
+// The room for counts sortByAddress needs (12,288 words, 96 KiB: more than the child's
+// small stack should hold, and it must not call malloc).
 inline constexpr uint64_t kBlockSortCountWords = kMaxPasses * kMaxDigits;
 
 // Sorts blocks by address with a stable counting sort per digit, back and forth between

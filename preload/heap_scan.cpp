@@ -230,7 +230,8 @@ class BlockIndex {
   }
 
   // The hash of start addresses goes where the sort's other buffer was (`room`): a table of
-  // 2-4 slots of 4 bytes per block fits in its 24 bytes per block, and memory the child
+  // 2-4 slots of 4 bytes per block always fits in its 24 bytes per block (a whole page for
+  // fewer than two blocks), and memory the child
   // maps afresh costs a fault and a cleared page each (its pages the sort wrote, unless the
   // blocks needed no sorting). What it leaves of the room goes. The slots are written in
   // address order, which the hash scatters: the slot of a block a little further on is
@@ -239,7 +240,7 @@ class BlockIndex {
     uint64_t capacity = 2;
     while (capacity < count_ * 2) capacity <<= 1;
     uint64_t bytes = wholePages(capacity * sizeof(uint32_t));
-    if (count_ >= UINT32_MAX || bytes > roomBytes) return;  // lookups search the blocks
+    if (count_ >= UINT32_MAX) return;  // slots hold 32 bits: lookups search the blocks
     slots_ = static_cast<uint32_t*>(room);
     mask_ = capacity - 1;
     memset(slots_, 0, bytes);
@@ -278,7 +279,7 @@ class BlockIndex {
     if (near != kNoHint && withinNeighbours(value, near, &first, &last)) {
       return containing(value, first, last + 1, index, interior);
     }
-    for (uint64_t at = hash(value) & mask_; slots_ && slots_[at]; at = (at + 1) & mask_) {
+    for (uint64_t at = hash(value) & mask_; slots_[at]; at = (at + 1) & mask_) {
       if (blocks_[slots_[at] - 1].address == value) {
         *index = slots_[at] - 1;
         *interior = false;
@@ -317,7 +318,8 @@ class BlockIndex {
 
   LiveBlock* blocks_ = nullptr;
   uint64_t count_ = 0;
-  uint32_t* slots_ = nullptr;  // block index + 1; 0 empty
+  static inline uint32_t noSlots_[1] = {};  // an empty table of one slot, until there is one
+  uint32_t* slots_ = noSlots_;              // block index + 1; 0 empty
   uint64_t mask_ = 0;
   uint64_t low_ = 0, high_ = 0;
 };
