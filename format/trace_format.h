@@ -31,6 +31,10 @@ inline constexpr uint32_t kChunkMagic = 0x4b434d54;  // "TMCK" little-endian
 // allocate without bound.
 inline constexpr uint32_t kMaxChunkRawBytes = 64u << 20;
 inline constexpr uint32_t kMaxStackDepth = 128;
+// Stack ids are dense from 1 and the analysis keeps a site per id up to the highest: an
+// id above this (more than the tracer's stack table holds) is corruption, not a reason
+// to allocate gigabytes.
+inline constexpr uint32_t kMaxStackId = (1u << 21) - 1;
 
 struct FileHeader {
   char magic[8];

@@ -20,7 +20,7 @@ class Cursor {
   Cursor(const uint8_t* begin, const uint8_t* end) : pos_(begin), end_(end) {}
   bool bytes(void* out, size_t n) {
     if (static_cast<size_t>(end_ - pos_) < n) return false;
-    memcpy(out, pos_, n);
+    if (n) memcpy(out, pos_, n);  // an empty vector's data() may be null
     pos_ += n;
     return true;
   }
@@ -261,7 +261,9 @@ void TraceReader::decodeRecord(const uint8_t* data, size_t bytes, uint64_t at, R
       s.rssBytes = r.rssBytes;
       s.heapInUseBytes = r.heapInUseBytes;
       s.threads.resize(r.threadCount);
-      memcpy(s.threads.data(), data + sizeof r, r.threadCount * sizeof(ThreadStackSample));
+      if (r.threadCount) {  // else data() may be null
+        memcpy(s.threads.data(), data + sizeof r, r.threadCount * sizeof(ThreadStackSample));
+      }
       v.onSample(s);
       return;
     }
@@ -352,7 +354,9 @@ void TraceReader::decodeSnapshotPart(const uint8_t* data, size_t bytes, uint64_t
         SnapshotBlock b;
         b.address = snapshotAddress_ += static_cast<uint64_t>(unzigzag(number()));
         b.size = number();
-        b.stack = static_cast<uint32_t>(number());
+        uint64_t stack = number();
+        if (stack > kMaxStackId) fail(at, "corrupt trace: snapshot block of stack id out of range");
+        b.stack = static_cast<uint32_t>(stack);
         b.allocTimeUs = number();
         blocks_.push_back(b);
       }
@@ -403,6 +407,12 @@ void TraceReader::decodeBatch(const uint8_t* data, size_t bytes, uint64_t at, Re
     return value;
   };
   auto address = [&](uint64_t base) { return base + static_cast<uint64_t>(unzigzag(number())); };
+  auto stackId = [&] {
+    uint64_t id = number();
+    if (id > kMaxStackId)
+      fail(at, "corrupt trace: stack id " + std::to_string(id) + " out of range");
+    return static_cast<uint32_t>(id);
+  };
   // Events go to the visitor in runs, and any other record first hands over the run
   // before it, so that the visitor sees everything in trace order.
   constexpr size_t kEventRun = 64;
@@ -427,14 +437,14 @@ void TraceReader::decodeBatch(const uint8_t* data, size_t bytes, uint64_t at, Re
         ring.timeUs = number();
         continue;
       case PackedOp::Stack: {
-        uint64_t id = number();
+        uint32_t id = stackId();
         uint64_t depth = number();
-        if (depth > kMaxStackDepth || id > UINT32_MAX) fail(at, "corrupt trace: bad stack");
+        if (depth > kMaxStackDepth) fail(at, "corrupt trace: bad stack");
         ips_.resize(depth);
         uint64_t ip = 0;
         for (auto& slot : ips_) slot = ip = address(ip);
         handOver();
-        v.onStack(static_cast<uint32_t>(id), ips_);
+        v.onStack(id, ips_);
         continue;
       }
       case PackedOp::ThreadAttach:
@@ -477,7 +487,7 @@ void TraceReader::decodeBatch(const uint8_t* data, size_t bytes, uint64_t at, Re
     switch (op) {
       case PackedOp::Alloc:
         e.size = number();
-        e.stack = static_cast<uint32_t>(number());
+        e.stack = stackId();
         e.address = ring.lastAddress = address(ring.lastAddress);
         break;
       case PackedOp::Free:
@@ -490,20 +500,20 @@ void TraceReader::decodeBatch(const uint8_t* data, size_t bytes, uint64_t at, Re
         e.freed = FreedBlock::Other;
         e.address = ring.lastAddress = address(ring.lastAddress);
         e.size = number();
-        e.stack = static_cast<uint32_t>(number());
+        e.stack = stackId();
         break;
       case PackedOp::Realloc:
         e.function = AllocFunction::Malloc;
         e.freed = (opcode >> 4) & kOwnBlock ? FreedBlock::Own : FreedBlock::Unknown;
         e.size = number();
-        e.stack = static_cast<uint32_t>(number());
+        e.stack = stackId();
         e.oldAddress = address(ring.lastAddress);
         e.address = ring.lastAddress = address(e.oldAddress);
         break;
       case PackedOp::Mmap:
         e.address = ring.lastAddress = address(ring.lastAddress);
         e.size = number();
-        e.stack = static_cast<uint32_t>(number());
+        e.stack = stackId();
         break;
       default:  // Munmap
         e.address = ring.lastAddress = address(ring.lastAddress);

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "../format/trace_format.h"
 #include "written_pages.h"
 
 namespace tidemark::preload {
@@ -69,6 +70,7 @@ class StackTable {
   // slots in the same order, so they all find it, or all go on to the next generation.
   static constexpr unsigned kGenerations = stack_slots::kGenerations;
   static constexpr size_t kSlots = stack_slots::firstSlotOf(kGenerations);
+  static_assert(kSlots <= format::kMaxStackId, "ids a reader of the trace accepts");
   static constexpr uint64_t kMovedOn = 2;  // even: no stack's hash (hashStack sets bit 0)
   static constexpr size_t kIpCapacity = size_t{1} << 25;  // 256 MiB reserved, touched lazily
   static constexpr unsigned kMaxProbes = 4096;

@@ -4,6 +4,7 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -101,6 +102,13 @@ Symbolizer::Symbolizer(const std::vector<format::ModuleInfo>& modules) {
   if (!dwfl_) return;
   dwfl_report_begin(dwfl_);
   for (const auto& m : modules) {
+    // The path comes from the trace: a FIFO there would block the open forever, a device
+    // read without end. Only regular files are ELF objects.
+    struct stat st;
+    if (stat(m.path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+      warnings_.push_back(m.path + ": not a regular file; its frames stay unnamed");
+      continue;
+    }
     Dwfl_Module* mod =
         dwfl_report_elf(dwfl_, m.path.c_str(), m.path.c_str(), -1, m.loadBias, false);
     if (!mod) {

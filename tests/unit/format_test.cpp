@@ -266,6 +266,30 @@ TEST_CASE("hostile records inside a valid chunk are errors, not crashes") {
   writeFile(path, appendChunk(fileHeaderOnly(), raw, 0));
   TraceReader second(path);
   CHECK_THROWS_WITH(second.readAvailable(c), Catch::Contains("truncated packed event"));
+
+  // An allocation naming a stack id past any the tracer gives: the analysis would keep a
+  // site for every id below it.
+  for (uint64_t stack : {uint64_t{kMaxStackId}, uint64_t{kMaxStackId} + 1}) {
+    raw.assign(sizeof(EventBatchRecord) + 32, '\0');
+    auto* out = reinterpret_cast<uint8_t*>(raw.data()) + sizeof batch;
+    *out++ = static_cast<uint8_t>(PackedOp::Alloc);
+    out = putVarint(out, 16);     // size
+    out = putVarint(out, stack);  // stack id
+    out = putVarint(out, zigzag(0x1000));
+    raw.resize(reinterpret_cast<char*>(out) - raw.data());
+    batch.header.length = static_cast<uint32_t>(raw.size());
+    memcpy(raw.data(), &batch, sizeof batch);
+    writeFile(path, appendChunk(fileHeaderOnly(), raw, 0));
+    TraceReader third(path);
+    if (stack == kMaxStackId) {
+      c.events.clear();
+      third.readAvailable(c);
+      REQUIRE(c.events.size() == 1);
+      CHECK(c.events[0].stack == kMaxStackId);
+    } else {
+      CHECK_THROWS_WITH(third.readAvailable(c), Catch::Contains("stack id 2097152 out of range"));
+    }
+  }
 }
 
 TEST_CASE("a packed event of a newer minor version is named as such, not as corruption") {

@@ -1,11 +1,17 @@
 // Symbolization of this test program's own code: function, file, line, inlined frames.
 #include "symbolizer.h"
 
+#include <fcntl.h>
 #include <link.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
 
 #include "code_without_debug_info.h"
+#include "temp_path.h"
 
 using namespace tidemark;
 
@@ -125,6 +131,34 @@ TEST_CASE("an address outside every module is unknown, not an error") {
   const auto& frames = symbolizer.frames(0x10);
   REQUIRE(frames.size() == 1);
   CHECK(frames[0].function == "??");
+}
+
+TEST_CASE("a module path that is no regular file is passed over without opening it") {
+  // A trace names the files to read: a FIFO among them must not block the analysis. The
+  // writer opened after a while only frees a symbolizer that did block.
+  std::string fifo = test::tempPath("module.fifo");
+  unlink(fifo.c_str());
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  std::thread unblock([&] {
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    int fd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+    if (fd >= 0) close(fd);
+  });
+  std::vector<format::ModuleInfo> modules = ownModules();
+  modules.insert(modules.begin(), format::ModuleInfo{});
+  modules.front().path = fifo;
+  auto start = std::chrono::steady_clock::now();
+  analysis::Symbolizer symbolizer(modules);
+  auto waited = std::chrono::steady_clock::now() - start;
+  unblock.join();
+  unlink(fifo.c_str());
+  CHECK(waited < std::chrono::seconds(2));
+  REQUIRE(symbolizer.warnings().size() == 1);
+  CHECK(symbolizer.warnings()[0] == fifo + ": not a regular file; its frames stay unnamed");
+  // The modules after it are read as before.
+  const auto& frames = symbolizer.frames(reinterpret_cast<uint64_t>(markerCaller()));
+  REQUIRE_FALSE(frames.empty());
+  CHECK(frames.back().function.find("markerCaller") != std::string::npos);
 }
 
 TEST_CASE("demangling") {
