@@ -62,6 +62,8 @@ void BlockTable::place(const LiveBlock& block) {
 
 void BlockTable::insert(const LiveBlock& block) {
   TableLock lock(lock_);
+  // Before the block is in: whoever frees it got it after this.
+  if (!used_.load(std::memory_order_relaxed)) used_.store(true, std::memory_order_relaxed);
   for (uint32_t i = 0; i < recentCount_; ++i) {
     if (recent_[i].address == block.address) {
       recent_[i] = block;  // seen live again: replaces its old entry
@@ -73,7 +75,9 @@ void BlockTable::insert(const LiveBlock& block) {
 }
 
 bool BlockTable::erase(uint64_t address, LiveBlock* erased) {
-  if (count() == 0) return false;  // a table never used, or emptied: no lock needed
+  // A table never used needs no lock. Not the count: read unlocked during another
+  // thread's flush, its parts may add up to none while the block moves between them.
+  if (!used_.load(std::memory_order_relaxed)) return false;
   TableLock lock(lock_);
   for (uint32_t i = 0; i < recentCount_; ++i) {
     if (recent_[i].address == address) {
@@ -107,6 +111,7 @@ void BlockTable::clear() {
   wide_.clear();
   keptBeside_ = 0;
   recentCount_ = 0;
+  used_.store(false, std::memory_order_relaxed);
   lock_.store(0, std::memory_order_relaxed);
 }
 

@@ -105,6 +105,7 @@ class BlockTable {
   bool eraseFromTables(uint64_t address, LiveBlock* erased);
 
   std::atomic<uint32_t> lock_{0};
+  std::atomic<bool> used_{false};  // a block was inserted since the last clear()
   SlotTable<PackedBlock> packed_;
   SlotTable<WideBlock> wide_;
   size_t keptBeside_ = 0;  // packed blocks whose size is in wide_
