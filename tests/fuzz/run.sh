@@ -3,7 +3,8 @@
 # Usage: tests/fuzz/run.sh BUILD_DIR [SECONDS]
 #   BUILD_DIR: a normal build (its tidemark records the seed traces); the fuzz build goes
 #   into BUILD_DIR/fuzz (clang, ASan, UBSan). Findings: BUILD_DIR/fuzz/findings/.
-# Seeds: the raw records of every chunk of small traces recorded here, with snapshots.
+# Seeds: the raw records of small traces recorded here, with snapshots: each chunk alone,
+# and each trace whole with its chunks apart (analyze_fuzz.cpp: kChunkBreak).
 set -euo pipefail
 source=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-build}" && pwd)
@@ -30,7 +31,7 @@ out = sys.argv[1]
 for path in sys.argv[2:]:
     data = open(path, 'rb').read()
     at = struct.unpack_from('<I', data, 12)[0]  # FileHeader.headerBytes
-    whole = b''
+    chunks = []
     for i in range(1 << 20):
         if at + 16 > len(data):
             break
@@ -38,11 +39,12 @@ for path in sys.argv[2:]:
         records = subprocess.run(['zstd', '-d', '-c'], input=data[at + 16:at + 16 + compressed],
                                  capture_output=True, check=True).stdout
         open(os.path.join(out, '%s-%d' % (os.path.basename(path), i)), 'wb').write(records)
-        whole += records
+        chunks.append(records)
         at += 16 + compressed
-    open(os.path.join(out, os.path.basename(path) + '-all'), 'wb').write(whole)
+    open(os.path.join(out, os.path.basename(path) + '-all'), 'wb').write(b'\xf1TMCHUNK'.join(chunks))
 PY
 
 cd "$work"
-FUZZ_TRACE="$work" ./analyze_fuzz corpus seeds -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-  -max_total_time="$seconds" -artifact_prefix=findings/ -print_final_stats=1
+FUZZ_TRACE="$work" ./analyze_fuzz corpus seeds -dict="$source/tests/fuzz/chunk_break.dict" \
+  -max_len=65536 -timeout=10 -rss_limit_mb=2048 -max_total_time="$seconds" \
+  -artifact_prefix=findings/ -print_final_stats=1
