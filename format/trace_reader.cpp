@@ -61,7 +61,8 @@ bool fixedPart(const uint8_t* data, size_t bytes, Record* out) {
 
 TraceError::TraceError(const std::string& path, uint64_t offset, const std::string& what)
     : std::runtime_error(path + ": " + what + " (at byte " + std::to_string(offset) + ")"),
-      offset_(offset) {}
+      offset_(offset),
+      reason_(what) {}
 
 TraceReader::TraceReader(const std::string& path) : path_(path) {
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

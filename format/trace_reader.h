@@ -19,9 +19,11 @@ class TraceError : public std::runtime_error {
  public:
   TraceError(const std::string& path, uint64_t offset, const std::string& what);
   uint64_t offset() const { return offset_; }
+  const std::string& reason() const { return reason_; }  // what() without file and offset
 
  private:
   uint64_t offset_;
+  std::string reason_;
 };
 
 struct ProcessInfo {

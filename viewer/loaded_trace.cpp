@@ -96,7 +96,7 @@ void LoadedTrace::load() {
       if (analyzer->readMore() > 0 || generation == 0) {
         publish(buildModel(analyzer->result(), ++generation));
       }
-    } while (!analyzer->finished() && pause(kFollowPollMs));
+    } while (!analyzer->finished() && !analyzer->corrupt() && pause(kFollowPollMs));
   } catch (const std::exception& e) {
     fail(e.what());
   }

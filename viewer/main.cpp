@@ -49,15 +49,18 @@ void drawSummary(const LoadedTrace& trace, const TraceModel& m, ViewerState& sta
   bool growing = trace.following() && !trace.stoppedGrowing();
   std::string ending = s.complete                  ? "ended by " + s.exitReason
                        : !s.tracingStopped.empty() ? "tracing stopped (" + s.tracingStopped + ")"
-                       : growing                   ? "running"
-                                                   : "trace incomplete";
+                       : !s.corruption.empty()
+                           ? "unreadable from byte " + std::to_string(s.corruptAtByte)
+                       : growing ? "running"
+                                 : "trace incomplete";
   ImGui::Text("%s   pid %d   %s, %s   %llu allocations   peak heap %s   peak RSS %s",
               s.executable.c_str(), s.pid, formatSeconds(s.durationS).c_str(), ending.c_str(),
               static_cast<unsigned long long>(s.allocations), formatBytes(s.peakHeapBytes).c_str(),
               formatBytes(s.peakRssBytes).c_str());
   if (trace.following()) {
     ImGui::SameLine(0, 20);
-    bool over = s.complete || !s.tracingStopped.empty();  // nothing more will come
+    // Nothing more will come.
+    bool over = s.complete || !s.tracingStopped.empty() || !s.corruption.empty();
     ImGui::Checkbox(over ? "ended" : "following", &state.timeline.pinnedToEnd);
   }
   std::string error = trace.error();
@@ -226,9 +229,9 @@ int main(int argc, char** argv) {
     // Following, the screenshot shows the trace once it has ended (the program, or
     // tracing), failed, or stopped growing for 10 s (its writer was killed).
     bool failed = trace.ready() && !trace.error().empty();
-    bool ended =
-        model && (model->analysis.summary.complete ||
-                  !model->analysis.summary.tracingStopped.empty() || trace.stoppedGrowing());
+    bool ended = model && (model->analysis.summary.complete ||
+                           !model->analysis.summary.tracingStopped.empty() ||
+                           !model->analysis.summary.corruption.empty() || trace.stoppedGrowing());
     bool settled = model ? !follow || failed || ended : failed;
     if (!screenshot.empty() && settled && --settleFrames < 0) {
       if (!writeScreenshot(screenshot, fbWidth, fbHeight)) {

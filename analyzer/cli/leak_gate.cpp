@@ -38,6 +38,15 @@ bool failsGate(const analysis::Analysis& a, const std::string& failOn) {
             static_cast<unsigned long long>(found), incomplete.c_str());
     return true;
   }
+  // Nor a trace read only up to damage in it: what came after was not seen.
+  if (!a.summary.corruption.empty()) {
+    fprintf(stderr,
+            "tidemark: --fail-on %s: the trace is unreadable from byte %llu (%s); what came "
+            "after was not judged\n",
+            failOn.c_str(), static_cast<unsigned long long>(a.summary.corruptAtByte),
+            a.summary.corruption.c_str());
+    return true;
+  }
   // Nor may a disk that filled up pass it: the program's end, and its exit snapshot, are
   // not in the trace.
   if (!a.summary.tracingStopped.empty()) {

@@ -38,6 +38,15 @@ void reportProblems(const analysis::Analysis& result) {
             "ran on untraced\n",
             result.path.c_str(), result.summary.tracingStopped.c_str());
   }
+  if (!result.summary.corruption.empty()) {
+    const auto& s = result.summary;
+    fprintf(stderr,
+            "tidemark: warning: %s: %s at byte %llu; analysed up to there, the %llu bytes "
+            "after it are not read\n",
+            result.path.c_str(), s.corruption.c_str(),
+            static_cast<unsigned long long>(s.corruptAtByte),
+            static_cast<unsigned long long>(s.fileBytes - s.corruptAtByte));
+  }
   if (result.summary.truncated) {
     fprintf(stderr,
             "tidemark: warning: %s ends inside a chunk (the process was killed or is "

@@ -63,7 +63,8 @@ int main(int argc, char** argv) {
                    "With the report (implies --report): exit with status 3 when the program "
                    "exited 0 but its last snapshot has leaks of this kind or worse: definite, "
                    "indirect (definite or indirect), possible (any lost); or failed, or tracing "
-                   "stopped before its end (the trace could not be written)")
+                   "stopped before its end (the trace could not be written), or the trace is "
+                   "damaged partway (read up to the damage)")
       ->check(CLI::IsMember({"none", "definite", "indirect", "possible"}));
   std::string snapshotEvery;
   recordCommand->add_option("--snapshot-every", snapshotEvery,
@@ -82,7 +83,8 @@ int main(int argc, char** argv) {
       ->add_option("--fail-on", analyze.failOn,
                    "Exit with status 3 when the last snapshot has leaks of this kind or worse: "
                    "definite, indirect (definite or indirect), possible (any lost); or failed, "
-                   "or tracing stopped before the program's end (the trace could not be written)")
+                   "or tracing stopped before the program's end (the trace could not be written), "
+                   "or the trace is damaged partway (read up to the damage)")
       ->check(CLI::IsMember({"none", "definite", "indirect", "possible"}));
 
   CompareArgs compare;

@@ -88,6 +88,8 @@ json jsonReport(const analysis::Analysis& a, size_t top) {
       {"exit_reason", s.exitReason},
       {"truncated", s.truncated},
       {"tracing_stopped", s.tracingStopped},
+      {"corruption", s.corruption},
+      {"corrupt_at_byte", s.corruptAtByte},
       {"end_written_by", s.endWrittenBy},
   };
   json sites = json::array();

@@ -297,6 +297,10 @@ void printTextReport(const analysis::Analysis& a, size_t top, std::FILE* out) {
                                               "write its last moments)"
                                             : "");
   }
+  if (!s.corruption.empty()) {
+    fmt::print(out, "  unreadable   from byte {} of {}: {}; the report is of what came before\n",
+               grouped(s.corruptAtByte), grouped(s.fileBytes), s.corruption);
+  }
   fmt::print(out, "  allocations  {} calls, {} in total, {} temporary\n", grouped(s.allocations),
              bytes(s.allocatedBytes), grouped(s.temporaryAllocations));
   if (s.inheritedBlocks) {

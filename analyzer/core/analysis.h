@@ -104,6 +104,11 @@ struct Summary {
   // Why tracing stopped while the program ran on: the error of the trace's write that
   // failed ("No space left on device"); empty when it did not.
   std::string tracingStopped;
+  // Where the file stopped being readable, and why ("corrupt trace: chunk does not
+  // decompress (...)"): the analysis is of what came before. Empty when it did not.
+  std::string corruption;
+  uint64_t corruptAtByte = 0;
+  uint64_t fileBytes = 0;
 };
 
 // Lost (or possibly lost) blocks of one kind from one allocation stack, in a snapshot.

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_set>
 
@@ -95,6 +96,10 @@ struct TraceAnalyzer::State {
   NewAddresses addresses;  // read into only when symbolizing
   VisitorFan fan;
   SymbolizerThread symbols;  // last: its thread stops before the rest goes
+  uint64_t chunksRead = 0;
+  // The reader's error: nothing after it is read (a chunk it failed in may have handed
+  // over part of its records already).
+  std::optional<format::TraceError> corruption;
 
   // Hands the addresses read since the last call to the symbolizer thread; all of them
   // again when modules were loaded since (its symbolizer then starts over).
@@ -124,20 +129,31 @@ TraceAnalyzer::TraceAnalyzer(const std::string& path, AnalyzeOptions options)
 TraceAnalyzer::~TraceAnalyzer() = default;
 
 uint64_t TraceAnalyzer::readMore() {
+  if (state_->corruption) return 0;
   uint64_t chunks = 0;
   // A chunk at a time: progress is reported and new stacks go to the symbolizer thread
   // while a big file is read.
-  while (uint64_t n = state_->reader.readAvailable(state_->fan, 1)) {
-    chunks += n;
-    if (state_->options.symbolize) state_->queueNewAddresses();
-    if (state_->options.progress) {
-      state_->options.progress(state_->reader.bytesRead(), state_->reader.fileBytes());
+  try {
+    while (uint64_t n = state_->reader.readAvailable(state_->fan, 1)) {
+      chunks += n;
+      state_->chunksRead += n;
+      if (state_->options.symbolize) state_->queueNewAddresses();
+      if (state_->options.progress) {
+        state_->options.progress(state_->reader.bytesRead(), state_->reader.fileBytes());
+      }
     }
+  } catch (const format::TraceError& error) {
+    // A damaged chunk in a long run's trace does not take the hours before it along; a
+    // first chunk that cannot be read leaves nothing to analyse.
+    if (state_->chunksRead == 0) throw;
+    state_->corruption = error;
   }
   return chunks;
 }
 
 bool TraceAnalyzer::finished() const { return state_->replay.sawTrailer(); }
+
+bool TraceAnalyzer::corrupt() const { return state_->corruption.has_value(); }
 
 int32_t TraceAnalyzer::pid() const { return state_->replay.process().pid; }
 
@@ -149,7 +165,12 @@ Analysis TraceAnalyzer::result(bool atEnd) {
   State& s = *state_;
   Analysis out;
   out.path = s.reader.path();
-  s.replay.fillSummary(out, s.reader.truncated());
+  s.replay.fillSummary(out, s.reader.truncated() && !s.corruption);
+  if (s.corruption) {
+    out.summary.corruption = s.corruption->reason();
+    out.summary.corruptAtByte = s.corruption->offset();
+    out.summary.fileBytes = s.reader.fileBytes();
+  }
 
   if (s.options.symbolize) s.queueNewAddresses();  // the module list, even with no new stack
   s.symbols.resultWaiting = true;
@@ -179,7 +200,8 @@ Analysis TraceAnalyzer::result(bool atEnd) {
   size_t withStacks = std::min(out.sites.size(), s.options.stacksOfSites);
   for (size_t i = 0; i < withStacks; ++i) out.sites[i].frames = framesOf(out.sites[i].stack);
   out.snapshots = s.snapshots.snapshots();
-  out.failedSnapshots = s.snapshots.failed(atEnd || finished() || s.reader.truncated());
+  out.failedSnapshots =
+      s.snapshots.failed(atEnd || finished() || s.reader.truncated() || s.corruption);
   out.leaks = s.snapshots.leaks();
   for (auto& group : out.leaks) group.frames = framesOf(group.stack);
   out.warnings = symbolizer.warnings();

@@ -26,13 +26,16 @@ class TraceAnalyzer {
   ~TraceAnalyzer();
 
   // Reads every whole chunk written since the last call; the number read. Throws
-  // format::TraceError on corrupt input.
+  // format::TraceError when the first chunk cannot be read; corruption further on ends
+  // the reading, and the result is of what came before (summary.corruption says where).
   uint64_t readMore();
   // The analysis of everything read so far (symbolized as options say). `atEnd`: nothing
   // more will be read, so a snapshot still open has failed.
   Analysis result(bool atEnd = false);
   // The trace has its trailer: nothing more will be written.
   bool finished() const;
+  // A chunk could not be read: nothing more will be read.
+  bool corrupt() const;
   // The traced process (0 until the trace's process record was read).
   int32_t pid() const;
   // The trace ended because the process ran another program, which has a trace of its own.
@@ -44,7 +47,7 @@ class TraceAnalyzer {
 };
 
 // The whole trace at once. A trace cut short is analysed up to its last whole chunk and
-// marked truncated.
+// marked truncated; one damaged further on, up to the damage (summary.corruption).
 Analysis analyzeTrace(const std::string& path, const AnalyzeOptions& options = {});
 
 }  // namespace tidemark::analysis

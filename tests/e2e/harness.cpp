@@ -8,12 +8,14 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
 #include "temp_path.h"
+#include "trace_format.h"
 
 namespace tidemark::e2e {
 namespace fs = std::filesystem;
@@ -85,6 +87,24 @@ std::string readFile(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+uint64_t damageChunk(const std::string& trace, size_t index) {
+  std::string bytes = readFile(trace);
+  tidemark::format::FileHeader header;
+  REQUIRE(bytes.size() >= sizeof header);
+  memcpy(&header, bytes.data(), sizeof header);
+  uint64_t at = header.headerBytes;
+  tidemark::format::ChunkHeader chunk;
+  for (size_t i = 0;; ++i) {
+    REQUIRE(at + sizeof chunk <= bytes.size());
+    memcpy(&chunk, bytes.data() + at, sizeof chunk);
+    if (i == index) break;
+    at += sizeof chunk + chunk.compressedBytes;
+  }
+  bytes[at + sizeof chunk + chunk.compressedBytes / 2] ^= 0x10;
+  std::ofstream(trace, std::ios::binary | std::ios::trunc) << bytes;
+  return at;
 }
 
 RunResult run(const std::vector<std::string>& argv, int timeoutSeconds) {

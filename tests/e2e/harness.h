@@ -89,6 +89,10 @@ std::vector<pid_t> childrenOf(pid_t pid);
 pid_t snapshotProcess(pid_t program, const std::string& name, int timeoutSeconds = 30);
 
 std::string readFile(const std::string& path);
+
+// Flips a bit in the compressed data of chunk `index` of a trace, as a bad disk would;
+// returns the chunk's offset in the file. Fails the test when the trace has no such chunk.
+uint64_t damageChunk(const std::string& trace, size_t index);
 // Waits until `path` contains `text`, or fails the test after timeoutSeconds.
 void waitForText(const std::string& path, const std::string& text, int timeoutSeconds = 30);
 

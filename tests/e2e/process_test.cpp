@@ -620,6 +620,49 @@ TEST_CASE("a report written to a full disk is an error, not a success") {
   }
 }
 
+TEST_CASE("a trace damaged in the middle is reported up to the damage, and the gate fails") {
+  // A bit flipped on disk in a long run's trace: the chunks before it are the run up to
+  // there, and the report says where reading stopped instead of giving up on the file.
+  std::string dir = freshDir("damaged");
+  std::string trace = dir + "/trace.tmk";
+  REQUIRE(
+      run({tool("tidemark"), "record", "-o", trace, "--", tool("alloc_bench"), "--ops", "300000"})
+          .status == 0);
+  auto grouped = [](uint64_t value) {  // as the text report writes numbers
+    std::string digits = std::to_string(value), out;
+    for (size_t i = 0; i < digits.size(); ++i) {
+      if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+      out += digits[i];
+    }
+    return out;
+  };
+  uint64_t damaged = damageChunk(trace, 2);
+  uint64_t size = std::filesystem::file_size(trace);
+
+  auto report = analyze(trace);
+  CHECK(report["summary"]["corrupt_at_byte"] == damaged);
+  CHECK(report["summary"]["corruption"].get<std::string>().find("chunk does not decompress") !=
+        std::string::npos);
+  CHECK(report["summary"]["truncated"] == false);
+  CHECK(report["summary"]["complete"] == false);
+  CHECK(report["summary"]["allocations"].get<uint64_t>() > 1000);  // the first two chunks
+  RunResult text = run({tool("tidemark"), "analyze", trace});
+  CHECK(text.status == 0);
+  CHECK(text.output.find("unreadable   from byte " + grouped(damaged) + " of " + grouped(size) +
+                         ": corrupt trace: chunk does not decompress") != std::string::npos);
+  CHECK(text.output.find("analysed up to there") != std::string::npos);
+  RunResult gate = run({tool("tidemark"), "analyze", "--fail-on", "definite", trace});
+  CHECK(gate.status == 3);
+  CHECK(gate.output.find("the trace is unreadable from byte " + std::to_string(damaged)) !=
+        std::string::npos);
+
+  // Damage in the first chunk leaves nothing to report: an error, as before.
+  damageChunk(trace, 0);
+  RunResult first = run({tool("tidemark"), "analyze", trace});
+  CHECK(first.status == 1);
+  CHECK(first.output.find("chunk does not decompress") != std::string::npos);
+}
+
 TEST_CASE("a child forked while its parent ends by a signal still dies of its own") {
   std::string dir = freshDir("fork-ending");
   EndingsRun run = startEndings(dir, "fork-ending", "waiting");

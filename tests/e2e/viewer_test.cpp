@@ -329,6 +329,22 @@ TEST_CASE("viewer: a trace the tracer could not finish writing says so, and is o
   CHECK_FALSE(findText(image, "following", kDarkText));
 }
 
+TEST_CASE("viewer: a trace damaged in the middle shows the run up to the damage, and is over") {
+  std::string dir = freshDir("viewer-damaged");
+  std::string trace = dir + "/damaged.tmk";
+  std::ofstream(trace, std::ios::binary) << readFile(serverTrace());
+  uint64_t damaged = damageChunk(trace, 3);  // of 5: the events of the run's first part before it
+  RunResult r = run(viewerUnderXvfb(dir, {trace, "--follow", "--screenshot", dir + "/shot.png",
+                                          "--size", "1400x300"}),
+                    60);
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  Image image = loadPng(dir + "/shot.png");
+  CHECK(findText(image, "unreadable from byte " + std::to_string(damaged), kDarkText));
+  CHECK(findText(image, "ended", kDarkText));  // the follow checkbox: nothing more is read
+  CHECK(image.count(palette::kHeap, 85, 92, image.width - 10, image.height * 3 / 4) > 50);
+}
+
 TEST_CASE("viewer: a file that is no trace gives an error, not a crash") {
   std::string dir = freshDir("viewer-bad");
   RunResult write = run({"sh", "-c", "echo not a trace > " + dir + "/bad.tmk"});
