@@ -310,6 +310,21 @@ TEST_CASE("viewer --follow of a trace whose writer died ends once it stops growi
   CHECK(findText(image, "trace incomplete", kDarkText));
 }
 
+namespace {
+
+// The viewer following `trace` until it has nothing more to read, as a wide, low image of
+// its header and timeline.
+Image followedScreenshot(const std::string& dir, const std::string& trace) {
+  RunResult r = run(viewerUnderXvfb(dir, {trace, "--follow", "--screenshot", dir + "/shot.png",
+                                          "--size", "1400x300"}),
+                    60);
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  return loadPng(dir + "/shot.png");
+}
+
+}  // namespace
+
 TEST_CASE("viewer: a trace the tracer could not finish writing says so, and is over") {
   // As in the full-disk test of process_test.cpp: past 8 MiB the trace's writes fail, and
   // the tracer ends it with a trailer that says why while the program runs on.
@@ -318,12 +333,7 @@ TEST_CASE("viewer: a trace the tracer could not finish writing says so, and is o
   REQUIRE(run({"prlimit", "--fsize=8388608", "--", tool("tidemark"), "record", "-o", trace, "--",
                tool("alloc_bench"), "--ops", "3000000"})
               .status == 0);
-  RunResult r = run(viewerUnderXvfb(dir, {trace, "--follow", "--screenshot", dir + "/shot.png",
-                                          "--size", "1400x300"}),
-                    60);
-  INFO(r.output);
-  REQUIRE(r.status == 0);
-  Image image = loadPng(dir + "/shot.png");
+  Image image = followedScreenshot(dir, trace);
   CHECK(findText(image, "tracing stopped (File too large)", kDarkText));
   CHECK(findText(image, "ended", kDarkText));  // the follow checkbox: nothing more will come
   CHECK_FALSE(findText(image, "following", kDarkText));
@@ -334,12 +344,7 @@ TEST_CASE("viewer: a trace damaged in the middle shows the run up to the damage,
   std::string trace = dir + "/damaged.tmk";
   std::ofstream(trace, std::ios::binary) << readFile(serverTrace());
   uint64_t damaged = damageChunk(trace, 3);  // of 5: the events of the run's first part before it
-  RunResult r = run(viewerUnderXvfb(dir, {trace, "--follow", "--screenshot", dir + "/shot.png",
-                                          "--size", "1400x300"}),
-                    60);
-  INFO(r.output);
-  REQUIRE(r.status == 0);
-  Image image = loadPng(dir + "/shot.png");
+  Image image = followedScreenshot(dir, trace);
   CHECK(findText(image, "unreadable from byte " + std::to_string(damaged), kDarkText));
   CHECK(findText(image, "ended", kDarkText));  // the follow checkbox: nothing more is read
   CHECK(image.count(palette::kHeap, 85, 92, image.width - 10, image.height * 3 / 4) > 50);
