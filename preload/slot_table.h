@@ -18,9 +18,9 @@ template <typename Slot>
 class SlotTable {
  public:
   // Grows the table, if need be, so that `more` new entries keep it under two thirds
-  // full. False when the memory for that could not be mapped.
+  // full (maps it first when there are any). False when the memory could not be mapped.
   bool makeRoom(size_t more) {
-    while (!slots_ || (used_ + more) * 3 > (mask_ + 1) * 2) {
+    while (more && (!slots_ || (used_ + more) * 3 > (mask_ + 1) * 2)) {
       if (!grow()) return false;
     }
     return true;
