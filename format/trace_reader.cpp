@@ -113,6 +113,13 @@ void TraceReader::fail(uint64_t at, const std::string& what) const {
   throw TraceError(path_, at, what);
 }
 
+uint32_t TraceReader::stackId(uint64_t value, uint64_t at) const {
+  if (value > kMaxStackId) {
+    fail(at, "corrupt trace: stack id " + std::to_string(value) + " out of range");
+  }
+  return static_cast<uint32_t>(value);
+}
+
 bool TraceReader::nextChunk(ChunkHeader* chunk, uint64_t fileSize) {
   if (fileSize - offset_ < sizeof(ChunkHeader)) return false;
   if (!preadAll(fd_, chunk, sizeof *chunk, offset_)) return false;
@@ -355,9 +362,7 @@ void TraceReader::decodeSnapshotPart(const uint8_t* data, size_t bytes, uint64_t
         SnapshotBlock b;
         b.address = snapshotAddress_ += static_cast<uint64_t>(unzigzag(number()));
         b.size = number();
-        uint64_t stack = number();
-        if (stack > kMaxStackId) fail(at, "corrupt trace: snapshot block of stack id out of range");
-        b.stack = static_cast<uint32_t>(stack);
+        b.stack = stackId(number(), at);
         b.allocTimeUs = number();
         blocks_.push_back(b);
       }
@@ -408,12 +413,6 @@ void TraceReader::decodeBatch(const uint8_t* data, size_t bytes, uint64_t at, Re
     return value;
   };
   auto address = [&](uint64_t base) { return base + static_cast<uint64_t>(unzigzag(number())); };
-  auto stackId = [&] {
-    uint64_t id = number();
-    if (id > kMaxStackId)
-      fail(at, "corrupt trace: stack id " + std::to_string(id) + " out of range");
-    return static_cast<uint32_t>(id);
-  };
   // Events go to the visitor in runs, and any other record first hands over the run
   // before it, so that the visitor sees everything in trace order.
   constexpr size_t kEventRun = 64;
@@ -438,7 +437,7 @@ void TraceReader::decodeBatch(const uint8_t* data, size_t bytes, uint64_t at, Re
         ring.timeUs = number();
         continue;
       case PackedOp::Stack: {
-        uint32_t id = stackId();
+        uint32_t id = stackId(number(), at);
         uint64_t depth = number();
         if (depth > kMaxStackDepth) fail(at, "corrupt trace: bad stack");
         ips_.resize(depth);
@@ -488,7 +487,7 @@ void TraceReader::decodeBatch(const uint8_t* data, size_t bytes, uint64_t at, Re
     switch (op) {
       case PackedOp::Alloc:
         e.size = number();
-        e.stack = stackId();
+        e.stack = stackId(number(), at);
         e.address = ring.lastAddress = address(ring.lastAddress);
         break;
       case PackedOp::Free:
@@ -501,20 +500,20 @@ void TraceReader::decodeBatch(const uint8_t* data, size_t bytes, uint64_t at, Re
         e.freed = FreedBlock::Other;
         e.address = ring.lastAddress = address(ring.lastAddress);
         e.size = number();
-        e.stack = stackId();
+        e.stack = stackId(number(), at);
         break;
       case PackedOp::Realloc:
         e.function = AllocFunction::Malloc;
         e.freed = (opcode >> 4) & kOwnBlock ? FreedBlock::Own : FreedBlock::Unknown;
         e.size = number();
-        e.stack = stackId();
+        e.stack = stackId(number(), at);
         e.oldAddress = address(ring.lastAddress);
         e.address = ring.lastAddress = address(e.oldAddress);
         break;
       case PackedOp::Mmap:
         e.address = ring.lastAddress = address(ring.lastAddress);
         e.size = number();
-        e.stack = stackId();
+        e.stack = stackId(number(), at);
         break;
       default:  // Munmap
         e.address = ring.lastAddress = address(ring.lastAddress);

@@ -205,6 +205,8 @@ class TraceReader {
   void decodeBatch(const uint8_t* data, size_t bytes, uint64_t at, RecordVisitor& v);
   void decodeSnapshotPart(const uint8_t* data, size_t bytes, uint64_t at, RecordVisitor& v);
   [[noreturn]] void fail(uint64_t at, const std::string& what) const;
+  // A stack id as read, checked against kMaxStackId.
+  uint32_t stackId(uint64_t value, uint64_t at) const;
 
   struct RingState {
     int32_t tid = 0;
