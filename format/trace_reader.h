@@ -194,6 +194,7 @@ class TraceReader {
   // After the last readAvailable(): true when bytes of an incomplete chunk remain.
   bool truncated() const;
   uint64_t bytesRead() const { return offset_; }
+  uint64_t chunksRead() const { return nextSequence_; }  // or passed over
   uint64_t fileBytes() const;
   const std::string& path() const { return path_; }
 

@@ -96,7 +96,6 @@ struct TraceAnalyzer::State {
   NewAddresses addresses;  // read into only when symbolizing
   VisitorFan fan;
   SymbolizerThread symbols;  // last: its thread stops before the rest goes
-  uint64_t chunksRead = 0;
   // The reader's error: nothing after it is read (a chunk it failed in may have handed
   // over part of its records already).
   std::optional<format::TraceError> corruption;
@@ -136,7 +135,6 @@ uint64_t TraceAnalyzer::readMore() {
   try {
     while (uint64_t n = state_->reader.readAvailable(state_->fan, 1)) {
       chunks += n;
-      state_->chunksRead += n;
       if (state_->options.symbolize) state_->queueNewAddresses();
       if (state_->options.progress) {
         state_->options.progress(state_->reader.bytesRead(), state_->reader.fileBytes());
@@ -145,7 +143,7 @@ uint64_t TraceAnalyzer::readMore() {
   } catch (const format::TraceError& error) {
     // A damaged chunk in a long run's trace does not take the hours before it along; a
     // first chunk that cannot be read leaves nothing to analyse.
-    if (state_->chunksRead == 0) throw;
+    if (state_->reader.chunksRead() == 0) throw;
     state_->corruption = error;
   }
   return chunks;
