@@ -59,9 +59,7 @@ void drawSummary(const LoadedTrace& trace, const TraceModel& m, ViewerState& sta
               formatBytes(s.peakRssBytes).c_str());
   if (trace.following()) {
     ImGui::SameLine(0, 20);
-    // Nothing more will come.
-    bool over = s.complete || !s.tracingStopped.empty() || !s.corruption.empty();
-    ImGui::Checkbox(over ? "ended" : "following", &state.timeline.pinnedToEnd);
+    ImGui::Checkbox(s.over() ? "ended" : "following", &state.timeline.pinnedToEnd);
   }
   std::string error = trace.error();
   if (!error.empty()) {
@@ -229,9 +227,7 @@ int main(int argc, char** argv) {
     // Following, the screenshot shows the trace once it has ended (the program, or
     // tracing), failed, or stopped growing for 10 s (its writer was killed).
     bool failed = trace.ready() && !trace.error().empty();
-    bool ended = model && (model->analysis.summary.complete ||
-                           !model->analysis.summary.tracingStopped.empty() ||
-                           !model->analysis.summary.corruption.empty() || trace.stoppedGrowing());
+    bool ended = model && (model->analysis.summary.over() || trace.stoppedGrowing());
     bool settled = model ? !follow || failed || ended : failed;
     if (!screenshot.empty() && settled && --settleFrames < 0) {
       if (!writeScreenshot(screenshot, fbWidth, fbHeight)) {

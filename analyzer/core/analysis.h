@@ -109,6 +109,10 @@ struct Summary {
   std::string corruption;
   uint64_t corruptAtByte = 0;
   uint64_t fileBytes = 0;
+
+  // Nothing more of the trace will come, however long it is followed: it has the program's
+  // end, tracing stopped, or reading stopped at damage.
+  bool over() const { return complete || !tracingStopped.empty() || !corruption.empty(); }
 };
 
 // Lost (or possibly lost) blocks of one kind from one allocation stack, in a snapshot.
